@@ -1,0 +1,85 @@
+/*
+ * foo.h - the Foo API (DESIGN.md §2), shared by foo-apiserver and foo-controller-manager:
+ * names, defaulting, validation, the unknown-field check, and the OpenAPI documents.
+ *
+ * Functions here work on cJSON trees of the wire form. They are pure (no I/O, no globals apart
+ * from the lazily built, immutable OpenAPI documents) and thread-safe.
+ */
+#ifndef FOO_API_FOO_H
+#define FOO_API_FOO_H
+
+#include "common/apierr.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define FOO_GROUP "demo.example.com"
+#define FOO_VERSION "v1beta1"
+#define FOO_API_VERSION FOO_GROUP "/" FOO_VERSION
+#define FOO_KIND "Foo"
+#define FOO_LIST_KIND "FooList"
+#define FOO_BAR_KIND "FooBar"
+#define FOO_RESOURCE "foos"
+#define FOO_SINGULAR "foo"
+#define FOO_SHORT_NAME "fo"
+#define FOO_CATEGORY "demo"
+#define FOO_FINALIZER "demo.example.com/cleanup"
+#define FOO_SELECTOR_LABEL "demo.example.com/foo"
+#define FOO_RESTARTED_AT_ANNOTATION "demo.example.com/restartedAt"
+
+/* Defaults of spec fields, in one place. */
+#define FOO_DEFAULT_NAMESPACE "default"
+#define FOO_DEFAULT_REPLICAS 1
+#define FOO_DEFAULT_IMAGE "nginx:1.27"
+#define FOO_MAX_REPLICAS 1000
+#define FOO_MAX_IMAGE_LEN 512
+
+/*
+ * Fills unset spec fields: deploymentName = metadata.name, namespace "default", replicas 1,
+ * image "nginx:1.27". Creates spec if missing. Needs metadata.name to be set already.
+ */
+void foo_default(cJSON *foo);
+
+/*
+ * Validates a Foo's metadata and spec for create (old == NULL) or update (old = the stored
+ * object: deploymentName and namespace are immutable). Appends one cause per violated field to
+ * err (reasons FieldValueRequired / FieldValueInvalid / FieldValueNotSupported ...; fields as
+ * JSON paths "spec.replicas", "metadata.labels"); does not set err->code (the caller finishes
+ * with apierr_finish_invalid).
+ */
+void foo_validate(const cJSON *foo, const cJSON *old, api_error *err);
+
+/* Validates .status of a Foo written through /status (types and ranges); appends causes. */
+void foo_validate_status(const cJSON *foo, api_error *err);
+
+/*
+ * Appends to `paths` (a cJSON array of strings) the path of each field of `foo` that the Foo
+ * schema does not know, e.g. "spec.bogus" or "metadata.foo". Used for fieldValidation.
+ */
+void foo_unknown_fields(const cJSON *foo, cJSON *paths);
+
+/*
+ * Validates generic ObjectMeta of a create/update (any kind): name (DNS-1123 subdomain, <= 253),
+ * label keys/values, annotation keys, finalizer names. Field paths start with "metadata.".
+ * require_name: whether an empty name is an error (false when generateName is used).
+ */
+void meta_validate(const cJSON *meta, bool require_name, api_error *err);
+
+/* DNS-1123 label (<= 63, [a-z0-9]([-a-z0-9]*[a-z0-9])?) and subdomain (<= 253, dot-separated). */
+bool dns1123_label(const char *s);
+bool dns1123_subdomain(const char *s);
+
+/*
+ * OpenAPI documents for the group-version, built once on first use and immutable afterwards
+ * (borrowed pointers, valid for the process lifetime):
+ *  - v3: the OpenAPI 3.0 document served at /openapi/v3/apis/demo.example.com/v1beta1
+ *  - v2 JSON: the Swagger 2.0 document served at /openapi/v2
+ *  - v2 protobuf: the same document in gnostic's openapi_v2.Document protobuf encoding
+ *    (kubectl 1.27/1.28 fetch only that form before create/apply)
+ */
+const char *foo_openapi_v3(size_t *len);
+const char *foo_openapi_v2_json(size_t *len);
+const unsigned char *foo_openapi_v2_protobuf(size_t *len);
+
+#endif

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Idempotent installation of every Debian package foo needs to build, test and benchmark.
+# Fast when everything is present: dpkg is asked first, apt only when something is missing.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config clang-format
+  libwebsockets-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libsqlite3-dev libssl-dev
+  uthash-dev libcriterion-dev
+  openssl curl ca-certificates procps psmisc
+  python3-kubernetes python3-yaml
+  etcd-server etcd-client
+  wrk nginx-light prometheus
+  valgrind
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# kubectl: the machine image ships it (with versioned binaries); never download one.
+command -v kubectl >/dev/null || { echo "install-deps: kubectl not found on PATH" >&2; exit 1; }
+
+# client-node for the end-to-end tests, pinned (2.x needs Node 22).
+if command -v npm >/dev/null; then
+  dir="$(cd "$(dirname "$0")/.." && pwd)/test/e2e/node"
+  if [ -f "$dir/package.json" ] && [ ! -d "$dir/node_modules/@kubernetes/client-node" ]; then
+    (cd "$dir" && npm install --no-audit --no-fund --silent >/dev/null)
+  fi
+fi
+echo "install-deps: all packages present" >&2

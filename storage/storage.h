@@ -1,0 +1,128 @@
+/*
+ * storage.h - revisioned storage of serialized Kubernetes objects (the public face of storage/).
+ *
+ * Model (etcd's): a flat key space ("/demo.example.com/foos/NAME"), one global revision that
+ * grows by one per successful write, and per key the revision of its last write (mod_rev), which
+ * becomes metadata.resourceVersion. Writes are asynchronous: st_submit() queues a write and
+ * returns at once; a writer thread batches every queued write into one transaction (group
+ * commit, one fsync per batch), then, in revision order:
+ *   1. calls the event sink once per successful write (ADDED/MODIFIED/DELETED),
+ *   2. calls each write's done callback (successful or not).
+ * So by the time a done callback runs, the sink (the watch cache) already shows the write: a
+ * caller that got ST_ECONFLICT can re-read the cache and retry. Nothing here ever blocks the
+ * caller's thread on disk.
+ *
+ * Backends: SQLite (st_sqlite_open, embedded default); etcd v3 comes later behind the same API.
+ */
+#ifndef FOO_STORAGE_STORAGE_H
+#define FOO_STORAGE_STORAGE_H
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Result codes: 0 or a negative errno-style value. */
+#define ST_OK 0
+#define ST_EEXIST (-EEXIST)     /* create of a key that exists */
+#define ST_ENOENT (-ENOENT)     /* update/delete of a missing key */
+#define ST_ECONFLICT (-ESTALE)  /* expect_rev differs from the key's mod_rev */
+#define ST_EIO (-EIO)           /* the backend failed; the write did not happen */
+#define ST_ECLOSED (-ESHUTDOWN) /* submitted after st_close() began */
+
+typedef enum st_op { ST_CREATE, ST_UPDATE, ST_DELETE } st_op;
+typedef enum st_event_type { ST_ADDED, ST_MODIFIED, ST_DELETED } st_event_type;
+
+typedef struct st_write st_write;
+typedef void (*st_done_fn)(st_write *w);
+
+/*
+ * One write. The caller allocates it (st_write_new), fills the inputs and submits it; storage owns
+ * it until done() is called, after which the caller owns it again and frees it (st_write_free).
+ */
+struct st_write {
+    /* inputs */
+    st_op op;
+    char *key;           /* owned */
+    cJSON *obj;          /* owned. CREATE/UPDATE: the new object. DELETE: the object's final
+                            state, reported in the DELETED event. Before storing, the writer
+                            sets obj.metadata.resourceVersion to the new revision (a string). */
+    uint64_t expect_rev; /* UPDATE/DELETE: the mod_rev the change was based on; 0 = any */
+    st_done_fn done;     /* called on the writer thread; must not block */
+    void *arg;           /* for the caller */
+    /* outputs, valid in done() */
+    int result;          /* ST_OK or an ST_E* code */
+    uint64_t rev;        /* revision of this write (ST_OK only) */
+    char *value;         /* ST_OK: obj serialized as stored (with its resourceVersion); owned */
+    size_t value_len;
+    /* private to storage */
+    st_write *next;
+};
+
+st_write *st_write_new(st_op op, const char *key, cJSON *obj, uint64_t expect_rev);
+void st_write_free(st_write *w);
+
+/*
+ * Event sink, called on the writer thread (or the backend's watch thread) in strictly increasing
+ * revision order, once per committed write. value is the serialized object (for DELETED: its final
+ * state with the deletion's revision) and is only borrowed for the duration of the call.
+ */
+typedef void (*st_sink_fn)(void *ctx, st_event_type type, const char *key, const char *value,
+                           size_t len, uint64_t rev);
+/* Visitor for st_load: one call per stored key, in key order. value is borrowed. */
+typedef void (*st_kv_fn)(void *ctx, const char *key, const char *value, size_t len,
+                         uint64_t mod_rev);
+
+typedef struct st_store st_store;
+
+typedef struct st_sqlite_options {
+    const char *path;       /* database file; created if missing */
+    int synchronous_full;   /* 1 (default in st_sqlite_defaults): fsync on every commit */
+    int max_batch;          /* most writes per transaction; default 256 */
+    int history_events;     /* events kept for st_history (survive restarts); default 10000 */
+} st_sqlite_options;
+
+/* Defaults of the SQLite backend, in one place. */
+st_sqlite_options st_sqlite_defaults(const char *path);
+
+/*
+ * Opens (creating if needed) a SQLite store in WAL mode. Returns NULL and logs the reason on
+ * failure. The writer thread is not started until st_start().
+ */
+st_store *st_sqlite_open(const st_sqlite_options *opt);
+
+/*
+ * Visits every key starting with prefix ("" = all) with its value, and returns the store's current
+ * revision in *rev. Call before st_start() (not thread-safe with writes). Returns 0 or ST_EIO.
+ */
+int st_load(st_store *s, const char *prefix, st_kv_fn fn, void *ctx, uint64_t *rev);
+
+/*
+ * Replays the retained events with revision > after_rev through fn, in order, and returns in
+ * *oldest the revision before the first retained event (watchers from a revision below it must
+ * get 410 Expired). Call before st_start(). Returns 0 or ST_EIO.
+ */
+int st_history(st_store *s, uint64_t after_rev, st_sink_fn fn, void *ctx, uint64_t *oldest);
+
+/* Sets the event sink; call before st_start(). */
+void st_set_sink(st_store *s, st_sink_fn fn, void *ctx);
+
+/* Starts the writer thread. Returns 0 or a negative errno. */
+int st_start(st_store *s);
+
+/*
+ * Queues a write. Thread-safe, never blocks on I/O. done() is always called exactly once,
+ * with ST_ECLOSED if the store is closing.
+ */
+void st_submit(st_store *s, st_write *w);
+
+/* The revision of the last committed write. Thread-safe. */
+uint64_t st_current_rev(st_store *s);
+
+/*
+ * Commits every write already queued, stops the writer thread and closes the backend. After it
+ * returns no callback runs. Not callable from a done callback.
+ */
+void st_close(st_store *s);
+
+#endif
