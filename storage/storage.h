@@ -23,12 +23,13 @@
 #include <stdint.h>
 
 /* Result codes: 0 or a negative errno-style value. */
-#define ST_OK 0
-#define ST_EEXIST (-EEXIST)     /* create of a key that exists */
-#define ST_ENOENT (-ENOENT)     /* update/delete of a missing key */
-#define ST_ECONFLICT (-ESTALE)  /* expect_rev differs from the key's mod_rev */
-#define ST_EIO (-EIO)           /* the backend failed; the write did not happen */
-#define ST_ECLOSED (-ESHUTDOWN) /* submitted after st_close() began */
+#define ST_OK        0
+#define ST_EEXIST    (-EEXIST)    /* create of a key that exists */
+#define ST_ENOENT    (-ENOENT)    /* update/delete of a missing key */
+#define ST_ECONFLICT (-ESTALE)    /* expect_rev differs from the key's mod_rev */
+#define ST_EIO       (-EIO)       /* the backend failed; the write did not happen */
+#define ST_ECLOSED   (-ESHUTDOWN) /* submitted after st_close() began */
+#define ST_EINVAL    (-EINVAL)    /* malformed write: no key, or obj is not a JSON object */
 
 typedef enum st_op { ST_CREATE, ST_UPDATE, ST_DELETE } st_op;
 typedef enum st_event_type { ST_ADDED, ST_MODIFIED, ST_DELETED } st_event_type;
@@ -51,15 +52,21 @@ struct st_write {
     st_done_fn done;     /* called on the writer thread; must not block */
     void *arg;           /* for the caller */
     /* outputs, valid in done() */
-    int result;          /* ST_OK or an ST_E* code */
-    uint64_t rev;        /* revision of this write (ST_OK only) */
-    char *value;         /* ST_OK: obj serialized as stored (with its resourceVersion); owned */
+    int result;   /* ST_OK or an ST_E* code */
+    uint64_t rev; /* revision of this write (ST_OK only) */
+    char *value;  /* ST_OK: obj serialized as stored (with its resourceVersion); owned */
     size_t value_len;
     /* private to storage */
     st_write *next;
 };
 
+/*
+ * Allocates a write with the given inputs: key is copied, obj's ownership is taken (obj may be NULL
+ * for DELETE: the stored object is then reported as the final state). done, arg and the outputs
+ * start zeroed; set done before st_submit(). Never returns NULL (out-of-memory aborts).
+ */
 st_write *st_write_new(st_op op, const char *key, cJSON *obj, uint64_t expect_rev);
+/* Frees w with its key, obj and value. NULL is a no-op. Only the owner (see above) may call it. */
 void st_write_free(st_write *w);
 
 /*
@@ -76,10 +83,11 @@ typedef void (*st_kv_fn)(void *ctx, const char *key, const char *value, size_t l
 typedef struct st_store st_store;
 
 typedef struct st_sqlite_options {
-    const char *path;       /* database file; created if missing */
-    int synchronous_full;   /* 1 (default in st_sqlite_defaults): fsync on every commit */
-    int max_batch;          /* most writes per transaction; default 256 */
-    int history_events;     /* events kept for st_history (survive restarts); default 10000 */
+    const char *path;     /* database file; created if missing */
+    int synchronous_full; /* 1 (default in st_sqlite_defaults): fsync on every commit */
+    int max_batch;        /* most writes per transaction; default 256 */
+    int history_events;   /* events kept for st_history (survive restarts); default 10000 */
+    int busy_timeout_ms;  /* how long a write waits for another process's lock; default 5000 */
 } st_sqlite_options;
 
 /* Defaults of the SQLite backend, in one place. */
@@ -111,13 +119,21 @@ void st_set_sink(st_store *s, st_sink_fn fn, void *ctx);
 int st_start(st_store *s);
 
 /*
- * Queues a write. Thread-safe, never blocks on I/O. done() is always called exactly once,
- * with ST_ECLOSED if the store is closing.
+ * Queues a write (w->done must be set). Thread-safe, never blocks on I/O. done() is always called
+ * exactly once, with ST_ECLOSED (on the caller's thread, before st_submit returns) if the store is
+ * closing. Writes submitted before st_start() wait for it (or for st_close(), which commits them).
  */
 void st_submit(st_store *s, st_write *w);
 
 /* The revision of the last committed write. Thread-safe. */
 uint64_t st_current_rev(st_store *s);
+
+/*
+ * Counters since open, for tests and benchmarks: *commits = transactions committed, *writes =
+ * writes that succeeded (ST_OK). writes / commits is the mean group-commit batch size.
+ * Thread-safe; either pointer may be NULL.
+ */
+void st_stats(st_store *s, uint64_t *commits, uint64_t *writes);
 
 /*
  * Commits every write already queued, stops the writer thread and closes the backend. After it

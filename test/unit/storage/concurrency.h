@@ -1,0 +1,31 @@
+/*
+ * concurrency.h - the "many threads submit at once" scenario of the storage tests, free of
+ * Criterion so that it runs both in unit_storage (threads_test.c) and in the ThreadSanitizer
+ * driver tsan/storage_tsan.c (Criterion's runner cannot start under TSan on this platform).
+ */
+#ifndef FOO_TEST_STORAGE_CONCURRENCY_H
+#define FOO_TEST_STORAGE_CONCURRENCY_H
+
+#include <stdint.h>
+
+typedef struct cc_result {
+    int total;              /* writes submitted: threads * per_thread */
+    int done_once;          /* writes whose done callback ran exactly once */
+    int ok;                 /* writes that got ST_OK */
+    int distinct_revs;      /* distinct revisions seen in 1..total */
+    int sink_in_order;      /* 1 when the sink saw strictly increasing revisions */
+    uint64_t last_sink_rev; /* revision of the last sink call */
+    uint64_t current_rev;   /* st_current_rev() once every write was done */
+    uint64_t commits;       /* st_stats(): transactions */
+    uint64_t writes;        /* st_stats(): successful writes */
+} cc_result;
+
+/*
+ * Opens a store at path (which must not exist yet), starts it, has `threads` threads each submit
+ * `per_thread` creates of distinct keys, waits for every done callback, closes the store and
+ * fills *out. Returns 0, or -1 when the store could not be opened or started or a thread could
+ * not be created. Not reentrant (uses file-level state).
+ */
+int cc_run(const char *path, int threads, int per_thread, cc_result *out);
+
+#endif
