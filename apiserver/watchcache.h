@@ -28,13 +28,17 @@
 
 typedef struct wc_blob {
     atomic_int refs;
-    uint64_t rev;   /* mod revision of this state (for DELETED: the deletion's revision) */
-    size_t len;     /* bytes of JSON in data */
-    char *key;      /* points into the same allocation */
-    char data[];    /* JSON, NUL-terminated */
+    uint64_t rev; /* mod revision of this state (for DELETED: the deletion's revision) */
+    size_t len;   /* bytes of JSON in data */
+    char *key;    /* points into the same allocation */
+    char data[];  /* JSON, NUL-terminated */
 } wc_blob;
 
-/* Reference counting of blobs. wc_blob_unref frees at zero; NULL is ignored. */
+/*
+ * Reference counting of blobs (atomic; any thread). wc_blob_ref returns b. wc_blob_unref frees at
+ * zero; NULL is ignored by both. A blob never changes once published, so a reference stays valid
+ * and readable after the cache replaced or removed the object, and after wc_free.
+ */
 wc_blob *wc_blob_ref(wc_blob *b);
 void wc_blob_unref(wc_blob *b);
 
@@ -58,7 +62,15 @@ wc_options wc_defaults(void);
 
 typedef struct wc_cache wc_cache;
 
+/*
+ * Creates an empty cache (rev 0, oldest 0). opt NULL = wc_defaults(); a NULL clock means
+ * clk_system(), max_events <= 0 the default, min_events is clamped to [0, max_events] and a
+ * negative min_age_ms to 0. The clock must outlive the cache. Returns NULL (logged) only if the
+ * locks cannot be initialized.
+ */
 wc_cache *wc_new(const wc_options *opt);
+/* Frees the cache and its references; blobs still referenced elsewhere stay valid. NULL is a
+   no-op. No other call may run concurrently or afterwards. */
 void wc_free(wc_cache *c);
 
 /*
@@ -67,20 +79,34 @@ void wc_free(wc_cache *c);
  * wc_set_oldest() after that with the oldest servable revision.
  */
 void wc_load(wc_cache *c, const char *key, const char *json, size_t len, uint64_t mod_rev);
+/* wc_load copies key and json (a later load of the same key replaces it); it touches neither
+   the revision nor the ring. wc_set_rev sets wc_rev(); while the ring is empty it also raises
+   wc_oldest_rev() to rev (the loaded state is the first servable point). */
 void wc_set_rev(wc_cache *c, uint64_t rev);
+/*
+ * Sets wc_oldest_rev() (up or down), but never below the revision of an event already trimmed
+ * from the ring. The caller vouches that the ring holds every event above oldest_rev.
+ */
 void wc_set_oldest(wc_cache *c, uint64_t oldest_rev);
 
 /*
  * Applies one committed event (signature matches st_sink_fn, ctx = the cache): replaces or
  * removes the object, appends to the ring, trims it, advances wc_rev, then calls the notify hook.
+ * The event's obj is a copy of json with blob rev = rev; prev is the replaced or removed blob.
+ *
+ * Replay: an event with rev <= wc_rev() applied before any newer ("live") event is history: it
+ * goes into the ring (prev = the state replayed before it for that key, else NULL) and leaves
+ * the objects and wc_rev() alone. After live events, or at or below the newest ring event, such
+ * an event is out of order: it is ignored with a warning.
  */
 void wc_apply(void *cache, st_event_type type, const char *key, const char *json, size_t len,
               uint64_t rev);
 
-/* Called after each wc_apply (on the writer thread); e.g. wakes the HTTP loop. */
+/* Called after each wc_apply (on the writer thread, no lock held, so it may call the readers);
+   e.g. wakes the HTTP loop. fn NULL = none. Not called for ignored out-of-order events. */
 void wc_set_notify(wc_cache *c, void (*fn)(void *ctx), void *ctx);
 
-/* Current object for key, with a reference the caller must drop; NULL if absent. */
+/* Current object for key, with a reference the caller must drop; NULL if absent. O(log n). */
 wc_blob *wc_get(wc_cache *c, const char *key);
 
 /*
@@ -91,6 +117,8 @@ wc_blob *wc_get(wc_cache *c, const char *key);
  */
 size_t wc_list(wc_cache *c, const char *prefix, const char *after, size_t limit, wc_blob ***out,
                uint64_t *rev, size_t *remaining);
+/* (prefix NULL = "", rev and remaining may be NULL, *out is NULL when the count is 0.)
+   wc_snapshot_free drops the n references and frees the array; NULL is fine. */
 void wc_snapshot_free(wc_blob **items, size_t n);
 
 /*
@@ -99,10 +127,11 @@ void wc_snapshot_free(wc_blob **items, size_t n);
  * history (the caller answers 410 Expired). Free each event with wc_event_release.
  */
 int wc_events_since(wc_cache *c, uint64_t after, wc_event *out, int max);
+/* Drops the event's references and NULLs them; NULL ev is a no-op. */
 void wc_event_release(wc_event *ev);
 
-uint64_t wc_rev(wc_cache *c);        /* revision of the last applied event */
-uint64_t wc_oldest_rev(wc_cache *c); /* watches from revisions below this get 410 */
-size_t wc_count(wc_cache *c, const char *prefix);
+uint64_t wc_rev(wc_cache *c);                     /* revision of the last applied event */
+uint64_t wc_oldest_rev(wc_cache *c);              /* watches from revisions below this get 410 */
+size_t wc_count(wc_cache *c, const char *prefix); /* objects under prefix, O(log n) */
 
 #endif

@@ -92,3 +92,45 @@ bool json_equal(const cJSON *a, const cJSON *b)
 {
     return cJSON_Compare(a, b, 1);
 }
+
+/* Reads one step of a path: a key (into key) and any [n] indices that follow. */
+static const char *path_step(const char *p, char *key, size_t keylen)
+{
+    size_t n = 0;
+    while (*p && *p != '.' && *p != '[' && n + 1 < keylen)
+        key[n++] = *p++;
+    key[n] = '\0';
+    return p;
+}
+
+bool json_delete_path(cJSON *obj, const char *path)
+{
+    cJSON *cur = obj;
+    const char *p = path;
+    while (cur && *p) {
+        char key[256];
+        p = path_step(p, key, sizeof key);
+        bool last = *p == '\0';
+        if (last)
+            return cJSON_GetObjectItemCaseSensitive(cur, key) &&
+                   (cJSON_DeleteItemFromObjectCaseSensitive(cur, key), true);
+        cur = cJSON_GetObjectItemCaseSensitive(cur, key);
+        while (cur && *p == '[') {
+            int idx = atoi(p + 1);
+            const char *close = strchr(p, ']');
+            if (!close)
+                return false;
+            p = close + 1;
+            if (*p == '\0') {
+                if (!cJSON_IsArray(cur) || idx >= cJSON_GetArraySize(cur))
+                    return false;
+                cJSON_DeleteItemFromArray(cur, idx);
+                return true;
+            }
+            cur = cJSON_GetArrayItem(cur, idx);
+        }
+        if (*p == '.')
+            p++;
+    }
+    return false;
+}

@@ -1,0 +1,49 @@
+/*
+ * apiserver.h - foo-apiserver as a library: options, start, run, stop (the public face of
+ * apiserver/). cmd/foo-apiserver.c only parses flags into as_options and calls these.
+ */
+#ifndef FOO_APISERVER_APISERVER_H
+#define FOO_APISERVER_APISERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct as_options {
+    bool standalone;             /* generate PKI + kubeconfig, authn by client cert/token */
+    const char *data_dir;        /* standalone state and the default SQLite file */
+    int secure_port;             /* --secure-port */
+    const char *bind_address;    /* --bind-address; "0.0.0.0" = all */
+    const char *tls_cert_file;   /* --tls-cert-file (standalone: DATA/pki/serving.crt) */
+    const char *tls_key_file;    /* --tls-private-key-file */
+    const char *client_ca_file;  /* --client-ca-file (standalone: DATA/pki/ca.crt) */
+    const char *token_auth_file; /* --token-auth-file: kube-apiserver's static token CSV */
+    const char *storage;         /* "sqlite" (default) or "etcd" */
+    const char *sqlite_path;     /* --sqlite-path (default DATA/foo.db) */
+    int watch_cache_min_events;  /* history kept for watches: at least this many events ... */
+    int watch_cache_min_age_s;   /* ... and at least this many seconds of them */
+    int shutdown_grace_s;        /* how long SIGTERM waits for in-flight work */
+} as_options;
+
+/* The defaults of every option, in one place (DESIGN.md §3). */
+as_options as_defaults(void);
+
+typedef struct as_server as_server;
+
+/*
+ * Prepares everything (PKI in standalone mode, storage, watch cache, TLS listener). Returns NULL
+ * after logging the reason on failure. The caller keeps `opt`'s strings alive until as_free.
+ */
+as_server *as_new(const as_options *opt);
+
+/*
+ * Serves until as_stop() is called, then drains: /readyz fails, watch streams end cleanly,
+ * in-flight writes complete and are answered. Returns 0 on a clean stop.
+ */
+int as_run(as_server *srv);
+
+/* Asks as_run to stop. Async-signal-safe (for SIGTERM/SIGINT handlers) and thread-safe. */
+void as_stop(as_server *srv);
+
+void as_free(as_server *srv);
+
+#endif

@@ -1,0 +1,344 @@
+/*
+ * handlers.c - dispatch of resource requests, and the read verbs (get, list). Reads are served
+ * from the watch cache by splicing stored JSON; nothing is parsed or re-serialized here.
+ * The write verbs live in write.c, watch in watch.c.
+ */
+#include "apiserver/handlers.h"
+#include "apiserver/internal.h"
+#include "apiserver/negotiate.h"
+#include "apiserver/watch.h"
+#include "apiserver/write.h"
+#include "common/alloc.h"
+#include "common/sbuf.h"
+
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void method_not_allowed(as_req *req, const as_resource *r, const char *verb)
+{
+    char q[128];
+    as_respond_status(req, 405, "MethodNotAllowed", "%s is not supported on resources of kind \"%s\"",
+                      verb, as_resource_qualified(r, q, sizeof q));
+}
+
+bool as_check_accept(as_req *req)
+{
+    if (as_negotiate(req->accept, false) != AS_MEDIA_NONE)
+        return true;
+    as_respond_status(req, 406, "NotAcceptable",
+                      "only the following media types are accepted: application/json");
+    return false;
+}
+
+void as_object_key(const as_resource *r, const char *ns, const char *name, sbuf *out)
+{
+    as_resource_prefix(r, ns, out);
+    sbuf_puts(out, name);
+}
+
+static void handle_get(as_req *req, const as_target *t)
+{
+    if (!as_check_accept(req))
+        return;
+    sbuf key = SBUF_INIT;
+    as_object_key(t->resource, t->ns, t->name, &key);
+    wc_blob *b = wc_get(req->server->cache, key.data);
+    sbuf_free(&key);
+    if (!b) {
+        api_error e = API_ERROR_INIT;
+        as_error_not_found(&e, t->resource, t->name);
+        as_respond_error(req, &e);
+        apierr_clear(&e);
+        return;
+    }
+    as_respond_json(req, 200, b->data, b->len);
+    wc_blob_unref(b);
+}
+
+/* ---- list ------------------------------------------------------------------------------- */
+
+/* The continue token: base64 of "<rv>:<last key>". Opaque to clients. */
+static char *encode_continue(uint64_t rv, const char *last_key)
+{
+    sbuf raw = SBUF_INIT;
+    sbuf_printf(&raw, "%llu:%s", (unsigned long long)rv, last_key);
+    char *out = xmalloc(4 * (raw.len / 3 + 1) + 1);
+    EVP_EncodeBlock((unsigned char *)out, (unsigned char *)raw.data, (int)raw.len);
+    sbuf_free(&raw);
+    return out;
+}
+
+static char *decode_continue(const char *token, const char *prefix)
+{
+    size_t n = strlen(token);
+    if (n == 0 || n % 4 != 0)
+        return NULL;
+    unsigned char *raw = xmalloc(n);
+    int len = EVP_DecodeBlock(raw, (const unsigned char *)token, (int)n);
+    char *key = NULL;
+    if (len > 0) {
+        while (len > 0 && raw[len - 1] == '\0')
+            len--; /* EVP_DecodeBlock keeps the padding as NULs */
+        char *s = xstrndup((char *)raw, (size_t)len);
+        char *colon = strchr(s, ':');
+        if (colon && strncmp(colon + 1, prefix, strlen(prefix)) == 0)
+            key = xstrdup(colon + 1);
+        free(s);
+    }
+    free(raw);
+    return key;
+}
+
+typedef struct list_query {
+    const char *name_eq;  /* fieldSelector metadata.name=X */
+    const char *name_ne;  /* fieldSelector metadata.name!=X */
+    size_t limit;
+    char *after;          /* from the continue token */
+} list_query;
+
+/* Parses fieldSelector: metadata.name (=, ==, !=) and metadata.namespace. */
+bool as_parse_field_selector(as_req *req, const char *sel, const char **name_eq,
+                             const char **name_ne, char **storage)
+{
+    *name_eq = *name_ne = NULL;
+    *storage = NULL;
+    if (!sel || !*sel)
+        return true;
+    char *copy = xstrdup(sel);
+    *storage = copy;
+    for (char *term = strtok(copy, ","); term; term = strtok(NULL, ",")) {
+        char *op = strstr(term, "!=");
+        int oplen = 2;
+        bool neg = op != NULL;
+        if (!op) {
+            op = strstr(term, "==");
+            if (!op)
+                op = strchr(term, '='), oplen = 1;
+        }
+        if (!op) {
+            as_respond_status(req, 400, "BadRequest", "invalid selector: '%s'; can't understand '%s'",
+                              sel, term);
+            return false;
+        }
+        *op = '\0';
+        const char *field = term, *value = op + oplen;
+        if (strcmp(field, "metadata.name") == 0) {
+            if (neg)
+                *name_ne = value;
+            else
+                *name_eq = value;
+        } else if (strcmp(field, "metadata.namespace") != 0) {
+            as_respond_status(req, 400, "BadRequest", "field label not supported: %s", field);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool valid_list_options(as_req *req, const char *rv, const char *match)
+{
+    api_error e = API_ERROR_INIT;
+    if (match && *match) {
+        if (!rv || !*rv)
+            apierr_add_cause(&e, "FieldValueRequired", "resourceVersionMatch",
+                             "Forbidden: resourceVersionMatch is forbidden unless resourceVersion "
+                             "is provided");
+        else if (strcmp(match, "Exact") != 0 && strcmp(match, "NotOlderThan") != 0)
+            apierr_add_cause(&e, "FieldValueNotSupported", "resourceVersionMatch",
+                             "Unsupported value: \"%s\": supported values: \"Exact\", "
+                             "\"NotOlderThan\"",
+                             match);
+        else if (strcmp(match, "Exact") == 0 && strcmp(rv, "0") == 0)
+            apierr_add_cause(&e, "FieldValueForbidden", "resourceVersionMatch",
+                             "Forbidden: resourceVersionMatch \"exact\" is forbidden for "
+                             "resourceVersion \"0\"");
+    }
+    if (as_param_get(req, "sendInitialEvents"))
+        apierr_add_cause(&e, "FieldValueForbidden", "sendInitialEvents",
+                         "Forbidden: sendInitialEvents is forbidden for list");
+    if (apierr_finish_invalid(&e, "ListOptions", "meta.k8s.io", "")) {
+        as_respond_error(req, &e);
+        apierr_clear(&e);
+        return false;
+    }
+    return true;
+}
+
+static void append_list_head(const as_resource *r, uint64_t rev, const char *cont,
+                             size_t remaining, sbuf *out)
+{
+    sbuf_puts(out, "{\"apiVersion\":\"");
+    as_resource_group_version(r, out);
+    sbuf_printf(out, "\",\"kind\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\"", r->list_kind,
+                (unsigned long long)rev);
+    if (cont)
+        sbuf_printf(out, ",\"continue\":\"%s\",\"remainingItemCount\":%zu", cont, remaining);
+    sbuf_puts(out, "},\"items\":[");
+}
+
+static void handle_list(as_req *req, const as_target *t)
+{
+    if (!as_check_accept(req))
+        return;
+    const char *rv = as_param_get(req, "resourceVersion");
+    const char *match = as_param_get(req, "resourceVersionMatch");
+    if (!valid_list_options(req, rv, match))
+        return;
+    const char *labels = as_param_get(req, "labelSelector");
+    if (labels && *labels)
+        return as_respond_status(req, 400, "BadRequest",
+                                 "labelSelector is not supported by this server yet");
+    list_query q = {0};
+    char *sel_storage = NULL;
+    if (!as_parse_field_selector(req, as_param_get(req, "fieldSelector"), &q.name_eq, &q.name_ne,
+                                 &sel_storage)) {
+        free(sel_storage);
+        return;
+    }
+    wc_cache *cache = req->server->cache;
+    uint64_t current = wc_rev(cache);
+    if (rv && *rv && strtoull(rv, NULL, 10) > current) {
+        api_error e = API_ERROR_INIT;
+        apierr_set(&e, 504, "Timeout", "Too large resource version: %s, current: %llu", rv,
+                   (unsigned long long)current);
+        apierr_add_cause(&e, "ResourceVersionTooLarge", "", "Too large resource version");
+        e.retry_after = 1;
+        as_respond_error(req, &e);
+        apierr_clear(&e);
+        free(sel_storage);
+        return;
+    }
+    if (match && strcmp(match, "Exact") == 0 && strtoull(rv, NULL, 10) != current) {
+        free(sel_storage);
+        return as_respond_status(req, 410, "Expired",
+                                 "The resourceVersion for the provided list is too old.");
+    }
+    sbuf prefix = SBUF_INIT;
+    as_resource_prefix(t->resource, t->ns, &prefix);
+    const char *limit = as_param_get(req, "limit");
+    q.limit = limit ? strtoull(limit, NULL, 10) : 0;
+    const char *cont = as_param_get(req, "continue");
+    if (cont && *cont && !(q.after = decode_continue(cont, prefix.data))) {
+        sbuf_free(&prefix);
+        free(sel_storage);
+        return as_respond_status(req, 400, "BadRequest", "invalid continue token");
+    }
+    wc_blob **items = NULL;
+    uint64_t rev = 0;
+    size_t remaining = 0, n;
+    if (q.name_eq) {
+        sbuf key = SBUF_INIT;
+        sbuf_printf(&key, "%s%s", prefix.data, q.name_eq);
+        wc_blob *b = wc_get(cache, key.data);
+        rev = wc_rev(cache);
+        sbuf_free(&key);
+        n = b ? 1 : 0;
+        items = xmalloc(sizeof *items);
+        items[0] = b;
+    } else {
+        n = wc_list(cache, prefix.data, q.after, q.limit, &items, &rev, &remaining);
+    }
+    char *next = remaining && n ? encode_continue(rev, items[n - 1]->key) : NULL;
+    sbuf *out = &req->out;
+    sbuf_reset(out);
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += items[i]->len + 1;
+    sbuf_reserve(out, bytes + 256);
+    append_list_head(t->resource, rev, next, remaining, out);
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = items[i]->key + prefix.len;
+        if (q.name_ne && strcmp(name, q.name_ne) == 0)
+            continue;
+        if (!first)
+            sbuf_putc(out, ',');
+        sbuf_append(out, items[i]->data, items[i]->len);
+        first = false;
+    }
+    sbuf_puts(out, "]}");
+    req->status = 200;
+    req->responded = true;
+    as_add_header(req, "Content-Type", "application/json");
+    wc_snapshot_free(items, n);
+    free(next);
+    free(q.after);
+    free(sel_storage);
+    sbuf_free(&prefix);
+}
+
+/* ---- dispatch --------------------------------------------------------------------------- */
+
+static void handle_collection(as_req *req, const as_target *t)
+{
+    switch (req->method) {
+    case AS_GET:
+    case AS_HEAD:
+        if (as_param_bool(req, "watch", false))
+            as_watch_begin(req, t->resource, t->ns);
+        else
+            handle_list(req, t);
+        return;
+    case AS_POST: as_handle_create(req, t); return;
+    case AS_DELETE: as_handle_delete_collection(req, t); return;
+    default: method_not_allowed(req, t->resource, "this method");
+    }
+}
+
+static void handle_item(as_req *req, const as_target *t)
+{
+    switch (req->method) {
+    case AS_GET:
+    case AS_HEAD: handle_get(req, t); return;
+    case AS_PUT: as_handle_update(req, t); return;
+    case AS_PATCH: as_handle_patch(req, t); return;
+    case AS_DELETE: as_handle_delete(req, t); return;
+    default: method_not_allowed(req, t->resource, "this method");
+    }
+}
+
+static void handle_subresource(as_req *req, const as_target *t)
+{
+    const as_resource *r = t->resource;
+    bool known = (strcmp(t->sub, "status") == 0 && r->has_status) ||
+                 (strcmp(t->sub, "scale") == 0 && r->has_scale) ||
+                 (strcmp(t->sub, "bar") == 0 && r->has_bar);
+    if (!known)
+        return as_respond_status(req, 404, "NotFound",
+                                 "the server could not find the requested resource");
+    if (strcmp(t->sub, "scale") == 0)
+        return as_handle_scale(req, t);
+    if (strcmp(t->sub, "bar") == 0) {
+        if (req->method == AS_GET || req->method == AS_HEAD)
+            return handle_get(req, t);
+        if (req->method == AS_POST)
+            return as_handle_bar(req, t);
+        return method_not_allowed(req, r, req->method == AS_DELETE ? "delete" : "update");
+    }
+    /* status */
+    switch (req->method) {
+    case AS_GET:
+    case AS_HEAD: handle_get(req, t); return;
+    case AS_PUT: as_handle_update(req, t); return;
+    case AS_PATCH: as_handle_patch(req, t); return;
+    default: method_not_allowed(req, r, "this method");
+    }
+}
+
+void as_handle_resource(as_req *req, const as_target *t)
+{
+    const as_resource *r = t->resource;
+    bool scale_alias = t->ns && !r->namespaced && t->sub && strcmp(t->sub, "scale") == 0;
+    if ((t->ns && !r->namespaced && !scale_alias) || (r->namespaced && t->name && !t->ns))
+        return as_respond_status(req, 404, "NotFound",
+                                 "the server could not find the requested resource");
+    as_target local = *t;
+    if (!r->namespaced)
+        local.ns = NULL; /* the HPA's namespaced scale path (api-contract D11) */
+    if (!local.name)
+        return handle_collection(req, &local);
+    if (!local.sub)
+        return handle_item(req, &local);
+    handle_subresource(req, &local);
+}

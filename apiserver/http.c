@@ -1,0 +1,789 @@
+/*
+ * http.c - libwebsockets glue: HTTP/1.1 over TLS, one service thread.
+ *
+ * Why it looks the way it does (reference/platform-notes.md §4, §9):
+ *  - HTTP/1.1 only (ALPN "http/1.1"): lws 4.1.6's h2 cannot read custom headers, caps header
+ *    lists at 4 KiB and hangs on bodies without Content-Length.
+ *  - A response (status line, headers and body) is built in one buffer and written with as few
+ *    lws_write calls as possible: the first piece straight from the request callback, the rest
+ *    on WRITEABLE in 64 KiB slices so that big LISTs never sit twice in memory.
+ *  - Watch streams are framed as chunked encoding by hand (lws does not do it for us).
+ *  - Only this thread touches sockets. Other threads hand work back through as_post_completion()
+ *    and as_wake_watchers(), which only queue and call lws_cancel_service().
+ */
+#include "apiserver/http.h"
+#include "apiserver/chunked.h"
+#include "apiserver/internal.h"
+#include "apiserver/watch.h"
+#include "common/alloc.h"
+#include "common/json.h"
+#include "common/log.h"
+
+#include <libwebsockets.h>
+#include <openssl/ssl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_BODY_BYTES (3 * 1024 * 1024) /* kube-apiserver's default MaxRequestBodyBytes */
+#define WRITE_SLICE (64 * 1024)
+#define MAX_HEADER_BYTES 16384
+
+/* Per-connection state (lws "per session data"); lws allocates and zeroes it. */
+typedef struct as_conn {
+    struct lws *wsi;
+    as_server *srv;
+    /* Client-certificate identity, evaluated once per TLS connection. */
+    int cert_state; /* 0 = not evaluated, 1 = none, 2 = valid, 3 = invalid */
+    authn_user *cert_user;
+    /* The request in progress (NULL between requests). */
+    as_req *req;
+    authn_user *token_user;   /* owned: identity from this request's bearer token */
+    bool waiting_body;
+    bool chunked_body;        /* Transfer-Encoding: chunked, de-framed by `dechunk` */
+    chunked_decoder dechunk;
+    bool close_after;         /* close the connection once the response is written */
+    /* Output: bytes [woff, wbuf.len) still to write; the first LWS_PRE bytes are padding. */
+    sbuf wbuf;
+    size_t woff;
+    bool response_complete;   /* wbuf holds the whole response (not a streaming watch) */
+    bool watch_streaming;
+    bool watch_ending;        /* the terminating chunk is queued */
+    bool watch_more;          /* the last fill sent events: look again after writing them */
+    struct as_conn *wnext, *wprev;
+} as_conn;
+
+static authn_user anonymous_user;
+
+/* ---- parameters and responses ---------------------------------------------------------- */
+
+const char *as_param_get(const as_req *req, const char *key)
+{
+    for (int i = req->nparams - 1; i >= 0; i--)
+        if (strcmp(req->params[i].key, key) == 0)
+            return req->params[i].value;
+    return NULL;
+}
+
+bool as_param_bool(const as_req *req, const char *key, bool def)
+{
+    bool v;
+    const char *s = as_param_get(req, key);
+    return s && json_parse_bool(s, &v) ? v : def;
+}
+
+void as_add_header(as_req *req, const char *name, const char *value)
+{
+    sbuf_printf(&req->headers, "%s: %s\r\n", name, value);
+}
+
+void as_respond(as_req *req, int status, const char *content_type, const char *body, size_t len)
+{
+    req->status = status;
+    req->responded = true;
+    sbuf_reset(&req->out);
+    if (content_type)
+        as_add_header(req, "Content-Type", content_type);
+    sbuf_append(&req->out, body, len);
+}
+
+void as_respond_json(as_req *req, int status, const char *json, size_t len)
+{
+    as_respond(req, status, "application/json", json, len);
+}
+
+void as_respond_error(as_req *req, const api_error *err)
+{
+    char *body = apierr_to_status_json(err);
+    if (err->retry_after) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", err->retry_after);
+        as_add_header(req, "Retry-After", v);
+    }
+    as_respond_json(req, err->code, body, strlen(body));
+    free(body);
+}
+
+void as_respond_status(as_req *req, int code, const char *reason, const char *fmt, ...)
+{
+    api_error e = API_ERROR_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    sbuf msg = SBUF_INIT;
+    sbuf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    apierr_set(&e, code, reason, "%s", msg.data ? msg.data : "");
+    sbuf_free(&msg);
+    as_respond_error(req, &e);
+    apierr_clear(&e);
+}
+
+/* ---- parking and completions ------------------------------------------------------------ */
+
+void as_req_park(as_req *req, as_resume_fn fn, void *data)
+{
+    req->parked = true;
+    req->resume = fn;
+    req->resume_data = data;
+    req->server->parked++;
+}
+
+void as_post_completion(as_server *srv, as_req *req)
+{
+    pthread_mutex_lock(&srv->done_mu);
+    req->next_done = NULL;
+    if (srv->done_tail)
+        srv->done_tail->next_done = req;
+    else
+        srv->done_head = req;
+    srv->done_tail = req;
+    pthread_mutex_unlock(&srv->done_mu);
+    if (srv->lws)
+        lws_cancel_service(srv->lws);
+}
+
+void as_wake_watchers(as_server *srv)
+{
+    if (srv->lws)
+        lws_cancel_service(srv->lws);
+}
+
+/* ---- request lifecycle ------------------------------------------------------------------ */
+
+static void req_free(as_req *req)
+{
+    if (!req)
+        return;
+    free(req->path);
+    for (int i = 0; i < req->nparams; i++) {
+        free(req->params[i].key);
+        free(req->params[i].value);
+    }
+    free(req->params);
+    free(req->accept);
+    free(req->content_type);
+    free(req->if_none_match);
+    sbuf_free(&req->body);
+    sbuf_free(&req->headers);
+    sbuf_free(&req->out);
+    if (req->watch)
+        as_watch_free(req->watch);
+    free(req);
+}
+
+static char *header_dup(struct lws *wsi, enum lws_token_indexes tok)
+{
+    int n = lws_hdr_total_length(wsi, tok);
+    if (n <= 0)
+        return NULL;
+    char *s = xmalloc((size_t)n + 1);
+    if (lws_hdr_copy(wsi, s, n + 1, tok) < 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void parse_params(as_req *req, struct lws *wsi)
+{
+    char frag[4096];
+    for (int i = 0;; i++) {
+        int n = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n < 0)
+            break;
+        req->params = xrealloc(req->params, sizeof(as_param) * (size_t)(req->nparams + 1));
+        char *eq = strchr(frag, '=');
+        as_param *p = &req->params[req->nparams++];
+        p->key = eq ? xstrndup(frag, (size_t)(eq - frag)) : xstrdup(frag);
+        p->value = xstrdup(eq ? eq + 1 : "");
+    }
+}
+
+static const struct {
+    enum lws_token_indexes tok;
+    as_method method;
+    const char *name;
+} methods[] = {
+    {WSI_TOKEN_GET_URI, AS_GET, "GET"},         {WSI_TOKEN_POST_URI, AS_POST, "POST"},
+    {WSI_TOKEN_PUT_URI, AS_PUT, "PUT"},         {WSI_TOKEN_PATCH_URI, AS_PATCH, "PATCH"},
+    {WSI_TOKEN_DELETE_URI, AS_DELETE, "DELETE"}, {WSI_TOKEN_HEAD_URI, AS_HEAD, "HEAD"},
+    {WSI_TOKEN_OPTIONS_URI, AS_OPTIONS, "OPTIONS"},
+};
+
+static as_req *req_new(as_conn *c, const char *path)
+{
+    as_req *req = xcalloc(1, sizeof *req);
+    req->server = c->srv;
+    req->conn = c;
+    req->path = xstrdup(path ? path : "/");
+    req->method = AS_METHOD_OTHER;
+    req->method_name = "OTHER";
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        if (lws_hdr_total_length(c->wsi, methods[i].tok) > 0) {
+            req->method = methods[i].method;
+            req->method_name = methods[i].name;
+            break;
+        }
+    }
+    parse_params(req, c->wsi);
+    req->accept = header_dup(c->wsi, WSI_TOKEN_HTTP_ACCEPT);
+    req->content_type = header_dup(c->wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
+    req->if_none_match = header_dup(c->wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH);
+    req->status = 200;
+    return req;
+}
+
+/* ---- authentication --------------------------------------------------------------------- */
+
+static void eval_client_cert(as_conn *c)
+{
+    c->cert_state = 1;
+    SSL *ssl = lws_get_ssl(c->wsi);
+    if (!ssl || !c->srv->auth)
+        return;
+    X509 *peer = SSL_get1_peer_certificate(ssl);
+    if (!peer)
+        return;
+    STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+    authn_user *u = NULL;
+    int rc = authn_client_cert(c->srv->auth, peer, chain, &u);
+    X509_free(peer);
+    if (rc == 0) {
+        c->cert_state = 2;
+        c->cert_user = u;
+    } else if (rc == AUTHN_INVALID) {
+        c->cert_state = 3;
+    }
+}
+
+static bool is_health_path(const char *path)
+{
+    return strcmp(path, "/healthz") == 0 || strcmp(path, "/livez") == 0 ||
+           strcmp(path, "/readyz") == 0 || strncmp(path, "/healthz/", 9) == 0 ||
+           strncmp(path, "/livez/", 7) == 0 || strncmp(path, "/readyz/", 8) == 0;
+}
+
+/* Sets req->user. Returns false after answering 401. */
+static bool authenticate(as_conn *c, as_req *req)
+{
+    if (c->cert_state == 0)
+        eval_client_cert(c);
+    bool invalid = c->cert_state == 3;
+    if (c->cert_state == 2) {
+        req->user = c->cert_user;
+        return true;
+    }
+    char *authz = header_dup(c->wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (authz && c->srv->auth) {
+        authn_user *u = NULL;
+        int rc = authn_bearer(c->srv->auth, authz, &u);
+        if (rc == 0) {
+            c->token_user = u;
+            req->user = u;
+        } else if (rc == AUTHN_INVALID) {
+            invalid = true;
+        }
+    }
+    free(authz);
+    if (req->user)
+        return true;
+    req->user = &anonymous_user;
+    if (is_health_path(req->path))
+        return true;
+    /* Standalone mode authorizes every authenticated user and nobody else. */
+    (void)invalid;
+    as_respond_status(req, 401, "Unauthorized", "Unauthorized");
+    return false;
+}
+
+/* ---- output ----------------------------------------------------------------------------- */
+
+static const char *status_text(int code)
+{
+    switch (code) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 413: return "Request Entity Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Status";
+    }
+}
+
+static void wbuf_begin(as_conn *c)
+{
+    sbuf_reset(&c->wbuf);
+    sbuf_reserve(&c->wbuf, LWS_PRE);
+    memset(c->wbuf.data, 0, LWS_PRE);
+    c->wbuf.len = LWS_PRE;
+    c->woff = LWS_PRE;
+}
+
+static void append_status_line(as_conn *c, as_req *req)
+{
+    sbuf_printf(&c->wbuf, "HTTP/1.1 %d %s\r\n", req->status, status_text(req->status));
+    if (req->headers.len)
+        sbuf_append(&c->wbuf, req->headers.data, req->headers.len);
+    if (c->close_after)
+        sbuf_puts(&c->wbuf, "Connection: close\r\n");
+}
+
+/* Serializes a complete response into the connection's write buffer. */
+static void queue_response(as_conn *c, as_req *req)
+{
+    wbuf_begin(c);
+    append_status_line(c, req);
+    sbuf_printf(&c->wbuf, "Content-Length: %zu\r\n\r\n", req->out.len);
+    if (req->method != AS_HEAD && req->out.len)
+        sbuf_append(&c->wbuf, req->out.data, req->out.len);
+    c->response_complete = true;
+}
+
+static void watch_list_add(as_conn *c)
+{
+    as_server *srv = c->srv;
+    c->wprev = NULL;
+    c->wnext = srv->watchers;
+    if (srv->watchers)
+        srv->watchers->wprev = c;
+    srv->watchers = c;
+    c->watch_streaming = true;
+}
+
+static void watch_list_remove(as_conn *c)
+{
+    if (!c->watch_streaming)
+        return;
+    as_server *srv = c->srv;
+    if (c->wprev)
+        c->wprev->wnext = c->wnext;
+    else
+        srv->watchers = c->wnext;
+    if (c->wnext)
+        c->wnext->wprev = c->wprev;
+    c->wnext = c->wprev = NULL;
+    c->watch_streaming = false;
+}
+
+static void queue_watch_headers(as_conn *c, as_req *req)
+{
+    wbuf_begin(c);
+    append_status_line(c, req);
+    sbuf_puts(&c->wbuf, "Content-Type: application/json\r\nCache-Control: no-cache, private\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n");
+    c->response_complete = false;
+    watch_list_add(c);
+    /* A watch is long-lived by design: no lws idle timeout while it streams. */
+    lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
+}
+
+static void arm_watch_timer(as_conn *c)
+{
+    int64_t us = as_watch_next_timer_us(c->req->watch);
+    lws_set_timer_usecs(c->wsi, us < 0 ? LWS_SET_TIMER_USEC_CANCEL : (lws_usec_t)us);
+}
+
+/* Appends the watch's pending events as one chunk; queues the last chunk when it ends. */
+static void fill_watch(as_conn *c)
+{
+    as_watch *w = c->req->watch;
+    sbuf payload = SBUF_INIT;
+    bool done = false;
+    as_watch_fill(w, &payload, WRITE_SLICE, &done);
+    if (c->woff >= c->wbuf.len)
+        wbuf_begin(c); /* else append behind what is still pending (the headers) */
+    if (payload.len) {
+        sbuf_printf(&c->wbuf, "%zx\r\n", payload.len);
+        sbuf_append(&c->wbuf, payload.data, payload.len);
+        sbuf_puts(&c->wbuf, "\r\n");
+    }
+    c->watch_more = payload.len > 0;
+    sbuf_free(&payload);
+    if (done) {
+        sbuf_puts(&c->wbuf, "0\r\n\r\n");
+        c->watch_ending = true;
+        lws_set_timer_usecs(c->wsi, LWS_SET_TIMER_USEC_CANCEL);
+    } else {
+        arm_watch_timer(c);
+    }
+}
+
+static void end_request(as_conn *c)
+{
+    watch_list_remove(c);
+    req_free(c->req);
+    c->req = NULL;
+    authn_user_free(c->token_user);
+    c->token_user = NULL;
+    c->response_complete = c->watch_ending = false;
+    sbuf_reset(&c->wbuf);
+    c->woff = 0;
+}
+
+/*
+ * Writes what is pending, one slice at most. Returns -1 when the connection must close, else 0.
+ * Asks for another WRITEABLE turn when more remains.
+ */
+static int write_pending(as_conn *c)
+{
+    size_t left = c->wbuf.len - c->woff;
+    if (left) {
+        size_t n = left > WRITE_SLICE ? WRITE_SLICE : left;
+        bool first = c->woff == LWS_PRE;
+        int wr = lws_write(c->wsi, (unsigned char *)c->wbuf.data + c->woff, n,
+                           first ? LWS_WRITE_HTTP_HEADERS : LWS_WRITE_HTTP);
+        if (wr < 0)
+            return -1;
+        c->woff += n;
+        if (c->woff < c->wbuf.len) {
+            lws_callback_on_writable(c->wsi);
+            return 0;
+        }
+    }
+    if (c->watch_streaming && !c->watch_ending && c->watch_more) {
+        c->watch_more = false;
+        lws_callback_on_writable(c->wsi);
+    }
+    if (c->response_complete || c->watch_ending) {
+        bool close = c->close_after;
+        end_request(c);
+        if (close || lws_http_transaction_completed(c->wsi))
+            return -1;
+        return 0;
+    }
+    return 0;
+}
+
+/* After routing or resuming: serialize the response (or start the watch stream). */
+static void finish(as_conn *c, as_req *req)
+{
+    if (req->parked)
+        return;
+    if (req->watch && !req->responded) {
+        queue_watch_headers(c, req);
+        fill_watch(c);
+    } else {
+        queue_response(c, req);
+    }
+}
+
+static void log_request(as_req *req)
+{
+    if (log_verbosity() < 2)
+        return;
+    char code[8];
+    snprintf(code, sizeof code, "%d", req->status);
+    log_kv(LOG_DEBUG, "request", "verb", req->method_name, "path", req->path, "code", code,
+           "user", req->user ? req->user->name : "", NULL);
+}
+
+static int dispatch(as_conn *c)
+{
+    as_req *req = c->req;
+    if (authenticate(c, req))
+        as_route(req);
+    log_request(req);
+    finish(c, req);
+    if (req->parked)
+        return 0;
+    return write_pending(c);
+}
+
+/* ---- completions (service thread) ------------------------------------------------------- */
+
+static void drain_completions(as_server *srv)
+{
+    pthread_mutex_lock(&srv->done_mu);
+    as_req *list = srv->done_head;
+    srv->done_head = srv->done_tail = NULL;
+    pthread_mutex_unlock(&srv->done_mu);
+    while (list) {
+        as_req *req = list;
+        list = req->next_done;
+        srv->parked--;
+        req->parked = false;
+        req->resume(req, req->resume_data);
+        if (req->parked)
+            continue; /* parked again (e.g. a retried write) */
+        if (req->orphaned) {
+            req_free(req);
+            continue;
+        }
+        as_conn *c = req->conn;
+        log_request(req);
+        finish(c, req);
+        lws_callback_on_writable(c->wsi);
+    }
+}
+
+static void wake_watchers(as_server *srv)
+{
+    for (as_conn *c = srv->watchers; c; c = c->wnext)
+        lws_callback_on_writable(c->wsi);
+}
+
+/* ---- the lws callback ------------------------------------------------------------------- */
+
+static bool method_has_body(as_method m)
+{
+    return m == AS_POST || m == AS_PUT || m == AS_PATCH;
+}
+
+static int on_http(as_conn *c, struct lws *wsi, const char *path)
+{
+    c->wsi = wsi;
+    c->srv = lws_context_user(lws_get_context(wsi));
+    if (c->req)
+        end_request(c);
+    c->req = req_new(c, path);
+    as_req *req = c->req;
+    char cl[32];
+    bool has_cl = lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
+    long long len = has_cl ? atoll(cl) : 0;
+    if (atomic_load(&c->srv->stopping) && !is_health_path(req->path))
+        c->close_after = true;
+    char te[32] = "";
+    lws_hdr_copy(wsi, te, sizeof te, WSI_TOKEN_HTTP_TRANSFER_ENCODING);
+    if (!has_cl && strcasecmp(te, "chunked") == 0) {
+        /* lws passes the framing through and never completes such a body: de-chunk here, and
+           close afterwards since lws still believes the body goes on. */
+        c->chunked_body = true;
+        c->close_after = true;
+        chunked_init(&c->dechunk);
+        c->waiting_body = true;
+        return 0;
+    }
+    if (!has_cl && method_has_body(req->method)) {
+        c->close_after = true;
+        req->user = &anonymous_user;
+        as_respond_status(req, 411, "LengthRequired", "a Content-Length header is required");
+        finish(c, req);
+        return write_pending(c);
+    }
+    if (len > MAX_BODY_BYTES) {
+        c->close_after = true;
+        req->user = &anonymous_user;
+        as_respond_status(req, 413, "RequestEntityTooLarge",
+                          "the request body is larger than %d bytes", MAX_BODY_BYTES);
+        finish(c, req);
+        return write_pending(c);
+    }
+    /* lws delivers body callbacks for any CL > 0, and for POST even with CL 0. */
+    if (len > 0 || (has_cl && req->method == AS_POST)) {
+        c->waiting_body = true;
+        return 0;
+    }
+    return dispatch(c);
+}
+
+static int on_body(as_conn *c, const char *in, size_t len)
+{
+    if (!c->req || !c->waiting_body)
+        return 0;
+    if (c->req->body.len + len > MAX_BODY_BYTES)
+        return -1;
+    if (!c->chunked_body) {
+        sbuf_append(&c->req->body, in, len);
+        return 0;
+    }
+    int rc = chunked_feed(&c->dechunk, in, len, &c->req->body);
+    if (rc == 0)
+        return 0;
+    c->waiting_body = false;
+    c->chunked_body = false;
+    if (rc < 0) {
+        c->req->user = &anonymous_user;
+        as_respond_status(c->req, 400, "BadRequest", "malformed chunked request body");
+        finish(c, c->req);
+        return write_pending(c);
+    }
+    return dispatch(c);
+}
+
+static void on_closed(as_conn *c)
+{
+    watch_list_remove(c);
+    if (c->req) {
+        if (c->req->parked) {
+            c->req->orphaned = true; /* freed when its completion arrives */
+            c->req = NULL;
+        } else {
+            req_free(c->req);
+            c->req = NULL;
+        }
+    }
+    authn_user_free(c->cert_user);
+    authn_user_free(c->token_user);
+    c->cert_user = c->token_user = NULL;
+    c->cert_state = 0;
+    sbuf_free(&c->wbuf);
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    as_conn *c = user;
+    switch (reason) {
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS: {
+        as_server *srv = lws_context_user(lws_get_context(wsi));
+        if (srv->auth && authn_configure_ssl_ctx(srv->auth, (SSL_CTX *)user) != 0)
+            return 1;
+        return 0;
+    }
+    case LWS_CALLBACK_HTTP:
+        return on_http(c, wsi, in);
+    case LWS_CALLBACK_HTTP_BODY:
+        return on_body(c, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (c->req && c->waiting_body) {
+            c->waiting_body = false;
+            return dispatch(c);
+        }
+        return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (!c->req || c->req->parked)
+            return 0;
+        if (c->woff >= c->wbuf.len && c->watch_streaming && !c->watch_ending)
+            fill_watch(c);
+        return write_pending(c);
+    case LWS_CALLBACK_TIMER:
+        if (c->req && c->watch_streaming)
+            lws_callback_on_writable(wsi);
+        return 0;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED: {
+        as_server *srv = lws_context_user(lws_get_context(wsi));
+        drain_completions(srv);
+        wake_watchers(srv);
+        return 0;
+    }
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        if (c)
+            on_closed(c);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static const struct lws_protocols protocols[] = {
+    {"http", callback, sizeof(as_conn), 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void lws_log(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    char *msg = xstrndup(line, n);
+    log_kv(level == LLL_ERR ? LOG_ERROR : LOG_WARN, msg, "component", "libwebsockets", NULL);
+    free(msg);
+}
+
+int as_http_start(as_server *srv)
+{
+    anonymous_user.name = "system:anonymous";
+    lws_set_log_level(log_verbosity() >= 4 ? (LLL_ERR | LLL_WARN | LLL_NOTICE) : LLL_ERR,
+                      lws_log);
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = srv->opt.secure_port;
+    const char *bind = srv->opt.bind_address;
+    info.iface = (bind && *bind && strcmp(bind, "0.0.0.0") != 0) ? bind : NULL;
+    info.protocols = protocols;
+    info.user = srv;
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    info.ssl_cert_filepath = srv->cert_file;
+    info.ssl_private_key_filepath = srv->key_file;
+    info.alpn = "http/1.1";
+    info.max_http_header_data = MAX_HEADER_BYTES;
+    info.max_http_header_pool = 1024;
+    info.timeout_secs = 60;
+    info.keepalive_timeout = 120;
+    info.vhost_name = "foo-apiserver";
+    srv->lws = lws_create_context(&info);
+    if (!srv->lws) {
+        log_error("cannot create the HTTP context");
+        return -1;
+    }
+    if (!lws_create_vhost(srv->lws, &info)) {
+        log_kv(LOG_ERROR, "cannot listen", "address", bind ? bind : "", NULL);
+        lws_context_destroy(srv->lws);
+        srv->lws = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static lws_sorted_usec_list_t tick_sul; /* one server per process */
+
+static void tick(lws_sorted_usec_list_t *sul)
+{
+    (void)sul; /* only wakes the loop so that the caller can look at the clock */
+}
+
+void as_http_service(as_server *srv)
+{
+    lws_service(srv->lws, 0);
+}
+
+void as_http_service_for(as_server *srv, int ms)
+{
+    lws_sul_schedule(srv->lws, 0, &tick_sul, tick, (lws_usec_t)ms * LWS_US_PER_MS);
+    lws_service(srv->lws, 0);
+}
+
+void as_http_end_watches(as_server *srv)
+{
+    for (as_conn *c = srv->watchers; c; c = c->wnext) {
+        as_watch_finish(c->req->watch);
+        lws_callback_on_writable(c->wsi);
+    }
+}
+
+int as_http_watch_count(as_server *srv)
+{
+    int n = 0;
+    for (as_conn *c = srv->watchers; c; c = c->wnext)
+        n++;
+    return n;
+}
+
+void as_http_stop(as_server *srv)
+{
+    if (srv->lws) {
+        lws_sul_cancel(&tick_sul);
+        lws_context_destroy(srv->lws);
+    }
+    srv->lws = NULL;
+    /* Requests whose completion arrived after the loop stopped. */
+    pthread_mutex_lock(&srv->done_mu);
+    as_req *list = srv->done_head;
+    srv->done_head = srv->done_tail = NULL;
+    pthread_mutex_unlock(&srv->done_mu);
+    while (list) {
+        as_req *req = list;
+        list = req->next_done;
+        req->orphaned = true;
+        req->resume(req, req->resume_data);
+        req_free(req);
+    }
+}

@@ -1,0 +1,102 @@
+/*
+ * openapi_handler.c - serves the OpenAPI documents built by api/ (api-contract §3.1):
+ * /openapi/v2 (JSON or gnostic protobuf by Accept), /openapi/v3 (index listing only our
+ * group-version) and /openapi/v3/apis/G/V (with the hash-pinned, immutable form).
+ * Never answers 3xx: a wrong ?hash gets the current document without the immutable headers.
+ */
+#include "apiserver/openapi_handler.h"
+#include "api/foo.h"
+#include "common/alloc.h"
+
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROTO_V2 "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+#define PROTO_V2_ALT "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+
+static char v3_hash[129];   /* upper-case hex SHA-512 of the v3 document */
+static char v2_etag[132];   /* quoted */
+static char *v3_index;
+
+static void hex_sha512(const char *data, size_t len, char *out)
+{
+    unsigned char md[SHA512_DIGEST_LENGTH];
+    SHA512((const unsigned char *)data, len, md);
+    for (int i = 0; i < SHA512_DIGEST_LENGTH; i++)
+        snprintf(out + 2 * i, 3, "%02X", md[i]);
+}
+
+void as_openapi_init(void)
+{
+    size_t len;
+    const char *v3 = foo_openapi_v3(&len);
+    hex_sha512(v3, len, v3_hash);
+    v3_index = xasprintf("{\"paths\":{\"apis/" FOO_GROUP "/" FOO_VERSION "\":{\"serverRelativeURL\":"
+                         "\"/openapi/v3/apis/" FOO_GROUP "/" FOO_VERSION "?hash=%s\"}}}",
+                         v3_hash);
+    const char *v2 = foo_openapi_v2_json(&len);
+    char h[129];
+    hex_sha512(v2, len, h);
+    snprintf(v2_etag, sizeof v2_etag, "\"%s\"", h);
+}
+
+void as_openapi_free(void)
+{
+    free(v3_index);
+    v3_index = NULL;
+}
+
+static bool accepts(const char *accept, const char *type)
+{
+    return accept && strstr(accept, type) != NULL;
+}
+
+static bool accepts_json(const char *accept)
+{
+    return !accept || !*accept || accepts(accept, "application/json") || accepts(accept, "*/*");
+}
+
+void as_openapi_v2(as_req *req)
+{
+    size_t len;
+    as_add_header(req, "ETag", v2_etag);
+    as_add_header(req, "Vary", "Accept");
+    if (req->if_none_match && strcmp(req->if_none_match, v2_etag) == 0)
+        return as_respond(req, 304, NULL, "", 0);
+    /* kubectl 1.27/1.28 ask for protobuf only; everybody else takes JSON. */
+    bool proto = accepts(req->accept, PROTO_V2) || accepts(req->accept, PROTO_V2_ALT);
+    if (proto && !accepts(req->accept, "application/json")) {
+        const unsigned char *pb = foo_openapi_v2_protobuf(&len);
+        return as_respond(req, 200, PROTO_V2, (const char *)pb, len);
+    }
+    if (!accepts_json(req->accept))
+        return as_respond_status(req, 406, "NotAcceptable",
+                                 "only the following media types are accepted: "
+                                 "application/json, " PROTO_V2);
+    const char *doc = foo_openapi_v2_json(&len);
+    as_respond_json(req, 200, doc, len);
+}
+
+void as_openapi_v3_index(as_req *req)
+{
+    as_respond_json(req, 200, v3_index, strlen(v3_index));
+}
+
+void as_openapi_v3_group(as_req *req)
+{
+    size_t len;
+    const char *doc = foo_openapi_v3(&len);
+    const char *hash = as_param_get(req, "hash");
+    char etag[132];
+    snprintf(etag, sizeof etag, "\"%s\"", v3_hash);
+    as_add_header(req, "ETag", etag);
+    if (hash && strcmp(hash, v3_hash) == 0) {
+        as_add_header(req, "Cache-Control", "public, immutable");
+        as_add_header(req, "Expires", "Fri, 01 Jan 2100 00:00:00 GMT");
+    }
+    if (req->if_none_match && strcmp(req->if_none_match, etag) == 0)
+        return as_respond(req, 304, NULL, "", 0);
+    as_respond_json(req, 200, doc, len);
+}

@@ -1,0 +1,80 @@
+#include "apiserver/registry.h"
+#include "api/foo.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const as_strategy foo_strategy = {
+    .defaults = foo_default,
+    .validate = foo_validate,
+    .validate_status = foo_validate_status,
+    .unknown_fields = foo_unknown_fields,
+};
+
+static const as_resource foos = {
+    .group = FOO_GROUP,
+    .version = FOO_VERSION,
+    .resource = FOO_RESOURCE,
+    .singular = FOO_SINGULAR,
+    .kind = FOO_KIND,
+    .list_kind = FOO_LIST_KIND,
+    .short_names = {FOO_SHORT_NAME, NULL},
+    .categories = {FOO_CATEGORY, NULL},
+    .namespaced = false,
+    .has_status = true,
+    .has_scale = true,
+    .has_bar = true,
+    .strategy = &foo_strategy,
+};
+
+#define MAX_RESOURCES 8
+static const as_resource *table[MAX_RESOURCES];
+static int table_len;
+
+void as_registry_init(bool standalone)
+{
+    (void)standalone; /* the built-in kinds for the controller join with the controller issue */
+    table_len = 0;
+    table[table_len++] = &foos;
+}
+
+const as_resource *as_registry_find(const char *group, const char *version, const char *resource)
+{
+    for (int i = 0; i < table_len; i++) {
+        const as_resource *r = table[i];
+        if (strcmp(r->group, group) == 0 && strcmp(r->version, version) == 0 &&
+            strcmp(r->resource, resource) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+const as_resource *const *as_registry_all(int *n)
+{
+    *n = table_len;
+    return table;
+}
+
+void as_resource_group_version(const as_resource *r, sbuf *out)
+{
+    if (*r->group)
+        sbuf_printf(out, "%s/%s", r->group, r->version);
+    else
+        sbuf_puts(out, r->version);
+}
+
+void as_resource_prefix(const as_resource *r, const char *ns, sbuf *out)
+{
+    sbuf_printf(out, "/%s/%s/", *r->group ? r->group : "core", r->resource);
+    if (r->namespaced && ns)
+        sbuf_printf(out, "%s/", ns);
+}
+
+const char *as_resource_qualified(const as_resource *r, char *buf, int len)
+{
+    if (*r->group)
+        snprintf(buf, (size_t)len, "%s.%s", r->resource, r->group);
+    else
+        snprintf(buf, (size_t)len, "%s", r->resource);
+    return buf;
+}

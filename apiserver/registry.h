@@ -1,0 +1,58 @@
+/*
+ * registry.h - the table of served resources (DESIGN.md §4): one entry per resource, naming its
+ * group, version, kind, scope, subresources and strategy. Adding a kind is one entry plus a
+ * strategy. The table is built once at startup and read-only afterwards (thread-safe to read).
+ */
+#ifndef FOO_APISERVER_REGISTRY_H
+#define FOO_APISERVER_REGISTRY_H
+
+#include "common/apierr.h"
+#include "common/sbuf.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+/* What a kind adds to the generic create/update logic. Every hook may be NULL. */
+typedef struct as_strategy {
+    /* Fills defaults (called after the name is known). */
+    void (*defaults)(cJSON *obj);
+    /* Validates the whole object (old = NULL on create); appends causes. */
+    void (*validate)(const cJSON *obj, const cJSON *old, api_error *err);
+    /* Validates .status on a /status write; appends causes. */
+    void (*validate_status)(const cJSON *obj, api_error *err);
+    /* Appends the paths of fields the schema does not know (fieldValidation). */
+    void (*unknown_fields)(const cJSON *obj, cJSON *paths);
+} as_strategy;
+
+typedef struct as_resource {
+    const char *group;            /* "" for the core group */
+    const char *version;
+    const char *resource;         /* plural */
+    const char *singular;
+    const char *kind;
+    const char *list_kind;
+    const char *short_names[4];   /* NULL-terminated */
+    const char *categories[4];    /* NULL-terminated */
+    bool namespaced;
+    bool has_status;              /* /status subresource; spec and status are separate */
+    bool has_scale;               /* /scale (autoscaling/v1 Scale on spec.replicas) */
+    bool has_bar;                 /* /bar (FooBar: rolling restart) */
+    const as_strategy *strategy;
+} as_resource;
+
+/* Builds the table: Foo always; in standalone mode also the built-in kinds the controller uses. */
+void as_registry_init(bool standalone);
+/* The entry for group/version/resource, or NULL. */
+const as_resource *as_registry_find(const char *group, const char *version, const char *resource);
+/* Every entry; *n receives the count. */
+const as_resource *const *as_registry_all(int *n);
+
+/* "group/version" or "version" for the core group. */
+void as_resource_group_version(const as_resource *r, sbuf *out);
+/* Storage key prefix of a resource, ending in '/': "/demo.example.com/foos/" or, namespaced,
+   "/apps/deployments/NS/" (ns NULL = every namespace: "/apps/deployments/"). */
+void as_resource_prefix(const as_resource *r, const char *ns, sbuf *out);
+/* "foos.demo.example.com" / "events" - the name used in error messages. */
+const char *as_resource_qualified(const as_resource *r, char *buf, int len);
+
+#endif

@@ -1,0 +1,265 @@
+/*
+ * watch.c - watch streams (api-contract §6). A watcher is a position in the watch cache's event
+ * ring plus filters; there is no per-watcher queue. When the cache changes every watcher is woken,
+ * and each copies the events after its position, so a slow watcher costs nothing until it falls
+ * out of the ring's history, when it gets a 410 ERROR event like any too-old resume.
+ */
+#include "apiserver/watch.h"
+#include "apiserver/internal.h"
+#include "apiserver/write.h"
+#include "common/alloc.h"
+#include "common/json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define BOOKMARK_EVERY_NS (60ull * CLK_NS_PER_S) /* kube's cacher: at most one a minute */
+#define DEFAULT_TIMEOUT_MIN_S 1800               /* kube's --min-request-timeout, x [1, 2) */
+#define EVENT_BATCH 64
+
+typedef enum watch_state {
+    WS_INITIAL,  /* sending synthetic ADDED events of the snapshot */
+    WS_LIVE,     /* sending events after pos */
+    WS_ERROR,    /* send `error_event`, then end */
+    WS_DONE,
+} watch_state;
+
+struct as_watch {
+    as_server *srv;
+    const as_resource *res;
+    char *prefix;             /* storage key prefix of the watched collection */
+    size_t prefix_len;
+    char *selector_storage;   /* owns name_eq / name_ne */
+    const char *name_eq, *name_ne;
+    watch_state state;
+    uint64_t pos;             /* events with revision > pos are still to send */
+    wc_blob **initial;        /* snapshot for synthetic ADDED events */
+    size_t ninitial, next_initial;
+    bool bookmarks;           /* allowWatchBookmarks */
+    bool end_bookmark;        /* sendInitialEvents: announce the end of the snapshot */
+    uint64_t deadline_ns;     /* timeoutSeconds */
+    uint64_t next_bookmark_ns;
+    char *error_event;        /* for WS_ERROR */
+};
+
+static uint64_t now_ns(as_watch *w)
+{
+    return clk_mono_ns(w->srv->clock);
+}
+
+static void set_error(as_watch *w, int code, const char *reason, const char *message)
+{
+    api_error e = API_ERROR_INIT;
+    apierr_set(&e, code, reason, "%s", message);
+    char *status = apierr_to_status_json(&e);
+    apierr_clear(&e);
+    free(w->error_event);
+    w->error_event = xasprintf("{\"type\":\"ERROR\",\"object\":%s}\n", status);
+    free(status);
+    w->state = WS_ERROR;
+}
+
+static void set_expired(as_watch *w, uint64_t rv)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "too old resource version: %llu (%llu)", (unsigned long long)rv,
+             (unsigned long long)wc_oldest_rev(w->srv->cache));
+    set_error(w, 410, "Expired", msg);
+}
+
+static bool invalid_params(as_req *req, bool send_initial, const char *match)
+{
+    api_error e = API_ERROR_INIT;
+    if (send_initial && (!match || strcmp(match, "NotOlderThan") != 0))
+        apierr_add_cause(&e, "FieldValueInvalid", "resourceVersionMatch",
+                         "Invalid value: \"%s\": sendInitialEvents requires setting "
+                         "resourceVersionMatch to NotOlderThan",
+                         match ? match : "");
+    else if (!send_initial && match && *match)
+        apierr_add_cause(&e, "FieldValueForbidden", "resourceVersionMatch",
+                         "Forbidden: resourceVersionMatch is forbidden for watch unless "
+                         "sendInitialEvents is provided");
+    if (!apierr_finish_invalid(&e, "ListOptions", "meta.k8s.io", ""))
+        return false;
+    as_respond_error(req, &e);
+    apierr_clear(&e);
+    return true;
+}
+
+static uint64_t timeout_ns(as_req *req)
+{
+    const char *t = as_param_get(req, "timeoutSeconds");
+    long long s = t ? atoll(t) : 0;
+    if (s <= 0) {
+        unsigned seed = (unsigned)clk_mono_ns(req->server->clock);
+        s = DEFAULT_TIMEOUT_MIN_S + rand_r(&seed) % DEFAULT_TIMEOUT_MIN_S;
+    }
+    return (uint64_t)s * CLK_NS_PER_S;
+}
+
+void as_watch_begin(as_req *req, const as_resource *r, const char *ns)
+{
+    bool send_initial = as_param_bool(req, "sendInitialEvents", false);
+    const char *match = as_param_get(req, "resourceVersionMatch");
+    if (invalid_params(req, send_initial, match))
+        return;
+    const char *labels = as_param_get(req, "labelSelector");
+    if (labels && *labels)
+        return as_respond_status(req, 400, "BadRequest",
+                                 "labelSelector is not supported by this server yet");
+    as_watch *w = xcalloc(1, sizeof *w);
+    if (!as_parse_field_selector(req, as_param_get(req, "fieldSelector"), &w->name_eq,
+                                 &w->name_ne, &w->selector_storage)) {
+        free(w->selector_storage);
+        free(w);
+        return;
+    }
+    w->srv = req->server;
+    w->res = r;
+    sbuf prefix = SBUF_INIT;
+    as_resource_prefix(r, ns, &prefix);
+    w->prefix_len = prefix.len;
+    w->prefix = sbuf_detach(&prefix, NULL);
+    w->bookmarks = as_param_bool(req, "allowWatchBookmarks", false);
+    w->deadline_ns = now_ns(w) + timeout_ns(req);
+    w->next_bookmark_ns = now_ns(w) + BOOKMARK_EVERY_NS;
+    wc_cache *cache = req->server->cache;
+    const char *rv = as_param_get(req, "resourceVersion");
+    uint64_t n = rv ? strtoull(rv, NULL, 10) : 0;
+    if (send_initial || !rv || !*rv || strcmp(rv, "0") == 0) {
+        size_t remaining;
+        w->ninitial = wc_list(cache, w->prefix, NULL, 0, &w->initial, &w->pos, &remaining);
+        w->state = WS_INITIAL;
+        w->end_bookmark = send_initial;
+    } else if (n > wc_rev(cache)) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "Too large resource version: %llu, current: %llu",
+                 (unsigned long long)n, (unsigned long long)wc_rev(cache));
+        set_error(w, 504, "Timeout", msg);
+    } else if (n < wc_oldest_rev(cache)) {
+        set_expired(w, n);
+    } else {
+        w->pos = n;
+        w->state = WS_LIVE;
+    }
+    req->watch = w;
+}
+
+static bool wanted(as_watch *w, const wc_blob *b)
+{
+    if (strncmp(b->key, w->prefix, w->prefix_len) != 0)
+        return false;
+    const char *name = b->key + w->prefix_len;
+    if (w->name_eq && strcmp(name, w->name_eq) != 0)
+        return false;
+    if (w->name_ne && strcmp(name, w->name_ne) == 0)
+        return false;
+    return true;
+}
+
+static void append_event(sbuf *out, const char *type, const wc_blob *b)
+{
+    sbuf_printf(out, "{\"type\":\"%s\",\"object\":", type);
+    sbuf_append(out, b->data, b->len);
+    sbuf_puts(out, "}\n");
+}
+
+static void append_bookmark(as_watch *w, sbuf *out, bool initial_end)
+{
+    sbuf_puts(out, "{\"type\":\"BOOKMARK\",\"object\":{\"apiVersion\":\"");
+    as_resource_group_version(w->res, out);
+    sbuf_printf(out, "\",\"kind\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\"",
+                w->res->kind, (unsigned long long)w->pos);
+    if (initial_end)
+        sbuf_puts(out, ",\"annotations\":{\"k8s.io/initial-events-end\":\"true\"}");
+    sbuf_puts(out, "}}}\n");
+}
+
+static void fill_initial(as_watch *w, sbuf *out, size_t max_bytes)
+{
+    while (w->next_initial < w->ninitial && out->len < max_bytes) {
+        const wc_blob *b = w->initial[w->next_initial++];
+        if (wanted(w, b))
+            append_event(out, "ADDED", b);
+    }
+    if (w->next_initial < w->ninitial)
+        return;
+    wc_snapshot_free(w->initial, w->ninitial);
+    w->initial = NULL;
+    w->ninitial = w->next_initial = 0;
+    if (w->end_bookmark)
+        append_bookmark(w, out, true);
+    w->state = WS_LIVE;
+}
+
+static const char *type_name(st_event_type t)
+{
+    return t == ST_ADDED ? "ADDED" : t == ST_MODIFIED ? "MODIFIED" : "DELETED";
+}
+
+static void fill_live(as_watch *w, sbuf *out, size_t max_bytes)
+{
+    wc_event evs[EVENT_BATCH];
+    while (out->len < max_bytes) {
+        int n = wc_events_since(w->srv->cache, w->pos, evs, EVENT_BATCH);
+        if (n < 0) {
+            set_expired(w, w->pos);
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            w->pos = evs[i].rev;
+            if (wanted(w, evs[i].obj))
+                append_event(out, type_name(evs[i].type), evs[i].obj);
+            wc_event_release(&evs[i]);
+        }
+        if (n < EVENT_BATCH)
+            return;
+    }
+}
+
+void as_watch_fill(as_watch *w, sbuf *out, size_t max_bytes, bool *done)
+{
+    *done = false;
+    uint64_t now = now_ns(w);
+    if (w->state != WS_DONE && w->state != WS_ERROR && now >= w->deadline_ns)
+        w->state = WS_DONE;
+    if (w->state == WS_INITIAL)
+        fill_initial(w, out, max_bytes);
+    if (w->state == WS_LIVE)
+        fill_live(w, out, max_bytes);
+    if (w->state == WS_LIVE && w->bookmarks && now >= w->next_bookmark_ns) {
+        append_bookmark(w, out, false);
+        w->next_bookmark_ns = now + BOOKMARK_EVERY_NS;
+    }
+    if (w->state == WS_ERROR) {
+        sbuf_puts(out, w->error_event);
+        w->state = WS_DONE;
+    }
+    *done = w->state == WS_DONE;
+}
+
+int64_t as_watch_next_timer_us(as_watch *w)
+{
+    uint64_t now = now_ns(w);
+    uint64_t at = w->deadline_ns;
+    if (w->bookmarks && w->next_bookmark_ns < at)
+        at = w->next_bookmark_ns;
+    return at <= now ? 1 : (int64_t)((at - now) / 1000);
+}
+
+void as_watch_finish(as_watch *w)
+{
+    if (w->state != WS_ERROR)
+        w->state = WS_DONE;
+}
+
+void as_watch_free(as_watch *w)
+{
+    if (!w)
+        return;
+    wc_snapshot_free(w->initial, w->ninitial);
+    free(w->prefix);
+    free(w->selector_storage);
+    free(w->error_event);
+    free(w);
+}

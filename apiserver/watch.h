@@ -1,0 +1,37 @@
+/*
+ * watch.h - one watch stream (private to apiserver/): which events a watcher wants, where it is
+ * in the event history, and what it sends next. The HTTP layer frames and writes the bytes; this
+ * file decides them. Service thread only.
+ */
+#ifndef FOO_APISERVER_WATCH_H
+#define FOO_APISERVER_WATCH_H
+
+#include "apiserver/http.h"
+#include "apiserver/registry.h"
+#include "common/sbuf.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * Validates the watch parameters of req for resource r in namespace ns (NULL = all) and, on
+ * success, attaches a new as_watch to req->watch (the HTTP layer then streams it). On bad
+ * parameters responds with the error instead.
+ */
+void as_watch_begin(as_req *req, const as_resource *r, const char *ns);
+
+/*
+ * Appends the next events (one JSON line each) to out, up to about max_bytes. Sets *done when the
+ * stream must end after these bytes (timeout, 410, shutdown).
+ */
+void as_watch_fill(as_watch *w, sbuf *out, size_t max_bytes, bool *done);
+
+/* Microseconds until the stream needs a timer turn (timeout or bookmark), or -1 for none. */
+int64_t as_watch_next_timer_us(as_watch *w);
+
+/* Makes the stream end at its next turn (server shutdown). */
+void as_watch_finish(as_watch *w);
+
+void as_watch_free(as_watch *w);
+
+#endif

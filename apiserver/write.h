@@ -1,0 +1,30 @@
+/*
+ * write.h - the write verbs (private to apiserver/): create, update, patch, delete,
+ * deletecollection and the status/scale/bar subresources. Each computes the new object from
+ * the watch cache's current state, submits one storage write with compare-on-revision, parks
+ * the request, and answers when the write commits. When the write lost a race and the client did
+ * not pin a resourceVersion, it is recomputed from the newer state and retried.
+ * Service thread only.
+ */
+#ifndef FOO_APISERVER_WRITE_H
+#define FOO_APISERVER_WRITE_H
+
+#include "apiserver/handlers.h"
+#include "common/sbuf.h"
+
+void as_handle_create(as_req *req, const as_target *t);
+void as_handle_update(as_req *req, const as_target *t);      /* PUT item or /status */
+void as_handle_patch(as_req *req, const as_target *t);       /* PATCH item or /status */
+void as_handle_delete(as_req *req, const as_target *t);
+void as_handle_delete_collection(as_req *req, const as_target *t);
+void as_handle_scale(as_req *req, const as_target *t);       /* GET/PUT/PATCH /scale */
+void as_handle_bar(as_req *req, const as_target *t);         /* POST /bar */
+
+/* Shared with handlers.c. */
+bool as_check_accept(as_req *req);
+void as_object_key(const as_resource *r, const char *ns, const char *name, sbuf *out);
+void as_error_not_found(api_error *e, const as_resource *r, const char *name);
+bool as_parse_field_selector(as_req *req, const char *sel, const char **name_eq,
+                             const char **name_ne, char **storage);
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * foo-apiserver: flags, signals and wiring only; the server lives in apiserver/.
+ */
+#include "apiserver/apiserver.h"
+#include "common/alloc.h"
+#include "common/flags.h"
+#include "common/log.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct signal_waiter {
+    sigset_t set;
+    as_server *srv;
+} signal_waiter;
+
+/* Signals are blocked in every thread; this one waits for them and asks the server to stop. */
+static void *wait_for_signal(void *arg)
+{
+    signal_waiter *sw = arg;
+    int sig = 0;
+    if (sigwait(&sw->set, &sig) == 0) {
+        log_kv(LOG_INFO, "signal received, stopping", "signal", strsignal(sig), NULL);
+        as_stop(sw->srv);
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    alloc_install_cjson_hooks();
+    as_options o = as_defaults();
+    int verbosity = 0;
+    const char *etcd_servers = NULL, *etcd_prefix = NULL;
+    const flag_def flags[] = {
+        {"standalone", FLAG_BOOL, &o.standalone,
+         "run without kube-apiserver: own CA, client-certificate users, DATA/kubeconfig"},
+        {"data-dir", FLAG_STRING, &o.data_dir, "standalone state and the SQLite file"},
+        {"secure-port", FLAG_INT, &o.secure_port, "HTTPS port"},
+        {"bind-address", FLAG_STRING, &o.bind_address, "IP address to listen on"},
+        {"tls-cert-file", FLAG_STRING, &o.tls_cert_file, "serving certificate (PEM)"},
+        {"tls-private-key-file", FLAG_STRING, &o.tls_key_file, "serving key (PEM)"},
+        {"client-ca-file", FLAG_STRING, &o.client_ca_file, "CA bundle for client certificates"},
+        {"token-auth-file", FLAG_STRING, &o.token_auth_file,
+         "static bearer tokens, CSV: token,user,uid,\"group1,group2\""},
+        {"storage", FLAG_STRING, &o.storage, "storage backend: sqlite"},
+        {"sqlite-path", FLAG_STRING, &o.sqlite_path, "SQLite file (default DATA/foo.db)"},
+        {"etcd-servers", FLAG_STRING, &etcd_servers, "etcd URLs (etcd backend)"},
+        {"etcd-prefix", FLAG_STRING, &etcd_prefix, "etcd key prefix (etcd backend)"},
+        {"watch-cache-min-events", FLAG_INT, &o.watch_cache_min_events,
+         "events kept for watch resumption: at least this many ..."},
+        {"watch-cache-min-age-seconds", FLAG_INT, &o.watch_cache_min_age_s,
+         "... and at least this many seconds of them"},
+        {"shutdown-grace-seconds", FLAG_INT, &o.shutdown_grace_s,
+         "how long SIGTERM waits for watches and writes to finish"},
+        {"v", FLAG_INT, &verbosity, "log verbosity"},
+    };
+    int rc = flags_parse(argc, argv, flags, (int)(sizeof flags / sizeof flags[0]), "foo-apiserver");
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    log_set_verbosity(verbosity);
+    if (strcmp(o.storage, "sqlite") != 0) {
+        log_kv(LOG_ERROR, "unsupported storage backend", "storage", o.storage, NULL);
+        return 2;
+    }
+
+    signal_waiter sw;
+    sigemptyset(&sw.set);
+    sigaddset(&sw.set, SIGTERM);
+    sigaddset(&sw.set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sw.set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    as_server *srv = as_new(&o);
+    if (!srv)
+        return 1;
+    sw.srv = srv;
+    pthread_t waiter;
+    if (pthread_create(&waiter, NULL, wait_for_signal, &sw) != 0) {
+        log_error("cannot start the signal thread");
+        as_free(srv);
+        return 1;
+    }
+    rc = as_run(srv);
+    pthread_cancel(waiter);
+    pthread_join(waiter, NULL);
+    as_free(srv);
+    return rc == 0 ? 0 : 1;
+}
