@@ -66,9 +66,33 @@ void foo_unknown_fields(const cJSON *foo, cJSON *paths);
  */
 void meta_validate(const cJSON *meta, bool require_name, api_error *err);
 
+/*
+ * Validates what an update may not change in generic ObjectMeta: once old_meta carries a
+ * deletionTimestamp, meta may not add finalizers (kube's "no new finalizers can be added if the
+ * object is being deleted", 422 Forbidden cause on "metadata.finalizers"). Appends causes.
+ */
+void meta_validate_update(const cJSON *meta, const cJSON *old_meta, api_error *err);
+
 /* DNS-1123 label (<= 63, [a-z0-9]([-a-z0-9]*[a-z0-9])?) and subdomain (<= 253, dot-separated). */
 bool dns1123_label(const char *s);
 bool dns1123_subdomain(const char *s);
+
+/*
+ * Why s is not valid, in Kubernetes' words (apimachinery util/validation), or NULL when it is.
+ * Returned strings are static. Where kube reports several problems, the first one is returned.
+ *  - dns1123_label_error / dns1123_subdomain_error: as above.
+ *  - meta_qualified_name_error: label keys, annotation keys (after lower-casing), finalizers:
+ *    [prefix/]name, prefix a DNS-1123 subdomain, name <= 63 characters matching
+ *    ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]
+ *  - meta_label_value_error: empty, or <= 63 characters of the name charset above.
+ */
+const char *dns1123_label_error(const char *s);
+const char *dns1123_subdomain_error(const char *s);
+const char *meta_qualified_name_error(const char *s);
+const char *meta_label_value_error(const char *s);
+
+/* Limit on the summed length of annotation keys and values (kube's TotalAnnotationSizeLimitB). */
+#define META_MAX_ANNOTATIONS_BYTES (256 * 1024)
 
 /*
  * OpenAPI documents for the group-version, built once on first use and immutable afterwards

@@ -25,6 +25,13 @@ static bool digits(const char *s, int n, int *v)
     return true;
 }
 
+static int days_in_month(int year, int month)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
 bool time_parse_rfc3339(const char *s, int64_t *unix_s)
 {
     int Y, M, D, h, m, sec;
@@ -34,7 +41,8 @@ bool time_parse_rfc3339(const char *s, int64_t *unix_s)
         !digits(s + 8, 2, &D) || (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2, &h) ||
         s[13] != ':' || !digits(s + 14, 2, &m) || s[16] != ':' || !digits(s + 17, 2, &sec))
         return false;
-    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+    /* Go's time.Parse (what kube uses) rejects out-of-range fields, including second 60. */
+    if (M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h > 23 || m > 59 || sec > 59)
         return false;
     const char *p = s + 19;
     if (*p == '.') {
@@ -49,7 +57,7 @@ bool time_parse_rfc3339(const char *s, int64_t *unix_s)
         p++;
     } else if (*p == '+' || *p == '-') {
         int oh, om;
-        if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om))
+        if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om) || oh > 23 || om > 59)
             return false;
         offset = (oh * 60 + om) * 60 * (*p == '+' ? 1 : -1);
         p += 6;
@@ -58,17 +66,26 @@ bool time_parse_rfc3339(const char *s, int64_t *unix_s)
     }
     if (*p)
         return false;
-    struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D,
-                    .tm_hour = h, .tm_min = m, .tm_sec = sec};
+    struct tm tm = {.tm_year = Y - 1900,
+                    .tm_mon = M - 1,
+                    .tm_mday = D,
+                    .tm_hour = h,
+                    .tm_min = m,
+                    .tm_sec = sec};
     *unix_s = (int64_t)timegm(&tm) - offset;
     return true;
 }
 
 void time_format_human(int64_t d, char *out, int outlen)
 {
-    /* Same thresholds as apimachinery's HumanDuration. */
-    if (d < 0) {
+    /*
+     * Same thresholds as apimachinery's HumanDuration, which tolerates one second of clock skew
+     * between machines: -1s still reads "0s", only earlier is "<invalid>".
+     */
+    if (d < -1) {
         snprintf(out, (size_t)outlen, "<invalid>");
+    } else if (d < 0) {
+        snprintf(out, (size_t)outlen, "0s");
     } else if (d < 60 * 2) {
         snprintf(out, (size_t)outlen, "%llds", (long long)d);
     } else if (d < 60 * 10) {
@@ -107,39 +124,94 @@ void time_format_human(int64_t d, char *out, int outlen)
     }
 }
 
+/*
+ * Go's duration units in nanoseconds, longest first where one is a prefix of another ("ms"
+ * before "m"). Microseconds may be written "us", with U+00B5 (micro sign) or U+03BC (mu).
+ */
+static const struct {
+    const char *name;
+    uint64_t ns;
+} DURATION_UNITS[] = {
+    {"ns", 1ull},       {"us", 1000ull},      {"\xc2\xb5s", 1000ull}, {"\xce\xbcs", 1000ull},
+    {"ms", 1000000ull}, {"s", 1000000000ull}, {"m", 60000000000ull},  {"h", 3600000000000ull},
+};
+
+/* Largest total we accept: Go's maximum duration (int64 nanoseconds). */
+#define DURATION_MAX_NS 9223372036854775807ull
+/* Fraction digits kept; further ones are below a nanosecond for every unit. */
+#define DURATION_MAX_FRAC_DIGITS 18
+
+/*
+ * Reads one "<digits>[.<digits>]" number at *p (at least one digit): the whole part, and the
+ * fraction as frac / scale. Advances *p. False on no digit or an overflowing whole part.
+ */
+static bool duration_number(const char **p, uint64_t *whole, uint64_t *frac, uint64_t *scale)
+{
+    const char *s = *p;
+    bool any = false;
+    *whole = *frac = 0;
+    *scale = 1;
+    for (; isdigit((unsigned char)*s); s++, any = true) {
+        if (*whole > DURATION_MAX_NS / 10)
+            return false;
+        *whole = *whole * 10 + (uint64_t)(*s - '0');
+    }
+    if (*s == '.') {
+        s++;
+        for (int n = 0; isdigit((unsigned char)*s); s++, n++, any = true) {
+            if (n < DURATION_MAX_FRAC_DIGITS) {
+                *frac = *frac * 10 + (uint64_t)(*s - '0');
+                *scale *= 10;
+            }
+        }
+    }
+    *p = s;
+    return any;
+}
+
+/* Reads a unit at *p and advances *p; false when none is there. */
+static bool duration_unit(const char **p, uint64_t *ns)
+{
+    for (size_t i = 0; i < sizeof DURATION_UNITS / sizeof DURATION_UNITS[0]; i++) {
+        size_t n = strlen(DURATION_UNITS[i].name);
+        if (strncmp(*p, DURATION_UNITS[i].name, n) == 0) {
+            *ns = DURATION_UNITS[i].ns;
+            *p += n;
+            return true;
+        }
+    }
+    return false;
+}
+
 bool time_parse_go_duration(const char *s, int64_t *ms)
 {
-    if (!s || !*s)
+    /*
+     * Go's grammar: [+]("0" | (number unit)+), summed in integer nanoseconds as Go does (the
+     * fraction times unit/scale, so "0.29s" is exactly 290ms). Negative durations are refused:
+     * none of our uses (timeouts, intervals) gives them a meaning.
+     */
+    if (!s)
         return false;
-    double total = 0;
-    const char *p = s;
-    if (strcmp(p, "0") == 0) {
+    if (*s == '+')
+        s++;
+    if (strcmp(s, "0") == 0) {
         *ms = 0;
         return true;
     }
-    while (*p) {
-        char *end;
-        double v = strtod(p, &end);
-        if (end == p || v < 0)
+    if (!*s)
+        return false;
+    uint64_t total = 0;
+    while (*s) {
+        uint64_t whole, frac, scale, unit;
+        if (!duration_number(&s, &whole, &frac, &scale) || !duration_unit(&s, &unit))
             return false;
-        p = end;
-        double unit;
-        if (strncmp(p, "ms", 2) == 0)
-            unit = 1, p += 2;
-        else if (strncmp(p, "us", 2) == 0)
-            unit = 0.001, p += 2;
-        else if (strncmp(p, "ns", 2) == 0)
-            unit = 0.000001, p += 2;
-        else if (*p == 'h')
-            unit = 3600000, p++;
-        else if (*p == 'm')
-            unit = 60000, p++;
-        else if (*p == 's')
-            unit = 1000, p++;
-        else
+        if (whole > DURATION_MAX_NS / unit)
             return false;
-        total += v * unit;
+        uint64_t v = whole * unit + (uint64_t)((double)frac * ((double)unit / (double)scale));
+        if (v > DURATION_MAX_NS - total)
+            return false;
+        total += v;
     }
-    *ms = (int64_t)total;
+    *ms = (int64_t)(total / 1000000ull);
     return true;
 }

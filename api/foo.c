@@ -1,0 +1,418 @@
+/*
+ * foo.c - defaulting, validation and the unknown-field check of the Foo kind (DESIGN.md §2).
+ *
+ * Messages follow apimachinery's field.Error wording (see fielderr.h). Where a value has the
+ * wrong JSON type, the cause uses the CRD schema wording, since a Foo is checked as JSON here
+ * rather than decoded into typed structs.
+ */
+#include "api/foo.h"
+#include "api/fielderr.h"
+
+#include "common/alloc.h"
+#include "common/json.h"
+#include "common/sbuf.h"
+#include "common/timefmt.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const CONDITION_STATUSES[] = {"True", "False", "Unknown"};
+
+/* obj[key] when obj is an object and the member is present and not JSON null; else NULL. */
+static const cJSON *member(const cJSON *obj, const char *key)
+{
+    if (!cJSON_IsObject(obj))
+        return NULL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsNull(v) ? NULL : v;
+}
+
+/* A string member that is absent, null or "" is unset, as the zero value of a Go string. */
+static bool string_unset(const cJSON *v)
+{
+    return !v || cJSON_IsNull(v) || (cJSON_IsString(v) && !*v->valuestring);
+}
+
+/* ---- defaulting ---------------------------------------------------------------------------- */
+
+void foo_default(cJSON *foo)
+{
+    if (!cJSON_IsObject(foo))
+        return;
+    cJSON *spec = cJSON_GetObjectItemCaseSensitive(foo, "spec");
+    if (!spec || cJSON_IsNull(spec)) {
+        spec = cJSON_CreateObject();
+        json_set_item(foo, "spec", spec);
+    }
+    if (!cJSON_IsObject(spec))
+        return; /* left for foo_validate to report */
+    const char *name = json_path_string(foo, "metadata.name");
+    if (string_unset(cJSON_GetObjectItemCaseSensitive(spec, "deploymentName")) && name && *name)
+        json_set_string(spec, "deploymentName", name);
+    if (string_unset(cJSON_GetObjectItemCaseSensitive(spec, "namespace")))
+        json_set_string(spec, "namespace", FOO_DEFAULT_NAMESPACE);
+    if (!member(spec, "replicas"))
+        json_set_number(spec, "replicas", FOO_DEFAULT_REPLICAS);
+    if (string_unset(cJSON_GetObjectItemCaseSensitive(spec, "image")))
+        json_set_string(spec, "image", FOO_DEFAULT_IMAGE);
+}
+
+/* ---- spec validation ----------------------------------------------------------------------- */
+
+/* spec.<key>: required DNS-1123 label that may not change once stored. */
+static void validate_immutable_label(const cJSON *spec, const cJSON *old_spec, const char *key,
+                                     api_error *err)
+{
+    char path[64];
+    snprintf(path, sizeof path, "spec.%s", key);
+    const cJSON *v = member(spec, key);
+    if (string_unset(v)) {
+        fe_required(err, path, NULL);
+        return;
+    }
+    if (!cJSON_IsString(v)) {
+        fe_type_invalid(err, path, v, "string");
+        return;
+    }
+    const char *msg = dns1123_label_error(v->valuestring);
+    if (msg) {
+        fe_invalid_string(err, path, v->valuestring, msg);
+        return;
+    }
+    const cJSON *old = member(old_spec, key);
+    if (cJSON_IsString(old) && strcmp(old->valuestring, v->valuestring) != 0)
+        fe_invalid_string(err, path, v->valuestring, "field is immutable");
+}
+
+/* An integer in [min, max] at `path`; absent is an error only when required. */
+static void validate_int_range(const cJSON *v, const char *path, bool required, double min,
+                               double max, api_error *err)
+{
+    char detail[64];
+    if (!v) {
+        if (required)
+            fe_required(err, path, NULL);
+        return;
+    }
+    if (!fe_is_integer(v)) {
+        fe_type_invalid(err, path, v, "integer");
+    } else if (v->valuedouble < min) {
+        snprintf(detail, sizeof detail, "must be greater than or equal to %.0f", min);
+        fe_invalid(err, path, v, detail);
+    } else if (v->valuedouble > max) {
+        snprintf(detail, sizeof detail, "must be less than or equal to %.0f", max);
+        fe_invalid(err, path, v, detail);
+    }
+}
+
+static bool has_whitespace(const char *s)
+{
+    for (; *s; s++) {
+        if (isspace((unsigned char)*s))
+            return true;
+    }
+    return false;
+}
+
+static void validate_image(const cJSON *spec, api_error *err)
+{
+    const cJSON *v = member(spec, "image");
+    if (string_unset(v)) {
+        fe_required(err, "spec.image", NULL);
+    } else if (!cJSON_IsString(v)) {
+        fe_type_invalid(err, "spec.image", v, "string");
+    } else if (strlen(v->valuestring) > FOO_MAX_IMAGE_LEN) {
+        fe_too_long(err, "spec.image", FOO_MAX_IMAGE_LEN);
+    } else if (has_whitespace(v->valuestring)) {
+        fe_invalid_string(err, "spec.image", v->valuestring, "must not contain whitespace");
+    }
+}
+
+/* An optional RFC 3339 time string at `path` ("" counts as unset). */
+static void validate_time(const cJSON *v, const char *path, api_error *err)
+{
+    int64_t t;
+    if (!v)
+        return;
+    if (!cJSON_IsString(v))
+        fe_type_invalid(err, path, v, "string");
+    else if (*v->valuestring && !time_parse_rfc3339(v->valuestring, &t))
+        fe_format_invalid(err, path, v->valuestring, "date-time");
+}
+
+void foo_validate(const cJSON *foo, const cJSON *old, api_error *err)
+{
+    const cJSON *meta = member(foo, "metadata");
+    meta_validate(meta, true, err);
+    if (old)
+        meta_validate_update(meta, member(old, "metadata"), err);
+
+    const cJSON *spec = member(foo, "spec");
+    if (!spec) {
+        fe_required(err, "spec", NULL);
+        return;
+    }
+    if (!cJSON_IsObject(spec)) {
+        fe_type_invalid(err, "spec", spec, "object");
+        return;
+    }
+    const cJSON *old_spec = member(old, "spec");
+    validate_immutable_label(spec, old_spec, "deploymentName", err);
+    validate_immutable_label(spec, old_spec, "namespace", err);
+    validate_int_range(member(spec, "replicas"), "spec.replicas", true, 0, FOO_MAX_REPLICAS, err);
+    validate_image(spec, err);
+    validate_time(member(spec, "restartedAt"), "spec.restartedAt", err);
+}
+
+/* ---- status validation --------------------------------------------------------------------- */
+
+/* An optional string member at prefix.key. */
+static void validate_string_member(const cJSON *obj, const char *prefix, const char *key,
+                                   api_error *err)
+{
+    const cJSON *v = member(obj, key);
+    if (v && !cJSON_IsString(v)) {
+        char *path = xasprintf("%s.%s", prefix, key);
+        fe_type_invalid(err, path, v, "string");
+        free(path);
+    }
+}
+
+static void validate_nonneg_member(const cJSON *obj, const char *prefix, const char *key,
+                                   api_error *err)
+{
+    char *path = xasprintf("%s.%s", prefix, key);
+    validate_int_range(member(obj, key), path, false, 0, 9007199254740992.0, err);
+    free(path);
+}
+
+/* True when an earlier entry of conds (before `upto`) has the string type `type`. */
+static bool type_seen_before(const cJSON *conds, const cJSON *upto, const char *type)
+{
+    for (const cJSON *c = conds->child; c && c != upto; c = c->next) {
+        const cJSON *t = member(c, "type");
+        if (cJSON_IsString(t) && strcmp(t->valuestring, type) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void validate_condition_type(const cJSON *conds, const cJSON *c, const char *prefix,
+                                    api_error *err)
+{
+    char *path = xasprintf("%s.type", prefix);
+    const cJSON *t = member(c, "type");
+    const char *msg;
+    if (string_unset(t))
+        fe_required(err, path, NULL);
+    else if (!cJSON_IsString(t))
+        fe_type_invalid(err, path, t, "string");
+    else if ((msg = meta_qualified_name_error(t->valuestring)) != NULL)
+        fe_invalid_string(err, path, t->valuestring, msg);
+    else if (type_seen_before(conds, c, t->valuestring))
+        fe_duplicate(err, path, t);
+    free(path);
+}
+
+static void validate_condition_status(const cJSON *c, const char *prefix, api_error *err)
+{
+    char *path = xasprintf("%s.status", prefix);
+    const cJSON *s = member(c, "status");
+    size_t n = sizeof CONDITION_STATUSES / sizeof CONDITION_STATUSES[0];
+    if (string_unset(s)) {
+        fe_required(err, path, NULL);
+    } else if (!cJSON_IsString(s)) {
+        fe_type_invalid(err, path, s, "string");
+    } else {
+        bool ok = false;
+        for (size_t i = 0; i < n; i++)
+            ok |= strcmp(s->valuestring, CONDITION_STATUSES[i]) == 0;
+        if (!ok)
+            fe_not_supported(err, path, s->valuestring, CONDITION_STATUSES, n);
+    }
+    free(path);
+}
+
+static void validate_condition(const cJSON *conds, const cJSON *c, int i, api_error *err)
+{
+    char *prefix = xasprintf("status.conditions[%d]", i);
+    if (!cJSON_IsObject(c)) {
+        fe_type_invalid(err, prefix, c, "object");
+        free(prefix);
+        return;
+    }
+    validate_condition_type(conds, c, prefix, err);
+    validate_condition_status(c, prefix, err);
+    validate_string_member(c, prefix, "reason", err);
+    validate_string_member(c, prefix, "message", err);
+    char *path = xasprintf("%s.lastTransitionTime", prefix);
+    validate_time(member(c, "lastTransitionTime"), path, err);
+    free(path);
+    validate_nonneg_member(c, prefix, "observedGeneration", err);
+    free(prefix);
+}
+
+void foo_validate_status(const cJSON *foo, api_error *err)
+{
+    const cJSON *st = member(foo, "status");
+    if (!st)
+        return;
+    if (!cJSON_IsObject(st)) {
+        fe_type_invalid(err, "status", st, "object");
+        return;
+    }
+    validate_nonneg_member(st, "status", "observedGeneration", err);
+    validate_nonneg_member(st, "status", "replicas", err);
+    validate_nonneg_member(st, "status", "availableReplicas", err);
+    validate_string_member(st, "status", "selector", err);
+    const cJSON *conds = member(st, "conditions");
+    if (!conds)
+        return;
+    if (!cJSON_IsArray(conds)) {
+        fe_type_invalid(err, "status.conditions", conds, "array");
+        return;
+    }
+    int i = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, conds)
+    {
+        validate_condition(conds, c, i++, err);
+    }
+}
+
+/* ---- unknown fields ------------------------------------------------------------------------ */
+
+/*
+ * The Foo schema as a tree of known fields. A leaf accepts any value (scalars, and maps with
+ * free keys such as labels); an object node lists its known fields; an array node gives the
+ * node of its items.
+ */
+enum node_kind { NODE_LEAF, NODE_OBJECT, NODE_ARRAY };
+
+struct schema_field;
+struct schema_node {
+    enum node_kind kind;
+    const struct schema_field *fields; /* NODE_OBJECT: terminated by a NULL name */
+    const struct schema_node *items;   /* NODE_ARRAY */
+};
+struct schema_field {
+    const char *name;
+    const struct schema_node *node;
+};
+
+static const struct schema_node LEAF = {NODE_LEAF, NULL, NULL};
+
+static const struct schema_field OWNER_REF_FIELDS[] = {
+    {"apiVersion", &LEAF}, {"kind", &LEAF},       {"name", &LEAF},
+    {"uid", &LEAF},        {"controller", &LEAF}, {"blockOwnerDeletion", &LEAF},
+    {NULL, NULL}};
+static const struct schema_node OWNER_REF = {NODE_OBJECT, OWNER_REF_FIELDS, NULL};
+static const struct schema_node OWNER_REFS = {NODE_ARRAY, NULL, &OWNER_REF};
+
+static const struct schema_field MANAGED_FIELDS_ENTRY_FIELDS[] = {
+    {"manager", &LEAF},    {"operation", &LEAF}, {"apiVersion", &LEAF},  {"time", &LEAF},
+    {"fieldsType", &LEAF}, {"fieldsV1", &LEAF},  {"subresource", &LEAF}, {NULL, NULL}};
+static const struct schema_node MANAGED_FIELDS_ENTRY = {NODE_OBJECT, MANAGED_FIELDS_ENTRY_FIELDS,
+                                                        NULL};
+static const struct schema_node MANAGED_FIELDS = {NODE_ARRAY, NULL, &MANAGED_FIELDS_ENTRY};
+
+static const struct schema_field META_FIELDS[] = {{"name", &LEAF},
+                                                  {"generateName", &LEAF},
+                                                  {"namespace", &LEAF},
+                                                  {"selfLink", &LEAF},
+                                                  {"uid", &LEAF},
+                                                  {"resourceVersion", &LEAF},
+                                                  {"generation", &LEAF},
+                                                  {"creationTimestamp", &LEAF},
+                                                  {"deletionTimestamp", &LEAF},
+                                                  {"deletionGracePeriodSeconds", &LEAF},
+                                                  {"labels", &LEAF},
+                                                  {"annotations", &LEAF},
+                                                  {"ownerReferences", &OWNER_REFS},
+                                                  {"finalizers", &LEAF},
+                                                  {"managedFields", &MANAGED_FIELDS},
+                                                  {NULL, NULL}};
+static const struct schema_node META = {NODE_OBJECT, META_FIELDS, NULL};
+
+static const struct schema_field SPEC_FIELDS[] = {{"deploymentName", &LEAF}, {"namespace", &LEAF},
+                                                  {"replicas", &LEAF},       {"image", &LEAF},
+                                                  {"restartedAt", &LEAF},    {NULL, NULL}};
+static const struct schema_node SPEC = {NODE_OBJECT, SPEC_FIELDS, NULL};
+
+static const struct schema_field CONDITION_FIELDS[] = {{"type", &LEAF},
+                                                       {"status", &LEAF},
+                                                       {"reason", &LEAF},
+                                                       {"message", &LEAF},
+                                                       {"lastTransitionTime", &LEAF},
+                                                       {"observedGeneration", &LEAF},
+                                                       {NULL, NULL}};
+static const struct schema_node CONDITION = {NODE_OBJECT, CONDITION_FIELDS, NULL};
+static const struct schema_node CONDITIONS = {NODE_ARRAY, NULL, &CONDITION};
+
+static const struct schema_field STATUS_FIELDS[] = {
+    {"observedGeneration", &LEAF}, {"replicas", &LEAF},         {"availableReplicas", &LEAF},
+    {"selector", &LEAF},           {"conditions", &CONDITIONS}, {NULL, NULL}};
+static const struct schema_node STATUS = {NODE_OBJECT, STATUS_FIELDS, NULL};
+
+static const struct schema_field FOO_FIELDS[] = {{"apiVersion", &LEAF}, {"kind", &LEAF},
+                                                 {"metadata", &META},   {"spec", &SPEC},
+                                                 {"status", &STATUS},   {NULL, NULL}};
+static const struct schema_node FOO_SCHEMA = {NODE_OBJECT, FOO_FIELDS, NULL};
+
+static const struct schema_node *lookup_field(const struct schema_field *fields, const char *name)
+{
+    for (; fields->name; fields++) {
+        if (strcmp(fields->name, name) == 0)
+            return fields->node;
+    }
+    return NULL;
+}
+
+/* Cuts the path back to `len` bytes after a child was visited. */
+static void path_truncate(sbuf *path, size_t len)
+{
+    path->len = len;
+    if (path->data)
+        path->data[len] = '\0';
+}
+
+/*
+ * Appends to out the path of every member of v unknown to node. A value of the wrong JSON type
+ * is not descended into: that is a validation error, not an unknown field.
+ */
+static void walk(const cJSON *v, const struct schema_node *node, sbuf *path, cJSON *out)
+{
+    size_t mark = path->len;
+    const cJSON *c;
+    if (node->kind == NODE_OBJECT && cJSON_IsObject(v)) {
+        cJSON_ArrayForEach(c, v)
+        {
+            if (mark)
+                sbuf_putc(path, '.');
+            sbuf_puts(path, c->string);
+            const struct schema_node *child = lookup_field(node->fields, c->string);
+            if (child)
+                walk(c, child, path, out);
+            else
+                cJSON_AddItemToArray(out, cJSON_CreateString(path->data));
+            path_truncate(path, mark);
+        }
+    } else if (node->kind == NODE_ARRAY && cJSON_IsArray(v)) {
+        int i = 0;
+        cJSON_ArrayForEach(c, v)
+        {
+            sbuf_printf(path, "[%d]", i++);
+            walk(c, node->items, path, out);
+            path_truncate(path, mark);
+        }
+    }
+}
+
+void foo_unknown_fields(const cJSON *foo, cJSON *paths)
+{
+    sbuf path = SBUF_INIT;
+    walk(foo, &FOO_SCHEMA, &path, paths);
+    sbuf_free(&path);
+}

@@ -1,0 +1,197 @@
+/*
+ * test_mergepatch.c - RFC 7386 merge patch (every example of the RFC), SMP directive stripping
+ * and merge-patch diff.
+ */
+#include "common/mergepatch.h"
+
+#include "common/alloc.h"
+#include "common/json.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+
+static void setup(void)
+{
+    alloc_install_cjson_hooks();
+}
+
+TestSuite(mergepatch, .init = setup);
+
+static cJSON *parse(const char *json)
+{
+    cJSON *j = cJSON_Parse(json);
+    cr_assert_not_null(j, "bad test JSON: %s", json);
+    return j;
+}
+
+static void expect_json(const cJSON *got, const char *want_json, const char *what)
+{
+    cJSON *want = parse(want_json);
+    char *text = json_print(got);
+    cr_expect(json_equal(got, want), "%s: got %s, want %s", what, text, want_json);
+    free(text);
+    cJSON_Delete(want);
+}
+
+/* Applies patch to target and compares with want; also checks the inputs stay untouched. */
+static void expect_merge(const char *target_json, const char *patch_json, const char *want_json)
+{
+    cJSON *target = parse(target_json);
+    cJSON *patch = parse(patch_json);
+    cJSON *got = mergepatch_apply(target, patch);
+    expect_json(got, want_json, patch_json);
+    expect_json(target, target_json, "target unchanged");
+    expect_json(patch, patch_json, "patch unchanged");
+    cJSON_Delete(got);
+    cJSON_Delete(patch);
+    cJSON_Delete(target);
+}
+
+Test(mergepatch, rfc7386_appendix_a_examples_all_hold)
+{
+    static const char *const cases[][3] = {
+        {"{\"a\":\"b\"}", "{\"a\":\"c\"}", "{\"a\":\"c\"}"},
+        {"{\"a\":\"b\"}", "{\"b\":\"c\"}", "{\"a\":\"b\",\"b\":\"c\"}"},
+        {"{\"a\":\"b\"}", "{\"a\":null}", "{}"},
+        {"{\"a\":\"b\",\"b\":\"c\"}", "{\"a\":null}", "{\"b\":\"c\"}"},
+        {"{\"a\":[\"b\"]}", "{\"a\":\"c\"}", "{\"a\":\"c\"}"},
+        {"{\"a\":\"c\"}", "{\"a\":[\"b\"]}", "{\"a\":[\"b\"]}"},
+        {"{\"a\":{\"b\":\"c\"}}", "{\"a\":{\"b\":\"d\",\"c\":null}}", "{\"a\":{\"b\":\"d\"}}"},
+        {"{\"a\":[{\"b\":\"c\"}]}", "{\"a\":[1]}", "{\"a\":[1]}"},
+        {"[\"a\",\"b\"]", "[\"c\",\"d\"]", "[\"c\",\"d\"]"},
+        {"{\"a\":\"b\"}", "[\"c\"]", "[\"c\"]"},
+        {"{\"a\":\"foo\"}", "null", "null"},
+        {"{\"a\":\"foo\"}", "\"bar\"", "\"bar\""},
+        {"{\"e\":null}", "{\"a\":1}", "{\"e\":null,\"a\":1}"},
+        {"[1,2]", "{\"a\":\"b\",\"c\":null}", "{\"a\":\"b\"}"},
+        {"{}", "{\"a\":{\"bb\":{\"ccc\":null}}}", "{\"a\":{\"bb\":{}}}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_merge(cases[i][0], cases[i][1], cases[i][2]);
+}
+
+Test(mergepatch, rfc7386_section3_example_holds)
+{
+    expect_merge("{\"title\":\"Goodbye!\",\"author\":{\"givenName\":\"John\",\"familyName\":"
+                 "\"Doe\"},\"tags\":[\"example\",\"sample\"],\"content\":\"This will be "
+                 "unchanged\"}",
+                 "{\"title\":\"Hello!\",\"phoneNumber\":\"+01-123-456-7890\",\"author\":"
+                 "{\"familyName\":null},\"tags\":[\"example\"]}",
+                 "{\"title\":\"Hello!\",\"author\":{\"givenName\":\"John\"},\"tags\":"
+                 "[\"example\"],\"content\":\"This will be unchanged\",\"phoneNumber\":"
+                 "\"+01-123-456-7890\"}");
+}
+
+Test(mergepatch, missing_target_is_treated_as_absent)
+{
+    cJSON *patch = parse("{\"a\":{\"b\":null,\"c\":1}}");
+    cJSON *got = mergepatch_apply(NULL, patch);
+    expect_json(got, "{\"a\":{\"c\":1}}", "NULL target");
+    cJSON_Delete(got);
+    cJSON_Delete(patch);
+}
+
+/* ---- SMP directives ------------------------------------------------------------------------ */
+
+static void expect_stripped(const char *patch_json, const char *want_json, int want_count)
+{
+    cJSON *patch = parse(patch_json);
+    int n = mergepatch_strip_smp_directives(patch);
+    expect_json(patch, want_json, patch_json);
+    cr_expect_eq(n, want_count, "directives counted in %s", patch_json);
+    cJSON_Delete(patch);
+}
+
+Test(mergepatch, strip_removes_every_directive_recursively)
+{
+    expect_stripped("{\"$patch\":\"replace\",\"spec\":{\"$retainKeys\":[\"a\"],\"a\":1,"
+                    "\"$setElementOrder/containers\":[{\"name\":\"x\"}],"
+                    "\"$deleteFromPrimitiveList/finalizers\":[\"f\"],"
+                    "\"template\":{\"$patch\":\"merge\",\"b\":2}}}",
+                    "{\"spec\":{\"a\":1,\"template\":{\"b\":2}}}", 5);
+}
+
+Test(mergepatch, strip_leaves_a_plain_merge_patch_alone)
+{
+    expect_stripped("{\"metadata\":{\"labels\":{\"a\":\"b\",\"$c\":\"d\"}},\"spec\":{\"replicas\""
+                    ":3,\"list\":[{\"name\":\"x\"},1]}}",
+                    "{\"metadata\":{\"labels\":{\"a\":\"b\",\"$c\":\"d\"}},\"spec\":{\"replicas\""
+                    ":3,\"list\":[{\"name\":\"x\"},1]}}",
+                    0);
+}
+
+Test(mergepatch, strip_turns_a_map_delete_directive_into_null)
+{
+    expect_stripped("{\"metadata\":{\"annotations\":{\"$patch\":\"delete\"}}}",
+                    "{\"metadata\":{\"annotations\":null}}", 1);
+}
+
+Test(mergepatch, strip_drops_list_elements_that_are_only_directives_or_deletions)
+{
+    expect_stripped("{\"spec\":{\"containers\":[{\"$patch\":\"replace\"},{\"name\":\"a\","
+                    "\"$patch\":\"delete\"},{\"name\":\"b\",\"$patch\":\"merge\",\"image\":\"i\"},"
+                    "[{\"$retainKeys\":[]}]]}}",
+                    "{\"spec\":{\"containers\":[{\"name\":\"b\",\"image\":\"i\"},[]]}}", 4);
+}
+
+Test(mergepatch, strip_ignores_null_and_scalars)
+{
+    cr_assert_eq(mergepatch_strip_smp_directives(NULL), 0);
+    cJSON *s = cJSON_CreateString("$patch");
+    cr_assert_eq(mergepatch_strip_smp_directives(s), 0);
+    cJSON_Delete(s);
+}
+
+Test(mergepatch, stripped_smp_body_applies_as_merge_patch)
+{
+    cJSON *target = parse("{\"metadata\":{\"name\":\"a\",\"finalizers\":[\"x\",\"y\"]},"
+                          "\"spec\":{\"replicas\":1,\"image\":\"i\"}}");
+    cJSON *patch = parse("{\"metadata\":{\"$setElementOrder/finalizers\":[\"y\"],"
+                         "\"finalizers\":[\"y\"]},\"spec\":{\"replicas\":3}}");
+    mergepatch_strip_smp_directives(patch);
+    cJSON *got = mergepatch_apply(target, patch);
+    expect_json(got,
+                "{\"metadata\":{\"name\":\"a\",\"finalizers\":[\"y\"]},\"spec\":{\"replicas\":3,"
+                "\"image\":\"i\"}}",
+                "SMP applied");
+    cJSON_Delete(got);
+    cJSON_Delete(patch);
+    cJSON_Delete(target);
+}
+
+/* ---- diff ---------------------------------------------------------------------------------- */
+
+/* Diffs from -> to, compares with the expected patch, and checks it replays to `to`. */
+static void expect_diff(const char *from_json, const char *to_json, const char *want_json)
+{
+    cJSON *from = parse(from_json);
+    cJSON *to = parse(to_json);
+    cJSON *patch = mergepatch_diff(from, to);
+    expect_json(patch, want_json, "diff");
+    cJSON *replayed = mergepatch_apply(from, patch);
+    expect_json(replayed, to_json, "diff replayed");
+    cJSON_Delete(replayed);
+    cJSON_Delete(patch);
+    cJSON_Delete(to);
+    cJSON_Delete(from);
+}
+
+Test(mergepatch, diff_of_equal_objects_is_empty)
+{
+    expect_diff("{\"a\":1,\"b\":{\"c\":[1,2]}}", "{\"b\":{\"c\":[1,2]},\"a\":1}", "{}");
+}
+
+Test(mergepatch, diff_holds_changes_additions_and_null_for_removals)
+{
+    expect_diff("{\"a\":1,\"b\":{\"c\":1,\"d\":2},\"gone\":true,\"l\":[1,2]}",
+                "{\"a\":2,\"b\":{\"c\":1,\"e\":3},\"new\":\"x\",\"l\":[1]}",
+                "{\"a\":2,\"b\":{\"d\":null,\"e\":3},\"new\":\"x\",\"gone\":null,\"l\":[1]}");
+}
+
+Test(mergepatch, diff_replaces_when_a_type_changes)
+{
+    expect_diff("{\"a\":{\"b\":1}}", "{\"a\":\"s\"}", "{\"a\":\"s\"}");
+    expect_diff("{\"a\":\"s\"}", "{\"a\":{\"b\":1}}", "{\"a\":{\"b\":1}}");
+    expect_diff("[1]", "{\"a\":1}", "{\"a\":1}");
+    expect_diff("{\"a\":1}", "[1]", "[1]");
+}
