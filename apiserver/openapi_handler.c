@@ -17,7 +17,8 @@
 #define PROTO_V2_ALT "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 
 static char v3_hash[129];   /* upper-case hex SHA-512 of the v3 document */
-static char v2_etag[132];   /* quoted */
+static char v2_etag[132];   /* quoted; of the JSON form */
+static char v2_pb_etag[132]; /* quoted; of the protobuf form */
 static char *v3_index;
 
 static void hex_sha512(const char *data, size_t len, char *out)
@@ -40,6 +41,9 @@ void as_openapi_init(void)
     char h[129];
     hex_sha512(v2, len, h);
     snprintf(v2_etag, sizeof v2_etag, "\"%s\"", h);
+    const unsigned char *pb = foo_openapi_v2_protobuf(&len);
+    hex_sha512((const char *)pb, len, h);
+    snprintf(v2_pb_etag, sizeof v2_pb_etag, "\"%s\"", h);
 }
 
 void as_openapi_free(void)
@@ -61,20 +65,23 @@ static bool accepts_json(const char *accept)
 void as_openapi_v2(as_req *req)
 {
     size_t len;
-    as_add_header(req, "ETag", v2_etag);
-    as_add_header(req, "Vary", "Accept");
-    if (req->if_none_match && strcmp(req->if_none_match, v2_etag) == 0)
-        return as_respond(req, 304, NULL, "", 0);
     /* kubectl 1.27/1.28 ask for protobuf only; everybody else takes JSON. */
     bool proto = accepts(req->accept, PROTO_V2) || accepts(req->accept, PROTO_V2_ALT);
-    if (proto && !accepts(req->accept, "application/json")) {
-        const unsigned char *pb = foo_openapi_v2_protobuf(&len);
-        return as_respond(req, 200, PROTO_V2, (const char *)pb, len);
-    }
-    if (!accepts_json(req->accept))
+    proto = proto && !accepts(req->accept, "application/json");
+    if (!proto && !accepts_json(req->accept))
         return as_respond_status(req, 406, "NotAcceptable",
                                  "only the following media types are accepted: "
                                  "application/json, " PROTO_V2);
+    const char *etag = proto ? v2_pb_etag : v2_etag;
+    as_add_header(req, "ETag", etag);
+    as_add_header(req, "Vary", "Accept");
+    if (req->if_none_match && strcmp(req->if_none_match, etag) == 0)
+        return as_respond(req, 304, NULL, "", 0);
+    if (proto) {
+        const unsigned char *pb = foo_openapi_v2_protobuf(&len);
+        /* As kube-openapi: the '@' form is not a valid media type to answer with. */
+        return as_respond(req, 200, "application/octet-stream", (const char *)pb, len);
+    }
     const char *doc = foo_openapi_v2_json(&len);
     as_respond_json(req, 200, doc, len);
 }
