@@ -34,7 +34,7 @@
 /* Defaults (DESIGN.md §4, api-contract D6: at least 1000 events and 5 minutes). */
 #define WC_DEFAULT_MIN_EVENTS 1000
 #define WC_DEFAULT_MIN_AGE_MS (5 * 60 * 1000)
-#define WC_DEFAULT_MAX_EVENTS 100000
+#define WC_DEFAULT_MAX_EVENTS 20000 /* bounds memory: ~1 KiB per retained event */
 /* First capacities; both arrays double from there (the ring up to max_events). */
 #define WC_RING_INITIAL_CAP 64
 #define WC_OBJS_INITIAL_CAP 64

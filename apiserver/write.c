@@ -232,13 +232,18 @@ static void set_type_meta(const as_resource *r, cJSON *obj)
     sbuf_free(&gv);
 }
 
+/* The kind's strategy validates metadata too; kinds without one get the generic ObjectMeta rules. */
 static void validate_object(write_op *op, const cJSON *next, const cJSON *old, api_error *e)
 {
+    const as_strategy *s = op->res->strategy;
+    if (s && s->validate) {
+        s->validate(next, old, e);
+        return;
+    }
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(next, "metadata");
     meta_validate(meta, true, e);
-    const as_strategy *s = op->res->strategy;
-    if (s && s->validate)
-        s->validate(next, old, e);
+    if (old)
+        meta_validate_update(meta, cJSON_GetObjectItemCaseSensitive(old, "metadata"), e);
 }
 
 static bool finish_invalid(write_op *op, api_error *e, const char *name)
@@ -439,25 +444,6 @@ static cJSON *merge_status(const cJSON *incoming, const cJSON *current)
     return next;
 }
 
-static void check_finalizers(write_op *op, const cJSON *next, const cJSON *current, api_error *e)
-{
-    if (!json_path(current, "metadata.deletionTimestamp"))
-        return;
-    const cJSON *old = json_path(current, "metadata.finalizers");
-    const cJSON *f;
-    cJSON_ArrayForEach(f, json_path(next, "metadata.finalizers"))
-    {
-        if (cJSON_IsString(f) && !finalizer_in(old, f->valuestring)) {
-            apierr_add_cause(e, "FieldValueForbidden", "metadata.finalizers",
-                             "Forbidden: no new finalizers can be added if the object is being "
-                             "deleted, found new finalizers []string{\"%s\"}",
-                             f->valuestring);
-            return;
-        }
-    }
-    (void)op;
-}
-
 static outcome compute_update(write_op *op, cJSON *incoming, const cJSON *current, cJSON **next,
                               api_error *e)
 {
@@ -478,7 +464,6 @@ static outcome compute_update(write_op *op, cJSON *incoming, const cJSON *curren
             s->validate_status(n, e);
     } else {
         validate_object(op, n, current, e);
-        check_finalizers(op, n, current, e);
     }
     if (finish_invalid(op, e, op->name)) {
         cJSON_Delete(n);
@@ -772,6 +757,10 @@ static void resume(as_req *req, void *data)
         break;
     case ST_ECLOSED:
         as_respond_status(req, 503, "ServiceUnavailable", "the server is shutting down");
+        break;
+    case ST_EINVAL:
+        apierr_internal(&e, "the object could not be stored");
+        respond_and_clear(req, &e);
         break;
     default:
         apierr_internal(&e, "storage write failed (%d)", w->result);
