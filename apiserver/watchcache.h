@@ -53,7 +53,7 @@ typedef struct wc_event {
 typedef struct wc_options {
     int min_events;     /* default 1000 */
     int64_t min_age_ms; /* default 5 minutes */
-    int max_events;     /* hard bound; default 100000 */
+    int max_events;     /* hard bound; default 20000 */
     clk_t *clock;       /* default clk_system() */
 } wc_options;
 

@@ -76,12 +76,12 @@ static int event_revs(wc_cache *c, uint64_t after, uint64_t *revs, int max)
     return n;
 }
 
-Test(watchcache, defaults_keep_1000_events_5_minutes_at_most_100000)
+Test(watchcache, defaults_keep_1000_events_5_minutes_at_most_20000)
 {
     wc_options o = wc_defaults();
     cr_assert_eq(o.min_events, 1000);
     cr_assert_eq(o.min_age_ms, 5 * 60 * 1000);
-    cr_assert_eq(o.max_events, 100000);
+    cr_assert_eq(o.max_events, 20000);
     cr_assert_eq(o.clock, clk_system());
 }
 
