@@ -433,7 +433,11 @@ static void end_request(as_conn *c)
     authn_user_free(c->token_user);
     c->token_user = NULL;
     c->response_complete = c->watch_ending = false;
-    sbuf_reset(&c->wbuf);
+    /* Keep a small buffer for the next request on this connection, not a big LIST's. */
+    if (c->wbuf.cap > WRITE_SLICE)
+        sbuf_free(&c->wbuf);
+    else
+        sbuf_reset(&c->wbuf);
     c->woff = 0;
 }
 
@@ -716,6 +720,7 @@ int as_http_start(as_server *srv)
     info.alpn = "http/1.1";
     info.max_http_header_data = MAX_HEADER_BYTES;
     info.max_http_header_pool = 1024;
+    info.fd_limit_per_thread = 8192; /* lws sizes its fd tables by this, not by ulimit -n */
     info.timeout_secs = 60;
     info.keepalive_timeout = 120;
     info.vhost_name = "foo-apiserver";
