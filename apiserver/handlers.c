@@ -6,6 +6,7 @@
 #include "apiserver/handlers.h"
 #include "apiserver/internal.h"
 #include "apiserver/negotiate.h"
+#include "apiserver/table.h"
 #include "apiserver/watch.h"
 #include "apiserver/write.h"
 #include "common/alloc.h"
@@ -37,9 +38,63 @@ void as_object_key(const as_resource *r, const char *ns, const char *name, sbuf 
     sbuf_puts(out, name);
 }
 
+static void not_acceptable(as_req *req)
+{
+    as_respond_status(req, 406, "NotAcceptable",
+                      "only the following media types are accepted: application/json, "
+                      "application/json;as=Table;v=v1;g=meta.k8s.io, "
+                      "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io, "
+                      "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io");
+}
+
+/* Negotiates the representation of a read; answers 406 or 400 and returns false when none fits. */
+static bool negotiate_read(as_req *req, as_response_shape shape, as_negotiated *n,
+                           as_include_object *include)
+{
+    *n = as_negotiate_for(req->accept, shape);
+    if (n->media == AS_MEDIA_NONE) {
+        not_acceptable(req);
+        return false;
+    }
+    const char *inc = as_param_get(req, "includeObject");
+    if (!as_include_object_parse(inc, include)) {
+        as_respond_status(req, 400, "BadRequest", "unrecognized includeObject value: \"%s\"", inc);
+        return false;
+    }
+    return true;
+}
+
+int64_t as_now_s(as_req *req)
+{
+    return clk_wall_ms(req->server->clock) / 1000;
+}
+
+/* Writes items as the negotiated representation of a list (or of one object when !list). */
+static void render(as_req *req, const as_resource *r, const as_negotiated *n,
+                   as_include_object include, const wc_blob *const *items, size_t count,
+                   const as_list_meta *meta, bool list)
+{
+    sbuf *out = &req->out;
+    if (!(list && n->media == AS_MEDIA_JSON)) /* a JSON list is spliced by the caller */
+        sbuf_reset(out);
+    if (n->media == AS_MEDIA_TABLE)
+        as_table_render(out, r, n->meta_version, items, count, meta, include, true, as_now_s(req));
+    else if (n->media == AS_MEDIA_PARTIAL_LIST)
+        as_partial_list_render(out, n->meta_version, items, count, meta);
+    else if (n->media == AS_MEDIA_PARTIAL)
+        as_partial_render(out, n->meta_version, items[0]->data, items[0]->len);
+    else if (!list)
+        sbuf_append(out, items[0]->data, items[0]->len);
+    req->status = 200;
+    req->responded = true;
+    as_add_header(req, "Content-Type", "application/json");
+}
+
 static void handle_get(as_req *req, const as_target *t)
 {
-    if (!as_check_accept(req))
+    as_negotiated n;
+    as_include_object include;
+    if (!negotiate_read(req, AS_SHAPE_OBJECT, &n, &include))
         return;
     sbuf key = SBUF_INIT;
     as_object_key(t->resource, t->ns, t->name, &key);
@@ -52,7 +107,9 @@ static void handle_get(as_req *req, const as_target *t)
         apierr_clear(&e);
         return;
     }
-    as_respond_json(req, 200, b->data, b->len);
+    as_list_meta meta = {.rev = b->rev};
+    const wc_blob *items[1] = {b};
+    render(req, t->resource, &n, include, items, 1, &meta, false);
     wc_blob_unref(b);
 }
 
@@ -179,7 +236,9 @@ static void append_list_head(const as_resource *r, uint64_t rev, const char *con
 
 static void handle_list(as_req *req, const as_target *t)
 {
-    if (!as_check_accept(req))
+    as_negotiated neg;
+    as_include_object include;
+    if (!negotiate_read(req, AS_SHAPE_LIST, &neg, &include))
         return;
     const char *rv = as_param_get(req, "resourceVersion");
     const char *match = as_param_get(req, "resourceVersionMatch");
@@ -240,27 +299,33 @@ static void handle_list(as_req *req, const as_target *t)
         n = wc_list(cache, prefix.data, q.after, q.limit, &items, &rev, &remaining);
     }
     char *next = remaining && n ? encode_continue(rev, items[n - 1]->key) : NULL;
-    sbuf *out = &req->out;
-    sbuf_reset(out);
-    size_t bytes = 0;
-    for (size_t i = 0; i < n; i++)
-        bytes += items[i]->len + 1;
-    sbuf_reserve(out, bytes + 256);
-    append_list_head(t->resource, rev, next, remaining, out);
-    bool first = true;
+    /* Drop what the selector excludes (and the NULL of a missing name) without copying blobs. */
+    size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *name = items[i]->key + prefix.len;
-        if (q.name_ne && strcmp(name, q.name_ne) == 0)
-            continue;
-        if (!first)
-            sbuf_putc(out, ',');
-        sbuf_append(out, items[i]->data, items[i]->len);
-        first = false;
+        const char *name = items[i] ? items[i]->key + prefix.len : NULL;
+        if (name && !(q.name_ne && strcmp(name, q.name_ne) == 0))
+            items[kept++] = items[i];
+        else
+            wc_blob_unref(items[i]);
     }
-    sbuf_puts(out, "]}");
-    req->status = 200;
-    req->responded = true;
-    as_add_header(req, "Content-Type", "application/json");
+    n = kept;
+    as_list_meta meta = {.rev = rev, .cont = next, .remaining = remaining};
+    if (neg.media == AS_MEDIA_JSON) {
+        sbuf *out = &req->out;
+        sbuf_reset(out);
+        size_t bytes = 0;
+        for (size_t i = 0; i < n; i++)
+            bytes += items[i]->len + 1;
+        sbuf_reserve(out, bytes + 256);
+        append_list_head(t->resource, rev, next, remaining, out);
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                sbuf_putc(out, ',');
+            sbuf_append(out, items[i]->data, items[i]->len);
+        }
+        sbuf_puts(out, "]}");
+    }
+    render(req, t->resource, &neg, include, (const wc_blob *const *)items, n, &meta, true);
     wc_snapshot_free(items, n);
     free(next);
     free(q.after);

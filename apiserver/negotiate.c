@@ -37,8 +37,22 @@ static void clause_param(const char *params, const char *name, char *out, int ou
     }
 }
 
-static as_media judge_clause(const char *clause, bool discovery)
+static bool meta_version(const char *g, const char *v, const char **out)
 {
+    if (strcmp(g, "meta.k8s.io") != 0)
+        return false;
+    if (strcmp(v, "v1") == 0)
+        *out = "v1";
+    else if (strcmp(v, "v1beta1") == 0)
+        *out = "v1beta1";
+    else
+        return false;
+    return true;
+}
+
+static as_negotiated judge_clause(const char *clause, as_response_shape shape)
+{
+    as_negotiated none = {AS_MEDIA_NONE, NULL}, json = {AS_MEDIA_JSON, NULL};
     const char *semi = strchr(clause, ';');
     char type[128];
     trim_copy(clause, semi ? semi : clause + strlen(clause), type, sizeof type);
@@ -48,25 +62,36 @@ static as_media judge_clause(const char *clause, bool discovery)
     clause_param(params, "g", g, sizeof g);
     clause_param(params, "v", v, sizeof v);
     if (strcasecmp(type, "*/*") == 0 || strcasecmp(type, "application/*") == 0)
-        return AS_MEDIA_JSON;
+        return json;
     if (strcasecmp(type, "application/json") != 0)
-        return AS_MEDIA_NONE;
+        return none;
     if (!*as)
-        return AS_MEDIA_JSON;
-    if (discovery && strcmp(as, "APIGroupDiscoveryList") == 0 &&
+        return json;
+    if (shape == AS_SHAPE_DISCOVERY && strcmp(as, "APIGroupDiscoveryList") == 0 &&
         strcmp(g, "apidiscovery.k8s.io") == 0) {
         if (strcmp(v, "v2") == 0)
-            return AS_MEDIA_DISCOVERY_V2;
+            return (as_negotiated){AS_MEDIA_DISCOVERY_V2, NULL};
         if (strcmp(v, "v2beta1") == 0)
-            return AS_MEDIA_DISCOVERY_V2BETA1;
+            return (as_negotiated){AS_MEDIA_DISCOVERY_V2BETA1, NULL};
+        return none;
     }
-    return AS_MEDIA_NONE;
+    bool resource = shape == AS_SHAPE_OBJECT || shape == AS_SHAPE_LIST || shape == AS_SHAPE_WATCH;
+    as_negotiated out = none;
+    if (!resource || !meta_version(g, v, &out.meta_version))
+        return none;
+    if (strcmp(as, "Table") == 0)
+        out.media = AS_MEDIA_TABLE;
+    else if (strcmp(as, "PartialObjectMetadata") == 0 && shape != AS_SHAPE_LIST)
+        out.media = AS_MEDIA_PARTIAL;
+    else if (strcmp(as, "PartialObjectMetadataList") == 0 && shape == AS_SHAPE_LIST)
+        out.media = AS_MEDIA_PARTIAL_LIST;
+    return out;
 }
 
-as_media as_negotiate(const char *accept, bool discovery)
+as_negotiated as_negotiate_for(const char *accept, as_response_shape shape)
 {
     if (!accept || !*accept)
-        return AS_MEDIA_JSON;
+        return (as_negotiated){AS_MEDIA_JSON, NULL};
     const char *p = accept;
     while (*p) {
         const char *end = strchr(p, ',');
@@ -74,12 +99,19 @@ as_media as_negotiate(const char *accept, bool discovery)
             end = p + strlen(p);
         char clause[512];
         trim_copy(p, end, clause, sizeof clause);
-        as_media m = clause[0] ? judge_clause(clause, discovery) : AS_MEDIA_NONE;
-        if (m != AS_MEDIA_NONE)
-            return m;
+        as_negotiated n = {AS_MEDIA_NONE, NULL};
+        if (clause[0])
+            n = judge_clause(clause, shape);
+        if (n.media != AS_MEDIA_NONE)
+            return n;
         p = *end ? end + 1 : end;
     }
-    return AS_MEDIA_NONE;
+    return (as_negotiated){AS_MEDIA_NONE, NULL};
+}
+
+as_media as_negotiate(const char *accept, bool discovery)
+{
+    return as_negotiate_for(accept, discovery ? AS_SHAPE_DISCOVERY : AS_SHAPE_PLAIN).media;
 }
 
 void as_media_type(const char *content_type, char *out, int outlen)

@@ -11,6 +11,18 @@ static const as_strategy foo_strategy = {
     .unknown_fields = foo_unknown_fields,
 };
 
+static const as_column foo_columns[] = {
+    {"Name", "string", "name", "Name of the Foo", 0, AS_COL_NAME, NULL},
+    {"Deployment", "string", "", "Name of the Deployment the Foo owns", 0, AS_COL_PATH,
+     "spec.deploymentName"},
+    {"Replicas", "integer", "", "Desired number of pods", 0, AS_COL_PATH, "spec.replicas"},
+    {"Available", "integer", "", "Pods available", 0, AS_COL_PATH, "status.availableReplicas"},
+    {"Ready", "string", "", "Status of the Ready condition", 0, AS_COL_CONDITION, "Ready"},
+    {"Age", "date", "", "Time since the Foo was created", 0, AS_COL_AGE, NULL},
+    {"Namespace", "string", "", "Namespace of the Deployment", 1, AS_COL_PATH, "spec.namespace"},
+    {"Image", "string", "", "Container image of the pods", 1, AS_COL_PATH, "spec.image"},
+};
+
 static const as_resource foos = {
     .group = FOO_GROUP,
     .version = FOO_VERSION,
@@ -25,6 +37,8 @@ static const as_resource foos = {
     .has_scale = true,
     .has_bar = true,
     .strategy = &foo_strategy,
+    .columns = foo_columns,
+    .ncolumns = sizeof foo_columns / sizeof foo_columns[0],
 };
 
 #define MAX_RESOURCES 8

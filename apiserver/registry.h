@@ -24,6 +24,24 @@ typedef struct as_strategy {
     void (*unknown_fields)(const cJSON *obj, cJSON *paths);
 } as_strategy;
 
+/* One column of `kubectl get` (a meta.k8s.io Table column). */
+typedef enum as_column_kind {
+    AS_COL_NAME,      /* metadata.name */
+    AS_COL_AGE,       /* time since metadata.creationTimestamp, in kube's HumanDuration */
+    AS_COL_PATH,      /* the value at a dotted JSON path (null when absent) */
+    AS_COL_CONDITION, /* status of status.conditions[type == path] */
+} as_column_kind;
+
+typedef struct as_column {
+    const char *name;
+    const char *type;   /* "string", "integer", "date", ... */
+    const char *format; /* "name" for the Name column, else "" */
+    const char *description;
+    int priority;       /* 0 = always shown; 1 = with -o wide */
+    as_column_kind kind;
+    const char *path;
+} as_column;
+
 typedef struct as_resource {
     const char *group;            /* "" for the core group */
     const char *version;
@@ -38,6 +56,8 @@ typedef struct as_resource {
     bool has_scale;               /* /scale (autoscaling/v1 Scale on spec.replicas) */
     bool has_bar;                 /* /bar (FooBar: rolling restart) */
     const as_strategy *strategy;
+    const as_column *columns;     /* NULL = Name and Age */
+    int ncolumns;
 } as_resource;
 
 /* Builds the table: Foo always; in standalone mode also the built-in kinds the controller uses. */

@@ -6,6 +6,8 @@
  */
 #include "apiserver/watch.h"
 #include "apiserver/internal.h"
+#include "apiserver/negotiate.h"
+#include "apiserver/table.h"
 #include "apiserver/write.h"
 #include "common/alloc.h"
 #include "common/json.h"
@@ -40,6 +42,9 @@ struct as_watch {
     uint64_t deadline_ns;     /* timeoutSeconds */
     uint64_t next_bookmark_ns;
     char *error_event;        /* for WS_ERROR */
+    as_negotiated media;      /* JSON, Table or PartialObjectMetadata event objects */
+    as_include_object include;
+    bool table_headers_sent;  /* Table events carry column definitions only once */
 };
 
 static uint64_t now_ns(as_watch *w)
@@ -107,7 +112,18 @@ void as_watch_begin(as_req *req, const as_resource *r, const char *ns)
     if (labels && *labels)
         return as_respond_status(req, 400, "BadRequest",
                                  "labelSelector is not supported by this server yet");
+    as_negotiated media = as_negotiate_for(req->accept, AS_SHAPE_WATCH);
+    as_include_object include;
+    if (media.media == AS_MEDIA_NONE)
+        return as_respond_status(req, 406, "NotAcceptable",
+                                 "only the following media types are accepted: application/json, "
+                                 "application/json;as=Table;v=v1;g=meta.k8s.io, "
+                                 "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io");
+    if (!as_include_object_parse(as_param_get(req, "includeObject"), &include))
+        return as_respond_status(req, 400, "BadRequest", "unrecognized includeObject value");
     as_watch *w = xcalloc(1, sizeof *w);
+    w->media = media;
+    w->include = include;
     if (!as_parse_field_selector(req, as_param_get(req, "fieldSelector"), &w->name_eq,
                                  &w->name_ne, &w->selector_storage)) {
         free(w->selector_storage);
@@ -157,19 +173,32 @@ static bool wanted(as_watch *w, const wc_blob *b)
     return true;
 }
 
-static void append_event(sbuf *out, const char *type, const wc_blob *b)
+static void append_event(as_watch *w, sbuf *out, const char *type, const wc_blob *b)
 {
     sbuf_printf(out, "{\"type\":\"%s\",\"object\":", type);
-    sbuf_append(out, b->data, b->len);
+    if (w->media.media == AS_MEDIA_TABLE) {
+        as_list_meta meta = {.rev = b->rev};
+        const wc_blob *items[1] = {b};
+        int64_t now_s = clk_wall_ms(w->srv->clock) / 1000;
+        as_table_render(out, w->res, w->media.meta_version, items, 1, &meta, w->include,
+                        !w->table_headers_sent, now_s);
+        w->table_headers_sent = true;
+    } else if (w->media.media == AS_MEDIA_PARTIAL) {
+        as_partial_render(out, w->media.meta_version, b->data, b->len);
+    } else {
+        sbuf_append(out, b->data, b->len);
+    }
     sbuf_puts(out, "}\n");
 }
 
 static void append_bookmark(as_watch *w, sbuf *out, bool initial_end)
 {
     sbuf_puts(out, "{\"type\":\"BOOKMARK\",\"object\":{\"apiVersion\":\"");
-    as_resource_group_version(w->res, out);
-    sbuf_printf(out, "\",\"kind\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\"",
-                w->res->kind, (unsigned long long)w->pos);
+    if (w->media.media == AS_MEDIA_PARTIAL)
+        sbuf_printf(out, "meta.k8s.io/%s\",\"kind\":\"PartialObjectMetadata", w->media.meta_version);
+    else
+        as_resource_group_version(w->res, out), sbuf_printf(out, "\",\"kind\":\"%s", w->res->kind);
+    sbuf_printf(out, "\",\"metadata\":{\"resourceVersion\":\"%llu\"", (unsigned long long)w->pos);
     if (initial_end)
         sbuf_puts(out, ",\"annotations\":{\"k8s.io/initial-events-end\":\"true\"}");
     sbuf_puts(out, "}}}\n");
@@ -180,7 +209,7 @@ static void fill_initial(as_watch *w, sbuf *out, size_t max_bytes)
     while (w->next_initial < w->ninitial && out->len < max_bytes) {
         const wc_blob *b = w->initial[w->next_initial++];
         if (wanted(w, b))
-            append_event(out, "ADDED", b);
+            append_event(w, out, "ADDED", b);
     }
     if (w->next_initial < w->ninitial)
         return;
@@ -209,7 +238,7 @@ static void fill_live(as_watch *w, sbuf *out, size_t max_bytes)
         for (int i = 0; i < n; i++) {
             w->pos = evs[i].rev;
             if (wanted(w, evs[i].obj))
-                append_event(out, type_name(evs[i].type), evs[i].obj);
+                append_event(w, out, type_name(evs[i].type), evs[i].obj);
             wc_event_release(&evs[i]);
         }
         if (n < EVENT_BATCH)

@@ -21,6 +21,7 @@ void as_handle_scale(as_req *req, const as_target *t);       /* GET/PUT/PATCH /s
 void as_handle_bar(as_req *req, const as_target *t);         /* POST /bar */
 
 /* Shared with handlers.c. */
+int64_t as_now_s(as_req *req); /* the server's wall clock, in seconds */
 bool as_check_accept(as_req *req);
 void as_object_key(const as_resource *r, const char *ns, const char *name, sbuf *out);
 void as_error_not_found(api_error *e, const as_resource *r, const char *name);
