@@ -19,8 +19,10 @@
 #include "common/ids.h"
 #include "common/json.h"
 #include "common/mergepatch.h"
+#include "common/yamljson.h"
 #include "common/timefmt.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +40,11 @@ typedef enum op_kind {
     OP_DELETE,
 } op_kind;
 
-typedef enum patch_type { PATCH_MERGE, PATCH_STRATEGIC } patch_type;
+typedef enum patch_type {
+    PATCH_MERGE,     /* RFC 7386 */
+    PATCH_STRATEGIC, /* applied as a merge patch once its directives are removed (D4) */
+    PATCH_APPLY,     /* server-side apply, minimum form: create, or merge into the object (D5) */
+} patch_type;
 
 typedef struct write_op {
     as_req *req;
@@ -294,8 +300,20 @@ static bool finalizer_in(const cJSON *list, const char *name)
 
 typedef enum outcome { OUT_ERROR, OUT_NOOP, OUT_WRITE } outcome;
 
+/* ObjectMeta's maps and lists are omitempty in kube: an emptied one disappears. */
+static void drop_empty_meta(cJSON *meta)
+{
+    static const char *fields[] = {"labels", "annotations", "finalizers", "ownerReferences"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, fields[i]);
+        if (v && (cJSON_IsNull(v) || ((cJSON_IsObject(v) || cJSON_IsArray(v)) && !v->child)))
+            json_remove(meta, fields[i]);
+    }
+}
+
 static void drop_server_fields(cJSON *meta)
 {
+    drop_empty_meta(meta);
     static const char *fields[] = {"deletionTimestamp", "deletionGracePeriodSeconds",
                                    "managedFields", "selfLink"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
@@ -805,7 +823,11 @@ static void attempt(write_op *op)
     outcome out;
     if (op->kind == OP_CREATE) {
         out = compute_create(op, &next, &e);
-    } else if (!(current = load_current(op, &rev))) {
+    } else if (!(current = load_current(op, &rev)) && op->kind == OP_PATCH &&
+               op->ptype == PATCH_APPLY && !op->status) {
+        op->kind = OP_CREATE; /* apply creates what does not exist */
+        out = compute_create(op, &next, &e);
+    } else if (!current) {
         as_error_not_found(&e, op->res, op->name);
         out = OUT_ERROR;
     } else if (op->kind == OP_DELETE) {
@@ -855,10 +877,14 @@ static bool parse_patch_type(write_op *op)
         op->ptype = PATCH_STRATEGIC;
         return true;
     }
+    if (strcmp(type, "application/apply-patch+yaml") == 0) {
+        op->ptype = PATCH_APPLY;
+        return true;
+    }
     as_respond_status(op->req, 415, "UnsupportedMediaType",
                       "the body of the request was in an unknown format - accepted media types "
                       "include: application/merge-patch+json, "
-                      "application/strategic-merge-patch+json");
+                      "application/apply-patch+yaml, application/strategic-merge-patch+json");
     return false;
 }
 
@@ -906,15 +932,67 @@ void as_handle_update(as_req *req, const as_target *t)
     attempt(op);
 }
 
+/* An apply body is YAML or JSON (JSON is YAML). Answers 400 when it is neither. */
+static cJSON *parse_apply_body(as_req *req)
+{
+    cJSON *body = req->body.len ? cJSON_ParseWithLength(req->body.data, req->body.len) : NULL;
+    if (body || !req->body.len)
+        return body ? body : parse_body(req);
+    char *why = NULL;
+    body = yaml_to_json(req->body.data, req->body.len, &why);
+    if (!body)
+        as_respond_status(req, 400, "BadRequest", "error decoding YAML: %s", why ? why : "");
+    free(why);
+    return body;
+}
+
+/* fieldManager and force (api-contract §5.5). Returns false after answering 422. */
+static bool check_patch_options(write_op *op)
+{
+    const char *manager = as_param_get(op->req, "fieldManager");
+    const char *force = as_param_get(op->req, "force");
+    bool forced;
+    api_error e = API_ERROR_INIT;
+    if (op->ptype == PATCH_APPLY && (!manager || !*manager))
+        apierr_add_cause(&e, "FieldValueRequired", "fieldManager",
+                         "Required value: is required for apply patch");
+    if (force && op->ptype != PATCH_APPLY)
+        apierr_add_cause(&e, "FieldValueForbidden", "force",
+                         "Forbidden: may not be specified for non-apply patch");
+    else if (force && !json_parse_bool(force, &forced))
+        apierr_add_cause(&e, "FieldValueInvalid", "force", "Invalid value: \"%s\"", force);
+    if (!apierr_finish_invalid(&e, "PatchOptions", "meta.k8s.io", ""))
+        return true;
+    respond_and_clear(op->req, &e);
+    return false;
+}
+
 void as_handle_patch(as_req *req, const as_target *t)
 {
     if (!as_check_accept(req))
         return;
     write_op *op = op_new(req, t, OP_PATCH);
-    if (!parse_patch_type(op) || !(op->body = parse_body(req)) ||
+    if (!parse_patch_type(op) || !check_patch_options(op) ||
+        !(op->body = op->ptype == PATCH_APPLY ? parse_apply_body(req) : parse_body(req)) ||
         !parse_dry_run(op, "PatchOptions")) {
         op_free(op);
         return;
+    }
+    if (op->ptype == PATCH_APPLY) {
+        const char *name = json_path_string(op->body, "metadata.name");
+        if (!check_type_meta(op, op->body, op->res->kind) ||
+            !check_unknown_fields(op, op->body, "PatchOptions")) {
+            op_free(op);
+            return;
+        }
+        if (name && strcmp(name, op->name) != 0) {
+            as_respond_status(req, 400, "BadRequest",
+                              "the name of the object (%s) does not match the name on the URL (%s)",
+                              name, op->name);
+            op_free(op);
+            return;
+        }
+        json_set_string(json_ensure_object(op->body, "metadata"), "name", op->name);
     }
     const cJSON *rv = json_path(op->body, "metadata.resourceVersion");
     op->rv_pinned = cJSON_IsString(rv) && *rv->valuestring;
@@ -950,12 +1028,154 @@ void as_handle_delete(as_req *req, const as_target *t)
     attempt(op);
 }
 
+/*
+ * deletecollection: every matching object gets the delete of §5.6 (finalizers respected), as one
+ * storage write each, submitted together; the request is resumed when the last one commits and
+ * answers the list of deleted or now-terminating objects.
+ */
+typedef struct collection_op {
+    as_req *req;
+    const as_resource *res;
+    atomic_int pending;  /* writes not yet committed; the last one resumes the request */
+    size_t n;
+    st_write **writes;   /* one per submitted write */
+    wc_blob **kept;      /* objects already terminating: listed as they are */
+    size_t nkept;
+} collection_op;
+
+static void collection_free(collection_op *cop)
+{
+    for (size_t i = 0; i < cop->n; i++)
+        st_write_free(cop->writes[i]);
+    free(cop->writes);
+    wc_snapshot_free(cop->kept, cop->nkept);
+    free(cop);
+}
+
+static void collection_respond(collection_op *cop)
+{
+    as_req *req = cop->req;
+    sbuf *out = &req->out;
+    sbuf_reset(out);
+    sbuf_puts(out, "{\"apiVersion\":\"");
+    as_resource_group_version(cop->res, out);
+    sbuf_printf(out, "\",\"kind\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\"},\"items\":[",
+                cop->res->list_kind, (unsigned long long)wc_rev(req->server->cache));
+    bool first = true;
+    for (size_t i = 0; i < cop->n; i++) {
+        if (cop->writes[i]->result != ST_OK)
+            continue;
+        sbuf_puts(out, first ? "" : ",");
+        sbuf_append(out, cop->writes[i]->value, cop->writes[i]->value_len);
+        first = false;
+    }
+    for (size_t i = 0; i < cop->nkept; i++) {
+        sbuf_puts(out, first ? "" : ",");
+        sbuf_append(out, cop->kept[i]->data, cop->kept[i]->len);
+        first = false;
+    }
+    sbuf_puts(out, "]}");
+    req->status = 200;
+    req->responded = true;
+    as_add_header(req, "Content-Type", "application/json");
+}
+
+static void collection_resume(as_req *req, void *data)
+{
+    collection_op *cop = data;
+    if (!req->orphaned)
+        collection_respond(cop);
+    collection_free(cop);
+}
+
+static void collection_write_done(st_write *w)
+{
+    collection_op *cop = w->arg;
+    if (atomic_fetch_sub(&cop->pending, 1) == 1)
+        as_post_completion(cop->req->server, cop->req);
+}
+
+/* Plans the delete of one listed object: a write to submit, or the object kept as it is. */
+static void collection_plan(collection_op *cop, write_op *tmpl, wc_blob *b, size_t prefix_len)
+{
+    write_op op = *tmpl;
+    op.name = b->key + prefix_len;
+    op.removed = false;
+    cJSON *current = cJSON_ParseWithLength(b->data, b->len);
+    cJSON *next = NULL;
+    api_error e = API_ERROR_INIT;
+    outcome out = current ? compute_delete(&op, current, &next, &e) : OUT_ERROR;
+    cJSON_Delete(current);
+    apierr_clear(&e); /* an object whose preconditions fail is left alone */
+    if (out == OUT_NOOP) {
+        cop->kept[cop->nkept++] = wc_blob_ref(b);
+    } else if (out == OUT_WRITE) {
+        st_write *w = st_write_new(op.removed ? ST_DELETE : ST_UPDATE, b->key, next, b->rev);
+        w->done = collection_write_done;
+        w->arg = cop;
+        cop->writes[cop->n++] = w;
+    }
+}
+
 void as_handle_delete_collection(as_req *req, const as_target *t)
 {
-    char q[128];
-    as_respond_status(req, 405, "MethodNotAllowed",
-                      "deletecollection is not supported on resources of kind \"%s\" yet",
-                      as_resource_qualified(t->resource, q, sizeof q));
+    if (!as_check_accept(req))
+        return;
+    write_op tmpl = {.req = req, .res = t->resource, .kind = OP_DELETE};
+    if ((req->body.len && !(tmpl.body = parse_body(req))) ||
+        !parse_dry_run(&tmpl, "DeleteOptions")) {
+        cJSON_Delete(tmpl.body);
+        return;
+    }
+    const char *labels = as_param_get(req, "labelSelector");
+    const char *name_eq, *name_ne;
+    char *sel = NULL;
+    if ((labels && *labels) ||
+        !as_parse_field_selector(req, as_param_get(req, "fieldSelector"), &name_eq, &name_ne,
+                                 &sel)) {
+        if (labels && *labels)
+            as_respond_status(req, 400, "BadRequest",
+                              "labelSelector is not supported by this server yet");
+        free(sel);
+        cJSON_Delete(tmpl.body);
+        return;
+    }
+    sbuf prefix = SBUF_INIT;
+    as_resource_prefix(t->resource, t->ns, &prefix);
+    wc_blob **items;
+    uint64_t rev;
+    size_t remaining;
+    size_t n = wc_list(req->server->cache, prefix.data, NULL, 0, &items, &rev, &remaining);
+    collection_op *cop = xcalloc(1, sizeof *cop);
+    cop->req = req;
+    cop->res = t->resource;
+    cop->writes = xcalloc(n ? n : 1, sizeof *cop->writes);
+    cop->kept = xcalloc(n ? n : 1, sizeof *cop->kept);
+    for (size_t i = 0; i < n; i++) {
+        const char *name = items[i]->key + prefix.len;
+        if ((name_eq && strcmp(name, name_eq) != 0) || (name_ne && strcmp(name, name_ne) == 0))
+            continue;
+        collection_plan(cop, &tmpl, items[i], prefix.len);
+    }
+    wc_snapshot_free(items, n);
+    sbuf_free(&prefix);
+    free(sel);
+    cJSON_Delete(tmpl.body);
+    if (cop->n == 0 || tmpl.dry_run) {
+        for (size_t i = 0; i < cop->n; i++) { /* dry run: list what would be written */
+            st_write *w = cop->writes[i];
+            w->value = json_print(w->obj);
+            w->value_len = strlen(w->value);
+            w->result = ST_OK;
+        }
+        collection_respond(cop);
+        collection_free(cop);
+        return;
+    }
+    atomic_store(&cop->pending, (int)cop->n);
+    as_req_park(req, collection_resume, cop);
+    for (size_t i = 0; i < cop->n; i++)
+        st_submit(req->server->store, cop->writes[i]);
 }
 
 void as_handle_scale(as_req *req, const as_target *t)
