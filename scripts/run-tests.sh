@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Runs every test of foo against one build directory:
+#   1. each BUILD_DIR/unit_* Criterion binary (its "[====] Synthesis: ..." line is parsed),
+#   2. the end-to-end suite: /usr/bin/python3 -m pytest test/e2e (FOO_BUILD=BUILD_DIR).
+# Prints a last line "N passed, N failed" and exits non-zero if anything failed or nothing ran.
+# Logs (unit test output, pytest output, one log per foo-apiserver run) stay in a temp dir whose
+# path is printed; a failing e2e test also prints the tail of its servers' logs.
+#
+# Usage: scripts/run-tests.sh BUILD_DIR
+set -uo pipefail
+
+if [ $# -ne 1 ] || [ ! -d "$1" ]; then
+    echo "usage: $0 BUILD_DIR" >&2
+    exit 2
+fi
+BUILD="$(cd "$1" && pwd)"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PYTHON=/usr/bin/python3           # Debian's python: the pyenv one on PATH lacks dist-packages
+E2E_TIMEOUT_S=1500                # a hung suite must not hang `make test` forever
+LOGDIR="$(mktemp -d "${TMPDIR:-/tmp}/foo-tests.XXXXXX")"
+echo "run-tests: logs in $LOGDIR"
+
+passed=0
+failed=0
+
+# Adds the counts of one Criterion binary. Its exit status catches what the synthesis line
+# cannot: a crash of the runner itself or a sanitizer report at exit.
+run_unit() {
+    local bin="$1" name log synth p f c rc
+    name="$(basename "$bin")"
+    log="$LOGDIR/$name.log"
+    "$bin" >"$log" 2>&1
+    rc=$?
+    synth="$(grep -a 'Synthesis: Tested:' "$log" | tail -n 1)"
+    if [ -z "$synth" ]; then
+        echo "run-tests: $name: no Criterion synthesis line (exit $rc); last lines:"
+        tail -n 30 "$log"
+        failed=$((failed + 1))
+        return
+    fi
+    p="$(sed -E 's/.*Passing: ([0-9]+).*/\1/' <<<"$synth")"
+    f="$(sed -E 's/.*Failing: ([0-9]+).*/\1/' <<<"$synth")"
+    c="$(sed -E 's/.*Crashing: ([0-9]+).*/\1/' <<<"$synth")"
+    passed=$((passed + p))
+    failed=$((failed + f + c))
+    echo "run-tests: $name: $p passed, $((f + c)) failed"
+    if [ "$f" -ne 0 ] || [ "$c" -ne 0 ]; then
+        grep -a -E '\[(FAIL|----)\]|CRASH|Assertion|Sanitizer|runtime error' "$log" | head -n 60
+    elif [ "$rc" -ne 0 ]; then
+        echo "run-tests: $name exited with $rc although every test passed; last lines:"
+        tail -n 30 "$log"
+        failed=$((failed + 1))
+    fi
+}
+
+shopt -s nullglob
+for bin in "$BUILD"/unit_*; do
+    [ -x "$bin" ] && [ -f "$bin" ] && run_unit "$bin"
+done
+
+# End-to-end suite. pytest's last line looks like "3 failed, 40 passed, 1 error in 71.2s".
+pylog="$LOGDIR/pytest.log"
+(
+    cd "$ROOT" &&
+        FOO_BUILD="$BUILD" FOO_E2E_LOGDIR="$LOGDIR/e2e" \
+            timeout -k 10 "$E2E_TIMEOUT_S" "$PYTHON" -m pytest test/e2e -q -p no:cacheprovider
+) 2>&1 | tee "$pylog"
+rc=${PIPESTATUS[0]}
+summary="$(grep -a -E '[0-9]+ (passed|failed|errors?|skipped|deselected).* in [0-9.]+s' "$pylog" |
+    tail -n 1)"
+count() { grep -o -E "[0-9]+ $1" <<<"$summary" | grep -o -E '[0-9]+' | head -n 1; }
+e_passed="$(count passed)"
+e_failed="$(count failed)"
+e_errors="$(count 'errors?')"
+passed=$((passed + ${e_passed:-0}))
+failed=$((failed + ${e_failed:-0} + ${e_errors:-0}))
+# pytest exits 0 (all passed) or 1 (some failed); anything else (interrupted, internal error,
+# usage error, no tests collected, timeout) is a failure the counts may not show.
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
+    echo "run-tests: pytest exited with $rc"
+    failed=$((failed + 1))
+elif [ "$rc" -eq 1 ] && [ $((${e_failed:-0} + ${e_errors:-0})) -eq 0 ]; then
+    failed=$((failed + 1))
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
