@@ -28,7 +28,9 @@
 #include <strings.h>
 
 #define MAX_BODY_BYTES (3 * 1024 * 1024) /* kube-apiserver's default MaxRequestBodyBytes */
-#define WRITE_SLICE (64 * 1024)
+#define WRITE_SLICE (64 * 1024)       /* most bytes copied into wbuf, and watch batch size */
+#define BODY_SLICE (16 * 1024)        /* one TLS record of a big body per lws_write */
+#define BODY_BUDGET (512 * 1024)      /* most bytes of a body written per WRITEABLE turn */
 #define MAX_HEADER_BYTES 16384
 
 /* Per-connection state (lws "per session data"); lws allocates and zeroes it. */
@@ -48,6 +50,10 @@ typedef struct as_conn {
     /* Output: bytes [woff, wbuf.len) still to write; the first LWS_PRE bytes are padding. */
     sbuf wbuf;
     size_t woff;
+    /* A big response body is written from here, after wbuf (which holds its first part), so it
+       is never copied a second time; bytes [boff, wbody.len) are still to write. */
+    sbuf wbody;
+    size_t boff;
     bool response_complete;   /* wbuf holds the whole response (not a streaming watch) */
     bool watch_streaming;
     bool watch_ending;        /* the terminating chunk is queued */
@@ -345,15 +351,26 @@ static void append_status_line(as_conn *c, as_req *req)
         sbuf_puts(&c->wbuf, "Connection: close\r\n");
 }
 
-/* Serializes a complete response into the connection's write buffer. */
+/* Serializes a complete response into the connection's write buffers. */
 static void queue_response(as_conn *c, as_req *req)
 {
     wbuf_begin(c);
     append_status_line(c, req);
     sbuf_printf(&c->wbuf, "Content-Length: %zu\r\n\r\n", req->out.len);
-    if (req->method != AS_HEAD && req->out.len)
-        sbuf_append(&c->wbuf, req->out.data, req->out.len);
     c->response_complete = true;
+    if (req->method == AS_HEAD || !req->out.len)
+        return;
+    /* The first part goes with the headers (one write, one TLS record for small answers); the
+       rest stays where the handler built it. lws_write needs LWS_PRE writable bytes before the
+       data, which the already-sent first part provides. */
+    size_t first = req->out.len > WRITE_SLICE ? WRITE_SLICE : req->out.len;
+    sbuf_append(&c->wbuf, req->out.data, first);
+    if (first < req->out.len) {
+        sbuf_free(&c->wbody);
+        c->wbody = req->out;
+        sbuf_init(&req->out);
+        c->boff = first;
+    }
 }
 
 static void watch_list_add(as_conn *c)
@@ -438,7 +455,8 @@ static void end_request(as_conn *c)
         sbuf_free(&c->wbuf);
     else
         sbuf_reset(&c->wbuf);
-    c->woff = 0;
+    sbuf_free(&c->wbody);
+    c->woff = c->boff = 0;
 }
 
 /*
@@ -456,7 +474,22 @@ static int write_pending(as_conn *c)
         if (wr < 0)
             return -1;
         c->woff += n;
-        if (c->woff < c->wbuf.len) {
+        if (c->woff < c->wbuf.len || c->boff < c->wbody.len) {
+            lws_callback_on_writable(c->wsi);
+            return 0;
+        }
+    } else if (c->boff < c->wbody.len) {
+        /* Write record-sized pieces while the socket takes them: a write the kernel cannot take
+           whole is copied into lws's own buffer and trickled out, which is far slower. */
+        size_t budget = BODY_BUDGET;
+        do {
+            size_t n = c->wbody.len - c->boff > BODY_SLICE ? BODY_SLICE : c->wbody.len - c->boff;
+            if (lws_write(c->wsi, (unsigned char *)c->wbody.data + c->boff, n, LWS_WRITE_HTTP) < 0)
+                return -1;
+            c->boff += n;
+            budget -= n < budget ? n : budget;
+        } while (c->boff < c->wbody.len && budget && !lws_send_pipe_choked(c->wsi));
+        if (c->boff < c->wbody.len) {
             lws_callback_on_writable(c->wsi);
             return 0;
         }
@@ -503,7 +536,8 @@ static int dispatch(as_conn *c)
     as_req *req = c->req;
     if (authenticate(c, req))
         as_route(req);
-    log_request(req);
+    if (!req->parked)
+        log_request(req); /* a parked request is logged when it is answered */
     finish(c, req);
     if (req->parked)
         return 0;
@@ -638,6 +672,7 @@ static void on_closed(as_conn *c)
     c->cert_user = c->token_user = NULL;
     c->cert_state = 0;
     sbuf_free(&c->wbuf);
+    sbuf_free(&c->wbody);
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -664,7 +699,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (!c->req || c->req->parked)
             return 0;
-        if (c->woff >= c->wbuf.len && c->watch_streaming && !c->watch_ending)
+        if (c->woff >= c->wbuf.len && c->boff >= c->wbody.len && c->watch_streaming &&
+            !c->watch_ending)
             fill_watch(c);
         return write_pending(c);
     case LWS_CALLBACK_TIMER:
@@ -721,6 +757,9 @@ int as_http_start(as_server *srv)
     info.max_http_header_data = MAX_HEADER_BYTES;
     info.max_http_header_pool = 1024;
     info.fd_limit_per_thread = 8192; /* lws sizes its fd tables by this, not by ulimit -n */
+    /* lws writes (and flushes what it buffered) at most this many bytes per syscall: the default
+       4 KiB turns a big LIST into a poll + 4 KiB TLS record at a time. */
+    info.pt_serv_buf_size = 256 * 1024;
     info.timeout_secs = 60;
     info.keepalive_timeout = 120;
     info.vhost_name = "foo-apiserver";
