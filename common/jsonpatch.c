@@ -1,0 +1,535 @@
+/*
+ * jsonpatch.c - RFC 6902 JSON patch over RFC 6901 JSON pointers.
+ *
+ * Two phases, so that a malformed patch is a 400 whatever the document holds: decode every
+ * operation (kind, parsed pointers, value) first, then apply them in order to a copy of the
+ * document. A failure while applying throws the copy away, which makes the patch atomic.
+ */
+#include "common/jsonpatch.h"
+
+#include "common/alloc.h"
+#include "common/sbuf.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JP_BAD_REQUEST_PREFIX "the server rejected our request due to an error in our request: "
+
+/* Longest decimal index we read; anything longer is out of range of a cJSON (int) array. */
+#define JP_MAX_INDEX_DIGITS 9
+
+typedef enum { JP_ADD, JP_REMOVE, JP_REPLACE, JP_MOVE, JP_COPY, JP_TEST } jp_kind;
+
+static const char *const jp_kind_names[] = {"add", "remove", "replace", "move", "copy", "test"};
+
+/* A parsed JSON pointer: n unescaped reference tokens, stored back to back in buf. */
+typedef struct jp_pointer {
+    char *buf;
+    char **tokens;
+    size_t n;
+} jp_pointer;
+
+typedef struct jp_op {
+    jp_kind kind;
+    const char *path_text; /* borrowed from the patch, for messages */
+    const char *from_text; /* move/copy only */
+    jp_pointer path;
+    jp_pointer from;
+    const cJSON *value; /* add/replace/test only; borrowed from the patch */
+} jp_op;
+
+/* Outcome of applying one operation; details go to a `why` buffer. */
+typedef enum { JP_OK, JP_MISSING_PATH, JP_MISSING_FROM, JP_TEST_FAILED, JP_ROOT_REMOVE } jp_result;
+
+/* ---- pointers ------------------------------------------------------------------------------ */
+
+static void pointer_free(jp_pointer *p)
+{
+    free(p->buf);
+    free(p->tokens);
+    memset(p, 0, sizeof *p);
+}
+
+/*
+ * Parses an RFC 6901 pointer into p (zeroed first). Returns false, with p empty, when s is not
+ * a pointer: non-empty without a leading '/', or a '~' not followed by '0' or '1'.
+ */
+static bool pointer_parse(const char *s, jp_pointer *p)
+{
+    memset(p, 0, sizeof *p);
+    if (*s == '\0')
+        return true; /* the whole document */
+    if (*s != '/')
+        return false;
+    for (const char *c = s; *c; c++)
+        p->n += *c == '/';
+    p->tokens = xcalloc(p->n, sizeof *p->tokens);
+    p->buf = xmalloc(strlen(s) + 1);
+    char *out = p->buf;
+    size_t t = 0;
+    for (const char *c = s; *c; c++) {
+        if (*c == '/') {
+            if (t > 0)
+                *out++ = '\0';
+            p->tokens[t++] = out;
+        } else if (*c == '~') {
+            c++;
+            if (*c != '0' && *c != '1') {
+                pointer_free(p);
+                return false;
+            }
+            *out++ = *c == '0' ? '~' : '/';
+        } else {
+            *out++ = *c;
+        }
+    }
+    *out = '\0';
+    return true;
+}
+
+/* True when pointer text `prefix` designates a proper ancestor of pointer text `s`. */
+static bool pointer_is_proper_prefix(const char *prefix, const char *s)
+{
+    size_t n = strlen(prefix);
+    return strncmp(prefix, s, n) == 0 && s[n] == '/';
+}
+
+/*
+ * Reads an array index token: "0" or digits without a leading zero. Returns false for
+ * anything else ("-", "01", "1a", ""). An index longer than JP_MAX_INDEX_DIGITS reads as
+ * INT_MAX, beyond the end of any array cJSON (int-indexed) can hold.
+ */
+static bool parse_index(const char *tok, int *idx)
+{
+    size_t len = strlen(tok);
+    if (len == 0 || (len > 1 && tok[0] == '0'))
+        return false;
+    long v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (tok[i] < '0' || tok[i] > '9')
+            return false;
+        if (i < JP_MAX_INDEX_DIGITS)
+            v = v * 10 + (tok[i] - '0');
+    }
+    *idx = len > JP_MAX_INDEX_DIGITS ? INT_MAX : (int)v;
+    return true;
+}
+
+static const char *type_name(const cJSON *item)
+{
+    if (cJSON_IsString(item))
+        return "a string";
+    if (cJSON_IsNumber(item))
+        return "a number";
+    if (cJSON_IsBool(item))
+        return "a boolean";
+    return "null";
+}
+
+/* The member `tok` of container c, or NULL with the reason appended to why. */
+static cJSON *child(cJSON *c, const char *tok, sbuf *why)
+{
+    if (cJSON_IsObject(c)) {
+        cJSON *item = cJSON_GetObjectItemCaseSensitive(c, tok);
+        if (!item)
+            sbuf_printf(why, "no member \"%s\"", tok);
+        return item;
+    }
+    if (cJSON_IsArray(c)) {
+        int idx;
+        int size = cJSON_GetArraySize(c);
+        if (!parse_index(tok, &idx)) {
+            sbuf_printf(why, "\"%s\" is not a valid array index", tok);
+            return NULL;
+        }
+        if (idx >= size) {
+            sbuf_printf(why, "index %s is out of range for an array of length %d", tok, size);
+            return NULL;
+        }
+        return cJSON_GetArrayItem(c, idx);
+    }
+    sbuf_printf(why, "%s has no member \"%s\"", type_name(c), tok);
+    return NULL;
+}
+
+/* The item reached by the first `depth` tokens of p, or NULL with the reason in why. */
+static cJSON *walk(cJSON *root, const jp_pointer *p, size_t depth, sbuf *why)
+{
+    cJSON *cur = root;
+    for (size_t i = 0; i < depth && cur; i++)
+        cur = child(cur, p->tokens[i], why);
+    return cur;
+}
+
+static const char *last_token(const jp_pointer *p)
+{
+    return p->tokens[p->n - 1];
+}
+
+/* ---- the operations -------------------------------------------------------------------------- */
+
+/* An item about to enter an array must not carry the member name it had in an object. */
+static void strip_name(cJSON *item)
+{
+    if (!(item->type & cJSON_StringIsConst))
+        free(item->string);
+    item->string = NULL;
+    item->type &= ~cJSON_StringIsConst;
+}
+
+/*
+ * Links item into array in front of `after`, an element of array. Done by hand because
+ * cJSON_InsertItemInArray of Debian's libcjson 1.7.15-1+deb12u4 refuses every index but 0
+ * (its added corruption check tests the wrong link).
+ */
+static void array_insert_before(cJSON *array, cJSON *after, cJSON *item)
+{
+    item->next = after;
+    item->prev = after->prev; /* for the head, prev is the tail: cJSON's convention */
+    after->prev = item;
+    if (after == array->child)
+        array->child = item;
+    else
+        item->prev->next = item;
+}
+
+/* RFC 6902 §4.1. Takes ownership of value whatever the outcome. */
+static jp_result do_add(cJSON **root, const jp_pointer *path, cJSON *value, sbuf *why)
+{
+    if (path->n == 0) {
+        cJSON_Delete(*root);
+        *root = value;
+        return JP_OK;
+    }
+    cJSON *parent = walk(*root, path, path->n - 1, why);
+    const char *tok = last_token(path);
+    if (cJSON_IsObject(parent)) {
+        if (cJSON_GetObjectItemCaseSensitive(parent, tok))
+            cJSON_ReplaceItemInObjectCaseSensitive(parent, tok, value);
+        else
+            cJSON_AddItemToObject(parent, tok, value);
+        return JP_OK;
+    }
+    if (cJSON_IsArray(parent)) {
+        int size = cJSON_GetArraySize(parent);
+        int idx = size;
+        if (strcmp(tok, "-") != 0 && !parse_index(tok, &idx)) {
+            sbuf_printf(why, "\"%s\" is not a valid array index", tok);
+        } else if (idx > size) {
+            sbuf_printf(why, "index %s is out of range for an array of length %d", tok, size);
+        } else {
+            strip_name(value);
+            if (idx == size)
+                cJSON_AddItemToArray(parent, value);
+            else
+                array_insert_before(parent, cJSON_GetArrayItem(parent, idx), value);
+            return JP_OK;
+        }
+    } else if (parent) {
+        sbuf_printf(why, "%s has no member \"%s\"", type_name(parent), tok);
+    }
+    cJSON_Delete(value);
+    return JP_MISSING_PATH;
+}
+
+/* RFC 6902 §4.2. Detaches the target into *removed (caller owns it), or deletes it if NULL. */
+static jp_result do_remove(cJSON *root, const jp_pointer *path, cJSON **removed, sbuf *why)
+{
+    if (path->n == 0)
+        return JP_ROOT_REMOVE;
+    cJSON *parent = walk(root, path, path->n - 1, why);
+    cJSON *target = parent ? child(parent, last_token(path), why) : NULL;
+    if (!target)
+        return JP_MISSING_PATH;
+    cJSON_DetachItemViaPointer(parent, target);
+    if (removed)
+        *removed = target;
+    else
+        cJSON_Delete(target);
+    return JP_OK;
+}
+
+/* RFC 6902 §4.3. Takes ownership of value whatever the outcome. */
+static jp_result do_replace(cJSON **root, const jp_pointer *path, cJSON *value, sbuf *why)
+{
+    if (path->n == 0) {
+        cJSON_Delete(*root);
+        *root = value;
+        return JP_OK;
+    }
+    cJSON *parent = walk(*root, path, path->n - 1, why);
+    cJSON *target = parent ? child(parent, last_token(path), why) : NULL;
+    if (!target) {
+        cJSON_Delete(value);
+        return JP_MISSING_PATH;
+    }
+    if (cJSON_IsObject(parent)) {
+        cJSON_ReplaceItemInObjectCaseSensitive(parent, last_token(path), value);
+    } else {
+        strip_name(value);
+        cJSON_ReplaceItemViaPointer(parent, target, value);
+    }
+    return JP_OK;
+}
+
+/* RFC 6902 §4.4: remove at from, then add at path. from is never a proper prefix of path. */
+static jp_result do_move(cJSON **root, const jp_op *op, sbuf *why)
+{
+    if (!walk(*root, &op->from, op->from.n, why))
+        return JP_MISSING_FROM;
+    if (strcmp(op->from_text, op->path_text) == 0)
+        return JP_OK;
+    cJSON *moved = NULL;
+    jp_result r = do_remove(*root, &op->from, &moved, why);
+    if (r != JP_OK)
+        return r == JP_MISSING_PATH ? JP_MISSING_FROM : r;
+    return do_add(root, &op->path, moved, why);
+}
+
+/* RFC 6902 §4.5. */
+static jp_result do_copy(cJSON **root, const jp_op *op, sbuf *why)
+{
+    cJSON *source = walk(*root, &op->from, op->from.n, why);
+    if (!source)
+        return JP_MISSING_FROM;
+    return do_add(root, &op->path, cJSON_Duplicate(source, 1), why);
+}
+
+/* RFC 6902 §4.6: deep equality, object member order ignored, numbers compared as numbers. */
+static jp_result do_test(cJSON *root, const jp_op *op, sbuf *why)
+{
+    cJSON *target = walk(root, &op->path, op->path.n, why);
+    if (!target)
+        return JP_MISSING_PATH;
+    return cJSON_Compare(target, op->value, true) ? JP_OK : JP_TEST_FAILED;
+}
+
+static jp_result apply_one(cJSON **root, const jp_op *op, sbuf *why)
+{
+    switch (op->kind) {
+    case JP_ADD:
+        return do_add(root, &op->path, cJSON_Duplicate(op->value, 1), why);
+    case JP_REMOVE:
+        return do_remove(*root, &op->path, NULL, why);
+    case JP_REPLACE:
+        return do_replace(root, &op->path, cJSON_Duplicate(op->value, 1), why);
+    case JP_MOVE:
+        return do_move(root, op, why);
+    case JP_COPY:
+        return do_copy(root, op, why);
+    case JP_TEST:
+        return do_test(*root, op, why);
+    }
+    return JP_OK;
+}
+
+/* Sets the 422 for operation i that did not apply. */
+static void set_not_applied(api_error *err, int i, const jp_op *op, jp_result r, const char *why)
+{
+    const char *kind = jp_kind_names[op->kind];
+    switch (r) {
+    case JP_TEST_FAILED:
+        apierr_set(err, 422, "Invalid", "json patch operation #%d: testing value %s failed: %s", i,
+                   op->path_text, "test failed");
+        break;
+    case JP_ROOT_REMOVE:
+        apierr_set(err, 422, "Invalid",
+                   "json patch operation #%d: remove operation does not apply: the whole document "
+                   "cannot be removed",
+                   i);
+        break;
+    case JP_MISSING_FROM:
+        apierr_set(err, 422, "Invalid",
+                   "json patch operation #%d: %s operation does not apply: doc is missing from "
+                   "path: \"%s\" (%s)",
+                   i, kind, op->from_text, why);
+        break;
+    default:
+        apierr_set(err, 422, "Invalid",
+                   "json patch operation #%d: %s operation does not apply: doc is missing path: "
+                   "\"%s\" (%s)",
+                   i, kind, op->path_text, why);
+        break;
+    }
+}
+
+/* ---- decoding -------------------------------------------------------------------------------- */
+
+static bool kind_from_name(const char *name, jp_kind *kind)
+{
+    for (size_t k = 0; k < sizeof jp_kind_names / sizeof jp_kind_names[0]; k++) {
+        if (strcmp(name, jp_kind_names[k]) == 0) {
+            *kind = (jp_kind)k;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Reads member `name` of op i as a pointer into *text and *p; false with a 400 otherwise. */
+static bool decode_pointer(const cJSON *item, int i, const char *kind, const char *name,
+                           const char **text, jp_pointer *p, api_error *err)
+{
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, name));
+    if (!s) {
+        apierr_bad_request(err,
+                           JP_BAD_REQUEST_PREFIX "json patch operation #%d (%s): missing string "
+                                                 "\"%s\"",
+                           i, kind, name);
+        return false;
+    }
+    if (!pointer_parse(s, p)) {
+        apierr_bad_request(err,
+                           JP_BAD_REQUEST_PREFIX "json patch operation #%d (%s): \"%s\" is not a "
+                                                 "valid JSON pointer: \"%s\"",
+                           i, kind, name, s);
+        return false;
+    }
+    *text = s;
+    return true;
+}
+
+/*
+ * The first of op, path, from, value that item holds twice, or NULL. cJSON keeps duplicate
+ * members, and RFC 6902 §5 (example A.13) makes such an operation an error rather than
+ * letting one of the copies win silently.
+ */
+static const char *duplicated_member(const cJSON *item)
+{
+    static const char *const names[] = {"op", "path", "from", "value"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        int seen = 0;
+        const cJSON *m;
+        cJSON_ArrayForEach(m, item)
+        {
+            seen += m->string && strcmp(m->string, names[k]) == 0;
+        }
+        if (seen > 1)
+            return names[k];
+    }
+    return NULL;
+}
+
+/* Decodes operation i into op; false with a 400 in err when it is malformed. */
+static bool decode_op(const cJSON *item, int i, jp_op *op, api_error *err)
+{
+    if (!cJSON_IsObject(item)) {
+        apierr_bad_request(err, JP_BAD_REQUEST_PREFIX "json patch operation #%d is not an object",
+                           i);
+        return false;
+    }
+    const char *dup = duplicated_member(item);
+    if (dup) {
+        apierr_bad_request(err,
+                           JP_BAD_REQUEST_PREFIX "json patch operation #%d: member \"%s\" "
+                                                 "appears more than once",
+                           i, dup);
+        return false;
+    }
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "op"));
+    if (!name) {
+        apierr_bad_request(err,
+                           JP_BAD_REQUEST_PREFIX "json patch operation #%d: missing string "
+                                                 "\"op\"",
+                           i);
+        return false;
+    }
+    if (!kind_from_name(name, &op->kind)) {
+        apierr_bad_request(err,
+                           JP_BAD_REQUEST_PREFIX "json patch operation #%d: unknown op \"%s\" "
+                                                 "(want add, remove, replace, move, copy or test)",
+                           i, name);
+        return false;
+    }
+    if (!decode_pointer(item, i, name, "path", &op->path_text, &op->path, err))
+        return false;
+    if (op->kind == JP_MOVE || op->kind == JP_COPY) {
+        if (!decode_pointer(item, i, name, "from", &op->from_text, &op->from, err))
+            return false;
+    }
+    if (op->kind == JP_MOVE && pointer_is_proper_prefix(op->from_text, op->path_text)) {
+        apierr_bad_request(err,
+                           JP_BAD_REQUEST_PREFIX "json patch operation #%d (move): \"from\" %s is "
+                                                 "a proper prefix of \"path\" %s",
+                           i, op->from_text, op->path_text);
+        return false;
+    }
+    if (op->kind == JP_ADD || op->kind == JP_REPLACE || op->kind == JP_TEST) {
+        op->value = cJSON_GetObjectItemCaseSensitive(item, "value");
+        if (!op->value) {
+            apierr_bad_request(err,
+                               JP_BAD_REQUEST_PREFIX "json patch operation #%d (%s): missing "
+                                                     "\"value\"",
+                               i, name);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void free_ops(jp_op *ops, int n)
+{
+    for (int i = 0; i < n; i++) {
+        pointer_free(&ops[i].path);
+        pointer_free(&ops[i].from);
+    }
+    free(ops);
+}
+
+/* Decodes the whole patch; NULL with err set (400 or 413) when it is not a valid patch. */
+static jp_op *decode_patch(const cJSON *patch, int *count, api_error *err)
+{
+    if (!cJSON_IsArray(patch)) {
+        apierr_bad_request(err,
+                           JP_BAD_REQUEST_PREFIX "a JSON patch must be a JSON array of operations");
+        return NULL;
+    }
+    int n = cJSON_GetArraySize(patch);
+    if (n > JSONPATCH_MAX_OPERATIONS) {
+        apierr_set(err, 413, "RequestEntityTooLarge",
+                   "Request entity too large: The allowed maximum operations in a JSON patch is "
+                   "%d, got: %d",
+                   JSONPATCH_MAX_OPERATIONS, n);
+        return NULL;
+    }
+    jp_op *ops = xcalloc(n > 0 ? (size_t)n : 1, sizeof *ops);
+    int i = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, patch)
+    {
+        if (!decode_op(item, i, &ops[i], err)) {
+            free_ops(ops, i + 1);
+            return NULL;
+        }
+        i++;
+    }
+    *count = n;
+    return ops;
+}
+
+/* ---- entry point ----------------------------------------------------------------------------- */
+
+cJSON *jsonpatch_apply(const cJSON *doc, const cJSON *patch, api_error *err)
+{
+    int n = 0;
+    jp_op *ops = decode_patch(patch, &n, err);
+    if (!ops)
+        return NULL;
+    cJSON *result = doc ? cJSON_Duplicate(doc, 1) : cJSON_CreateNull();
+    sbuf why = SBUF_INIT;
+    for (int i = 0; i < n; i++) {
+        sbuf_reset(&why);
+        jp_result r = apply_one(&result, &ops[i], &why);
+        if (r != JP_OK) {
+            set_not_applied(err, i, &ops[i], r, why.data ? why.data : "");
+            cJSON_Delete(result);
+            result = NULL;
+            break;
+        }
+    }
+    sbuf_free(&why);
+    free_ops(ops, n);
+    return result;
+}
