@@ -1,9 +1,10 @@
 # Thin wrapper around CMake; see README.md.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build asan test unit e2e local bench format clean
+.PHONY: all deps build asan tsan test local bench format clean
 
 all: build
 
@@ -18,9 +19,13 @@ asan:
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DFOO_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-# Every test: unit tests and end-to-end tests, under ASan+UBSan; prints "N passed, N failed".
+# Every test: unit and end-to-end tests under ASan+UBSan, threaded parts under TSan;
+# prints "N passed, N failed".
 test: deps build asan
-	@scripts/run-tests.sh $(ASAN_BUILD)
+	@scripts/run-tests.sh $(ASAN_BUILD) $(TSAN_BUILD)
+
+tsan:
+	@scripts/run-tsan.sh $(TSAN_BUILD)
 
 local: deps build
 	@scripts/run-local.sh $(BUILD)

@@ -296,7 +296,7 @@ static bool parse_exec_env(kp *k, const yaml_node_t *m, const char *where, kc_ex
     e->env = xcalloc(n ? n : 1, sizeof *e->env);
     for (size_t i = 0; i < n; i++) {
         yaml_node_t *v = seq_at(k, seq, i);
-        char ewhere[160];
+        char ewhere[320];
         snprintf(ewhere, sizeof ewhere, "%s: env[%zu]", where, i);
         if (v->type != YAML_MAPPING_NODE)
             return kp_fail(k, v, "%s: expected a mapping with name and value", ewhere);

@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Runs every test of foo against one build directory:
 #   1. each BUILD_DIR/unit_* Criterion binary (its "[====] Synthesis: ..." line is parsed),
-#   2. the end-to-end suite: /usr/bin/python3 -m pytest test/e2e (FOO_BUILD=BUILD_DIR).
+#   2. the end-to-end suite: /usr/bin/python3 -m pytest test/e2e (FOO_BUILD=BUILD_DIR),
+#   3. when TSAN_BUILD_DIR is given, the ThreadSanitizer programs (scripts/run-tsan.sh).
 # Prints a last line "N passed, N failed" and exits non-zero if anything failed or nothing ran.
 # Logs (unit test output, pytest output, one log per foo-apiserver run) stay in a temp dir whose
 # path is printed; a failing e2e test also prints the tail of its servers' logs.
 #
-# Usage: scripts/run-tests.sh BUILD_DIR
+# Usage: scripts/run-tests.sh BUILD_DIR [TSAN_BUILD_DIR]
 set -uo pipefail
 
-if [ $# -ne 1 ] || [ ! -d "$1" ]; then
-    echo "usage: $0 BUILD_DIR" >&2
+if [ $# -lt 1 ] || [ $# -gt 2 ] || [ ! -d "$1" ]; then
+    echo "usage: $0 BUILD_DIR [TSAN_BUILD_DIR]" >&2
     exit 2
 fi
 BUILD="$(cd "$1" && pwd)"
+TSAN_BUILD="${2:-}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PYTHON=/usr/bin/python3           # Debian's python: the pyenv one on PATH lacks dist-packages
 E2E_TIMEOUT_S=1500                # a hung suite must not hang `make test` forever
@@ -41,9 +43,10 @@ run_unit() {
     p="$(sed -E 's/.*Passing: ([0-9]+).*/\1/' <<<"$synth")"
     f="$(sed -E 's/.*Failing: ([0-9]+).*/\1/' <<<"$synth")"
     c="$(sed -E 's/.*Crashing: ([0-9]+).*/\1/' <<<"$synth")"
+    # Criterion counts a crashed test among the failing ones already.
     passed=$((passed + p))
-    failed=$((failed + f + c))
-    echo "run-tests: $name: $p passed, $((f + c)) failed"
+    failed=$((failed + f))
+    echo "run-tests: $name: $p passed, $f failed"
     if [ "$f" -ne 0 ] || [ "$c" -ne 0 ]; then
         grep -a -E '\[(FAIL|----)\]|CRASH|Assertion|Sanitizer|runtime error' "$log" | head -n 60
     elif [ "$rc" -ne 0 ]; then
@@ -57,6 +60,22 @@ shopt -s nullglob
 for bin in "$BUILD"/unit_*; do
     [ -x "$bin" ] && [ -f "$bin" ] && run_unit "$bin"
 done
+
+# ThreadSanitizer programs (their own build; Criterion cannot run under TSan).
+if [ -n "$TSAN_BUILD" ]; then
+    tlog="$LOGDIR/tsan.log"
+    "$ROOT/scripts/run-tsan.sh" "$TSAN_BUILD" 2>&1 | tee "$tlog"
+    trc=${PIPESTATUS[0]}
+    tline="$(grep -a -E '^[0-9]+ passed, [0-9]+ failed$' "$tlog" | tail -n 1)"
+    if [ -z "$tline" ]; then
+        echo "run-tests: run-tsan.sh printed no summary (exit $trc)"
+        failed=$((failed + 1))
+    else
+        passed=$((passed + $(cut -d' ' -f1 <<<"$tline")))
+        failed=$((failed + $(cut -d' ' -f3 <<<"$tline")))
+        [ "$trc" -ne 0 ] && [ "$(cut -d' ' -f3 <<<"$tline")" -eq 0 ] && failed=$((failed + 1))
+    fi
+fi
 
 # End-to-end suite. pytest's last line looks like "3 failed, 40 passed, 1 error in 71.2s".
 pylog="$LOGDIR/pytest.log"

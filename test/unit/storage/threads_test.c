@@ -1,6 +1,6 @@
 /*
  * threads_test.c - many threads submitting at once to the SQLite store. The scenario lives in
- * concurrency.c so that tsan/storage_tsan.c can run it under ThreadSanitizer.
+ * concurrency.c so that tsan_unit_storage (scripts/run-tsan.sh) can run it under ThreadSanitizer.
  */
 #include "concurrency.h"
 #include "harness.h"
