@@ -6,6 +6,7 @@
 #include "apiserver/handlers.h"
 #include "apiserver/internal.h"
 #include "apiserver/negotiate.h"
+#include "apiserver/selector.h"
 #include "apiserver/table.h"
 #include "apiserver/watch.h"
 #include "apiserver/write.h"
@@ -147,52 +148,6 @@ static char *decode_continue(const char *token, const char *prefix)
     return key;
 }
 
-typedef struct list_query {
-    const char *name_eq;  /* fieldSelector metadata.name=X */
-    const char *name_ne;  /* fieldSelector metadata.name!=X */
-    size_t limit;
-    char *after;          /* from the continue token */
-} list_query;
-
-/* Parses fieldSelector: metadata.name (=, ==, !=) and metadata.namespace. */
-bool as_parse_field_selector(as_req *req, const char *sel, const char **name_eq,
-                             const char **name_ne, char **storage)
-{
-    *name_eq = *name_ne = NULL;
-    *storage = NULL;
-    if (!sel || !*sel)
-        return true;
-    char *copy = xstrdup(sel);
-    *storage = copy;
-    for (char *term = strtok(copy, ","); term; term = strtok(NULL, ",")) {
-        char *op = strstr(term, "!=");
-        int oplen = 2;
-        bool neg = op != NULL;
-        if (!op) {
-            op = strstr(term, "==");
-            if (!op)
-                op = strchr(term, '='), oplen = 1;
-        }
-        if (!op) {
-            as_respond_status(req, 400, "BadRequest", "invalid selector: '%s'; can't understand '%s'",
-                              sel, term);
-            return false;
-        }
-        *op = '\0';
-        const char *field = term, *value = op + oplen;
-        if (strcmp(field, "metadata.name") == 0) {
-            if (neg)
-                *name_ne = value;
-            else
-                *name_eq = value;
-        } else if (strcmp(field, "metadata.namespace") != 0) {
-            as_respond_status(req, 400, "BadRequest", "field label not supported: %s", field);
-            return false;
-        }
-    }
-    return true;
-}
-
 static bool valid_list_options(as_req *req, const char *rv, const char *match)
 {
     api_error e = API_ERROR_INIT;
@@ -234,29 +189,9 @@ static void append_list_head(const as_resource *r, uint64_t rev, const char *con
     sbuf_puts(out, "},\"items\":[");
 }
 
-static void handle_list(as_req *req, const as_target *t)
+/* resourceVersion semantics of a list served from the cache (api-contract §5.2). */
+static bool check_list_rv(as_req *req, const char *rv, const char *match, uint64_t current)
 {
-    as_negotiated neg;
-    as_include_object include;
-    if (!negotiate_read(req, AS_SHAPE_LIST, &neg, &include))
-        return;
-    const char *rv = as_param_get(req, "resourceVersion");
-    const char *match = as_param_get(req, "resourceVersionMatch");
-    if (!valid_list_options(req, rv, match))
-        return;
-    const char *labels = as_param_get(req, "labelSelector");
-    if (labels && *labels)
-        return as_respond_status(req, 400, "BadRequest",
-                                 "labelSelector is not supported by this server yet");
-    list_query q = {0};
-    char *sel_storage = NULL;
-    if (!as_parse_field_selector(req, as_param_get(req, "fieldSelector"), &q.name_eq, &q.name_ne,
-                                 &sel_storage)) {
-        free(sel_storage);
-        return;
-    }
-    wc_cache *cache = req->server->cache;
-    uint64_t current = wc_rev(cache);
     if (rv && *rv && strtoull(rv, NULL, 10) > current) {
         api_error e = API_ERROR_INIT;
         apierr_set(&e, 504, "Timeout", "Too large resource version: %s, current: %llu", rv,
@@ -265,71 +200,97 @@ static void handle_list(as_req *req, const as_target *t)
         e.retry_after = 1;
         as_respond_error(req, &e);
         apierr_clear(&e);
-        free(sel_storage);
-        return;
+        return false;
     }
     if (match && strcmp(match, "Exact") == 0 && strtoull(rv, NULL, 10) != current) {
-        free(sel_storage);
-        return as_respond_status(req, 410, "Expired",
-                                 "The resourceVersion for the provided list is too old.");
+        as_respond_status(req, 410, "Expired",
+                          "The resourceVersion for the provided list is too old.");
+        return false;
     }
-    sbuf prefix = SBUF_INIT;
-    as_resource_prefix(t->resource, t->ns, &prefix);
-    const char *limit = as_param_get(req, "limit");
-    q.limit = limit ? strtoull(limit, NULL, 10) : 0;
-    const char *cont = as_param_get(req, "continue");
-    if (cont && *cont && !(q.after = decode_continue(cont, prefix.data))) {
-        sbuf_free(&prefix);
-        free(sel_storage);
-        return as_respond_status(req, 400, "BadRequest", "invalid continue token");
-    }
-    wc_blob **items = NULL;
-    uint64_t rev = 0;
-    size_t remaining = 0, n;
-    if (q.name_eq) {
-        sbuf key = SBUF_INIT;
-        sbuf_printf(&key, "%s%s", prefix.data, q.name_eq);
-        wc_blob *b = wc_get(cache, key.data);
-        rev = wc_rev(cache);
-        sbuf_free(&key);
-        n = b ? 1 : 0;
-        items = xmalloc(sizeof *items);
-        items[0] = b;
-    } else {
-        n = wc_list(cache, prefix.data, q.after, q.limit, &items, &rev, &remaining);
-    }
-    char *next = remaining && n ? encode_continue(rev, items[n - 1]->key) : NULL;
-    /* Drop what the selector excludes (and the NULL of a missing name) without copying blobs. */
+    return true;
+}
+
+/* Keeps the selected items (in place); drops the references of the others. Returns the count. */
+static size_t filter_items(wc_blob **items, size_t n, size_t prefix_len, const as_selector *sel)
+{
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *name = items[i] ? items[i]->key + prefix.len : NULL;
-        if (name && !(q.name_ne && strcmp(name, q.name_ne) == 0))
+        if (items[i] && as_selector_matches(sel, items[i]->key + prefix_len, items[i]))
             items[kept++] = items[i];
         else
             wc_blob_unref(items[i]);
     }
-    n = kept;
-    as_list_meta meta = {.rev = rev, .cont = next, .remaining = remaining};
-    if (neg.media == AS_MEDIA_JSON) {
-        sbuf *out = &req->out;
-        sbuf_reset(out);
-        size_t bytes = 0;
-        for (size_t i = 0; i < n; i++)
-            bytes += items[i]->len + 1;
-        sbuf_reserve(out, bytes + 256);
-        append_list_head(t->resource, rev, next, remaining, out);
-        for (size_t i = 0; i < n; i++) {
-            if (i)
-                sbuf_putc(out, ',');
-            sbuf_append(out, items[i]->data, items[i]->len);
-        }
-        sbuf_puts(out, "]}");
+    return kept;
+}
+
+static void splice_json_list(as_req *req, const as_resource *r, wc_blob **items, size_t n,
+                             const as_list_meta *meta)
+{
+    sbuf *out = &req->out;
+    sbuf_reset(out);
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += items[i]->len + 1;
+    sbuf_reserve(out, bytes + 256);
+    append_list_head(r, meta->rev, meta->cont, meta->remaining, out);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            sbuf_putc(out, ',');
+        sbuf_append(out, items[i]->data, items[i]->len);
     }
+    sbuf_puts(out, "]}");
+}
+
+static void handle_list(as_req *req, const as_target *t)
+{
+    as_negotiated neg;
+    as_include_object include;
+    as_selector sel;
+    const char *rv = as_param_get(req, "resourceVersion");
+    const char *match = as_param_get(req, "resourceVersionMatch");
+    if (!negotiate_read(req, AS_SHAPE_LIST, &neg, &include) ||
+        !valid_list_options(req, rv, match))
+        return;
+    if (!as_selector_parse(req, &sel) || !check_list_rv(req, rv, match, wc_rev(req->server->cache))) {
+        as_selector_free(&sel);
+        return;
+    }
+    sbuf prefix = SBUF_INIT;
+    as_resource_prefix(t->resource, t->ns, &prefix);
+    const char *limit = as_param_get(req, "limit");
+    const char *cont = as_param_get(req, "continue");
+    char *after = NULL;
+    if (cont && *cont && !(after = decode_continue(cont, prefix.data))) {
+        sbuf_free(&prefix);
+        as_selector_free(&sel);
+        return as_respond_status(req, 400, "BadRequest", "invalid continue token");
+    }
+    wc_cache *cache = req->server->cache;
+    wc_blob **items = NULL;
+    uint64_t rev = 0;
+    size_t remaining = 0, n;
+    if (sel.name_eq) { /* one object: no scan */
+        sbuf key = SBUF_INIT;
+        sbuf_printf(&key, "%s%s", prefix.data, sel.name_eq);
+        items = xmalloc(sizeof *items);
+        items[0] = wc_get(cache, key.data);
+        rev = wc_rev(cache);
+        n = 1;
+        sbuf_free(&key);
+    } else {
+        n = wc_list(cache, prefix.data, after, limit ? strtoull(limit, NULL, 10) : 0, &items, &rev,
+                    &remaining);
+    }
+    char *next = remaining && n ? encode_continue(rev, items[n - 1]->key) : NULL;
+    n = filter_items(items, n, prefix.len, &sel);
+    as_list_meta meta = {.rev = rev, .cont = next, .remaining = remaining};
+    if (neg.media == AS_MEDIA_JSON)
+        splice_json_list(req, t->resource, items, n, &meta);
     render(req, t->resource, &neg, include, (const wc_blob *const *)items, n, &meta, true);
     wc_snapshot_free(items, n);
     free(next);
-    free(q.after);
-    free(sel_storage);
+    free(after);
+    as_selector_free(&sel);
     sbuf_free(&prefix);
 }
 

@@ -7,8 +7,8 @@
 #include "apiserver/watch.h"
 #include "apiserver/internal.h"
 #include "apiserver/negotiate.h"
+#include "apiserver/selector.h"
 #include "apiserver/table.h"
-#include "apiserver/write.h"
 #include "common/alloc.h"
 #include "common/json.h"
 
@@ -31,8 +31,7 @@ struct as_watch {
     const as_resource *res;
     char *prefix;             /* storage key prefix of the watched collection */
     size_t prefix_len;
-    char *selector_storage;   /* owns name_eq / name_ne */
-    const char *name_eq, *name_ne;
+    as_selector sel;          /* fieldSelector and labelSelector */
     watch_state state;
     uint64_t pos;             /* events with revision > pos are still to send */
     wc_blob **initial;        /* snapshot for synthetic ADDED events */
@@ -108,10 +107,6 @@ void as_watch_begin(as_req *req, const as_resource *r, const char *ns)
     const char *match = as_param_get(req, "resourceVersionMatch");
     if (invalid_params(req, send_initial, match))
         return;
-    const char *labels = as_param_get(req, "labelSelector");
-    if (labels && *labels)
-        return as_respond_status(req, 400, "BadRequest",
-                                 "labelSelector is not supported by this server yet");
     as_negotiated media = as_negotiate_for(req->accept, AS_SHAPE_WATCH);
     as_include_object include;
     if (media.media == AS_MEDIA_NONE)
@@ -124,9 +119,8 @@ void as_watch_begin(as_req *req, const as_resource *r, const char *ns)
     as_watch *w = xcalloc(1, sizeof *w);
     w->media = media;
     w->include = include;
-    if (!as_parse_field_selector(req, as_param_get(req, "fieldSelector"), &w->name_eq,
-                                 &w->name_ne, &w->selector_storage)) {
-        free(w->selector_storage);
+    if (!as_selector_parse(req, &w->sel)) {
+        as_selector_free(&w->sel);
         free(w);
         return;
     }
@@ -163,14 +157,9 @@ void as_watch_begin(as_req *req, const as_resource *r, const char *ns)
 
 static bool wanted(as_watch *w, const wc_blob *b)
 {
-    if (strncmp(b->key, w->prefix, w->prefix_len) != 0)
+    if (!b || strncmp(b->key, w->prefix, w->prefix_len) != 0)
         return false;
-    const char *name = b->key + w->prefix_len;
-    if (w->name_eq && strcmp(name, w->name_eq) != 0)
-        return false;
-    if (w->name_ne && strcmp(name, w->name_ne) == 0)
-        return false;
-    return true;
+    return as_selector_matches(&w->sel, b->key + w->prefix_len, b);
 }
 
 static void append_event(as_watch *w, sbuf *out, const char *type, const wc_blob *b)
@@ -226,6 +215,25 @@ static const char *type_name(st_event_type t)
     return t == ST_ADDED ? "ADDED" : t == ST_MODIFIED ? "MODIFIED" : "DELETED";
 }
 
+/*
+ * kube's cacher semantics for selectors: an object that starts matching on an update is ADDED,
+ * one that stops matching is DELETED (with its new state), others are filtered out.
+ */
+static void append_selected(as_watch *w, sbuf *out, const wc_event *ev)
+{
+    bool now = wanted(w, ev->obj);
+    if (ev->type != ST_MODIFIED) {
+        if (now)
+            append_event(w, out, type_name(ev->type), ev->obj);
+        return;
+    }
+    bool before = wanted(w, ev->prev);
+    if (now)
+        append_event(w, out, before ? "MODIFIED" : "ADDED", ev->obj);
+    else if (before)
+        append_event(w, out, "DELETED", ev->obj);
+}
+
 static void fill_live(as_watch *w, sbuf *out, size_t max_bytes)
 {
     wc_event evs[EVENT_BATCH];
@@ -237,8 +245,7 @@ static void fill_live(as_watch *w, sbuf *out, size_t max_bytes)
         }
         for (int i = 0; i < n; i++) {
             w->pos = evs[i].rev;
-            if (wanted(w, evs[i].obj))
-                append_event(w, out, type_name(evs[i].type), evs[i].obj);
+            append_selected(w, out, &evs[i]);
             wc_event_release(&evs[i]);
         }
         if (n < EVENT_BATCH)
@@ -288,7 +295,7 @@ void as_watch_free(as_watch *w)
         return;
     wc_snapshot_free(w->initial, w->ninitial);
     free(w->prefix);
-    free(w->selector_storage);
+    as_selector_free(&w->sel);
     free(w->error_event);
     free(w);
 }

@@ -15,9 +15,11 @@
 #include "api/foo.h"
 #include "apiserver/internal.h"
 #include "apiserver/negotiate.h"
+#include "apiserver/selector.h"
 #include "common/alloc.h"
 #include "common/ids.h"
 #include "common/json.h"
+#include "common/jsonpatch.h"
 #include "common/mergepatch.h"
 #include "common/yamljson.h"
 #include "common/timefmt.h"
@@ -44,6 +46,7 @@ typedef enum patch_type {
     PATCH_MERGE,     /* RFC 7386 */
     PATCH_STRATEGIC, /* applied as a merge patch once its directives are removed (D4) */
     PATCH_APPLY,     /* server-side apply, minimum form: create, or merge into the object (D5) */
+    PATCH_JSON,      /* RFC 6902 */
 } patch_type;
 
 typedef struct write_op {
@@ -530,6 +533,8 @@ static cJSON *scale_of(const as_resource *r, const cJSON *obj)
 
 static cJSON *apply_patch(write_op *op, const cJSON *target, api_error *e)
 {
+    if (op->ptype == PATCH_JSON)
+        return jsonpatch_apply(target, op->body, e);
     if (!cJSON_IsObject(op->body)) {
         apierr_bad_request(e, "the patch is not a JSON object");
         return NULL;
@@ -881,9 +886,13 @@ static bool parse_patch_type(write_op *op)
         op->ptype = PATCH_APPLY;
         return true;
     }
+    if (strcmp(type, "application/json-patch+json") == 0) {
+        op->ptype = PATCH_JSON;
+        return true;
+    }
     as_respond_status(op->req, 415, "UnsupportedMediaType",
                       "the body of the request was in an unknown format - accepted media types "
-                      "include: application/merge-patch+json, "
+                      "include: application/json-patch+json, application/merge-patch+json, "
                       "application/apply-patch+yaml, application/strategic-merge-patch+json");
     return false;
 }
@@ -1127,16 +1136,9 @@ void as_handle_delete_collection(as_req *req, const as_target *t)
         cJSON_Delete(tmpl.body);
         return;
     }
-    const char *labels = as_param_get(req, "labelSelector");
-    const char *name_eq, *name_ne;
-    char *sel = NULL;
-    if ((labels && *labels) ||
-        !as_parse_field_selector(req, as_param_get(req, "fieldSelector"), &name_eq, &name_ne,
-                                 &sel)) {
-        if (labels && *labels)
-            as_respond_status(req, 400, "BadRequest",
-                              "labelSelector is not supported by this server yet");
-        free(sel);
+    as_selector sel;
+    if (!as_selector_parse(req, &sel)) {
+        as_selector_free(&sel);
         cJSON_Delete(tmpl.body);
         return;
     }
@@ -1152,14 +1154,12 @@ void as_handle_delete_collection(as_req *req, const as_target *t)
     cop->writes = xcalloc(n ? n : 1, sizeof *cop->writes);
     cop->kept = xcalloc(n ? n : 1, sizeof *cop->kept);
     for (size_t i = 0; i < n; i++) {
-        const char *name = items[i]->key + prefix.len;
-        if ((name_eq && strcmp(name, name_eq) != 0) || (name_ne && strcmp(name, name_ne) == 0))
-            continue;
-        collection_plan(cop, &tmpl, items[i], prefix.len);
+        if (as_selector_matches(&sel, items[i]->key + prefix.len, items[i]))
+            collection_plan(cop, &tmpl, items[i], prefix.len);
     }
     wc_snapshot_free(items, n);
     sbuf_free(&prefix);
-    free(sel);
+    as_selector_free(&sel);
     cJSON_Delete(tmpl.body);
     if (cop->n == 0 || tmpl.dry_run) {
         for (size_t i = 0; i < cop->n; i++) { /* dry run: list what would be written */

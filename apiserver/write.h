@@ -25,7 +25,5 @@ int64_t as_now_s(as_req *req); /* the server's wall clock, in seconds */
 bool as_check_accept(as_req *req);
 void as_object_key(const as_resource *r, const char *ns, const char *name, sbuf *out);
 void as_error_not_found(api_error *e, const as_resource *r, const char *name);
-bool as_parse_field_selector(as_req *req, const char *sel, const char **name_eq,
-                             const char **name_ne, char **storage);
 
 #endif
