@@ -127,7 +127,8 @@ static char *encode_continue(uint64_t rv, const char *last_key)
     return out;
 }
 
-static char *decode_continue(const char *token, const char *prefix)
+/* Returns the last key of the previous page (and its list revision in *rev), or NULL. */
+static char *decode_continue(const char *token, const char *prefix, uint64_t *rev)
 {
     size_t n = strlen(token);
     if (n == 0 || n % 4 != 0)
@@ -140,8 +141,10 @@ static char *decode_continue(const char *token, const char *prefix)
             len--; /* EVP_DecodeBlock keeps the padding as NULs */
         char *s = xstrndup((char *)raw, (size_t)len);
         char *colon = strchr(s, ':');
-        if (colon && strncmp(colon + 1, prefix, strlen(prefix)) == 0)
+        if (colon && strncmp(colon + 1, prefix, strlen(prefix)) == 0) {
             key = xstrdup(colon + 1);
+            *rev = strtoull(s, NULL, 10);
+        }
         free(s);
     }
     free(raw);
@@ -260,7 +263,8 @@ static void handle_list(as_req *req, const as_target *t)
     const char *limit = as_param_get(req, "limit");
     const char *cont = as_param_get(req, "continue");
     char *after = NULL;
-    if (cont && *cont && !(after = decode_continue(cont, prefix.data))) {
+    uint64_t cont_rev = 0;
+    if (cont && *cont && !(after = decode_continue(cont, prefix.data, &cont_rev))) {
         sbuf_free(&prefix);
         as_selector_free(&sel);
         return as_respond_status(req, 400, "BadRequest", "invalid continue token");
@@ -277,6 +281,21 @@ static void handle_list(as_req *req, const as_target *t)
         rev = wc_rev(cache);
         n = 1;
         sbuf_free(&key);
+    } else if (after && cont_rev < wc_rev(cache)) {
+        /* Later pages show the list as it was at the first page's revision. */
+        ptrdiff_t got = wc_list_at(cache, prefix.data, after, limit ? strtoull(limit, NULL, 10) : 0,
+                                   cont_rev, &items, &remaining);
+        if (got < 0) {
+            free(after);
+            sbuf_free(&prefix);
+            as_selector_free(&sel);
+            return as_respond_status(req, 410, "Expired",
+                                     "The provided continue parameter is too old to display a "
+                                     "consistent list result. You can start a new list without "
+                                     "the continue parameter.");
+        }
+        n = (size_t)got;
+        rev = cont_rev;
     } else {
         n = wc_list(cache, prefix.data, after, limit ? strtoull(limit, NULL, 10) : 0, &items, &rev,
                     &remaining);

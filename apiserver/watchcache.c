@@ -563,6 +563,95 @@ void wc_snapshot_free(wc_blob **items, size_t n)
     free(items);
 }
 
+/* A key's state at an older revision, recovered from the first event after that revision. */
+typedef struct wc_past {
+    const char *key;
+    wc_blob *state; /* NULL: the key did not exist then */
+    size_t seq;     /* ring position, to keep the oldest event per key */
+} wc_past;
+
+static int past_cmp(const void *a, const void *b)
+{
+    const wc_past *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->seq < y->seq ? -1 : x->seq > y->seq);
+}
+
+static bool in_range(const char *key, const char *prefix, size_t plen, const char *after)
+{
+    return strncmp(key, prefix, plen) == 0 && (!after || strcmp(key, after) > 0);
+}
+
+/*
+ * The states at `at` of the keys in range that changed since: one entry per key, sorted by key.
+ * Returns the count, or -1 when the ring cannot tell (a change without its previous state).
+ */
+static ptrdiff_t collect_past(wc_cache *c, const char *prefix, const char *after, uint64_t at,
+                              wc_past **out)
+{
+    size_t plen = strlen(prefix), first = ring_first_after(&c->ring, at), n = 0;
+    wc_past *past = xmalloc((c->ring.n - first + 1) * sizeof *past);
+    for (size_t i = first; i < c->ring.n; i++) {
+        const wc_event *ev = &ring_at(&c->ring, i)->ev;
+        if (!in_range(ev->obj->key, prefix, plen, after))
+            continue;
+        if (ev->type != ST_ADDED && !ev->prev) {
+            free(past);
+            return -1;
+        }
+        past[n++] = (wc_past){ev->obj->key, ev->type == ST_ADDED ? NULL : ev->prev, i};
+    }
+    qsort(past, n, sizeof *past, past_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++) /* the oldest event of each key says what it was at `at` */
+        if (u == 0 || strcmp(past[u - 1].key, past[i].key) != 0)
+            past[u++] = past[i];
+    *out = past;
+    return (ptrdiff_t)u;
+}
+
+ptrdiff_t wc_list_at(wc_cache *c, const char *prefix, const char *after, size_t limit,
+                     uint64_t at, wc_blob ***out, size_t *remaining)
+{
+    rd_lock(c);
+    if (at < c->oldest_rev) {
+        rw_unlock(c);
+        return -1;
+    }
+    wc_past *past;
+    ptrdiff_t np = collect_past(c, prefix, after, at, &past);
+    if (np < 0) {
+        rw_unlock(c);
+        return -1;
+    }
+    size_t begin, end;
+    objs_prefix_range(&c->objs, prefix, &begin, &end);
+    if (after) {
+        size_t a = objs_partition(&c->objs, key_le, after, 0);
+        begin = a > begin ? a : begin;
+        begin = begin < end ? begin : end;
+    }
+    /* Merge the current objects with the recovered past states, both sorted by key. */
+    wc_blob **items = xmalloc((end - begin + (size_t)np + 1) * sizeof *items);
+    size_t n = 0, total = 0, i = begin, j = 0;
+    while (i < end || j < (size_t)np) {
+        int cmp = i == end ? 1 : j == (size_t)np ? -1 : strcmp(c->objs.v[i]->key, past[j].key);
+        wc_blob *b = cmp < 0 ? c->objs.v[i] : past[j].state;
+        i += cmp <= 0;
+        j += cmp >= 0;
+        if (!b)
+            continue;
+        total++;
+        if (!limit || n < limit)
+            items[n++] = wc_blob_ref(b);
+    }
+    rw_unlock(c);
+    free(past);
+    *remaining = total - n;
+    *out = items;
+    return (ptrdiff_t)n;
+}
+
 int wc_events_since(wc_cache *c, uint64_t after, wc_event *out, int max)
 {
     rd_lock(c);

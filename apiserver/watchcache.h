@@ -122,6 +122,15 @@ size_t wc_list(wc_cache *c, const char *prefix, const char *after, size_t limit,
 void wc_snapshot_free(wc_blob **items, size_t n);
 
 /*
+ * Like wc_list, but as the objects were at revision `at` (<= wc_rev()): the current objects with
+ * the changes after `at` undone from the event ring. This is what keeps the pages of a paginated
+ * list consistent with its first page. Returns the count, or -1 when the ring no longer reaches
+ * back to `at` (the caller answers 410 Expired).
+ */
+ptrdiff_t wc_list_at(wc_cache *c, const char *prefix, const char *after, size_t limit,
+                     uint64_t at, wc_blob ***out, size_t *remaining);
+
+/*
  * Copies (with references) up to max events with revision > after into out, in order.
  * Returns the count (0 = nothing new yet), or -1 when `after` is older than the retained
  * history (the caller answers 410 Expired). Free each event with wc_event_release.

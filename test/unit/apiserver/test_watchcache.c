@@ -705,3 +705,73 @@ Test(watchcache, concurrent_readers_see_consistent_state_while_writer_applies)
     pthread_mutex_destroy(&s.mu);
     wc_free(s.c);
 }
+
+/* ---- wc_list_at: consistent pages of a paginated list ---------------------------------------- */
+
+static wc_cache *cache_with_history(void)
+{
+    wc_cache *c = cache_new(100, 0, 1000);
+    load(c, "/g/r/a", 1);
+    load(c, "/g/r/b", 2);
+    load(c, "/g/r/c", 3);
+    wc_set_rev(c, 3);
+    apply(c, ST_MODIFIED, "/g/r/b", 4); /* b changed after revision 3 */
+    apply(c, ST_DELETED, "/g/r/c", 5);  /* c deleted */
+    apply(c, ST_ADDED, "/g/r/d", 6);    /* d created */
+    apply(c, ST_ADDED, "/g/x/e", 7);    /* another resource */
+    return c;
+}
+
+Test(watchcache, list_at_past_revision_undoes_later_changes)
+{
+    wc_cache *c = cache_with_history();
+    wc_blob **items;
+    size_t remaining;
+    ptrdiff_t n = wc_list_at(c, "/g/r/", "/g/r/a", 0, 3, &items, &remaining);
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(items[0]->key, "/g/r/b");
+    cr_assert_eq(items[0]->rev, 2, "b as it was at revision 3");
+    cr_assert_str_eq(items[1]->key, "/g/r/c");
+    cr_assert_eq(items[1]->rev, 3, "c still existed at revision 3");
+    cr_assert_eq(remaining, 0);
+    wc_snapshot_free(items, (size_t)n);
+    wc_free(c);
+}
+
+Test(watchcache, list_at_respects_limit_and_counts_remaining)
+{
+    wc_cache *c = cache_with_history();
+    wc_blob **items;
+    size_t remaining;
+    ptrdiff_t n = wc_list_at(c, "/g/r/", NULL, 1, 3, &items, &remaining);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(items[0]->key, "/g/r/a");
+    cr_assert_eq(remaining, 2);
+    wc_snapshot_free(items, (size_t)n);
+    wc_free(c);
+}
+
+Test(watchcache, list_at_current_revision_equals_list)
+{
+    wc_cache *c = cache_with_history();
+    wc_blob **items;
+    size_t remaining;
+    ptrdiff_t n = wc_list_at(c, "/g/r/", NULL, 0, wc_rev(c), &items, &remaining);
+    cr_assert_eq(n, 3);
+    cr_assert_str_eq(items[0]->key, "/g/r/a");
+    cr_assert_str_eq(items[1]->key, "/g/r/b");
+    cr_assert_eq(items[1]->rev, 4);
+    cr_assert_str_eq(items[2]->key, "/g/r/d");
+    wc_snapshot_free(items, (size_t)n);
+    wc_free(c);
+}
+
+Test(watchcache, list_at_before_retained_history_is_expired)
+{
+    wc_cache *c = cache_with_history();
+    wc_set_oldest(c, 5);
+    wc_blob **items = NULL;
+    size_t remaining;
+    cr_assert_eq(wc_list_at(c, "/g/r/", NULL, 0, 3, &items, &remaining), -1);
+    wc_free(c);
+}
