@@ -17,26 +17,43 @@ static int hex_value(char c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* One byte of the size line: "1a3[;ext]\r\n". */
+/* Ends a size line: the chunk's data follows, or the trailer after the last (0-size) chunk. */
+static void start_chunk(chunked_decoder *d)
+{
+    d->saw_cr = false;
+    d->left = d->size;
+    d->state = d->size ? CHUNK_DATA : CHUNK_TRAILER;
+    d->size = 0;
+    d->size_digits = 0;
+    d->line_len = 0;
+}
+
+/*
+ * One byte of the size line: "1a3[;ext]\r\n". A CR must be followed by LF, and the line needs at
+ * least one digit: otherwise a line such as ";ext\r\n" would leave the decoder skipping the
+ * rest of the body as an extension, and the request would never end.
+ */
 static void size_byte(chunked_decoder *d, char c)
 {
     int v = hex_value(c);
-    if (v >= 0 && d->state == CHUNK_SIZE && d->size_digits < MAX_SIZE_DIGITS) {
-        d->size = d->size * 16 + (size_t)v;
-        d->size_digits++;
+    if (d->saw_cr) {
+        if (c == '\n' && d->size_digits > 0)
+            start_chunk(d);
+        else
+            d->state = CHUNK_ERROR;
     } else if (c == '\r') {
         d->saw_cr = true;
-    } else if (c == '\n' && d->saw_cr && d->size_digits > 0) {
-        d->saw_cr = false;
-        d->left = d->size;
-        d->state = d->size ? CHUNK_DATA : CHUNK_TRAILER;
-        d->size = 0;
-        d->size_digits = 0;
-        d->line_len = 0;
-    } else if (c == ';' || d->state == CHUNK_EXT) {
+    } else if (c == '\n') {
+        d->state = CHUNK_ERROR; /* bare LF: extensions cannot hold one either */
+    } else if (d->state == CHUNK_EXT) {
+        /* skipped: we give no meaning to chunk extensions */
+    } else if (c == ';') {
         d->state = CHUNK_EXT;
+    } else if (v >= 0 && d->size_digits < MAX_SIZE_DIGITS) {
+        d->size = d->size * 16 + (size_t)v;
+        d->size_digits++;
     } else {
-        d->state = CHUNK_ERROR;
+        d->state = CHUNK_ERROR; /* not hex, or more digits than any body we would accept */
     }
 }
 

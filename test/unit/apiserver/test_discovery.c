@@ -1,0 +1,547 @@
+/*
+ * test_discovery.c - the discovery documents of apiserver/discovery.c (api-contract §2, §13 items
+ * 1-8): APIGroupList, APIGroup, the APIResourceList entries field by field (the storageVersionHash
+ * is recomputed here with OpenSSL), aggregated discovery v2/v2beta1 with ETag and 304, 406 and
+ * /version. The handlers run on a zeroed as_req; only its response fields are read.
+ */
+#include "apiserver/discovery.h"
+#include "apiserver/registry.h"
+
+#include "common/alloc.h"
+#include "common/json.h"
+
+#include <criterion/criterion.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GV           "demo.example.com/v1beta1"
+#define V2_TYPE      "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+#define V2BETA1_TYPE "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
+#define KUBECTL_133  V2_TYPE "," V2BETA1_TYPE ",application/json"
+#define KUBECTL_127  V2BETA1_TYPE ",application/json"
+#define AGGREGATOR   V2_TYPE "," V2BETA1_TYPE
+
+static const char *resource_verbs[] = {"create", "delete", "deletecollection", "get",
+                                       "list",   "patch",  "update",           "watch"};
+static const char *sub_verbs[] = {"get", "patch", "update"};
+static const char *bar_verbs[] = {"create", "get"};
+
+static void setup(void)
+{
+    alloc_install_cjson_hooks();
+    as_registry_init(true);
+    as_discovery_init();
+}
+
+static void teardown(void)
+{
+    as_discovery_free();
+}
+
+TestSuite(discovery, .init = setup, .fini = teardown);
+
+/* A request as the router hands it over, with only what discovery reads. */
+static as_req req_new(const char *accept, const char *if_none_match)
+{
+    as_req req;
+    memset(&req, 0, sizeof req);
+    req.method = AS_GET;
+    req.method_name = "GET";
+    req.accept = (char *)accept;
+    req.if_none_match = (char *)if_none_match;
+    return req;
+}
+
+static void req_free(as_req *req)
+{
+    sbuf_free(&req->out);
+    sbuf_free(&req->headers);
+}
+
+/* Value of response header `name` (malloc'd), or NULL when absent. */
+static char *header(const as_req *req, const char *name)
+{
+    size_t nlen = strlen(name);
+    const char *p = req->headers.data;
+    while (p && *p) {
+        const char *eol = strstr(p, "\r\n");
+        cr_assert_not_null(eol, "header line without CRLF");
+        if ((size_t)(eol - p) > nlen + 1 && strncmp(p, name, nlen) == 0 && p[nlen] == ':' &&
+            p[nlen + 1] == ' ')
+            return xstrndup(p + nlen + 2, (size_t)(eol - p) - nlen - 2);
+        p = eol + 2;
+    }
+    return NULL;
+}
+
+static void expect_header(const as_req *req, const char *name, const char *value)
+{
+    char *v = header(req, name);
+    cr_assert_not_null(v, "no %s header", name);
+    cr_assert_str_eq(v, value, "header %s", name);
+    free(v);
+}
+
+/* The response body parsed; asserts status 200. */
+static cJSON *body_200(const as_req *req)
+{
+    cr_assert(req->responded);
+    cr_assert_eq(req->status, 200, "status %d: %s", req->status,
+                 req->out.data ? req->out.data : "");
+    cJSON *doc = cJSON_ParseWithLength(req->out.data, req->out.len);
+    cr_assert_not_null(doc, "not JSON: %s", req->out.data ? req->out.data : "");
+    return doc;
+}
+
+static const char *str(const cJSON *obj, const char *path)
+{
+    return json_path_string(obj, path);
+}
+
+static void expect_strings(const cJSON *arr, const char *const *want, int n, const char *what)
+{
+    cr_assert(cJSON_IsArray(arr), "%s is not an array", what);
+    cr_assert_eq(cJSON_GetArraySize(arr), n, "%s has %d entries", what, cJSON_GetArraySize(arr));
+    for (int i = 0; i < n; i++)
+        cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(arr, i)), want[i], "%s[%d]", what,
+                         i);
+}
+
+static bool has_key(const cJSON *obj, const char *key)
+{
+    return cJSON_GetObjectItemCaseSensitive(obj, key) != NULL;
+}
+
+static bool is_false(const cJSON *obj, const char *key)
+{
+    return cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(obj, key));
+}
+
+/* GET /apis/G/V with Accept application/json, parsed. */
+static cJSON *resource_list(void)
+{
+    as_req req = req_new("application/json", NULL);
+    as_discovery_resources(&req);
+    cJSON *doc = body_200(&req);
+    expect_header(&req, "Content-Type", "application/json");
+    req_free(&req);
+    return doc;
+}
+
+/* The resources[] entry named name, asserted present. */
+static cJSON *resource_entry(const cJSON *list, const char *name)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(list, "resources"))
+    {
+        if (strcmp(str(e, "name"), name) == 0)
+            return (cJSON *)e;
+    }
+    cr_assert_fail("no resource %s", name);
+    return NULL;
+}
+
+/* GET /apis with accept (and If-None-Match); the request is the caller's to free. */
+static as_req get_apis(const char *accept, const char *if_none_match)
+{
+    as_req req = req_new(accept, if_none_match);
+    as_discovery_apis(&req);
+    cr_assert(req.responded);
+    return req;
+}
+
+/* ---- APIResourceList (api-contract §13 item 3) ------------------------------------------ */
+
+Test(discovery, resource_list_is_for_the_group_version)
+{
+    cJSON *l = resource_list();
+    cr_assert_str_eq(str(l, "kind"), "APIResourceList");
+    cr_assert_str_eq(str(l, "apiVersion"), "v1");
+    cr_assert_str_eq(str(l, "groupVersion"), GV);
+    cJSON_Delete(l);
+}
+
+Test(discovery, resource_list_has_exactly_foos_and_its_subresources_in_name_order)
+{
+    static const char *names[] = {"foos", "foos/bar", "foos/scale", "foos/status"};
+    cJSON *l = resource_list();
+    cJSON *resources = cJSON_GetObjectItemCaseSensitive(l, "resources");
+    cr_assert_eq(cJSON_GetArraySize(resources), 4);
+    for (int i = 0; i < 4; i++)
+        cr_assert_str_eq(str(cJSON_GetArrayItem(resources, i), "name"), names[i]);
+    cJSON_Delete(l);
+}
+
+Test(discovery, foos_entry_has_the_contract_fields)
+{
+    cJSON *l = resource_list();
+    cJSON *e = resource_entry(l, "foos");
+    cr_assert_str_eq(str(e, "singularName"), "foo");
+    cr_assert(is_false(e, "namespaced"));
+    cr_assert_str_eq(str(e, "kind"), "Foo");
+    static const char *short_names[] = {"fo"};
+    static const char *categories[] = {"demo"};
+    expect_strings(cJSON_GetObjectItem(e, "shortNames"), short_names, 1, "shortNames");
+    expect_strings(cJSON_GetObjectItem(e, "categories"), categories, 1, "categories");
+    cr_assert_not(has_key(e, "group"), "the main resource lives in its own group");
+    cr_assert_not(has_key(e, "version"));
+    cJSON_Delete(l);
+}
+
+Test(discovery, foos_verbs_are_sorted_alphabetically)
+{
+    cJSON *l = resource_list();
+    expect_strings(cJSON_GetObjectItem(resource_entry(l, "foos"), "verbs"), resource_verbs, 8,
+                   "foos verbs");
+    cJSON_Delete(l);
+}
+
+Test(discovery, storage_version_hash_is_base64_of_the_sha256_prefix)
+{
+    static const char input[] = "demo.example.com/v1beta1/Foo";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    cr_assert_eq(EVP_Digest(input, sizeof input - 1, md, &mdlen, EVP_sha256(), NULL), 1);
+    cr_assert_eq(mdlen, 32);
+    unsigned char want[16];
+    cr_assert_eq(EVP_EncodeBlock(want, md, 8), 12);
+    cJSON *l = resource_list();
+    cr_assert_str_eq(str(resource_entry(l, "foos"), "storageVersionHash"), (const char *)want);
+    cJSON_Delete(l);
+}
+
+Test(discovery, storage_version_hash_is_only_on_the_main_resource)
+{
+    cJSON *l = resource_list();
+    cr_assert_not(has_key(resource_entry(l, "foos/bar"), "storageVersionHash"));
+    cr_assert_not(has_key(resource_entry(l, "foos/scale"), "storageVersionHash"));
+    cr_assert_not(has_key(resource_entry(l, "foos/status"), "storageVersionHash"));
+    cJSON_Delete(l);
+}
+
+Test(discovery, subresources_have_empty_singular_name_and_cluster_scope)
+{
+    static const char *subs[] = {"foos/bar", "foos/scale", "foos/status"};
+    cJSON *l = resource_list();
+    for (int i = 0; i < 3; i++) {
+        cJSON *e = resource_entry(l, subs[i]);
+        cr_assert_str_eq(str(e, "singularName"), "", "%s", subs[i]);
+        cr_assert(is_false(e, "namespaced"), "%s", subs[i]);
+        cr_assert_not(has_key(e, "shortNames"), "%s", subs[i]);
+        cr_assert_not(has_key(e, "categories"), "%s", subs[i]);
+    }
+    cJSON_Delete(l);
+}
+
+Test(discovery, bar_subresource_is_foobar_with_create_and_get)
+{
+    cJSON *l = resource_list();
+    cJSON *e = resource_entry(l, "foos/bar");
+    cr_assert_str_eq(str(e, "kind"), "FooBar");
+    cr_assert_not(has_key(e, "group"));
+    cr_assert_not(has_key(e, "version"));
+    expect_strings(cJSON_GetObjectItem(e, "verbs"), bar_verbs, 2, "bar verbs");
+    cJSON_Delete(l);
+}
+
+Test(discovery, scale_subresource_is_autoscaling_v1_scale)
+{
+    cJSON *l = resource_list();
+    cJSON *e = resource_entry(l, "foos/scale");
+    cr_assert_str_eq(str(e, "group"), "autoscaling");
+    cr_assert_str_eq(str(e, "version"), "v1");
+    cr_assert_str_eq(str(e, "kind"), "Scale");
+    expect_strings(cJSON_GetObjectItem(e, "verbs"), sub_verbs, 3, "scale verbs");
+    cJSON_Delete(l);
+}
+
+Test(discovery, status_subresource_is_foo_with_get_patch_update)
+{
+    cJSON *l = resource_list();
+    cJSON *e = resource_entry(l, "foos/status");
+    cr_assert_str_eq(str(e, "kind"), "Foo");
+    cr_assert_not(has_key(e, "group"));
+    cr_assert_not(has_key(e, "version"));
+    expect_strings(cJSON_GetObjectItem(e, "verbs"), sub_verbs, 3, "status verbs");
+    cJSON_Delete(l);
+}
+
+Test(discovery, resource_list_answers_kubectl_and_aggregator_accepts)
+{
+    static const char *accepts[] = {"application/json, */*", "application/json", NULL, "*/*"};
+    for (size_t i = 0; i < sizeof accepts / sizeof accepts[0]; i++) {
+        as_req req = req_new(accepts[i], NULL);
+        as_discovery_resources(&req);
+        cJSON *l = body_200(&req);
+        cr_assert_str_eq(str(l, "kind"), "APIResourceList");
+        cJSON_Delete(l);
+        req_free(&req);
+    }
+}
+
+Test(discovery, resource_list_with_protobuf_only_is_not_acceptable)
+{
+    as_req req = req_new("application/vnd.kubernetes.protobuf", NULL);
+    as_discovery_resources(&req);
+    cr_assert_eq(req.status, 406);
+    cJSON *s = cJSON_ParseWithLength(req.out.data, req.out.len);
+    cr_assert_not_null(s);
+    cr_assert_str_eq(str(s, "kind"), "Status");
+    cr_assert_str_eq(str(s, "reason"), "NotAcceptable");
+    cr_assert_eq(cJSON_GetObjectItem(s, "code")->valueint, 406);
+    cJSON_Delete(s);
+    req_free(&req);
+}
+
+/* ---- APIGroupList and APIGroup (items 1 and 2) ------------------------------------------ */
+
+static void expect_api_group(const cJSON *g)
+{
+    cr_assert_str_eq(str(g, "name"), "demo.example.com");
+    cJSON *versions = cJSON_GetObjectItemCaseSensitive(g, "versions");
+    cr_assert_eq(cJSON_GetArraySize(versions), 1);
+    cJSON *v = cJSON_GetArrayItem(versions, 0);
+    cr_assert_str_eq(str(v, "groupVersion"), GV);
+    cr_assert_str_eq(str(v, "version"), "v1beta1");
+    cr_assert_eq(cJSON_GetArraySize(v), 2);
+    cr_assert(json_equal(cJSON_GetObjectItem(g, "preferredVersion"), v),
+              "preferredVersion must equal versions[0] (python compares dicts)");
+}
+
+Test(discovery, apis_with_json_accept_is_an_api_group_list)
+{
+    as_req req = get_apis("application/json", NULL);
+    cJSON *l = body_200(&req);
+    expect_header(&req, "Content-Type", "application/json");
+    char *etag = header(&req, "ETag");
+    cr_assert_null(etag, "no ETag on the legacy document");
+    cr_assert_str_eq(str(l, "kind"), "APIGroupList");
+    cr_assert_str_eq(str(l, "apiVersion"), "v1");
+    cJSON *groups = cJSON_GetObjectItem(l, "groups");
+    cr_assert_eq(cJSON_GetArraySize(groups), 1);
+    expect_api_group(cJSON_GetArrayItem(groups, 0));
+    cJSON_Delete(l);
+    req_free(&req);
+}
+
+Test(discovery, apis_without_accept_is_an_api_group_list)
+{
+    as_req req = get_apis(NULL, NULL);
+    cJSON *l = body_200(&req);
+    cr_assert_str_eq(str(l, "kind"), "APIGroupList");
+    cJSON_Delete(l);
+    req_free(&req);
+}
+
+Test(discovery, group_is_an_api_group)
+{
+    as_req req = req_new("application/json", NULL);
+    as_discovery_group(&req);
+    cJSON *g = body_200(&req);
+    cr_assert_str_eq(str(g, "kind"), "APIGroup");
+    cr_assert_str_eq(str(g, "apiVersion"), "v1");
+    expect_api_group(g);
+    cJSON_Delete(g);
+    req_free(&req);
+}
+
+Test(discovery, group_with_protobuf_only_is_not_acceptable)
+{
+    as_req req = req_new("application/vnd.kubernetes.protobuf", NULL);
+    as_discovery_group(&req);
+    cr_assert_eq(req.status, 406);
+    req_free(&req);
+}
+
+/* ---- aggregated discovery (items 4-6) --------------------------------------------------- */
+
+static void expect_response_kind(const cJSON *obj, const char *group, const char *version,
+                                 const char *kind)
+{
+    cJSON *rk = cJSON_GetObjectItemCaseSensitive(obj, "responseKind");
+    cr_assert_not_null(rk, "no responseKind");
+    cr_assert_str_eq(str(rk, "group"), group);
+    cr_assert_str_eq(str(rk, "version"), version);
+    cr_assert_str_eq(str(rk, "kind"), kind);
+}
+
+static void expect_aggregated(const cJSON *doc, const char *api_version)
+{
+    cr_assert_str_eq(str(doc, "kind"), "APIGroupDiscoveryList");
+    cr_assert_str_eq(str(doc, "apiVersion"), api_version);
+    cr_assert(cJSON_IsObject(cJSON_GetObjectItem(doc, "metadata")));
+    cJSON *items = cJSON_GetObjectItem(doc, "items");
+    cr_assert_eq(cJSON_GetArraySize(items), 1);
+    cJSON *g = cJSON_GetArrayItem(items, 0);
+    cr_assert_str_eq(str(g, "metadata.name"), "demo.example.com");
+    cJSON *versions = cJSON_GetObjectItem(g, "versions");
+    cr_assert_eq(cJSON_GetArraySize(versions), 1);
+    cJSON *v = cJSON_GetArrayItem(versions, 0);
+    cr_assert_str_eq(str(v, "version"), "v1beta1");
+    cr_assert_str_eq(str(v, "freshness"), "Current");
+    cJSON *resources = cJSON_GetObjectItem(v, "resources");
+    cr_assert_eq(cJSON_GetArraySize(resources), 1);
+
+    cJSON *r = cJSON_GetArrayItem(resources, 0);
+    cr_assert_str_eq(str(r, "resource"), "foos");
+    expect_response_kind(r, "demo.example.com", "v1beta1", "Foo");
+    cr_assert_str_eq(str(r, "scope"), "Cluster");
+    cr_assert_str_eq(str(r, "singularResource"), "foo");
+    expect_strings(cJSON_GetObjectItem(r, "verbs"), resource_verbs, 8, "verbs");
+    static const char *short_names[] = {"fo"};
+    static const char *categories[] = {"demo"};
+    expect_strings(cJSON_GetObjectItem(r, "shortNames"), short_names, 1, "shortNames");
+    expect_strings(cJSON_GetObjectItem(r, "categories"), categories, 1, "categories");
+
+    cJSON *subs = cJSON_GetObjectItem(r, "subresources");
+    cr_assert_eq(cJSON_GetArraySize(subs), 3);
+    cJSON *bar = cJSON_GetArrayItem(subs, 0);
+    cr_assert_str_eq(str(bar, "subresource"), "bar");
+    expect_response_kind(bar, "demo.example.com", "v1beta1", "FooBar");
+    expect_strings(cJSON_GetObjectItem(bar, "verbs"), bar_verbs, 2, "bar verbs");
+    cJSON *scale = cJSON_GetArrayItem(subs, 1);
+    cr_assert_str_eq(str(scale, "subresource"), "scale");
+    expect_response_kind(scale, "autoscaling", "v1", "Scale");
+    expect_strings(cJSON_GetObjectItem(scale, "verbs"), sub_verbs, 3, "scale verbs");
+    cJSON *status = cJSON_GetArrayItem(subs, 2);
+    cr_assert_str_eq(str(status, "subresource"), "status");
+    expect_response_kind(status, "demo.example.com", "v1beta1", "Foo");
+    expect_strings(cJSON_GetObjectItem(status, "verbs"), sub_verbs, 3, "status verbs");
+}
+
+Test(discovery, apis_with_kubectl_133_accept_is_aggregated_v2)
+{
+    as_req req = get_apis(KUBECTL_133, NULL);
+    cJSON *doc = body_200(&req);
+    expect_header(&req, "Content-Type", V2_TYPE);
+    expect_aggregated(doc, "apidiscovery.k8s.io/v2");
+    cJSON_Delete(doc);
+    req_free(&req);
+}
+
+Test(discovery, apis_with_aggregator_accept_is_aggregated_v2)
+{
+    as_req req = get_apis(AGGREGATOR, NULL);
+    cJSON *doc = body_200(&req);
+    expect_header(&req, "Content-Type", V2_TYPE);
+    expect_aggregated(doc, "apidiscovery.k8s.io/v2");
+    cJSON_Delete(doc);
+    req_free(&req);
+}
+
+Test(discovery, apis_with_kubectl_127_accept_is_aggregated_v2beta1)
+{
+    as_req req = get_apis(KUBECTL_127, NULL);
+    cJSON *doc = body_200(&req);
+    expect_header(&req, "Content-Type", V2BETA1_TYPE);
+    expect_aggregated(doc, "apidiscovery.k8s.io/v2beta1");
+    cJSON_Delete(doc);
+    req_free(&req);
+}
+
+Test(discovery, aggregated_response_has_cache_headers)
+{
+    as_req req = get_apis(KUBECTL_133, NULL);
+    cr_assert_eq(req.status, 200);
+    char *etag = header(&req, "ETag");
+    cr_assert_not_null(etag);
+    size_t n = strlen(etag);
+    cr_assert(n > 2 && etag[0] == '"' && etag[n - 1] == '"', "ETag %s is not quoted", etag);
+    free(etag);
+    expect_header(&req, "Vary", "Accept");
+    expect_header(&req, "Cache-Control", "public");
+    req_free(&req);
+}
+
+Test(discovery, matching_if_none_match_is_304_with_empty_body)
+{
+    as_req first = get_apis(KUBECTL_133, NULL);
+    char *etag = header(&first, "ETag");
+    cr_assert_not_null(etag);
+    as_req again = get_apis(KUBECTL_133, etag);
+    cr_assert_eq(again.status, 304);
+    cr_assert_eq(again.out.len, 0);
+    expect_header(&again, "ETag", etag);
+    free(etag);
+    req_free(&first);
+    req_free(&again);
+}
+
+Test(discovery, stale_if_none_match_is_200_with_the_document)
+{
+    as_req req = get_apis(KUBECTL_133, "\"0000\"");
+    cJSON *doc = body_200(&req);
+    expect_aggregated(doc, "apidiscovery.k8s.io/v2");
+    cJSON_Delete(doc);
+    req_free(&req);
+}
+
+Test(discovery, v2_etag_does_not_validate_the_v2beta1_document)
+{
+    as_req v2 = get_apis(KUBECTL_133, NULL);
+    char *etag = header(&v2, "ETag");
+    cr_assert_not_null(etag);
+    as_req beta = get_apis(KUBECTL_127, etag);
+    cr_assert_eq(beta.status, 200);
+    char *beta_etag = header(&beta, "ETag");
+    cr_assert_str_neq(beta_etag, etag);
+    expect_header(&beta, "Content-Type", V2BETA1_TYPE);
+    free(etag);
+    free(beta_etag);
+    req_free(&v2);
+    req_free(&beta);
+}
+
+Test(discovery, etag_is_stable_across_rebuilds)
+{
+    as_req a = get_apis(KUBECTL_133, NULL);
+    char *before = header(&a, "ETag");
+    as_discovery_free();
+    as_discovery_init();
+    as_req b = get_apis(KUBECTL_133, NULL);
+    char *after = header(&b, "ETag");
+    cr_assert_str_eq(after, before);
+    free(before);
+    free(after);
+    req_free(&a);
+    req_free(&b);
+}
+
+Test(discovery, apis_with_protobuf_only_is_not_acceptable)
+{
+    as_req req = get_apis("application/vnd.kubernetes.protobuf", NULL);
+    cr_assert_eq(req.status, 406);
+    expect_header(&req, "Content-Type", "application/json");
+    cJSON *s = cJSON_ParseWithLength(req.out.data, req.out.len);
+    cr_assert_not_null(s);
+    cr_assert_str_eq(str(s, "kind"), "Status");
+    cr_assert_str_eq(str(s, "apiVersion"), "v1");
+    cr_assert_str_eq(str(s, "status"), "Failure");
+    cr_assert_str_eq(str(s, "reason"), "NotAcceptable");
+    cr_assert_not_null(strstr(str(s, "message"), "application/json"));
+    cJSON_Delete(s);
+    req_free(&req);
+}
+
+/* ---- /version (item 8) ------------------------------------------------------------------ */
+
+Test(discovery, version_has_the_string_fields_clients_read)
+{
+    static const char *keys[] = {"major",     "minor",        "gitVersion",
+                                 "gitCommit", "gitTreeState", "buildDate",
+                                 "goVersion", "compiler",     "platform"};
+    as_req req = req_new("application/json", NULL);
+    as_discovery_version(&req);
+    cJSON *v = body_200(&req);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        cr_assert(cJSON_IsString(cJSON_GetObjectItem(v, keys[i])), "%s is not a string", keys[i]);
+    cr_assert_str_eq(str(v, "major"), "1");
+    cr_assert_str_eq(str(v, "minor"), "0");
+    cr_assert_str_eq(str(v, "gitVersion"), "v0.1.0");
+    cr_assert_str_eq(str(v, "gitTreeState"), "clean");
+    cr_assert_str_eq(str(v, "platform"), "linux/amd64");
+    cJSON_Delete(v);
+    req_free(&req);
+}
