@@ -105,6 +105,26 @@ def foo_manifest(name, **spec):
     return {"apiVersion": API_VERSION, "kind": "Foo", "metadata": {"name": name}, "spec": spec}
 
 
+def labeled_foo(name, labels, **spec):
+    """A Foo object (dict) with the given labels and spec fields."""
+    foo = foo_manifest(name, **spec)
+    foo["metadata"]["labels"] = dict(labels)
+    return foo
+
+
+def assert_failure(r, code, reason):
+    """Asserts r is a Status failure (api-contract §7.1) with that HTTP code and reason.
+
+    Returns the Status dict for further checks.
+    """
+    assert r.status == code, r
+    st = r.json()
+    assert (st["kind"], st["apiVersion"], st["status"]) == ("Status", "v1", "Failure"), st
+    assert st["code"] == code, st
+    assert st["reason"] == reason, st
+    return st
+
+
 # --------------------------------------------------------------------------------------------
 # Raw HTTPS
 
