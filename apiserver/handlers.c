@@ -188,7 +188,9 @@ static void append_list_head(const as_resource *r, uint64_t rev, const char *con
     sbuf_printf(out, "\",\"kind\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\"", r->list_kind,
                 (unsigned long long)rev);
     if (cont)
-        sbuf_printf(out, ",\"continue\":\"%s\",\"remainingItemCount\":%zu", cont, remaining);
+        sbuf_printf(out, ",\"continue\":\"%s\"", cont);
+    if (cont && remaining) /* unknown (0) under a label selector: left out, as kube does */
+        sbuf_printf(out, ",\"remainingItemCount\":%zu", remaining);
     sbuf_puts(out, "},\"items\":[");
 }
 
@@ -302,7 +304,8 @@ static void handle_list(as_req *req, const as_target *t)
     }
     char *next = remaining && n ? encode_continue(rev, items[n - 1]->key) : NULL;
     n = filter_items(items, n, prefix.len, &sel);
-    as_list_meta meta = {.rev = rev, .cont = next, .remaining = remaining};
+    /* kube counts what remains only when no selector filters it. */
+    as_list_meta meta = {.rev = rev, .cont = next, .remaining = sel.labels ? 0 : remaining};
     if (neg.media == AS_MEDIA_JSON)
         splice_json_list(req, t->resource, items, n, &meta);
     render(req, t->resource, &neg, include, (const wc_blob *const *)items, n, &meta, true);

@@ -28,7 +28,9 @@ static void list_meta(sbuf *out, const as_list_meta *m)
 {
     sbuf_printf(out, "\"metadata\":{\"resourceVersion\":\"%llu\"", (unsigned long long)m->rev);
     if (m->cont)
-        sbuf_printf(out, ",\"continue\":\"%s\",\"remainingItemCount\":%zu", m->cont, m->remaining);
+        sbuf_printf(out, ",\"continue\":\"%s\"", m->cont);
+    if (m->cont && m->remaining)
+        sbuf_printf(out, ",\"remainingItemCount\":%zu", m->remaining);
     sbuf_putc(out, '}');
 }
 

@@ -114,8 +114,10 @@ void as_watch_begin(as_req *req, const as_resource *r, const char *ns)
                                  "only the following media types are accepted: application/json, "
                                  "application/json;as=Table;v=v1;g=meta.k8s.io, "
                                  "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io");
-    if (!as_include_object_parse(as_param_get(req, "includeObject"), &include))
-        return as_respond_status(req, 400, "BadRequest", "unrecognized includeObject value");
+    const char *inc = as_param_get(req, "includeObject");
+    if (!as_include_object_parse(inc, &include))
+        return as_respond_status(req, 400, "BadRequest",
+                                 "unrecognized includeObject value: \"%s\"", inc);
     as_watch *w = xcalloc(1, sizeof *w);
     w->media = media;
     w->include = include;

@@ -641,11 +641,43 @@ static const char *propagation_policy(write_op *op)
     return p;
 }
 
+/* The policy in effect: propagationPolicy, or the deprecated orphanDependents=true. */
+static const char *effective_policy(write_op *op)
+{
+    const char *p = propagation_policy(op);
+    if (!p && cJSON_IsTrue(json_path(op->body, "orphanDependents")))
+        p = "Orphan";
+    return p;
+}
+
+/* DeleteOptions validation (AM validation.go): policy values, and not both policy forms. */
+static bool check_delete_options(write_op *op)
+{
+    const char *policy = propagation_policy(op);
+    const cJSON *orphan = json_path(op->body, "orphanDependents");
+    api_error e = API_ERROR_INIT;
+    if (policy && cJSON_IsBool(orphan))
+        apierr_add_cause(&e, "FieldValueInvalid", "propagationPolicy",
+                         "Invalid value: \"%s\": orphanDependents and deletionPropagation cannot "
+                         "be both set",
+                         policy);
+    else if (policy && strcmp(policy, "Orphan") != 0 && strcmp(policy, "Background") != 0 &&
+             strcmp(policy, "Foreground") != 0)
+        apierr_add_cause(&e, "FieldValueNotSupported", "propagationPolicy",
+                         "Unsupported value: \"%s\": supported values: \"Foreground\", "
+                         "\"Background\", \"Orphan\", \"nil\"",
+                         policy);
+    if (!apierr_finish_invalid(&e, "DeleteOptions", "meta.k8s.io", ""))
+        return true;
+    respond_and_clear(op->req, &e);
+    return false;
+}
+
 static outcome compute_delete(write_op *op, const cJSON *current, cJSON **next, api_error *e)
 {
     if (!delete_preconditions(op, current, e))
         return OUT_ERROR;
-    const char *policy = propagation_policy(op);
+    const char *policy = effective_policy(op);
     const char *extra = NULL;
     if (policy && strcmp(policy, "Foreground") == 0)
         extra = "foregroundDeletion";
@@ -1021,16 +1053,7 @@ void as_handle_delete(as_req *req, const as_target *t)
         op_free(op);
         return;
     }
-    const char *policy = propagation_policy(op);
-    if (policy && strcmp(policy, "Orphan") != 0 && strcmp(policy, "Background") != 0 &&
-        strcmp(policy, "Foreground") != 0) {
-        api_error e = API_ERROR_INIT;
-        apierr_add_cause(&e, "FieldValueNotSupported", "propagationPolicy",
-                         "Unsupported value: \"%s\": supported values: \"Foreground\", "
-                         "\"Background\", \"Orphan\", \"nil\"",
-                         policy);
-        apierr_finish_invalid(&e, "DeleteOptions", "meta.k8s.io", "");
-        respond_and_clear(req, &e);
+    if (!check_delete_options(op)) {
         op_free(op);
         return;
     }
@@ -1137,6 +1160,10 @@ void as_handle_delete_collection(as_req *req, const as_target *t)
         return;
     }
     as_selector sel;
+    if (!check_delete_options(&tmpl)) {
+        cJSON_Delete(tmpl.body);
+        return;
+    }
     if (!as_selector_parse(req, &sel)) {
         as_selector_free(&sel);
         cJSON_Delete(tmpl.body);

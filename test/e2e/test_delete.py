@@ -143,8 +143,6 @@ def test_unknown_propagation_policy_is_422(server):
 
 
 # api-contract §5.6: orphanDependents together with propagationPolicy is 422.
-@pytest.mark.xfail(strict=True, reason="orphanDependents is ignored: with propagationPolicy the "
-                                       "delete succeeds instead of 422 (server bug, reported)")
 def test_orphan_dependents_with_propagation_policy_is_422(server):
     server.create_foo("foo-a")
     r = server.request("DELETE", f"{FOOS}/foo-a",

@@ -76,9 +76,6 @@ def test_limit_and_continue_page_through_all_objects_once(server):
 
 # Item 38: a later page is consistent with the first page's snapshot, or answers 410 Expired
 # when that snapshot is gone (api-contract §5.2); it never shows an object created meanwhile.
-@pytest.mark.xfail(strict=True, reason="continue pages are served from the current state: "
-                                       "objects created after the first page appear in later "
-                                       "pages (server bug, reported)")
 def test_continue_pages_do_not_show_objects_created_meanwhile(server):
     for i in range(4):
         server.create_foo(f"foo-{i}")
