@@ -31,11 +31,18 @@ fi
 # kubectl: the machine image ships it (with versioned binaries); never download one.
 command -v kubectl >/dev/null || { echo "install-deps: kubectl not found on PATH" >&2; exit 1; }
 
-# client-node for the end-to-end tests, pinned (2.x needs Node 22).
-if command -v npm >/dev/null; then
-  dir="$(cd "$(dirname "$0")/.." && pwd)/test/e2e/node"
-  if [ -f "$dir/package.json" ] && [ ! -d "$dir/node_modules/@kubernetes/client-node" ]; then
-    (cd "$dir" && npm install --no-audit --no-fund --silent >/dev/null)
-  fi
+# Node.js for client-node: the machine image ships Node 20; Debian's nodejs is the fallback.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+
+# client-node for the end-to-end tests, pinned to 1.4.0 by package-lock.json (2.x needs Node 22).
+dir="$(cd "$(dirname "$0")/.." && pwd)/test/e2e/node"
+if [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules/@kubernetes/client-node" ]; then
+  (cd "$dir" && npm ci --no-audit --no-fund --silent >/dev/null)
 fi
 echo "install-deps: all packages present" >&2
