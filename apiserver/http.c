@@ -145,15 +145,17 @@ void as_post_completion(as_server *srv, as_req *req)
     else
         srv->done_head = req;
     srv->done_tail = req;
-    pthread_mutex_unlock(&srv->done_mu);
-    if (srv->lws)
+    if (srv->lws) /* under done_mu: as_http_stop may be destroying the context */
         lws_cancel_service(srv->lws);
+    pthread_mutex_unlock(&srv->done_mu);
 }
 
 void as_wake_watchers(as_server *srv)
 {
+    pthread_mutex_lock(&srv->done_mu);
     if (srv->lws)
         lws_cancel_service(srv->lws);
+    pthread_mutex_unlock(&srv->done_mu);
 }
 
 /* ---- request lifecycle ------------------------------------------------------------------ */
@@ -763,17 +765,19 @@ int as_http_start(as_server *srv)
     info.timeout_secs = 60;
     info.keepalive_timeout = 120;
     info.vhost_name = "foo-apiserver";
-    srv->lws = lws_create_context(&info);
-    if (!srv->lws) {
+    struct lws_context *ctx = lws_create_context(&info);
+    if (!ctx) {
         log_error("cannot create the HTTP context");
         return -1;
     }
-    if (!lws_create_vhost(srv->lws, &info)) {
+    if (!lws_create_vhost(ctx, &info)) {
         log_kv(LOG_ERROR, "cannot listen", "address", bind ? bind : "", NULL);
-        lws_context_destroy(srv->lws);
-        srv->lws = NULL;
+        lws_context_destroy(ctx);
         return -1;
     }
+    pthread_mutex_lock(&srv->done_mu);
+    srv->lws = ctx;
+    pthread_mutex_unlock(&srv->done_mu);
     return 0;
 }
 
@@ -813,11 +817,15 @@ int as_http_watch_count(as_server *srv)
 
 void as_http_stop(as_server *srv)
 {
-    if (srv->lws) {
-        lws_sul_cancel(&tick_sul);
-        lws_context_destroy(srv->lws);
-    }
+    /* Other threads wake the loop through srv->lws under done_mu: take it away first. */
+    pthread_mutex_lock(&srv->done_mu);
+    struct lws_context *ctx = srv->lws;
     srv->lws = NULL;
+    pthread_mutex_unlock(&srv->done_mu);
+    if (ctx) {
+        lws_sul_cancel(&tick_sul);
+        lws_context_destroy(ctx);
+    }
     /* Requests whose completion arrived after the loop stopped. */
     pthread_mutex_lock(&srv->done_mu);
     as_req *list = srv->done_head;
