@@ -548,12 +548,19 @@ static int dispatch(as_conn *c)
 
 /* ---- completions (service thread) ------------------------------------------------------- */
 
-static void drain_completions(as_server *srv)
+/* Takes every queued completion (a list linked by next_done). */
+static as_req *take_completions(as_server *srv)
 {
     pthread_mutex_lock(&srv->done_mu);
     as_req *list = srv->done_head;
     srv->done_head = srv->done_tail = NULL;
     pthread_mutex_unlock(&srv->done_mu);
+    return list;
+}
+
+static void drain_completions(as_server *srv)
+{
+    as_req *list = take_completions(srv);
     while (list) {
         as_req *req = list;
         list = req->next_done;
@@ -827,10 +834,7 @@ void as_http_stop(as_server *srv)
         lws_context_destroy(ctx);
     }
     /* Requests whose completion arrived after the loop stopped. */
-    pthread_mutex_lock(&srv->done_mu);
-    as_req *list = srv->done_head;
-    srv->done_head = srv->done_tail = NULL;
-    pthread_mutex_unlock(&srv->done_mu);
+    as_req *list = take_completions(srv);
     while (list) {
         as_req *req = list;
         list = req->next_done;

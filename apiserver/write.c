@@ -78,15 +78,10 @@ static void respond_and_clear(as_req *req, api_error *e)
     apierr_clear(e);
 }
 
-static int64_t now_s(as_req *req)
-{
-    return clk_wall_ms(req->server->clock) / 1000;
-}
-
 static void set_now(cJSON *meta, const char *key, as_req *req)
 {
     char ts[RFC3339_LEN];
-    time_format_rfc3339(now_s(req), ts);
+    time_format_rfc3339(as_now_s(req), ts);
     json_set_string(meta, key, ts);
 }
 
@@ -597,7 +592,7 @@ static cJSON *incoming_for(write_op *op, const cJSON *current, api_error *e)
     case OP_BAR: {
         cJSON *in = cJSON_Duplicate(current, 1);
         char ts[RFC3339_LEN];
-        time_format_rfc3339(now_s(op->req), ts);
+        time_format_rfc3339(as_now_s(op->req), ts);
         json_set_string(json_ensure_object(in, "spec"), "restartedAt", ts);
         json_remove(json_path(in, "metadata"), "resourceVersion");
         return in;
