@@ -14,26 +14,26 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define FOO_GROUP "demo.example.com"
-#define FOO_VERSION "v1beta1"
-#define FOO_API_VERSION FOO_GROUP "/" FOO_VERSION
-#define FOO_KIND "Foo"
-#define FOO_LIST_KIND "FooList"
-#define FOO_BAR_KIND "FooBar"
-#define FOO_RESOURCE "foos"
-#define FOO_SINGULAR "foo"
-#define FOO_SHORT_NAME "fo"
-#define FOO_CATEGORY "demo"
-#define FOO_FINALIZER "demo.example.com/cleanup"
-#define FOO_SELECTOR_LABEL "demo.example.com/foo"
+#define FOO_GROUP                   "demo.example.com"
+#define FOO_VERSION                 "v1beta1"
+#define FOO_API_VERSION             FOO_GROUP "/" FOO_VERSION
+#define FOO_KIND                    "Foo"
+#define FOO_LIST_KIND               "FooList"
+#define FOO_BAR_KIND                "FooBar"
+#define FOO_RESOURCE                "foos"
+#define FOO_SINGULAR                "foo"
+#define FOO_SHORT_NAME              "fo"
+#define FOO_CATEGORY                "demo"
+#define FOO_FINALIZER               "demo.example.com/cleanup"
+#define FOO_SELECTOR_LABEL          "demo.example.com/foo"
 #define FOO_RESTARTED_AT_ANNOTATION "demo.example.com/restartedAt"
 
 /* Defaults of spec fields, in one place. */
 #define FOO_DEFAULT_NAMESPACE "default"
-#define FOO_DEFAULT_REPLICAS 1
-#define FOO_DEFAULT_IMAGE "nginx:1.27"
-#define FOO_MAX_REPLICAS 1000
-#define FOO_MAX_IMAGE_LEN 512
+#define FOO_DEFAULT_REPLICAS  1
+#define FOO_DEFAULT_IMAGE     "nginx:1.27"
+#define FOO_MAX_REPLICAS      1000
+#define FOO_MAX_IMAGE_LEN     512
 
 /*
  * Fills unset spec fields: deploymentName = metadata.name, namespace "default", replicas 1,

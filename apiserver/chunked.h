@@ -15,22 +15,22 @@
 #include <stddef.h>
 
 typedef enum chunked_state {
-    CHUNK_SIZE,      /* reading the hex size line */
-    CHUNK_EXT,       /* skipping a chunk extension up to CRLF */
-    CHUNK_DATA,      /* copying `left` bytes of data */
-    CHUNK_DATA_CR,   /* expecting CR after the data */
-    CHUNK_DATA_LF,   /* expecting LF after the data */
-    CHUNK_TRAILER,   /* reading trailer lines until an empty line */
+    CHUNK_SIZE,    /* reading the hex size line */
+    CHUNK_EXT,     /* skipping a chunk extension up to CRLF */
+    CHUNK_DATA,    /* copying `left` bytes of data */
+    CHUNK_DATA_CR, /* expecting CR after the data */
+    CHUNK_DATA_LF, /* expecting LF after the data */
+    CHUNK_TRAILER, /* reading trailer lines until an empty line */
     CHUNK_DONE,
     CHUNK_ERROR,
 } chunked_state;
 
 typedef struct chunked_decoder {
     chunked_state state;
-    size_t size;      /* size being parsed */
-    size_t left;      /* data bytes left in the current chunk */
+    size_t size; /* size being parsed */
+    size_t left; /* data bytes left in the current chunk */
     int size_digits;
-    int line_len;     /* bytes on the current trailer line */
+    int line_len; /* bytes on the current trailer line */
     bool saw_cr;
 } chunked_decoder;
 

@@ -20,11 +20,11 @@ static const char *resource_verbs[] = {"create", "delete", "deletecollection", "
                                        "list",   "patch",  "update",           "watch"};
 
 typedef struct discovery_docs {
-    char *group_list;       /* APIGroupList */
-    char *group;            /* APIGroup of the (only) aggregated group */
-    char *resource_list;    /* APIResourceList per group-version: only one group for now */
-    char *aggregated[2];    /* [0] v2, [1] v2beta1 */
-    char etag[2][72];       /* quoted hex SHA-256 of each aggregated document */
+    char *group_list;    /* APIGroupList */
+    char *group;         /* APIGroup of the (only) aggregated group */
+    char *resource_list; /* APIResourceList per group-version: only one group for now */
+    char *aggregated[2]; /* [0] v2, [1] v2beta1 */
+    char etag[2][72];    /* quoted hex SHA-256 of each aggregated document */
     char *version;
 } discovery_docs;
 
@@ -142,8 +142,8 @@ static cJSON *response_kind(const char *group, const char *version, const char *
     return k;
 }
 
-static void add_aggregated_sub(cJSON *subs, const char *name, cJSON *kind,
-                               const char *const *verbs, int n)
+static void add_aggregated_sub(cJSON *subs, const char *name, cJSON *kind, const char *const *verbs,
+                               int n)
 {
     cJSON *s = cJSON_CreateObject();
     cJSON_AddStringToObject(s, "subresource", name);
@@ -185,8 +185,8 @@ static char *aggregated(const as_resource *r, const char *api_version)
         add_aggregated_sub(subs, "scale", response_kind("autoscaling", "v1", "Scale"), sub_verbs,
                            3);
     if (r->has_status)
-        add_aggregated_sub(subs, "status", response_kind(r->group, r->version, r->kind),
-                           sub_verbs, 3);
+        add_aggregated_sub(subs, "status", response_kind(r->group, r->version, r->kind), sub_verbs,
+                           3);
     char *out = json_print(l);
     cJSON_Delete(l);
     return out;
@@ -289,8 +289,9 @@ void as_discovery_apis(as_req *req)
     as_add_header(req, "ETag", docs.etag[i]);
     as_add_header(req, "Vary", "Accept");
     as_add_header(req, "Cache-Control", "public");
-    const char *ctype = i == 0 ? "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
-                               : "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList";
+    const char *ctype =
+        i == 0 ? "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+               : "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList";
     if (req->if_none_match && strcmp(req->if_none_match, docs.etag[i]) == 0)
         return as_respond(req, 304, NULL, "", 0);
     as_respond(req, 200, ctype, docs.aggregated[i], strlen(docs.aggregated[i]));

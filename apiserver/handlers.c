@@ -20,8 +20,9 @@
 static void method_not_allowed(as_req *req, const as_resource *r, const char *verb)
 {
     char q[128];
-    as_respond_status(req, 405, "MethodNotAllowed", "%s is not supported on resources of kind \"%s\"",
-                      verb, as_resource_qualified(r, q, sizeof q));
+    as_respond_status(req, 405, "MethodNotAllowed",
+                      "%s is not supported on resources of kind \"%s\"", verb,
+                      as_resource_qualified(r, q, sizeof q));
 }
 
 bool as_check_accept(as_req *req)
@@ -180,8 +181,8 @@ static bool valid_list_options(as_req *req, const char *rv, const char *match)
     return true;
 }
 
-static void append_list_head(const as_resource *r, uint64_t rev, const char *cont,
-                             size_t remaining, sbuf *out)
+static void append_list_head(const as_resource *r, uint64_t rev, const char *cont, size_t remaining,
+                             sbuf *out)
 {
     sbuf_puts(out, "{\"apiVersion\":\"");
     as_resource_group_version(r, out);
@@ -253,10 +254,10 @@ static void handle_list(as_req *req, const as_target *t)
     as_selector sel;
     const char *rv = as_param_get(req, "resourceVersion");
     const char *match = as_param_get(req, "resourceVersionMatch");
-    if (!negotiate_read(req, AS_SHAPE_LIST, &neg, &include) ||
-        !valid_list_options(req, rv, match))
+    if (!negotiate_read(req, AS_SHAPE_LIST, &neg, &include) || !valid_list_options(req, rv, match))
         return;
-    if (!as_selector_parse(req, &sel) || !check_list_rv(req, rv, match, wc_rev(req->server->cache))) {
+    if (!as_selector_parse(req, &sel) ||
+        !check_list_rv(req, rv, match, wc_rev(req->server->cache))) {
         as_selector_free(&sel);
         return;
     }
@@ -328,9 +329,14 @@ static void handle_collection(as_req *req, const as_target *t)
         else
             handle_list(req, t);
         return;
-    case AS_POST: as_handle_create(req, t); return;
-    case AS_DELETE: as_handle_delete_collection(req, t); return;
-    default: method_not_allowed(req, t->resource, "this method");
+    case AS_POST:
+        as_handle_create(req, t);
+        return;
+    case AS_DELETE:
+        as_handle_delete_collection(req, t);
+        return;
+    default:
+        method_not_allowed(req, t->resource, "this method");
     }
 }
 
@@ -338,11 +344,20 @@ static void handle_item(as_req *req, const as_target *t)
 {
     switch (req->method) {
     case AS_GET:
-    case AS_HEAD: handle_get(req, t); return;
-    case AS_PUT: as_handle_update(req, t); return;
-    case AS_PATCH: as_handle_patch(req, t); return;
-    case AS_DELETE: as_handle_delete(req, t); return;
-    default: method_not_allowed(req, t->resource, "this method");
+    case AS_HEAD:
+        handle_get(req, t);
+        return;
+    case AS_PUT:
+        as_handle_update(req, t);
+        return;
+    case AS_PATCH:
+        as_handle_patch(req, t);
+        return;
+    case AS_DELETE:
+        as_handle_delete(req, t);
+        return;
+    default:
+        method_not_allowed(req, t->resource, "this method");
     }
 }
 
@@ -367,10 +382,17 @@ static void handle_subresource(as_req *req, const as_target *t)
     /* status */
     switch (req->method) {
     case AS_GET:
-    case AS_HEAD: handle_get(req, t); return;
-    case AS_PUT: as_handle_update(req, t); return;
-    case AS_PATCH: as_handle_patch(req, t); return;
-    default: method_not_allowed(req, r, "this method");
+    case AS_HEAD:
+        handle_get(req, t);
+        return;
+    case AS_PUT:
+        as_handle_update(req, t);
+        return;
+    case AS_PATCH:
+        as_handle_patch(req, t);
+        return;
+    default:
+        method_not_allowed(req, r, "this method");
     }
 }
 

@@ -37,8 +37,7 @@ static bool excluded(as_req *req, const char *name)
     return false;
 }
 
-static void run_checks(as_req *req, const char *kind, const check *checks, int n,
-                       const char *only)
+static void run_checks(as_req *req, const char *kind, const check *checks, int n, const char *only)
 {
     sbuf body = SBUF_INIT;
     bool all_ok = true, found = only == NULL;

@@ -27,10 +27,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_BODY_BYTES (3 * 1024 * 1024) /* kube-apiserver's default MaxRequestBodyBytes */
-#define WRITE_SLICE (64 * 1024)       /* most bytes copied into wbuf, and watch batch size */
-#define BODY_SLICE (16 * 1024)        /* one TLS record of a big body per lws_write */
-#define BODY_BUDGET (512 * 1024)      /* most bytes of a body written per WRITEABLE turn */
+#define MAX_BODY_BYTES   (3 * 1024 * 1024) /* kube-apiserver's default MaxRequestBodyBytes */
+#define WRITE_SLICE      (64 * 1024)       /* most bytes copied into wbuf, and watch batch size */
+#define BODY_SLICE       (16 * 1024)       /* one TLS record of a big body per lws_write */
+#define BODY_BUDGET      (512 * 1024)      /* most bytes of a body written per WRITEABLE turn */
 #define MAX_HEADER_BYTES 16384
 
 /* Per-connection state (lws "per session data"); lws allocates and zeroes it. */
@@ -42,11 +42,11 @@ typedef struct as_conn {
     authn_user *cert_user;
     /* The request in progress (NULL between requests). */
     as_req *req;
-    authn_user *token_user;   /* owned: identity from this request's bearer token */
+    authn_user *token_user; /* owned: identity from this request's bearer token */
     bool waiting_body;
-    bool chunked_body;        /* Transfer-Encoding: chunked, de-framed by `dechunk` */
+    bool chunked_body; /* Transfer-Encoding: chunked, de-framed by `dechunk` */
     chunked_decoder dechunk;
-    bool close_after;         /* close the connection once the response is written */
+    bool close_after; /* close the connection once the response is written */
     /* Output: bytes [woff, wbuf.len) still to write; the first LWS_PRE bytes are padding. */
     sbuf wbuf;
     size_t woff;
@@ -54,10 +54,10 @@ typedef struct as_conn {
        is never copied a second time; bytes [boff, wbody.len) are still to write. */
     sbuf wbody;
     size_t boff;
-    bool response_complete;   /* wbuf holds the whole response (not a streaming watch) */
+    bool response_complete; /* wbuf holds the whole response (not a streaming watch) */
     bool watch_streaming;
-    bool watch_ending;        /* the terminating chunk is queued */
-    bool watch_more;          /* the last fill sent events: look again after writing them */
+    bool watch_ending; /* the terminating chunk is queued */
+    bool watch_more;   /* the last fill sent events: look again after writing them */
     struct as_conn *wnext, *wprev;
 } as_conn;
 
@@ -214,9 +214,12 @@ static const struct {
     as_method method;
     const char *name;
 } methods[] = {
-    {WSI_TOKEN_GET_URI, AS_GET, "GET"},         {WSI_TOKEN_POST_URI, AS_POST, "POST"},
-    {WSI_TOKEN_PUT_URI, AS_PUT, "PUT"},         {WSI_TOKEN_PATCH_URI, AS_PATCH, "PATCH"},
-    {WSI_TOKEN_DELETE_URI, AS_DELETE, "DELETE"}, {WSI_TOKEN_HEAD_URI, AS_HEAD, "HEAD"},
+    {WSI_TOKEN_GET_URI, AS_GET, "GET"},
+    {WSI_TOKEN_POST_URI, AS_POST, "POST"},
+    {WSI_TOKEN_PUT_URI, AS_PUT, "PUT"},
+    {WSI_TOKEN_PATCH_URI, AS_PATCH, "PATCH"},
+    {WSI_TOKEN_DELETE_URI, AS_DELETE, "DELETE"},
+    {WSI_TOKEN_HEAD_URI, AS_HEAD, "HEAD"},
     {WSI_TOKEN_OPTIONS_URI, AS_OPTIONS, "OPTIONS"},
 };
 
@@ -311,27 +314,48 @@ static bool authenticate(as_conn *c, as_req *req)
 static const char *status_text(int code)
 {
     switch (code) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 411: return "Length Required";
-    case 413: return "Request Entity Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Status";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Request Entity Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Status";
     }
 }
 
@@ -529,8 +553,8 @@ static void log_request(as_req *req)
         return;
     char code[8];
     snprintf(code, sizeof code, "%d", req->status);
-    log_kv(LOG_DEBUG, "request", "verb", req->method_name, "path", req->path, "code", code,
-           "user", req->user ? req->user->name : "", NULL);
+    log_kv(LOG_DEBUG, "request", "verb", req->method_name, "path", req->path, "code", code, "user",
+           req->user ? req->user->name : "", NULL);
 }
 
 static int dispatch(as_conn *c)
@@ -750,8 +774,7 @@ static void lws_log(int level, const char *line)
 int as_http_start(as_server *srv)
 {
     anonymous_user.name = "system:anonymous";
-    lws_set_log_level(log_verbosity() >= 4 ? (LLL_ERR | LLL_WARN | LLL_NOTICE) : LLL_ERR,
-                      lws_log);
+    lws_set_log_level(log_verbosity() >= 4 ? (LLL_ERR | LLL_WARN | LLL_NOTICE) : LLL_ERR, lws_log);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = srv->opt.secure_port;

@@ -49,28 +49,28 @@ struct as_req {
     char *path;              /* decoded path, no query */
     as_param *params;        /* decoded query parameters, in order */
     int nparams;
-    char *accept;            /* header values; NULL when absent */
+    char *accept; /* header values; NULL when absent */
     char *content_type;
     char *if_none_match;
-    sbuf body;               /* request body (NUL-terminated) */
-    const authn_user *user;  /* never NULL once routed (anonymous user if unauthenticated) */
+    sbuf body;              /* request body (NUL-terminated) */
+    const authn_user *user; /* never NULL once routed (anonymous user if unauthenticated) */
 
     /* response being built */
     int status;
-    sbuf headers;            /* extra header lines, each "Name: value\r\n" */
-    sbuf out;                /* response body */
+    sbuf headers; /* extra header lines, each "Name: value\r\n" */
+    sbuf out;     /* response body */
     bool responded;
 
     /* parking (a storage write in flight) */
     as_resume_fn resume;
     void *resume_data;
     bool parked;
-    bool orphaned;           /* the connection closed while parked: resume only frees */
+    bool orphaned; /* the connection closed while parked: resume only frees */
 
     /* a watch stream took over the connection */
     as_watch *watch;
-    void *conn;              /* private to http.c */
-    as_req *next_done;       /* private: completion queue link */
+    void *conn;        /* private to http.c */
+    as_req *next_done; /* private: completion queue link */
 };
 
 /* Query parameter value, or NULL when absent. The last occurrence wins. */

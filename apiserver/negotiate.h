@@ -9,7 +9,8 @@
 typedef enum as_media {
     AS_MEDIA_NONE,         /* nothing acceptable: answer 406 */
     AS_MEDIA_JSON,         /* the object itself */
-    AS_MEDIA_DISCOVERY_V2, /* application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList */
+    AS_MEDIA_DISCOVERY_V2, /* application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList
+                            */
     AS_MEDIA_DISCOVERY_V2BETA1,
     AS_MEDIA_TABLE,        /* as=Table;g=meta.k8s.io */
     AS_MEDIA_PARTIAL,      /* as=PartialObjectMetadata (one object, or watch events) */
@@ -32,8 +33,8 @@ typedef struct as_negotiated {
 
 /*
  * Picks the first clause of Accept acceptable for a response of the given shape: JSON (plain
- * application/json, any type, application/any), aggregated discovery (AS_SHAPE_DISCOVERY only), Table
- * (object, list, watch), PartialObjectMetadata (object, watch) or PartialObjectMetadataList
+ * application/json, any type, application/any), aggregated discovery (AS_SHAPE_DISCOVERY only),
+ * Table (object, list, watch), PartialObjectMetadata (object, watch) or PartialObjectMetadataList
  * (list). Missing or empty Accept = JSON. Protobuf, YAML, CBOR and unknown `as=` are skipped.
  */
 as_negotiated as_negotiate_for(const char *accept, as_response_shape shape);

@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PROTO_V2 "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+#define PROTO_V2     "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
 #define PROTO_V2_ALT "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 
-static char v3_hash[129];   /* upper-case hex SHA-512 of the v3 document */
-static char v2_etag[132];   /* quoted; of the JSON form */
+static char v3_hash[129];    /* upper-case hex SHA-512 of the v3 document */
+static char v2_etag[132];    /* quoted; of the JSON form */
 static char v2_pb_etag[132]; /* quoted; of the protobuf form */
 static char *v3_index;
 
@@ -34,9 +34,10 @@ void as_openapi_init(void)
     size_t len;
     const char *v3 = foo_openapi_v3(&len);
     hex_sha512(v3, len, v3_hash);
-    v3_index = xasprintf("{\"paths\":{\"apis/" FOO_GROUP "/" FOO_VERSION "\":{\"serverRelativeURL\":"
-                         "\"/openapi/v3/apis/" FOO_GROUP "/" FOO_VERSION "?hash=%s\"}}}",
-                         v3_hash);
+    v3_index =
+        xasprintf("{\"paths\":{\"apis/" FOO_GROUP "/" FOO_VERSION "\":{\"serverRelativeURL\":"
+                  "\"/openapi/v3/apis/" FOO_GROUP "/" FOO_VERSION "?hash=%s\"}}}",
+                  v3_hash);
     const char *v2 = foo_openapi_v2_json(&len);
     char h[129];
     hex_sha512(v2, len, h);

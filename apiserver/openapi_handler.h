@@ -9,8 +9,8 @@
 
 void as_openapi_init(void);
 void as_openapi_free(void);
-void as_openapi_v2(as_req *req);        /* GET /openapi/v2 */
-void as_openapi_v3_index(as_req *req);  /* GET /openapi/v3 */
-void as_openapi_v3_group(as_req *req);  /* GET /openapi/v3/apis/G/V */
+void as_openapi_v2(as_req *req);       /* GET /openapi/v2 */
+void as_openapi_v3_index(as_req *req); /* GET /openapi/v3 */
+void as_openapi_v3_group(as_req *req); /* GET /openapi/v3/apis/G/V */
 
 #endif

@@ -37,26 +37,26 @@ typedef struct as_column {
     const char *type;   /* "string", "integer", "date", ... */
     const char *format; /* "name" for the Name column, else "" */
     const char *description;
-    int priority;       /* 0 = always shown; 1 = with -o wide */
+    int priority; /* 0 = always shown; 1 = with -o wide */
     as_column_kind kind;
     const char *path;
 } as_column;
 
 typedef struct as_resource {
-    const char *group;            /* "" for the core group */
+    const char *group; /* "" for the core group */
     const char *version;
-    const char *resource;         /* plural */
+    const char *resource; /* plural */
     const char *singular;
     const char *kind;
     const char *list_kind;
-    const char *short_names[4];   /* NULL-terminated */
-    const char *categories[4];    /* NULL-terminated */
+    const char *short_names[4]; /* NULL-terminated */
+    const char *categories[4];  /* NULL-terminated */
     bool namespaced;
-    bool has_status;              /* /status subresource; spec and status are separate */
-    bool has_scale;               /* /scale (autoscaling/v1 Scale on spec.replicas) */
-    bool has_bar;                 /* /bar (FooBar: rolling restart) */
+    bool has_status; /* /status subresource; spec and status are separate */
+    bool has_scale;  /* /scale (autoscaling/v1 Scale on spec.replicas) */
+    bool has_bar;    /* /bar (FooBar: rolling restart) */
     const as_strategy *strategy;
-    const as_column *columns;     /* NULL = Name and Age */
+    const as_column *columns; /* NULL = Name and Age */
     int ncolumns;
 } as_resource;
 

@@ -35,8 +35,9 @@ static void not_found(as_req *req)
 static void method_not_allowed_unless_get(as_req *req, void (*fn)(as_req *))
 {
     if (req->method != AS_GET && req->method != AS_HEAD)
-        return as_respond_status(req, 405, "MethodNotAllowed", "the server does not allow this "
-                                                               "method on the requested resource");
+        return as_respond_status(req, 405, "MethodNotAllowed",
+                                 "the server does not allow this "
+                                 "method on the requested resource");
     fn(req);
 }
 

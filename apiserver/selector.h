@@ -13,10 +13,10 @@
 #include <stdbool.h>
 
 typedef struct as_selector {
-    char *storage;            /* owns name_eq / name_ne */
-    const char *name_eq;      /* metadata.name=X */
-    const char *name_ne;      /* metadata.name!=X */
-    labels_selector *labels;  /* NULL = no label requirement */
+    char *storage;           /* owns name_eq / name_ne */
+    const char *name_eq;     /* metadata.name=X */
+    const char *name_ne;     /* metadata.name!=X */
+    labels_selector *labels; /* NULL = no label requirement */
 } as_selector;
 
 /* Parses ?fieldSelector= and ?labelSelector=. Answers 400 and returns false on a bad selector. */

@@ -146,9 +146,9 @@ int as_run(as_server *srv)
     log_info("shutting down: draining watches and in-flight writes");
     atomic_store(&srv->ready, false);
     as_http_end_watches(srv);
-    uint64_t deadline = clk_mono_ns(srv->clock) + (uint64_t)srv->opt.shutdown_grace_s * CLK_NS_PER_S;
-    while ((srv->parked > 0 || as_http_watch_count(srv) > 0) &&
-           clk_mono_ns(srv->clock) < deadline)
+    uint64_t deadline =
+        clk_mono_ns(srv->clock) + (uint64_t)srv->opt.shutdown_grace_s * CLK_NS_PER_S;
+    while ((srv->parked > 0 || as_http_watch_count(srv) > 0) && clk_mono_ns(srv->clock) < deadline)
         as_http_service_for(srv, 100);
     as_http_stop(srv);
     st_close(srv->store);

@@ -7,8 +7,10 @@
 
 static const as_column default_columns[] = {
     {"Name", "string", "name", "Name must be unique within a namespace.", 0, AS_COL_NAME, NULL},
-    {"Age", "date", "", "CreationTimestamp is a timestamp representing the server time when this "
-                        "object was created.", 0, AS_COL_AGE, NULL},
+    {"Age", "date", "",
+     "CreationTimestamp is a timestamp representing the server time when this "
+     "object was created.",
+     0, AS_COL_AGE, NULL},
 };
 
 bool as_include_object_parse(const char *value, as_include_object *out)
@@ -36,8 +38,9 @@ static void list_meta(sbuf *out, const as_list_meta *m)
 
 static void partial_of(sbuf *out, const char *version, const cJSON *obj)
 {
-    sbuf_printf(out, "{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"meta.k8s.io/%s\","
-                     "\"metadata\":",
+    sbuf_printf(out,
+                "{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"meta.k8s.io/%s\","
+                "\"metadata\":",
                 version);
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
     char *m = meta ? json_print(meta) : NULL;
@@ -152,8 +155,8 @@ void as_partial_render(sbuf *out, const char *version, const char *json, size_t 
     cJSON_Delete(obj);
 }
 
-void as_partial_list_render(sbuf *out, const char *version, const wc_blob *const *items,
-                            size_t n, const as_list_meta *meta)
+void as_partial_list_render(sbuf *out, const char *version, const wc_blob *const *items, size_t n,
+                            const as_list_meta *meta)
 {
     sbuf_printf(out, "{\"kind\":\"PartialObjectMetadataList\",\"apiVersion\":\"meta.k8s.io/%s\",",
                 version);

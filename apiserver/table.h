@@ -42,7 +42,7 @@ void as_table_render(sbuf *out, const as_resource *r, const char *version,
 void as_partial_render(sbuf *out, const char *version, const char *json, size_t len);
 
 /* PartialObjectMetadataList of the items. */
-void as_partial_list_render(sbuf *out, const char *version, const wc_blob *const *items,
-                            size_t n, const as_list_meta *meta);
+void as_partial_list_render(sbuf *out, const char *version, const wc_blob *const *items, size_t n,
+                            const as_list_meta *meta);
 
 #endif

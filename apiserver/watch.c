@@ -15,35 +15,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BOOKMARK_EVERY_NS (60ull * CLK_NS_PER_S) /* kube's cacher: at most one a minute */
-#define DEFAULT_TIMEOUT_MIN_S 1800               /* kube's --min-request-timeout, x [1, 2) */
-#define EVENT_BATCH 64
+#define BOOKMARK_EVERY_NS     (60ull * CLK_NS_PER_S) /* kube's cacher: at most one a minute */
+#define DEFAULT_TIMEOUT_MIN_S 1800                   /* kube's --min-request-timeout, x [1, 2) */
+#define EVENT_BATCH           64
 
 typedef enum watch_state {
-    WS_INITIAL,  /* sending synthetic ADDED events of the snapshot */
-    WS_LIVE,     /* sending events after pos */
-    WS_ERROR,    /* send `error_event`, then end */
+    WS_INITIAL, /* sending synthetic ADDED events of the snapshot */
+    WS_LIVE,    /* sending events after pos */
+    WS_ERROR,   /* send `error_event`, then end */
     WS_DONE,
 } watch_state;
 
 struct as_watch {
     as_server *srv;
     const as_resource *res;
-    char *prefix;             /* storage key prefix of the watched collection */
+    char *prefix; /* storage key prefix of the watched collection */
     size_t prefix_len;
-    as_selector sel;          /* fieldSelector and labelSelector */
+    as_selector sel; /* fieldSelector and labelSelector */
     watch_state state;
-    uint64_t pos;             /* events with revision > pos are still to send */
-    wc_blob **initial;        /* snapshot for synthetic ADDED events */
+    uint64_t pos;      /* events with revision > pos are still to send */
+    wc_blob **initial; /* snapshot for synthetic ADDED events */
     size_t ninitial, next_initial;
-    bool bookmarks;           /* allowWatchBookmarks */
-    bool end_bookmark;        /* sendInitialEvents: announce the end of the snapshot */
-    uint64_t deadline_ns;     /* timeoutSeconds */
+    bool bookmarks;       /* allowWatchBookmarks */
+    bool end_bookmark;    /* sendInitialEvents: announce the end of the snapshot */
+    uint64_t deadline_ns; /* timeoutSeconds */
     uint64_t next_bookmark_ns;
-    char *error_event;        /* for WS_ERROR */
-    as_negotiated media;      /* JSON, Table or PartialObjectMetadata event objects */
+    char *error_event;   /* for WS_ERROR */
+    as_negotiated media; /* JSON, Table or PartialObjectMetadata event objects */
     as_include_object include;
-    bool table_headers_sent;  /* Table events carry column definitions only once */
+    bool table_headers_sent; /* Table events carry column definitions only once */
 };
 
 static uint64_t now_ns(as_watch *w)
@@ -116,8 +116,8 @@ void as_watch_begin(as_req *req, const as_resource *r, const char *ns)
                                  "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io");
     const char *inc = as_param_get(req, "includeObject");
     if (!as_include_object_parse(inc, &include))
-        return as_respond_status(req, 400, "BadRequest",
-                                 "unrecognized includeObject value: \"%s\"", inc);
+        return as_respond_status(req, 400, "BadRequest", "unrecognized includeObject value: \"%s\"",
+                                 inc);
     as_watch *w = xcalloc(1, sizeof *w);
     w->media = media;
     w->include = include;
@@ -186,7 +186,8 @@ static void append_bookmark(as_watch *w, sbuf *out, bool initial_end)
 {
     sbuf_puts(out, "{\"type\":\"BOOKMARK\",\"object\":{\"apiVersion\":\"");
     if (w->media.media == AS_MEDIA_PARTIAL)
-        sbuf_printf(out, "meta.k8s.io/%s\",\"kind\":\"PartialObjectMetadata", w->media.meta_version);
+        sbuf_printf(out, "meta.k8s.io/%s\",\"kind\":\"PartialObjectMetadata",
+                    w->media.meta_version);
     else
         as_resource_group_version(w->res, out), sbuf_printf(out, "\",\"kind\":\"%s", w->res->kind);
     sbuf_printf(out, "\",\"metadata\":{\"resourceVersion\":\"%llu\"", (unsigned long long)w->pos);

@@ -610,8 +610,8 @@ static ptrdiff_t collect_past(wc_cache *c, const char *prefix, const char *after
     return (ptrdiff_t)u;
 }
 
-ptrdiff_t wc_list_at(wc_cache *c, const char *prefix, const char *after, size_t limit,
-                     uint64_t at, wc_blob ***out, size_t *remaining)
+ptrdiff_t wc_list_at(wc_cache *c, const char *prefix, const char *after, size_t limit, uint64_t at,
+                     wc_blob ***out, size_t *remaining)
 {
     rd_lock(c);
     if (at < c->oldest_rev) {

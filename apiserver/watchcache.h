@@ -127,8 +127,8 @@ void wc_snapshot_free(wc_blob **items, size_t n);
  * list consistent with its first page. Returns the count, or -1 when the ring no longer reaches
  * back to `at` (the caller answers 410 Expired).
  */
-ptrdiff_t wc_list_at(wc_cache *c, const char *prefix, const char *after, size_t limit,
-                     uint64_t at, wc_blob ***out, size_t *remaining);
+ptrdiff_t wc_list_at(wc_cache *c, const char *prefix, const char *after, size_t limit, uint64_t at,
+                     wc_blob ***out, size_t *remaining);
 
 /*
  * Copies (with references) up to max events with revision > after into out, in order.

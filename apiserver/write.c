@@ -28,8 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ATTEMPTS 16       /* recomputations after lost races before answering 409 */
-#define GENERATE_ATTEMPTS 8   /* generateName collisions tolerated (kube >= 1.31) */
+#define MAX_ATTEMPTS        16 /* recomputations after lost races before answering 409 */
+#define GENERATE_ATTEMPTS   8  /* generateName collisions tolerated (kube >= 1.31) */
 #define GENERATE_PREFIX_MAX 58
 
 typedef enum op_kind {
@@ -52,17 +52,17 @@ typedef enum patch_type {
 typedef struct write_op {
     as_req *req;
     const as_resource *res;
-    char *ns, *name;      /* owned copies: the router's path segments die with the request turn */
+    char *ns, *name; /* owned copies: the router's path segments die with the request turn */
     op_kind kind;
-    bool status;          /* the /status subresource */
-    cJSON *body;          /* parsed body: object, patch, Scale, FooBar or DeleteOptions */
+    bool status; /* the /status subresource */
+    cJSON *body; /* parsed body: object, patch, Scale, FooBar or DeleteOptions */
     patch_type ptype;
-    bool rv_pinned;       /* the client named a resourceVersion: a lost race is a 409 */
+    bool rv_pinned; /* the client named a resourceVersion: a lost race is a 409 */
     bool dry_run;
     int attempts;
     char *generate_prefix;
-    st_write *w;          /* the write in flight */
-    bool removed;         /* the write deletes the object */
+    st_write *w;  /* the write in flight */
+    bool removed; /* the write deletes the object */
 } write_op;
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -236,7 +236,8 @@ static void set_type_meta(const as_resource *r, cJSON *obj)
     sbuf_free(&gv);
 }
 
-/* The kind's strategy validates metadata too; kinds without one get the generic ObjectMeta rules. */
+/* The kind's strategy validates metadata too; kinds without one get the generic ObjectMeta rules.
+ */
 static void validate_object(write_op *op, const cJSON *next, const cJSON *old, api_error *e)
 {
     const as_strategy *s = op->res->strategy;
@@ -419,8 +420,12 @@ static cJSON *merge_main(write_op *op, cJSON *incoming, const cJSON *current, ap
     cJSON *next = cJSON_Duplicate(incoming, 1);
     cJSON *meta = json_ensure_object(next, "metadata");
     const cJSON *cur_meta = cJSON_GetObjectItemCaseSensitive(current, "metadata");
-    static const char *owned[] = {"uid", "creationTimestamp", "generation", "deletionTimestamp",
-                                  "deletionGracePeriodSeconds", "resourceVersion"};
+    static const char *owned[] = {"uid",
+                                  "creationTimestamp",
+                                  "generation",
+                                  "deletionTimestamp",
+                                  "deletionGracePeriodSeconds",
+                                  "resourceVersion"};
     drop_server_fields(meta);
     for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(cur_meta, owned[i]);
@@ -1063,10 +1068,10 @@ void as_handle_delete(as_req *req, const as_target *t)
 typedef struct collection_op {
     as_req *req;
     const as_resource *res;
-    atomic_int pending;  /* writes not yet committed; the last one resumes the request */
+    atomic_int pending; /* writes not yet committed; the last one resumes the request */
     size_t n;
-    st_write **writes;   /* one per submitted write */
-    wc_blob **kept;      /* objects already terminating: listed as they are */
+    st_write **writes; /* one per submitted write */
+    wc_blob **kept;    /* objects already terminating: listed as they are */
     size_t nkept;
 } collection_op;
 
@@ -1205,8 +1210,8 @@ void as_handle_scale(as_req *req, const as_target *t)
     if (!as_check_accept(req))
         return;
     if (req->method == AS_GET || req->method == AS_HEAD) {
-        write_op tmp = {.req = req, .res = t->resource, .name = (char *)t->name,
-                        .ns = (char *)t->ns};
+        write_op tmp = {
+            .req = req, .res = t->resource, .name = (char *)t->name, .ns = (char *)t->ns};
         uint64_t rev;
         cJSON *cur = load_current(&tmp, &rev);
         if (!cur) {

@@ -13,12 +13,12 @@
 #include "common/sbuf.h"
 
 void as_handle_create(as_req *req, const as_target *t);
-void as_handle_update(as_req *req, const as_target *t);      /* PUT item or /status */
-void as_handle_patch(as_req *req, const as_target *t);       /* PATCH item or /status */
+void as_handle_update(as_req *req, const as_target *t); /* PUT item or /status */
+void as_handle_patch(as_req *req, const as_target *t);  /* PATCH item or /status */
 void as_handle_delete(as_req *req, const as_target *t);
 void as_handle_delete_collection(as_req *req, const as_target *t);
-void as_handle_scale(as_req *req, const as_target *t);       /* GET/PUT/PATCH /scale */
-void as_handle_bar(as_req *req, const as_target *t);         /* POST /bar */
+void as_handle_scale(as_req *req, const as_target *t); /* GET/PUT/PATCH /scale */
+void as_handle_bar(as_req *req, const as_target *t);   /* POST /bar */
 
 /* Shared with handlers.c. */
 int64_t as_now_s(as_req *req); /* the server's wall clock, in seconds */

@@ -111,8 +111,7 @@ void apierr_not_found(api_error *e, const char *resource, const char *group, con
     apierr_details(e, name, group, resource);
 }
 
-void apierr_already_exists(api_error *e, const char *resource, const char *group,
-                           const char *name)
+void apierr_already_exists(api_error *e, const char *resource, const char *group, const char *name)
 {
     apierr_set(e, 409, "AlreadyExists", "%s.%s \"%s\" already exists", resource, group, name);
     apierr_details(e, name, group, resource);

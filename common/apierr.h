@@ -13,18 +13,21 @@
 #include <stdbool.h>
 
 typedef struct api_error {
-    int code;            /* HTTP status; 0 = no error */
-    char *reason;        /* e.g. "NotFound"; owned */
-    char *message;       /* owned */
-    char *name;          /* details.name; owned, may be NULL */
-    char *group;         /* details.group */
-    char *kind;          /* details.kind: the resource plural, or the kind for Invalid */
-    char *uid;           /* details.uid */
-    cJSON *causes;       /* details.causes: array of {reason,message,field}; owned, may be NULL */
-    int retry_after;     /* details.retryAfterSeconds and the Retry-After header; 0 = none */
+    int code;        /* HTTP status; 0 = no error */
+    char *reason;    /* e.g. "NotFound"; owned */
+    char *message;   /* owned */
+    char *name;      /* details.name; owned, may be NULL */
+    char *group;     /* details.group */
+    char *kind;      /* details.kind: the resource plural, or the kind for Invalid */
+    char *uid;       /* details.uid */
+    cJSON *causes;   /* details.causes: array of {reason,message,field}; owned, may be NULL */
+    int retry_after; /* details.retryAfterSeconds and the Retry-After header; 0 = none */
 } api_error;
 
-#define API_ERROR_INIT {0}
+#define API_ERROR_INIT                                                                             \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 static inline bool apierr_is_set(const api_error *e)
 {
@@ -59,9 +62,11 @@ void apierr_conflict(api_error *e, const char *resource, const char *group, cons
 void apierr_bad_request(api_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void apierr_internal(api_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Renders {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",...}. Caller frees. */
+/* Renders {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",...}. Caller frees.
+ */
 char *apierr_to_status_json(const api_error *e);
-/* Fills e from a Status JSON body and HTTP code (client side). Unknown bodies keep only the code. */
+/* Fills e from a Status JSON body and HTTP code (client side). Unknown bodies keep only the code.
+ */
 void apierr_from_status_json(api_error *e, int http_code, const char *body, size_t len);
 /* Moves src into dst (dst cleared first); src is left empty. */
 void apierr_move(api_error *dst, api_error *src);

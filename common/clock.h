@@ -26,6 +26,6 @@ void clk_fake_advance_ms(clk_t *c, int64_t ms);
 void clk_fake_free(clk_t *c);
 
 #define CLK_NS_PER_MS 1000000ull
-#define CLK_NS_PER_S 1000000000ull
+#define CLK_NS_PER_S  1000000000ull
 
 #endif

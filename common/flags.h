@@ -9,9 +9,9 @@
 typedef enum flag_type { FLAG_BOOL, FLAG_INT, FLAG_STRING } flag_type;
 
 typedef struct flag_def {
-    const char *name;  /* without dashes; "v" is accepted as -v too */
+    const char *name; /* without dashes; "v" is accepted as -v too */
     flag_type type;
-    void *target;      /* bool *, int * or const char ** (points into argv) */
+    void *target; /* bool *, int * or const char ** (points into argv) */
     const char *help;
 } flag_def;
 

@@ -22,10 +22,14 @@ int log_verbosity(void)
 static const char *level_name(enum log_level level)
 {
     switch (level) {
-    case LOG_ERROR: return "error";
-    case LOG_WARN: return "warn";
-    case LOG_INFO: return "info";
-    default: return "debug";
+    case LOG_ERROR:
+        return "error";
+    case LOG_WARN:
+        return "warn";
+    case LOG_INFO:
+        return "info";
+    default:
+        return "debug";
     }
 }
 

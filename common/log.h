@@ -26,8 +26,8 @@ void log_kv(enum log_level level, const char *msg, ...) __attribute__((sentinel)
 void log_printf(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(...) log_printf(LOG_ERROR, __VA_ARGS__)
-#define log_warn(...) log_printf(LOG_WARN, __VA_ARGS__)
-#define log_info(...) log_printf(LOG_INFO, __VA_ARGS__)
+#define log_warn(...)  log_printf(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  log_printf(LOG_INFO, __VA_ARGS__)
 /* Verbose messages, shown with -v N or higher. */
 #define log_v(n, ...)                                                                              \
     do {                                                                                           \

@@ -75,11 +75,21 @@ void sbuf_json_string(sbuf *sb, const char *s)
         sbuf_append(sb, run, (size_t)(p - run));
         run = p + 1;
         switch (*p) {
-        case '"': sbuf_puts(sb, "\\\""); break;
-        case '\\': sbuf_puts(sb, "\\\\"); break;
-        case '\n': sbuf_puts(sb, "\\n"); break;
-        case '\r': sbuf_puts(sb, "\\r"); break;
-        case '\t': sbuf_puts(sb, "\\t"); break;
+        case '"':
+            sbuf_puts(sb, "\\\"");
+            break;
+        case '\\':
+            sbuf_puts(sb, "\\\\");
+            break;
+        case '\n':
+            sbuf_puts(sb, "\\n");
+            break;
+        case '\r':
+            sbuf_puts(sb, "\\r");
+            break;
+        case '\t':
+            sbuf_puts(sb, "\\t");
+            break;
         default: {
             char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
             sbuf_append(sb, esc, 6);

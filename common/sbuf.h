@@ -17,7 +17,10 @@ typedef struct sbuf {
     size_t cap; /* bytes allocated */
 } sbuf;
 
-#define SBUF_INIT {NULL, 0, 0}
+#define SBUF_INIT                                                                                  \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void sbuf_init(sbuf *sb);
 /* Ensures room for `extra` more bytes plus the NUL. */

@@ -53,16 +53,16 @@ static cJSON *node_to_json(yaml_document_t *doc, yaml_node_t *node, int depth, c
     }
     case YAML_MAPPING_NODE: {
         cJSON *obj = cJSON_CreateObject();
-        for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
-             p < node->data.mapping.pairs.top; p++) {
+        for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
+             p++) {
             yaml_node_t *k = yaml_document_get_node(doc, p->key);
             if (!k || k->type != YAML_SCALAR_NODE) {
                 *errmsg = xstrdup("YAML mapping keys must be scalars");
                 cJSON_Delete(obj);
                 return NULL;
             }
-            cJSON *child = node_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1,
-                                        errmsg);
+            cJSON *child =
+                node_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1, errmsg);
             if (!child) {
                 cJSON_Delete(obj);
                 return NULL;

@@ -1,7 +1,8 @@
 /*
  * concurrency.h - the "many threads submit at once" scenario of the storage tests, free of
  * Criterion so that it runs both in unit_storage (threads_test.c) and in the ThreadSanitizer
- * driver tsan_unit_storage (scripts/run-tsan.sh) (Criterion's runner cannot start under TSan on this platform).
+ * driver tsan_unit_storage (scripts/run-tsan.sh) (Criterion's runner cannot start under TSan on
+ * this platform).
  */
 #ifndef FOO_TEST_STORAGE_CONCURRENCY_H
 #define FOO_TEST_STORAGE_CONCURRENCY_H
