@@ -61,6 +61,19 @@ for bin in "$BUILD"/unit_*; do
     [ -x "$bin" ] && [ -f "$bin" ] && run_unit "$bin"
 done
 
+# Style: every C file follows .clang-format (one check).
+fmt_log="$LOGDIR/clang-format.log"
+(cd "$ROOT" && git ls-files -z '*.c' '*.h' | xargs -0 clang-format --dry-run --Werror) \
+    >"$fmt_log" 2>&1
+if [ $? -eq 0 ]; then
+    passed=$((passed + 1))
+    echo "run-tests: clang-format: every C file is formatted"
+else
+    failed=$((failed + 1))
+    echo "run-tests: clang-format: files not formatted (make format fixes them):"
+    grep -a -o -E '^[^:]+\.[ch]' "$fmt_log" | sort -u | head -n 20
+fi
+
 # ThreadSanitizer programs (their own build; Criterion cannot run under TSan).
 if [ -n "$TSAN_BUILD" ]; then
     tlog="$LOGDIR/tsan.log"
