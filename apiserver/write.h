@@ -5,6 +5,9 @@
  * the request, and answers when the write commits. When the write lost a race and the client did
  * not pin a resourceVersion, it is recomputed from the newer state and retried.
  * Service thread only.
+ *
+ * Implemented by write.c (the write cycle; create, update, patch), delete.c, subresources.c
+ * (/scale, /bar), object_rules.c (the next object) and write_op.c, around the private write_op.h.
  */
 #ifndef FOO_APISERVER_WRITE_H
 #define FOO_APISERVER_WRITE_H

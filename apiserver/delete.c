@@ -1,0 +1,230 @@
+/*
+ * delete.c - DELETE of one object and deletecollection (api-contract §5.6, §5.7).
+ *
+ * A single delete is a write_op like any other write (write.c runs it; object_rules.c decides
+ * between removal and marking the object terminating). deletecollection applies the same rules to
+ * every matching object of the watch cache's snapshot, submits one storage write per object
+ * together, and answers once the last one commits.
+ */
+#include "apiserver/internal.h"
+#include "apiserver/selector.h"
+#include "apiserver/write.h"
+#include "apiserver/write_op.h"
+#include "common/alloc.h"
+#include "common/json.h"
+#include "common/sbuf.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* DeleteOptions validation (AM validation.go): policy values, and not both policy forms. Returns
+   false after answering 422. */
+static bool check_delete_options(write_op *op)
+{
+    const char *policy = wo_propagation_policy(op);
+    const cJSON *orphan = json_path(op->body, "orphanDependents");
+    api_error e = API_ERROR_INIT;
+    if (policy && cJSON_IsBool(orphan))
+        apierr_add_cause(&e, "FieldValueInvalid", "propagationPolicy",
+                         "Invalid value: \"%s\": orphanDependents and deletionPropagation cannot "
+                         "be both set",
+                         policy);
+    else if (policy && strcmp(policy, "Orphan") != 0 && strcmp(policy, "Background") != 0 &&
+             strcmp(policy, "Foreground") != 0)
+        apierr_add_cause(&e, "FieldValueNotSupported", "propagationPolicy",
+                         "Unsupported value: \"%s\": supported values: \"Foreground\", "
+                         "\"Background\", \"Orphan\", \"nil\"",
+                         policy);
+    if (!apierr_finish_invalid(&e, "DeleteOptions", "meta.k8s.io", ""))
+        return true;
+    wo_respond_error(op->req, &e);
+    return false;
+}
+
+/* The optional DeleteOptions body and ?dryRun, then their validation. Returns false after
+   answering; op->body is set on success (NULL without a body) and may be set on failure. */
+static bool read_delete_options(write_op *op)
+{
+    as_req *req = op->req;
+    if (req->body.len && !(op->body = wo_parse_body(req)))
+        return false;
+    return wo_parse_dry_run(op, "DeleteOptions") && check_delete_options(op);
+}
+
+void as_handle_delete(as_req *req, const as_target *t)
+{
+    if (!as_check_accept(req))
+        return;
+    write_op *op = wo_new(req, t, OP_DELETE);
+    if (!read_delete_options(op)) {
+        wo_free(op);
+        return;
+    }
+    wo_attempt(op);
+}
+
+/* ---- deletecollection ------------------------------------------------------------------- */
+
+/*
+ * deletecollection: every matching object gets the delete of §5.6 (finalizers respected), as one
+ * storage write each, submitted together; the request is resumed when the last one commits and
+ * answers the list of deleted or now-terminating objects.
+ */
+typedef struct collection_op {
+    as_req *req;
+    const as_resource *res;
+    atomic_int pending; /* writes not yet committed; the last one resumes the request */
+    size_t n;
+    st_write **writes; /* one per submitted write */
+    wc_blob **kept;    /* objects already terminating: listed as they are */
+    size_t nkept;
+} collection_op;
+
+/* Room for up to n planned writes and n kept objects. */
+static collection_op *collection_new(as_req *req, const as_resource *res, size_t n)
+{
+    collection_op *cop = xcalloc(1, sizeof *cop);
+    cop->req = req;
+    cop->res = res;
+    cop->writes = xcalloc(n ? n : 1, sizeof *cop->writes);
+    cop->kept = xcalloc(n ? n : 1, sizeof *cop->kept);
+    return cop;
+}
+
+static void collection_free(collection_op *cop)
+{
+    for (size_t i = 0; i < cop->n; i++)
+        st_write_free(cop->writes[i]);
+    free(cop->writes);
+    wc_snapshot_free(cop->kept, cop->nkept);
+    free(cop);
+}
+
+static void collection_respond(collection_op *cop)
+{
+    as_req *req = cop->req;
+    sbuf *out = &req->out;
+    sbuf_reset(out);
+    sbuf_puts(out, "{\"apiVersion\":\"");
+    as_resource_group_version(cop->res, out);
+    sbuf_printf(out, "\",\"kind\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\"},\"items\":[",
+                cop->res->list_kind, (unsigned long long)wc_rev(req->server->cache));
+    bool first = true;
+    for (size_t i = 0; i < cop->n; i++) {
+        if (cop->writes[i]->result != ST_OK)
+            continue;
+        sbuf_puts(out, first ? "" : ",");
+        sbuf_append(out, cop->writes[i]->value, cop->writes[i]->value_len);
+        first = false;
+    }
+    for (size_t i = 0; i < cop->nkept; i++) {
+        sbuf_puts(out, first ? "" : ",");
+        sbuf_append(out, cop->kept[i]->data, cop->kept[i]->len);
+        first = false;
+    }
+    sbuf_puts(out, "]}");
+    req->status = 200;
+    req->responded = true;
+    as_add_header(req, "Content-Type", "application/json");
+}
+
+static void collection_resume(as_req *req, void *data)
+{
+    collection_op *cop = data;
+    if (!req->orphaned)
+        collection_respond(cop);
+    collection_free(cop);
+}
+
+/* Writer thread: the last committed write posts the request back to the service thread. */
+static void collection_write_done(st_write *w)
+{
+    collection_op *cop = w->arg;
+    if (atomic_fetch_sub(&cop->pending, 1) == 1)
+        as_post_completion(cop->req->server, cop->req);
+}
+
+/* Plans the delete of one listed object: a write to submit, or the object kept as it is. */
+static void collection_plan(collection_op *cop, write_op *tmpl, wc_blob *b, size_t prefix_len)
+{
+    write_op op = *tmpl;
+    op.name = b->key + prefix_len;
+    op.removed = false;
+    cJSON *current = cJSON_ParseWithLength(b->data, b->len);
+    cJSON *next = NULL;
+    api_error e = API_ERROR_INIT;
+    outcome out = current ? wo_compute_delete(&op, current, &next, &e) : OUT_ERROR;
+    cJSON_Delete(current);
+    apierr_clear(&e); /* an object whose preconditions fail is left alone */
+    if (out == OUT_NOOP) {
+        cop->kept[cop->nkept++] = wc_blob_ref(b);
+    } else if (out == OUT_WRITE) {
+        st_write *w = st_write_new(op.removed ? ST_DELETE : ST_UPDATE, b->key, next, b->rev);
+        w->done = collection_write_done;
+        w->arg = cop;
+        cop->writes[cop->n++] = w;
+    }
+}
+
+/* Plans the delete of every object under the resource's prefix that the selector matches. */
+static collection_op *collection_plan_all(write_op *tmpl, const as_target *t,
+                                          const as_selector *sel)
+{
+    as_req *req = tmpl->req;
+    sbuf prefix = SBUF_INIT;
+    as_resource_prefix(t->resource, t->ns, &prefix);
+    wc_blob **items;
+    uint64_t rev;
+    size_t remaining;
+    size_t n = wc_list(req->server->cache, prefix.data, NULL, 0, &items, &rev, &remaining);
+    collection_op *cop = collection_new(req, t->resource, n);
+    for (size_t i = 0; i < n; i++) {
+        if (as_selector_matches(sel, items[i]->key + prefix.len, items[i]))
+            collection_plan(cop, tmpl, items[i], prefix.len);
+    }
+    wc_snapshot_free(items, n);
+    sbuf_free(&prefix);
+    return cop;
+}
+
+/* Nothing to write, or a dry run: answers at once with what would be written, and frees cop. */
+static void collection_answer_now(collection_op *cop)
+{
+    for (size_t i = 0; i < cop->n; i++) {
+        st_write *w = cop->writes[i];
+        w->value = json_print(w->obj);
+        w->value_len = strlen(w->value);
+        w->result = ST_OK;
+    }
+    collection_respond(cop);
+    collection_free(cop);
+}
+
+void as_handle_delete_collection(as_req *req, const as_target *t)
+{
+    if (!as_check_accept(req))
+        return;
+    write_op tmpl = {.req = req, .res = t->resource, .kind = OP_DELETE};
+    if (!read_delete_options(&tmpl)) {
+        cJSON_Delete(tmpl.body);
+        return;
+    }
+    as_selector sel;
+    if (!as_selector_parse(req, &sel)) {
+        as_selector_free(&sel);
+        cJSON_Delete(tmpl.body);
+        return;
+    }
+    collection_op *cop = collection_plan_all(&tmpl, t, &sel);
+    as_selector_free(&sel);
+    cJSON_Delete(tmpl.body);
+    if (cop->n == 0 || tmpl.dry_run) {
+        collection_answer_now(cop);
+        return;
+    }
+    atomic_store(&cop->pending, (int)cop->n);
+    as_req_park(req, collection_resume, cop);
+    for (size_t i = 0; i < cop->n; i++)
+        st_submit(req->server->store, cop->writes[i]);
+}

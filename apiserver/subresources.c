@@ -1,0 +1,79 @@
+/*
+ * subresources.c - the /scale and /bar subresources (api-contract §8, §10.1; DESIGN.md §2).
+ *
+ * GET /scale answers the Scale view of the object; PUT and PATCH /scale, and POST /bar, are
+ * write_ops run by write.c, whose incoming object object_rules.c computes (the object with the
+ * Scale's replicas, or with a new spec.restartedAt).
+ */
+#include "apiserver/internal.h"
+#include "apiserver/write.h"
+#include "apiserver/write_op.h"
+#include "common/json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* GET/HEAD /scale: the Scale view of the current object, or 404. */
+static void scale_get(as_req *req, const as_target *t)
+{
+    write_op tmp = {.req = req, .res = t->resource, .name = (char *)t->name, .ns = (char *)t->ns};
+    uint64_t rev;
+    cJSON *cur = wo_load_current(&tmp, &rev);
+    if (!cur) {
+        api_error e = API_ERROR_INIT;
+        as_error_not_found(&e, t->resource, t->name);
+        wo_respond_error(req, &e);
+        return;
+    }
+    cJSON *scale = wo_scale_of(cur);
+    char *s = json_print(scale);
+    as_respond_json(req, 200, s, strlen(s));
+    free(s);
+    cJSON_Delete(scale);
+    cJSON_Delete(cur);
+}
+
+void as_handle_scale(as_req *req, const as_target *t)
+{
+    if (!as_check_accept(req))
+        return;
+    if (req->method == AS_GET || req->method == AS_HEAD) {
+        scale_get(req, t);
+        return;
+    }
+    if (req->method != AS_PUT && req->method != AS_PATCH) {
+        as_respond_status(req, 405, "MethodNotAllowed",
+                          "the server does not allow this method on the requested resource");
+        return;
+    }
+    write_op *op = wo_new(req, t, req->method == AS_PUT ? OP_SCALE_UPDATE : OP_SCALE_PATCH);
+    /* The HPA sends a Scale without Content-Type: read it as JSON (api-contract §8). */
+    if ((op->kind == OP_SCALE_PATCH && !wo_parse_patch_type(op)) ||
+        !(op->body = wo_parse_body(req)) ||
+        !wo_parse_dry_run(op, op->kind == OP_SCALE_PATCH ? "PatchOptions" : "UpdateOptions")) {
+        wo_free(op);
+        return;
+    }
+    wo_attempt(op);
+}
+
+void as_handle_bar(as_req *req, const as_target *t)
+{
+    if (!as_check_accept(req))
+        return;
+    write_op *op = wo_new(req, t, OP_BAR);
+    if (!(op->body = wo_parse_body(req)) || !wo_parse_dry_run(op, "CreateOptions") ||
+        !wo_check_type_meta(op, op->body, "FooBar")) {
+        wo_free(op);
+        return;
+    }
+    const char *name = json_path_string(op->body, "metadata.name");
+    if (name && *name && strcmp(name, op->name) != 0) {
+        as_respond_status(req, 400, "BadRequest",
+                          "the name of the object (%s) does not match the name on the URL (%s)",
+                          name, op->name);
+        wo_free(op);
+        return;
+    }
+    wo_attempt(op);
+}
