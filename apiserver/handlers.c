@@ -1,7 +1,7 @@
 /*
  * handlers.c - dispatch of resource requests, and the read verbs (get, list). Reads are served
  * from the watch cache by splicing stored JSON; nothing is parsed or re-serialized here.
- * The write verbs live in write.c, watch in watch.c.
+ * The write verbs live in write.c (and the files write.h names), watch in watch.c.
  */
 #include "apiserver/handlers.h"
 #include "apiserver/internal.h"
