@@ -256,7 +256,7 @@ static void fill_live(as_watch *w, sbuf *out, size_t max_bytes)
     }
 }
 
-void as_watch_fill(as_watch *w, sbuf *out, size_t max_bytes, bool *done)
+void as_watch_fill(as_watch *w, sbuf *out, size_t max_bytes, bool *done, bool *more)
 {
     *done = false;
     uint64_t now = now_ns(w);
@@ -275,6 +275,8 @@ void as_watch_fill(as_watch *w, sbuf *out, size_t max_bytes, bool *done)
         w->state = WS_DONE;
     }
     *done = w->state == WS_DONE;
+    /* Filling stops at max_bytes: only then can events be left behind. */
+    *more = !*done && out->len >= max_bytes;
 }
 
 int64_t as_watch_next_timer_us(as_watch *w)

@@ -22,9 +22,10 @@ void as_watch_begin(as_req *req, const as_resource *r, const char *ns);
 
 /*
  * Appends the next events (one JSON line each) to out, up to about max_bytes. Sets *done when the
- * stream must end after these bytes (timeout, 410, shutdown).
+ * stream must end after these bytes (timeout, 410, shutdown), and *more when it stopped at
+ * max_bytes with events possibly left (call again once these bytes are written).
  */
-void as_watch_fill(as_watch *w, sbuf *out, size_t max_bytes, bool *done);
+void as_watch_fill(as_watch *w, sbuf *out, size_t max_bytes, bool *done, bool *more);
 
 /* Microseconds until the stream needs a timer turn (timeout or bookmark), or -1 for none. */
 int64_t as_watch_next_timer_us(as_watch *w);
