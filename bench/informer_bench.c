@@ -14,6 +14,15 @@
  *                                recorded watch lines through the transport seam, no network
  * Output: one "name value unit" line per measure.
  *
+ * Options for bench/run.sh, which compares this informer with client-node's on one server:
+ *   --no-fill     the N Foos already exist (created by bench/fill.py); write nothing.
+ *   --live-stdin  an outside writer makes the live events (the same one for both informers):
+ *                 after the sync measures the program prints "ready", reads "stop W" from stdin
+ *                 once the writer has finished (W = writes it saw acknowledged), waits (bounded)
+ *                 for W updates, and prints live_events_per_s = updates / (last - first update)
+ *                 and live_cpu_us_per_event (this process's CPU time over the live phase /
+ *                 updates) instead of running its own patch writers.
+ *
  * Not built by CMake (bench programs are built by hand or by bench/run.sh), e.g. from a release
  * tree /tmp/b configured with -DCMAKE_BUILD_TYPE=RelWithDebInfo and `--target foo_informer
  * foo-apiserver`:
@@ -121,6 +130,7 @@ typedef struct counter {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     long adds, updates, target_updates;
+    double first_update, last_update; /* monotonic seconds, 0 = none yet */
 } counter;
 
 static void c_add(void *ctx, const inf_obj *o)
@@ -137,7 +147,11 @@ static void c_update(void *ctx, const inf_obj *old, const inf_obj *o)
     (void)old;
     (void)o;
     counter *c = ctx;
+    double t = now_s();
     pthread_mutex_lock(&c->mu);
+    if (c->first_update == 0)
+        c->first_update = t;
+    c->last_update = t;
     if (++c->updates == c->target_updates)
         pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->mu);
@@ -219,7 +233,7 @@ static void decode_rate(inf_informer *live, int n)
     inf_options o = inf_options_defaults();
     o.path = FOOS;
     o.watch_list = false;
-    counter c = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, (long)count};
+    counter c = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, (long)count, 0, 0};
     inf_informer *inf = inf_informer_new_transport(&t, &o, NULL);
     inf_handlers h = {c_add, c_update, NULL, &c};
     inf_add_handlers(inf, &h);
@@ -238,17 +252,84 @@ static void decode_rate(inf_informer *live, int n)
     (void)n;
 }
 
+/* ---- live events from an outside writer (--live-stdin) ---- */
+
+#define LIVE_DRAIN_TIMEOUT_S 20.0 /* bound on the wait for the writer's events */
+#define LIVE_QUIET_S         0.3  /* then this long for writes the writer did not count */
+
+static long updates_now(counter *c)
+{
+    pthread_mutex_lock(&c->mu);
+    long u = c->updates;
+    pthread_mutex_unlock(&c->mu);
+    return u;
+}
+
+static void pause_s(double s)
+{
+    struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* CPU time of this process (all threads): what the informer costs, whatever else runs. */
+static double process_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The writer's acknowledged writes each make one MODIFIED event; waits for them (bounded), then
+ * a short quiet time for writes still in flight when the writer stopped counting.
+ */
+static void live_external(counter *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->updates = 0;
+    c->first_update = c->last_update = 0;
+    c->target_updates = -1; /* no broadcast needed: this thread polls */
+    pthread_mutex_unlock(&c->mu);
+    printf("ready\n");
+    fflush(stdout);
+    double cpu0 = process_cpu_s();
+    char line[64];
+    long acked = -1;
+    if (!fgets(line, sizeof line, stdin) || sscanf(line, "stop %ld", &acked) != 1 || acked < 0)
+        die("live", "expected \"stop W\" on stdin");
+    double deadline = now_s() + LIVE_DRAIN_TIMEOUT_S;
+    while (updates_now(c) < acked && now_s() < deadline)
+        pause_s(0.01);
+    pause_s(LIVE_QUIET_S);
+    double cpu = process_cpu_s() - cpu0;
+    pthread_mutex_lock(&c->mu);
+    long u = c->updates;
+    double span = c->last_update - c->first_update;
+    pthread_mutex_unlock(&c->mu);
+    printf("live_writes_acked %ld\n", acked);
+    printf("live_events %ld\n", u);
+    printf("live_events_per_s %.0f ev/s\n", span > 0 ? (double)u / span : 0.0);
+    printf("live_cpu_us_per_event %.1f us\n", u > 0 ? cpu * 1e6 / (double)u : 0.0);
+}
+
 int main(int argc, char **argv)
 {
     int n = 10000;
     const char *kubeconfig = NULL;
+    bool fill = true, live_stdin = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--count") == 0 && i + 1 < argc)
             n = atoi(argv[++i]);
         else if (strcmp(argv[i], "--kubeconfig") == 0 && i + 1 < argc)
             kubeconfig = argv[++i];
+        else if (strcmp(argv[i], "--no-fill") == 0)
+            fill = false;
+        else if (strcmp(argv[i], "--live-stdin") == 0)
+            live_stdin = true;
         else
-            die("usage", "informer_bench [--count N] [--kubeconfig FILE]");
+            die("usage", "informer_bench [--count N] [--kubeconfig FILE] [--no-fill] "
+                         "[--live-stdin]");
     }
     alloc_install_cjson_hooks();
     sf_server srv = {0};
@@ -267,12 +348,14 @@ int main(int argc, char **argv)
         die("client", err);
 
     double t0 = now_s();
-    run_writers(kc, n, false);
-    printf("fill_creates_per_s %.0f req/s\n", n / (now_s() - t0));
+    if (fill) {
+        run_writers(kc, n, false);
+        printf("fill_creates_per_s %.0f req/s\n", n / (now_s() - t0));
+    }
 
     malloc_trim(0);
     long rss0 = rss_kb();
-    counter c = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, n};
+    counter c = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, n, 0, 0};
     inf_informer *inf = sync_informer(kc, true, &c, n, "sync_watch_list");
     malloc_trim(0);
     long rss1 = rss_kb();
@@ -283,18 +366,22 @@ int main(int argc, char **argv)
     printf("rss_delta %ld KiB\n", rss1 - rss0);
     printf("rss_per_obj %.0f B\n", (double)(rss1 - rss0) * 1024.0 / (double)st.store_count);
 
-    /* Live events: every Foo patched once by 4 writers; rate seen by the informer. */
-    t0 = now_s();
-    run_writers(kc, n, true);
-    pthread_mutex_lock(&c.mu);
-    while (c.updates < c.target_updates)
-        pthread_cond_wait(&c.cond, &c.mu);
-    pthread_mutex_unlock(&c.mu);
-    printf("live_events_per_s %.0f ev/s\n", n / (now_s() - t0));
+    if (live_stdin) {
+        live_external(&c);
+    } else {
+        /* Live events: every Foo patched once by 4 writers; rate seen by the informer. */
+        t0 = now_s();
+        run_writers(kc, n, true);
+        pthread_mutex_lock(&c.mu);
+        while (c.updates < c.target_updates)
+            pthread_cond_wait(&c.cond, &c.mu);
+        pthread_mutex_unlock(&c.mu);
+        printf("live_events_per_s %.0f ev/s\n", n / (now_s() - t0));
+    }
     decode_rate(inf, n);
     inf_informer_free(inf);
 
-    counter c2 = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
+    counter c2 = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0};
     inf = sync_informer(kc, false, &c2, n, "sync_list");
     inf_informer_free(inf);
 

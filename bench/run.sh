@@ -1,18 +1,36 @@
 #!/usr/bin/env bash
 # `make bench`: measures foo-apiserver beside baselines run on the same machine in the same run
-# (DESIGN.md §8), and prints one table: measure, foo, baseline, ratio (foo / baseline).
+# (DESIGN.md §8), and prints one table: measure, foo, baseline, ratio. Every ratio reads "foo
+# is better when > 1": foo/baseline for rates, baseline/foo for times and memory, target/foo
+# for the §8 targets.
 #
+# Part 1, a server holding 1000 Foos:
 #   (a) GET of one Foo            vs nginx (1 worker, HTTPS) serving the same bytes as a file
 #   (b) LIST of 1000 Foos         vs nginx serving the same list bytes
 #   (c) durable creates, 32 conns vs SQLite, one transaction per insert (WAL, synchronous=FULL),
 #                                    32 threads (bench/sqlite_baseline.c)
+# Part 2, a fresh server filled with 10 000 Foos by fill.py (once):
+#   (d) apiserver RSS idle (right after startup) and with the 10 000 Foos (after a full LIST),
+#       VmRSS from /proc, against the targets 10 MiB and 60 MiB
+#   (e) LIST of 10 000 Foos, served from memory: req/s and MB/s (wrk, 8 connections, short run)
+#   (f) our informer (bench/informer_bench.c) vs @kubernetes/client-node 1.4.0's makeInformer
+#       (bench/informer_node.mjs, the copy npm ci put in test/e2e/node/), one after the other on
+#       the same 10 000 Foos: sync time, memory per cached Foo, and live events/s while the same
+#       writer (wrk + bench/patch.lua: PATCH as fast as it can for WRITER_DURATION) runs
+#   (g) watch latency: WATCHERS concurrent watches, then WATCH_WRITES writes one at a time;
+#       p50/p99 from write acknowledged to event received over every (watcher, write) pair
+#       (bench/watch_latency.c), against the target p99 < 20 ms. An event read before its 200
+#       counts 0 ms, so the share of such events and the p99 from write sent to event received
+#       are printed too: when the server fans out before it answers the writer, they are the
+#       meaningful numbers.
 #
-# Load: wrk -t2 -c32 -d10s over HTTPS keep-alive. wrk cannot present client certificates, so the
-# server gets a --token-auth-file with one bearer token in group system:masters.
-# The whole run takes about 80 s; every process it starts is stopped on exit. Results go to
-# stdout and bench/out/results.txt (raw wrk output beside it).
+# Load: wrk over HTTPS keep-alive. wrk cannot present client certificates, so the servers get a
+# --token-auth-file with one bearer token in group system:masters; the informers use the
+# standalone admin kubeconfig (client certificate).
+# The whole run takes about 3 minutes; every process it starts is stopped on exit. Results go to
+# stdout and bench/out/results.txt (raw wrk output and each program's output beside it).
 #
-# Usage: bench/run.sh BUILD_DIR
+# Usage: bench/run.sh BUILD_DIR   (BUILD_DIR holds foo-apiserver and the libfoo_*.a libraries)
 set -euo pipefail
 
 if [ $# -ne 1 ] || [ ! -x "$1/foo-apiserver" ]; then
@@ -21,19 +39,45 @@ if [ $# -ne 1 ] || [ ! -x "$1/foo-apiserver" ]; then
 fi
 BUILD="$(cd "$1" && pwd)"
 HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
 OUT="$HERE/out"
 PYTHON=/usr/bin/python3
+NODE_MODULES="$ROOT/test/e2e/node/node_modules/@kubernetes/client-node"
 DURATION=10s
 WRK=(wrk -t2 -c32 -d"$DURATION" --timeout 10s)
+WRK_LIST_BIG=(wrk -t2 -c8 -d5s --timeout 10s)
+WRITER_DURATION=5s
+WRK_WRITER=(wrk -t1 -c16 -d"$WRITER_DURATION" --timeout 10s)
 LIST_SIZE=1000
+BIG_SIZE=10000
+WATCHERS=1000
+WATCH_WRITES=100
 SQLITE_THREADS=32
 SQLITE_SECONDS=10
 ROW_BYTES=1024
 TOKEN="bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
+CFLAGS=(-O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow)
 
-for tool in wrk nginx openssl cc curl; do
+for tool in wrk nginx openssl cc curl node pkg-config; do
     command -v "$tool" >/dev/null || { echo "bench: $tool not found (scripts/install-deps.sh)" >&2; exit 1; }
 done
+if [ ! -d "$NODE_MODULES" ]; then
+    echo "bench: $NODE_MODULES missing (scripts/install-deps.sh runs npm ci there)" >&2
+    exit 1
+fi
+for lib in foo_informer foo_client foo_common; do
+    if [ ! -f "$BUILD/lib$lib.a" ]; then
+        echo "bench: $BUILD/lib$lib.a missing (make build)" >&2
+        exit 1
+    fi
+done
+
+# 1000 watch connections on each side: this shell's limit is inherited by the server and by
+# watch_latency, so raise it before anything starts (to the hard limit if that is lower).
+want_files=$((2 * WATCHERS + 256))
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$want_files" ]; then
+    ulimit -n "$want_files" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/foo-bench.XXXXXX")"
 PIDS=()
@@ -50,6 +94,7 @@ cleanup() {
     done
     # Keep the logs of what ran, for a look after a failure.
     cp "$WORK/foo-apiserver.log" "$OUT/foo-apiserver.log" 2>/dev/null || true
+    cp "$WORK/foo-apiserver-10k.log" "$OUT/foo-apiserver-10k.log" 2>/dev/null || true
     cp "$WORK/nginx/error.log" "$OUT/nginx-error.log" 2>/dev/null || true
     rm -rf "$WORK"
 }
@@ -63,27 +108,128 @@ free_port() {
     "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# ---- foo-apiserver, standalone, with a bearer token for wrk
-FOO_PORT="$(free_port)"
-FOO_URL="https://127.0.0.1:$FOO_PORT"
-printf '%s,bench,bench-uid,"system:masters"\n' "$TOKEN" >"$WORK/tokens.csv"
-"$BUILD/foo-apiserver" --standalone --data-dir "$WORK/data" --secure-port "$FOO_PORT" \
-    --bind-address 127.0.0.1 --token-auth-file "$WORK/tokens.csv" 2>"$WORK/foo-apiserver.log" &
-PIDS+=($!)
-CA="$WORK/data/pki/ca.crt"
-for _ in $(seq 200); do [ -f "$CA" ] && break; sleep 0.1; done
-if ! "$PYTHON" "$HERE/fill.py" ready "$FOO_URL" "$CA" "$TOKEN" 20; then
-    tail -n 20 "$WORK/foo-apiserver.log" >&2
-    exit 1
-fi
+# Stops one process we started: SIGTERM, bounded wait, SIGKILL.
+stop_pid() {
+    local pid="$1"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
 
+# Starts a standalone foo-apiserver with a fresh data dir (name $1) and the bench token; sets
+# SERVER_PID, SERVER_URL, SERVER_PORT, SERVER_CA, SERVER_DATA, SERVER_LOG; waits for /readyz.
+start_server() {
+    SERVER_PORT="$(free_port)"
+    SERVER_URL="https://127.0.0.1:$SERVER_PORT"
+    SERVER_DATA="$WORK/data-$1"
+    SERVER_LOG="$WORK/foo-apiserver$2.log"
+    SERVER_CA="$SERVER_DATA/pki/ca.crt"
+    printf '%s,bench,bench-uid,"system:masters"\n' "$TOKEN" >"$WORK/tokens.csv"
+    "$BUILD/foo-apiserver" --standalone --data-dir "$SERVER_DATA" --secure-port "$SERVER_PORT" \
+        --bind-address 127.0.0.1 --token-auth-file "$WORK/tokens.csv" 2>"$SERVER_LOG" &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    for _ in $(seq 200); do [ -f "$SERVER_CA" ] && break; sleep 0.1; done
+    if ! "$PYTHON" "$HERE/fill.py" ready "$SERVER_URL" "$SERVER_CA" "$TOKEN" 20; then
+        tail -n 20 "$SERVER_LOG" >&2
+        exit 1
+    fi
+}
+
+server_alive() {
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        echo "bench: foo-apiserver died during $1; last lines of its log:" >&2
+        tail -n 20 "$SERVER_LOG" >&2
+        exit 1
+    fi
+}
+
+# VmRSS of a process in KiB.
+rss_kib() {
+    awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+# ---- measurements
+# Runs wrk with the options in the array named $2, appends its output to out/wrk.txt, leaves it
+# in $WORK/wrk-LABEL.txt and prints Requests/sec. Fails on any non-2xx response or socket error,
+# since those would make the rate meaningless.
+run_wrk() {
+    local label="$1"
+    local -n opts="$2"
+    shift 2
+    local log="$WORK/wrk-$label.txt"
+    echo "bench: $label" >&2
+    local rc=0
+    "${opts[@]}" "$@" >"$log" 2>&1 || rc=$?
+    { echo "### $label: ${opts[*]} $*"; cat "$log"; echo; } >>"$OUT/wrk.txt"
+    if [ "$rc" -ne 0 ] || ! grep -q '^Requests/sec:' "$log" ||
+        grep -q -E 'Non-2xx|Socket errors' "$log"; then
+        echo "bench: $label failed (wrk exit $rc):" >&2
+        grep -v -E '^ |^Running' "$log" >&2 || true
+        exit 1
+    fi
+    server_alive "$label"
+    awk '/^Requests\/sec:/ { print $2 }' "$log"
+}
+
+# The value of measure $2 in a "name value unit" file $1 (empty when absent).
+value_of() {
+    awk -v k="$2" '$1 == k { print $2; exit }' "$1"
+}
+
+# Runs one informer program (the command after the label) against the 10 000 Foos: waits
+# (bounded) for its "ready" after the sync, runs the writer, tells it "stop W" on stdin (W =
+# writes acknowledged), and waits (bounded) for its last lines. Output in out/informer-LABEL.txt.
+run_informer() {
+    local label="$1"
+    shift
+    local ctl="$WORK/$label.ctl" res="$OUT/informer-$label.txt" ctl_fd pid
+    rm -f "$res"
+    mkfifo "$ctl"
+    echo "bench: informer $label (sync $BIG_SIZE Foos)" >&2
+    "$@" <"$ctl" >"$res" 2>"$WORK/informer-$label.err" &
+    pid=$!
+    PIDS+=("$pid")
+    exec {ctl_fd}>"$ctl"
+    for _ in $(seq 1200); do
+        grep -qx ready "$res" && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if ! grep -qx ready "$res"; then
+        echo "bench: informer $label did not sync:" >&2
+        cat "$res" "$WORK/informer-$label.err" >&2
+        exit 1
+    fi
+    export FOO_TOKEN="$TOKEN" FOO_PREFIX=foo FOO_COUNT="$BIG_SIZE" # read by patch.lua
+    run_wrk "writer-$label" WRK_WRITER -s "$HERE/patch.lua" "$SERVER_URL" >/dev/null
+    local acked
+    acked="$(awk '/ requests in / { print $1; exit }' "$WORK/wrk-writer-$label.txt")"
+    echo "stop $acked" >&"$ctl_fd"
+    exec {ctl_fd}>&-
+    for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    local rc=0
+    kill -0 "$pid" 2>/dev/null && { echo "bench: informer $label did not finish" >&2; exit 1; }
+    wait "$pid" || rc=$?
+    if [ "$rc" -ne 0 ] || [ -z "$(value_of "$res" live_events_per_s)" ]; then
+        echo "bench: informer $label failed (exit $rc):" >&2
+        cat "$res" "$WORK/informer-$label.err" >&2
+        exit 1
+    fi
+    echo "writer_writes_per_s $(awk '/^Requests\/sec:/ { print $2 }' \
+        "$WORK/wrk-writer-$label.txt") req/s" >>"$res"
+}
+
+# ================================ part 1: 1000 Foos, baselines ================================
+start_server main ""
 echo "bench: creating $LIST_SIZE Foos" >&2
-"$PYTHON" "$HERE/fill.py" create "$FOO_URL" "$CA" "$TOKEN" "$LIST_SIZE" foo
+"$PYTHON" "$HERE/fill.py" create "$SERVER_URL" "$SERVER_CA" "$TOKEN" "$LIST_SIZE" foo
 GET_PATH="/apis/demo.example.com/v1beta1/foos/foo-00000"
 LIST_PATH="/apis/demo.example.com/v1beta1/foos"
 mkdir -p "$WORK/www"
-"$PYTHON" "$HERE/fill.py" save "$FOO_URL" "$CA" "$TOKEN" "$GET_PATH" "$WORK/www/foo.json"
-"$PYTHON" "$HERE/fill.py" save "$FOO_URL" "$CA" "$TOKEN" "$LIST_PATH" "$WORK/www/foos.json"
+"$PYTHON" "$HERE/fill.py" save "$SERVER_URL" "$SERVER_CA" "$TOKEN" "$GET_PATH" "$WORK/www/foo.json"
+"$PYTHON" "$HERE/fill.py" save "$SERVER_URL" "$SERVER_CA" "$TOKEN" "$LIST_PATH" "$WORK/www/foos.json"
 
 # ---- nginx: one worker, HTTPS, keep-alive, no access log, a throwaway EC P-256 certificate
 # (the same key type as the server's generated one, so the TLS cost is comparable).
@@ -117,65 +263,135 @@ http {
 }
 EOF
 nginx -e "$NGX/error.log" -p "$NGX" -c "$NGX/nginx.conf" &
-PIDS+=($!)
+NGINX_PID=$!
+PIDS+=("$NGINX_PID")
 NGINX_URL="https://127.0.0.1:$NGINX_PORT"
 for _ in $(seq 100); do curl -skf -o /dev/null "$NGINX_URL/foo.json" && break; sleep 0.1; done
 curl -skf -o "$WORK/check.json" "$NGINX_URL/foo.json" || { cat "$NGX/error.log" >&2; exit 1; }
 cmp -s "$WORK/check.json" "$WORK/www/foo.json" || { echo "bench: nginx bytes differ" >&2; exit 1; }
 
-# ---- measurements
-# Runs wrk, appends its output to out/wrk.txt, prints Requests/sec. Fails on any non-2xx
-# response or socket error, since those would make the rate meaningless.
-run_wrk() {
-    local label="$1"
-    shift
-    local log="$WORK/wrk-$label.txt"
-    echo "bench: $label" >&2
-    local rc=0
-    "${WRK[@]}" "$@" >"$log" 2>&1 || rc=$?
-    { echo "### $label: ${WRK[*]} $*"; cat "$log"; echo; } >>"$OUT/wrk.txt"
-    if [ "$rc" -ne 0 ] || ! grep -q '^Requests/sec:' "$log" ||
-        grep -q -E 'Non-2xx|Socket errors' "$log"; then
-        echo "bench: $label failed (wrk exit $rc):" >&2
-        grep -v -E '^ |^Running' "$log" >&2 || true
-        exit 1
-    fi
-    if ! kill -0 "${PIDS[0]}" 2>/dev/null; then
-        echo "bench: foo-apiserver died during $label; last lines of its log:" >&2
-        tail -n 20 "$WORK/foo-apiserver.log" >&2
-        exit 1
-    fi
-    awk '/^Requests\/sec:/ { print $2 }' "$log"
-}
-
 AUTH=(-H "Authorization: Bearer $TOKEN" -H "Accept: application/json")
-get_foo="$(run_wrk get-foo "${AUTH[@]}" "$FOO_URL$GET_PATH")"
-get_nginx="$(run_wrk get-nginx "${AUTH[@]}" "$NGINX_URL/foo.json")"
-list_foo="$(run_wrk list-foo "${AUTH[@]}" "$FOO_URL$LIST_PATH")"
-list_nginx="$(run_wrk list-nginx "${AUTH[@]}" "$NGINX_URL/foos.json")"
+get_foo="$(run_wrk get-foo WRK "${AUTH[@]}" "$SERVER_URL$GET_PATH")"
+get_nginx="$(run_wrk get-nginx WRK "${AUTH[@]}" "$NGINX_URL/foo.json")"
+list_foo="$(run_wrk list-foo WRK "${AUTH[@]}" "$SERVER_URL$LIST_PATH")"
+list_nginx="$(run_wrk list-nginx WRK "${AUTH[@]}" "$NGINX_URL/foos.json")"
 export FOO_TOKEN="$TOKEN" FOO_PREFIX=w # read by create.lua
-create_foo="$(run_wrk create-foo -s "$HERE/create.lua" "$FOO_URL")"
+create_foo="$(run_wrk create-foo WRK -s "$HERE/create.lua" "$SERVER_URL")"
+stop_pid "$NGINX_PID"
+stop_pid "$SERVER_PID"
 
 echo "bench: sqlite baseline" >&2
-cc -O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -o "$WORK/sqlite_baseline" \
-    "$HERE/sqlite_baseline.c" -lsqlite3 -pthread
+cc "${CFLAGS[@]}" -o "$WORK/sqlite_baseline" "$HERE/sqlite_baseline.c" -lsqlite3 -pthread
 sqlite_line="$("$WORK/sqlite_baseline" "$WORK/baseline.db" "$SQLITE_THREADS" "$SQLITE_SECONDS" \
     "$ROW_BYTES")"
 create_sqlite="$(awk '{ print $6 }' <<<"$sqlite_line")"
 
+# ============================ part 2: a fresh server, 10 000 Foos =============================
+echo "bench: building informer_bench and watch_latency" >&2
+# shellcheck disable=SC2046 # pkg-config prints several words on purpose
+cc "${CFLAGS[@]}" -I"$ROOT" -o "$WORK/informer_bench" \
+    "$HERE/informer_bench.c" "$BUILD/libfoo_informer.a" "$BUILD/libfoo_client.a" \
+    "$BUILD/libfoo_common.a" $(pkg-config --libs libcurl libcjson yaml-0.1 openssl) -lpthread -lm
+# shellcheck disable=SC2046
+cc "${CFLAGS[@]}" -o "$WORK/watch_latency" "$HERE/watch_latency.c" \
+    $(pkg-config --cflags --libs libcjson openssl) -lm -pthread
+
+start_server big -10k
+rss_idle="$(rss_kib "$SERVER_PID")"
+echo "bench: creating $BIG_SIZE Foos" >&2
+"$PYTHON" "$HERE/fill.py" create "$SERVER_URL" "$SERVER_CA" "$TOKEN" "$BIG_SIZE" foo
+"$PYTHON" "$HERE/fill.py" save "$SERVER_URL" "$SERVER_CA" "$TOKEN" "$LIST_PATH" \
+    "$WORK/foos-10k.json"
+rss_big="$(rss_kib "$SERVER_PID")"
+server_alive "fill"
+big_items="$("$PYTHON" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["items"]))' \
+    "$WORK/foos-10k.json")"
+[ "$big_items" -eq "$BIG_SIZE" ] || { echo "bench: LIST holds $big_items Foos" >&2; exit 1; }
+
+list_big="$(run_wrk list-foo-10k WRK_LIST_BIG "${AUTH[@]}" "$SERVER_URL$LIST_PATH")"
+
+KUBECONFIG_BIG="$SERVER_DATA/kubeconfig"
+run_informer c "$WORK/informer_bench" --kubeconfig "$KUBECONFIG_BIG" --count "$BIG_SIZE" \
+    --no-fill --live-stdin
+run_informer node node --expose-gc "$HERE/informer_node.mjs" "$KUBECONFIG_BIG" "$BIG_SIZE"
+
+echo "bench: watch latency, $WATCHERS watchers, $WATCH_WRITES writes" >&2
+# Last on this server: it keeps closed idle watch connections until it next writes to them, and
+# lws serves at most max_http_header_pool (1024) live requests, so a second batch of 1000
+# watchers right after this one would stall.
+watch_line="$("$WORK/watch_latency" 127.0.0.1 "$SERVER_PORT" "$SERVER_CA" "$TOKEN" "$WATCHERS" \
+    "$WATCH_WRITES" foo "$BIG_SIZE" "$SERVER_PID")"
+server_alive "watch latency"
+echo "$watch_line" >"$OUT/watch-latency.txt"
+rss_after="$(rss_kib "$SERVER_PID")"
+
 # ---- report
 list_bytes="$(stat -c %s "$WORK/www/foos.json")"
 get_bytes="$(stat -c %s "$WORK/www/foo.json")"
+big_bytes="$(stat -c %s "$WORK/foos-10k.json")"
+C="$OUT/informer-c.txt"
+N="$OUT/informer-node.txt"
+wl() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$watch_line"; }
 {
-    echo "# foo bench $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, git $(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo '?')"
+    echo "# foo bench $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, git $(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo '?'), load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "# ratio > 1 means foo is better: foo/baseline for rates, baseline/foo for times and memory, target/foo for targets"
     echo "# load: ${WRK[*]} over HTTPS keep-alive; GET body $get_bytes B, LIST body $list_bytes B ($LIST_SIZE Foos)"
     echo "# baseline of (c): $SQLITE_THREADS threads, one txn per ~$ROW_BYTES B insert, WAL, synchronous=FULL: $sqlite_line"
+    echo "# $BIG_SIZE Foos: LIST body $big_bytes B, ${WRK_LIST_BIG[*]}"
+    echo "# informers: writer ${WRK_WRITER[*]} -s patch.lua; PATCH/s in the C run" \
+        "$(value_of "$C" writer_writes_per_s), in the node run" \
+        "$(value_of "$N" writer_writes_per_s)" \
+        "(live events/s cannot exceed them); events seen/writes acked:" \
+        "C $(value_of "$C" live_events)/$(value_of "$C" live_writes_acked)," \
+        "node $(value_of "$N" live_events)/$(value_of "$N" live_writes_acked)"
+    echo "# informers: C store = its own count (compact JSON + header, managedFields dropped);" \
+        "node heap = heapUsed growth after gc(); RSS = process growth over the sync;" \
+        "node syncs by one unpaged LIST; C decode alone (no network):" \
+        "$(value_of "$C" decode_events_per_s) ev/s"
+    echo "# watch: $watch_line; apiserver RSS after all of part 2: $((rss_after / 1024)) MiB"
     awk -v gf="$get_foo" -v gn="$get_nginx" -v lf="$list_foo" -v ln="$list_nginx" \
-        -v cf="$create_foo" -v cs="$create_sqlite" 'BEGIN {
-        fmt = "%-36s %12s %12s %8s\n"
+        -v cf="$create_foo" -v cs="$create_sqlite" -v lb="$list_big" -v bb="$big_bytes" \
+        -v ri="$rss_idle" -v rb="$rss_big" -v wp50="$(wl ack_to_event_p50_ms)" \
+        -v wp99="$(wl ack_to_event_p99_ms)" -v ws99="$(wl sent_to_event_p99_ms)" \
+        -v wa99="$(wl sent_to_ack_p99_ms)" -v wearly="$(wl early)" -v wpairs="$(wl pairs)" \
+        -v cs_s="$(value_of "$C" sync_watch_list_seconds)" \
+        -v ns_s="$(value_of "$N" sync_list_seconds)" \
+        -v cl_s="$(value_of "$C" sync_list_seconds)" \
+        -v cst="$(value_of "$C" store_bytes_per_obj)" -v nheap="$(value_of "$N" heap_per_obj)" \
+        -v crss="$(value_of "$C" rss_per_obj)" -v nrss="$(value_of "$N" rss_per_obj)" \
+        -v cev="$(value_of "$C" live_events_per_s)" -v nev="$(value_of "$N" live_events_per_s)" \
+        -v ccpu="$(value_of "$C" live_cpu_us_per_event)" \
+        -v ncpu="$(value_of "$N" live_cpu_us_per_event)" \
+        -v n="$BIG_SIZE" -v w="$WATCHERS" '
+    # a / b with two decimals; "inf" when b is 0 (a 0 ms latency), "-" when either is missing
+    function ratio(a, b) {
+        if (a == "" || b == "" || b + 0 < 0)
+            return "-"
+        return b + 0 == 0 ? "inf" : sprintf("%.2f", a / b)
+    }
+    BEGIN {
+        fmt = "%-48s %12s %12s %8s\n"
         printf fmt, "measure", "foo", "baseline", "ratio"
-        printf fmt, "GET one Foo (req/s) vs nginx", gf, gn, sprintf("%.2f", gf / gn)
-        printf fmt, "LIST 1000 Foos (req/s) vs nginx", lf, ln, sprintf("%.2f", lf / ln)
-        printf fmt, "durable creates (/s) vs sqlite", cf, cs, sprintf("%.2f", cf / cs)
+        printf fmt, "GET one Foo (req/s) vs nginx", gf, gn, ratio(gf, gn)
+        printf fmt, "LIST 1000 Foos (req/s) vs nginx", lf, ln, ratio(lf, ln)
+        printf fmt, "durable creates (/s) vs sqlite", cf, cs, ratio(cf, cs)
+        printf fmt, "LIST " n " Foos (req/s), 8 conns", lb, "-", "-"
+        printf fmt, "LIST " n " Foos (MB/s), 8 conns", sprintf("%.1f", lb * bb / 1e6), "-", "-"
+        printf fmt, "apiserver idle RSS (MiB) vs target", sprintf("%.1f", ri / 1024), 10,
+            ratio(10 * 1024, ri)
+        printf fmt, "apiserver RSS " n " Foos (MiB) vs target", sprintf("%.1f", rb / 1024), 60,
+            ratio(60 * 1024, rb)
+        printf fmt, "watch 200->event p50 (ms), " w " watchers", wp50, "-", "-"
+        printf fmt, "watch 200->event p99 (ms) vs target", wp99, 20, ratio(20, wp99)
+        printf fmt, "watch events read before their 200 (%)",
+            (wpairs > 0 ? sprintf("%.1f", 100 * wearly / wpairs) : "-"), "-", "-"
+        printf fmt, "watch sent->event p99 (ms) vs target", ws99, 20, ratio(20, ws99)
+        printf fmt, "PATCH sent->200 p99 (ms), " w " watchers", wa99, "-", "-"
+        printf fmt, "informer sync " n " (s), watch-list vs node", cs_s, ns_s, ratio(ns_s, cs_s)
+        printf fmt, "informer sync " n " (s), paged LIST vs node", cl_s, ns_s, ratio(ns_s, cl_s)
+        printf fmt, "informer B/Foo: store vs node heap", cst, nheap, ratio(nheap, cst)
+        printf fmt, "informer RSS B/Foo vs client-node", crss, nrss, ratio(nrss, crss)
+        printf fmt, "informer live events/s vs client-node", cev, nev, ratio(cev, nev)
+        printf fmt, "informer CPU us/event (live) vs client-node", ccpu, ncpu, ratio(ncpu, ccpu)
     }'
 } | tee "$OUT/results.txt"
