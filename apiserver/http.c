@@ -21,6 +21,7 @@
 
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,8 @@
 #define BODY_SLICE       (16 * 1024)       /* one TLS record of a big body per lws_write */
 #define BODY_BUDGET      (512 * 1024)      /* most bytes of a body written per WRITEABLE turn */
 #define MAX_HEADER_BYTES 16384
+#define MIN_TIMER_US     10000                /* a watch timer never fires more often than this */
+#define SWEEP_EVERY_US   (5 * LWS_US_PER_SEC) /* how often idle watches are checked for a hang-up */
 
 /* Per-connection state (lws "per session data"); lws allocates and zeroes it. */
 typedef struct as_conn {
@@ -425,6 +428,19 @@ static void watch_list_remove(as_conn *c)
     c->watch_streaming = false;
 }
 
+/*
+ * Arms the stream's timer for its next bookmark or its timeout. Only when the stream starts and
+ * when the timer fires: lws keeps timers in one sorted list, so re-arming a thousand watchers on
+ * every event would cost their square.
+ */
+static void arm_watch_timer(as_conn *c)
+{
+    int64_t us = as_watch_next_timer_us(c->req->watch);
+    if (us >= 0 && us < MIN_TIMER_US)
+        us = MIN_TIMER_US; /* what is due waits for bytes still pending, not in a busy loop */
+    lws_set_timer_usecs(c->wsi, us < 0 ? LWS_SET_TIMER_USEC_CANCEL : (lws_usec_t)us);
+}
+
 static void queue_watch_headers(as_conn *c, as_req *req)
 {
     wbuf_begin(c);
@@ -435,12 +451,7 @@ static void queue_watch_headers(as_conn *c, as_req *req)
     watch_list_add(c);
     /* A watch is long-lived by design: no lws idle timeout while it streams. */
     lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
-}
-
-static void arm_watch_timer(as_conn *c)
-{
-    int64_t us = as_watch_next_timer_us(c->req->watch);
-    lws_set_timer_usecs(c->wsi, us < 0 ? LWS_SET_TIMER_USEC_CANCEL : (lws_usec_t)us);
+    arm_watch_timer(c);
 }
 
 /* Appends the watch's pending events as one chunk; queues the last chunk when it ends. */
@@ -464,8 +475,6 @@ static void fill_watch(as_conn *c)
         sbuf_puts(&c->wbuf, "0\r\n\r\n");
         c->watch_ending = true;
         lws_set_timer_usecs(c->wsi, LWS_SET_TIMER_USEC_CANCEL);
-    } else {
-        arm_watch_timer(c);
     }
 }
 
@@ -609,10 +618,30 @@ static int on_writeable(as_conn *c)
 {
     if (!c->req || c->req->parked)
         return 0;
-    if (c->woff >= c->wbuf.len && c->boff >= c->wbody.len && c->watch_streaming &&
-        !c->watch_ending)
+    if (c->woff >= c->wbuf.len && c->boff >= c->wbody.len && c->watch_streaming && !c->watch_ending)
         fill_watch(c);
     return write_pending(c);
+}
+
+static bool stream_idle(const as_conn *c)
+{
+    return c->woff >= c->wbuf.len && c->boff >= c->wbody.len && !c->watch_ending;
+}
+
+/* A bookmark or the timeout is due: write it now if nothing is pending, then re-arm. */
+static int on_watch_timer(as_conn *c)
+{
+    if (!c->req || !c->watch_streaming)
+        return 0;
+    if (!stream_idle(c) || lws_partial_buffered(c->wsi)) {
+        lws_callback_on_writable(c->wsi);
+        arm_watch_timer(c);
+        return 0;
+    }
+    fill_watch(c);
+    if (!c->watch_ending)
+        arm_watch_timer(c);
+    return write_pending(c); /* last: completing a transaction may free c */
 }
 
 /*
@@ -626,13 +655,12 @@ static void wake_watchers(as_server *srv)
 {
     as_conn *next;
     for (as_conn *c = srv->watchers; c; c = next) {
-        next = c->wnext; /* c may leave the list when its stream ends */
-        bool idle = c->woff >= c->wbuf.len && c->boff >= c->wbody.len && !c->watch_ending;
-        if (!idle || lws_partial_buffered(c->wsi)) {
-            lws_callback_on_writable(c->wsi);
-        } else if (on_writeable(c) < 0) {
-            lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
-        }
+        next = c->wnext;          /* c may leave the list when its stream ends */
+        struct lws *wsi = c->wsi; /* c may be freed once its stream completes */
+        if (!stream_idle(c) || lws_partial_buffered(wsi))
+            lws_callback_on_writable(wsi);
+        else if (on_writeable(c) < 0)
+            lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
     }
 }
 
@@ -758,9 +786,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return on_writeable(c);
     case LWS_CALLBACK_TIMER:
-        if (c->req && c->watch_streaming)
-            lws_callback_on_writable(wsi);
-        return 0;
+        return on_watch_timer(c);
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED: {
         as_server *srv = lws_context_user(lws_get_context(wsi));
         drain_completions(srv);
@@ -790,6 +816,31 @@ static void lws_log(int level, const char *line)
     char *msg = xstrndup(line, n);
     log_kv(level == LLL_ERR ? LOG_ERROR : LOG_WARN, msg, "component", "libwebsockets", NULL);
     free(msg);
+}
+
+static lws_sorted_usec_list_t sweep_sul; /* one server per process */
+static as_server *sweep_server;
+
+/*
+ * lws does not read a connection while its response is in progress, so a client that closes an
+ * idle watch is only noticed at the next write, which may be an hour away. Every few seconds the
+ * watch sockets are polled for a hang-up (POLLRDHUP: the peer sent FIN) and those are closed.
+ */
+static void sweep_hung_up_watches(lws_sorted_usec_list_t *sul)
+{
+    as_server *srv = sweep_server;
+    int n = as_http_watch_count(srv), i = 0;
+    struct pollfd *fds = n ? xcalloc((size_t)n, sizeof *fds) : NULL;
+    for (as_conn *c = srv->watchers; c; c = c->wnext, i++)
+        fds[i] = (struct pollfd){.fd = lws_get_socket_fd(c->wsi), .events = POLLRDHUP};
+    if (n && poll(fds, (nfds_t)n, 0) > 0) {
+        i = 0;
+        for (as_conn *c = srv->watchers; c; c = c->wnext, i++)
+            if (fds[i].revents & (POLLRDHUP | POLLHUP | POLLERR))
+                lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+    }
+    free(fds);
+    lws_sul_schedule(srv->lws, 0, sul, sweep_hung_up_watches, SWEEP_EVERY_US);
 }
 
 int as_http_start(as_server *srv)
@@ -829,6 +880,8 @@ int as_http_start(as_server *srv)
     pthread_mutex_lock(&srv->done_mu);
     srv->lws = ctx;
     pthread_mutex_unlock(&srv->done_mu);
+    sweep_server = srv;
+    lws_sul_schedule(ctx, 0, &sweep_sul, sweep_hung_up_watches, SWEEP_EVERY_US);
     return 0;
 }
 
@@ -875,6 +928,7 @@ void as_http_stop(as_server *srv)
     pthread_mutex_unlock(&srv->done_mu);
     if (ctx) {
         lws_sul_cancel(&tick_sul);
+        lws_sul_cancel(&sweep_sul);
         lws_context_destroy(ctx);
     }
     /* Requests whose completion arrived after the loop stopped. */

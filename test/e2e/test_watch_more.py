@@ -4,11 +4,12 @@ checklist items 42, 43, 47-51).
 """
 
 import json
+import os
 import time
 
 from kubernetes import config, dynamic, watch
 
-from conftest import API_VERSION, FOOS, labeled_foo
+from conftest import API_VERSION, FOOS, labeled_foo, wait_until
 
 WATCH_LIST = "sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true"
 
@@ -210,3 +211,23 @@ def test_python_watch_stream_observes_create_update_delete(server, tmp_path):
     finally:
         w.stop()
     assert seen == [("ADDED", "foo-py"), ("MODIFIED", 3), ("DELETED", "foo-py")], seen
+
+
+def _open_sockets(pid):
+    return sum(1 for fd in os.listdir(f"/proc/{pid}/fd")
+               if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"))
+
+
+# A client that closes an idle watch must not leave its connection behind: nothing is written to
+# an idle stream, so the server has to notice the hang-up by itself (api-contract §6, DESIGN §8's
+# thousand watchers depend on it).
+def test_closed_idle_watches_are_released(server):
+    pid = server.proc.pid
+    before = _open_sockets(pid)
+    streams = [server.watch() for _ in range(5)]
+    for s in streams:
+        assert s.resp.status == 200
+    wait_until(lambda: _open_sockets(pid) >= before + 5, 10, "five watch sockets open")
+    for s in streams:
+        s.close()
+    wait_until(lambda: _open_sockets(pid) <= before, 20, "the closed watches released")
