@@ -316,9 +316,9 @@ run_informer c "$WORK/informer_bench" --kubeconfig "$KUBECONFIG_BIG" --count "$B
 run_informer node node --expose-gc "$HERE/informer_node.mjs" "$KUBECONFIG_BIG" "$BIG_SIZE"
 
 echo "bench: watch latency, $WATCHERS watchers, $WATCH_WRITES writes" >&2
-# Last on this server: it keeps closed idle watch connections until it next writes to them, and
-# lws serves at most max_http_header_pool (1024) live requests, so a second batch of 1000
-# watchers right after this one would stall.
+# Last on this server: closed watches are released by the server's hang-up sweep (every 5 s),
+# and lws serves at most max_http_header_pool (1024) live requests, so a second batch of 1000
+# watchers right after this one could wait for that sweep.
 watch_line="$("$WORK/watch_latency" 127.0.0.1 "$SERVER_PORT" "$SERVER_CA" "$TOKEN" "$WATCHERS" \
     "$WATCH_WRITES" foo "$BIG_SIZE" "$SERVER_PID")"
 server_alive "watch latency"
