@@ -85,7 +85,11 @@ bool as_param_bool(const as_req *req, const char *key, bool def)
 
 void as_add_header(as_req *req, const char *name, const char *value)
 {
-    sbuf_printf(&req->headers, "%s: %s\r\n", name, value);
+    /* Appends rather than printf: this runs several times for every request. */
+    sbuf_puts(&req->headers, name);
+    sbuf_append(&req->headers, ": ", 2);
+    sbuf_puts(&req->headers, value);
+    sbuf_append(&req->headers, "\r\n", 2);
 }
 
 void as_respond(as_req *req, int status, const char *content_type, const char *body, size_t len)
@@ -362,6 +366,19 @@ static const char *status_text(int code)
     }
 }
 
+/* Writes v in decimal into out (room for 20 digits); returns the length. */
+static size_t decimal(char *out, uint64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
 static void wbuf_begin(as_conn *c)
 {
     sbuf_reset(&c->wbuf);
@@ -373,7 +390,12 @@ static void wbuf_begin(as_conn *c)
 
 static void append_status_line(as_conn *c, as_req *req)
 {
-    sbuf_printf(&c->wbuf, "HTTP/1.1 %d %s\r\n", req->status, status_text(req->status));
+    char code[16];
+    sbuf_append(&c->wbuf, "HTTP/1.1 ", 9);
+    sbuf_append(&c->wbuf, code, decimal(code, (uint64_t)req->status));
+    sbuf_putc(&c->wbuf, ' ');
+    sbuf_puts(&c->wbuf, status_text(req->status));
+    sbuf_append(&c->wbuf, "\r\n", 2);
     if (req->headers.len)
         sbuf_append(&c->wbuf, req->headers.data, req->headers.len);
     if (c->close_after)
@@ -385,7 +407,10 @@ static void queue_response(as_conn *c, as_req *req)
 {
     wbuf_begin(c);
     append_status_line(c, req);
-    sbuf_printf(&c->wbuf, "Content-Length: %zu\r\n\r\n", req->out.len);
+    char len[24];
+    sbuf_append(&c->wbuf, "Content-Length: ", 16);
+    sbuf_append(&c->wbuf, len, decimal(len, req->out.len));
+    sbuf_append(&c->wbuf, "\r\n\r\n", 4);
     c->response_complete = true;
     if (req->method == AS_HEAD || !req->out.len)
         return;
