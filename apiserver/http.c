@@ -33,10 +33,11 @@
 #define BODY_SLICE       (16 * 1024)       /* one TLS record of a big body per lws_write */
 #define BODY_BUDGET      (512 * 1024)      /* most bytes of a body written per WRITEABLE turn */
 #define MAX_HEADER_BYTES 16384
+#define SPARE_MAX        (4 * 1024 * 1024)    /* biggest body buffer a connection keeps for reuse */
 #define MIN_TIMER_US     10000                /* a watch timer never fires more often than this */
 #define SWEEP_EVERY_US   (5 * LWS_US_PER_SEC) /* how often idle watches are checked for a hang-up */
 
-/* Per-connection state (lws "per session data"); lws allocates and zeroes it. */
+/* Per-connection state, from the first request to the wsi's destruction (see conn_of). */
 typedef struct as_conn {
     struct lws *wsi;
     as_server *srv;
@@ -56,6 +57,9 @@ typedef struct as_conn {
     /* A big response body is written from here, after wbuf (which holds its first part), so it
        is never copied a second time; bytes [boff, wbody.len) are still to write. */
     sbuf wbody;
+    /* The previous response body's buffer, handed to the next request on this connection:
+       allocating a fresh big LIST body per request costs a page fault per 4 KiB. */
+    sbuf spare;
     size_t boff;
     bool response_complete; /* wbuf holds the whole response (not a streaming watch) */
     bool watch_streaming;
@@ -235,6 +239,9 @@ static as_req *req_new(as_conn *c, const char *path)
     as_req *req = xcalloc(1, sizeof *req);
     req->server = c->srv;
     req->conn = c;
+    req->out = c->spare; /* reused, emptied */
+    sbuf_reset(&req->out);
+    sbuf_init(&c->spare);
     req->path = xstrdup(path ? path : "/");
     req->method = AS_METHOD_OTHER;
     req->method_name = "OTHER";
@@ -503,9 +510,23 @@ static void fill_watch(as_conn *c)
     }
 }
 
+/* Keeps the bigger of two body buffers (within SPARE_MAX) as the connection's spare. */
+static void keep_spare(as_conn *c, sbuf *b)
+{
+    if (b->cap > c->spare.cap && b->cap <= SPARE_MAX) {
+        sbuf_free(&c->spare);
+        c->spare = *b;
+        sbuf_init(b);
+    }
+    sbuf_free(b);
+}
+
 static void end_request(as_conn *c)
 {
     watch_list_remove(c);
+    if (c->req)
+        keep_spare(c, &c->req->out);
+    keep_spare(c, &c->wbody);
     req_free(c->req);
     c->req = NULL;
     authn_user_free(c->token_user);
@@ -516,7 +537,6 @@ static void end_request(as_conn *c)
         sbuf_free(&c->wbuf);
     else
         sbuf_reset(&c->wbuf);
-    sbuf_free(&c->wbody);
     c->woff = c->boff = 0;
 }
 
@@ -696,10 +716,9 @@ static bool method_has_body(as_method m)
     return m == AS_POST || m == AS_PUT || m == AS_PATCH;
 }
 
-static int on_http(as_conn *c, struct lws *wsi, const char *path)
+static int on_http(as_conn *c, const char *path)
 {
-    c->wsi = wsi;
-    c->srv = lws_context_user(lws_get_context(wsi));
+    struct lws *wsi = c->wsi;
     if (c->req)
         end_request(c);
     c->req = req_new(c, path);
@@ -785,21 +804,46 @@ static void on_closed(as_conn *c)
     c->cert_state = 0;
     sbuf_free(&c->wbuf);
     sbuf_free(&c->wbody);
+    sbuf_free(&c->spare);
+}
+
+/*
+ * The connection state of a wsi. It is not lws's per-session user space: lws frees and
+ * reallocates that on every HTTP/1.1 transaction (HTTP_DROP_PROTOCOL), which would forget the
+ * client-certificate identity and the reusable buffers. This struct lives from the first request
+ * to LWS_CALLBACK_WSI_DESTROY.
+ */
+static as_conn *conn_of(struct lws *wsi, bool create)
+{
+    as_conn *c = lws_get_opaque_user_data(wsi);
+    if (!c && create) {
+        c = xcalloc(1, sizeof *c);
+        c->wsi = wsi;
+        c->srv = lws_context_user(lws_get_context(wsi));
+        lws_set_opaque_user_data(wsi, c);
+    }
+    return c;
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
-    as_conn *c = user;
-    switch (reason) {
-    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS: {
+    if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS) {
         as_server *srv = lws_context_user(lws_get_context(wsi));
-        if (srv->auth && authn_configure_ssl_ctx(srv->auth, (SSL_CTX *)user) != 0)
-            return 1;
+        return srv->auth && authn_configure_ssl_ctx(srv->auth, (SSL_CTX *)user) != 0;
+    }
+    if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
+        as_server *srv = lws_context_user(lws_get_context(wsi));
+        drain_completions(srv);
+        wake_watchers(srv);
         return 0;
     }
+    as_conn *c = conn_of(wsi, reason == LWS_CALLBACK_HTTP);
+    if (!c)
+        return 0;
+    switch (reason) {
     case LWS_CALLBACK_HTTP:
-        return on_http(c, wsi, in);
+        return on_http(c, in);
     case LWS_CALLBACK_HTTP_BODY:
         return on_body(c, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
@@ -812,16 +856,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return on_writeable(c);
     case LWS_CALLBACK_TIMER:
         return on_watch_timer(c);
-    case LWS_CALLBACK_EVENT_WAIT_CANCELLED: {
-        as_server *srv = lws_context_user(lws_get_context(wsi));
-        drain_completions(srv);
-        wake_watchers(srv);
-        return 0;
-    }
     case LWS_CALLBACK_CLOSED_HTTP:
-    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-        if (c)
-            on_closed(c);
+        on_closed(c);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        on_closed(c);
+        lws_set_opaque_user_data(wsi, NULL);
+        free(c);
         return 0;
     default:
         return 0;
@@ -829,7 +870,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 static const struct lws_protocols protocols[] = {
-    {"http", callback, sizeof(as_conn), 0, 0, NULL, 0},
+    {"http", callback, 0, 0, 0, NULL, 0}, /* connection state: conn_of() */
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
