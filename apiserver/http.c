@@ -655,7 +655,11 @@ static void drain_completions(as_server *srv)
         as_conn *c = req->conn;
         log_request(req);
         finish(c, req);
-        lws_callback_on_writable(c->wsi);
+        /* Answer now rather than after another poll turn (HTTP/1.1: see wake_watchers). */
+        if (lws_partial_buffered(c->wsi))
+            lws_callback_on_writable(c->wsi);
+        else if (write_pending(c) < 0)
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
     }
 }
 
