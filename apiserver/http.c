@@ -147,6 +147,17 @@ void as_req_park(as_req *req, as_resume_fn fn, void *data)
     req->server->parked++;
 }
 
+/*
+ * Wakes the service loop unless a wake-up is already on its way: the loop clears wake_pending
+ * before it looks at the queue and the cache, so whatever is added after that sees it clear and
+ * wakes it again. Under done_mu, because as_http_stop may be destroying the context.
+ */
+static void wake_locked(as_server *srv)
+{
+    if (srv->lws && !atomic_exchange(&srv->wake_pending, true))
+        lws_cancel_service(srv->lws);
+}
+
 void as_post_completion(as_server *srv, as_req *req)
 {
     pthread_mutex_lock(&srv->done_mu);
@@ -156,16 +167,14 @@ void as_post_completion(as_server *srv, as_req *req)
     else
         srv->done_head = req;
     srv->done_tail = req;
-    if (srv->lws) /* under done_mu: as_http_stop may be destroying the context */
-        lws_cancel_service(srv->lws);
+    wake_locked(srv);
     pthread_mutex_unlock(&srv->done_mu);
 }
 
 void as_wake_watchers(as_server *srv)
 {
     pthread_mutex_lock(&srv->done_mu);
-    if (srv->lws)
-        lws_cancel_service(srv->lws);
+    wake_locked(srv);
     pthread_mutex_unlock(&srv->done_mu);
 }
 
@@ -838,6 +847,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
     if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
         as_server *srv = lws_context_user(lws_get_context(wsi));
+        atomic_store(&srv->wake_pending, false); /* first: see wake_locked */
         drain_completions(srv);
         wake_watchers(srv);
         return 0;
