@@ -848,8 +848,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
         as_server *srv = lws_context_user(lws_get_context(wsi));
         atomic_store(&srv->wake_pending, false); /* first: see wake_locked */
-        drain_completions(srv);
+        /* Events first, then the answers to the writes that made them: a client that reads
+           its own write's answer can count on its watch having the event already. */
         wake_watchers(srv);
+        drain_completions(srv);
         return 0;
     }
     as_conn *c = conn_of(wsi, reason == LWS_CALLBACK_HTTP);
