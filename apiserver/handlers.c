@@ -379,21 +379,10 @@ static void handle_subresource(as_req *req, const as_target *t)
             return as_handle_bar(req, t);
         return method_not_allowed(req, r, req->method == AS_DELETE ? "delete" : "update");
     }
-    /* status */
-    switch (req->method) {
-    case AS_GET:
-    case AS_HEAD:
-        handle_get(req, t);
-        return;
-    case AS_PUT:
-        as_handle_update(req, t);
-        return;
-    case AS_PATCH:
-        as_handle_patch(req, t);
-        return;
-    default:
-        method_not_allowed(req, r, "this method");
-    }
+    /* status: the item's get, update and patch (which see t->sub); no delete */
+    if (req->method == AS_DELETE)
+        return method_not_allowed(req, r, "delete");
+    handle_item(req, t);
 }
 
 void as_handle_resource(as_req *req, const as_target *t)
