@@ -37,4 +37,4 @@ format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-tsan
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
