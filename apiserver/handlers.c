@@ -317,6 +317,14 @@ static void handle_list(as_req *req, const as_target *t)
     sbuf_free(&prefix);
 }
 
+static void handle_watch(as_req *req, const as_target *t)
+{
+    as_negotiated neg;
+    as_include_object include;
+    if (negotiate_read(req, AS_SHAPE_WATCH, &neg, &include))
+        as_watch_begin(req, t->resource, t->ns, neg, include);
+}
+
 /* ---- dispatch --------------------------------------------------------------------------- */
 
 static void handle_collection(as_req *req, const as_target *t)
@@ -325,7 +333,7 @@ static void handle_collection(as_req *req, const as_target *t)
     case AS_GET:
     case AS_HEAD:
         if (as_param_bool(req, "watch", false))
-            as_watch_begin(req, t->resource, t->ns);
+            handle_watch(req, t);
         else
             handle_list(req, t);
         return;

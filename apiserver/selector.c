@@ -1,6 +1,5 @@
 #include "apiserver/selector.h"
 #include "common/alloc.h"
-#include "common/json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -59,18 +58,13 @@ bool as_selector_parse(as_req *req, as_selector *sel)
     return true;
 }
 
-bool as_selector_matches(const as_selector *sel, const char *name, const wc_blob *b)
+bool as_selector_matches(const as_selector *sel, const char *name, wc_blob *b)
 {
     if (sel->name_eq && strcmp(name, sel->name_eq) != 0)
         return false;
     if (sel->name_ne && strcmp(name, sel->name_ne) == 0)
         return false;
-    if (!sel->labels)
-        return true;
-    cJSON *obj = cJSON_ParseWithLength(b->data, b->len);
-    bool ok = obj && labels_match(sel->labels, json_path(obj, "metadata.labels"));
-    cJSON_Delete(obj);
-    return ok;
+    return !sel->labels || labels_match(sel->labels, wc_blob_labels(b));
 }
 
 void as_selector_free(as_selector *sel)

@@ -21,8 +21,8 @@ typedef struct as_selector {
 
 /* Parses ?fieldSelector= and ?labelSelector=. Answers 400 and returns false on a bad selector. */
 bool as_selector_parse(as_req *req, as_selector *sel);
-/* Whether the object `b`, named `name`, is selected. Parses b's JSON only for label selectors. */
-bool as_selector_matches(const as_selector *sel, const char *name, const wc_blob *b);
+/* Whether the object `b`, named `name`, is selected (its labels are parsed once per blob). */
+bool as_selector_matches(const as_selector *sel, const char *name, wc_blob *b);
 void as_selector_free(as_selector *sel);
 
 #endif

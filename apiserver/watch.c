@@ -101,23 +101,13 @@ static uint64_t timeout_ns(as_req *req)
     return (uint64_t)s * CLK_NS_PER_S;
 }
 
-void as_watch_begin(as_req *req, const as_resource *r, const char *ns)
+void as_watch_begin(as_req *req, const as_resource *r, const char *ns, as_negotiated media,
+                    as_include_object include)
 {
     bool send_initial = as_param_bool(req, "sendInitialEvents", false);
     const char *match = as_param_get(req, "resourceVersionMatch");
     if (invalid_params(req, send_initial, match))
         return;
-    as_negotiated media = as_negotiate_for(req->accept, AS_SHAPE_WATCH);
-    as_include_object include;
-    if (media.media == AS_MEDIA_NONE)
-        return as_respond_status(req, 406, "NotAcceptable",
-                                 "only the following media types are accepted: application/json, "
-                                 "application/json;as=Table;v=v1;g=meta.k8s.io, "
-                                 "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io");
-    const char *inc = as_param_get(req, "includeObject");
-    if (!as_include_object_parse(inc, &include))
-        return as_respond_status(req, 400, "BadRequest", "unrecognized includeObject value: \"%s\"",
-                                 inc);
     as_watch *w = xcalloc(1, sizeof *w);
     w->media = media;
     w->include = include;
@@ -157,7 +147,7 @@ void as_watch_begin(as_req *req, const as_resource *r, const char *ns)
     req->watch = w;
 }
 
-static bool wanted(as_watch *w, const wc_blob *b)
+static bool wanted(as_watch *w, wc_blob *b)
 {
     if (!b || strncmp(b->key, w->prefix, w->prefix_len) != 0)
         return false;
@@ -199,7 +189,7 @@ static void append_bookmark(as_watch *w, sbuf *out, bool initial_end)
 static void fill_initial(as_watch *w, sbuf *out, size_t max_bytes)
 {
     while (w->next_initial < w->ninitial && out->len < max_bytes) {
-        const wc_blob *b = w->initial[w->next_initial++];
+        wc_blob *b = w->initial[w->next_initial++];
         if (wanted(w, b))
             append_event(w, out, "ADDED", b);
     }

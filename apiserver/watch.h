@@ -7,6 +7,8 @@
 #define FOO_APISERVER_WATCH_H
 
 #include "apiserver/http.h"
+#include "apiserver/negotiate.h"
+#include "apiserver/table.h"
 #include "apiserver/registry.h"
 #include "common/sbuf.h"
 
@@ -15,10 +17,11 @@
 
 /*
  * Validates the watch parameters of req for resource r in namespace ns (NULL = all) and, on
- * success, attaches a new as_watch to req->watch (the HTTP layer then streams it). On bad
- * parameters responds with the error instead.
+ * success, attaches a new as_watch to req->watch (the HTTP layer then streams it), whose events
+ * carry objects in the negotiated representation. On bad parameters responds with the error.
  */
-void as_watch_begin(as_req *req, const as_resource *r, const char *ns);
+void as_watch_begin(as_req *req, const as_resource *r, const char *ns, as_negotiated media,
+                    as_include_object include);
 
 /*
  * Appends the next events (one JSON line each) to out, up to about max_bytes. Sets *done when the

@@ -48,6 +48,7 @@ static wc_blob *blob_new(const char *key, const char *json, size_t len, uint64_t
     size_t klen = strlen(key);
     wc_blob *b = xmalloc(sizeof *b + len + 1 + klen + 1);
     atomic_init(&b->refs, 1);
+    atomic_init(&b->labels, NULL);
     b->rev = rev;
     b->len = len;
     memcpy(b->data, json, len);
@@ -67,8 +68,32 @@ wc_blob *wc_blob_ref(wc_blob *b)
 void wc_blob_unref(wc_blob *b)
 {
     /* acq_rel: the freeing thread must see every write made by the other holders. */
-    if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
+    if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) {
+        cJSON_Delete(atomic_load_explicit(&b->labels, memory_order_relaxed));
         free(b);
+    }
+}
+
+const cJSON *wc_blob_labels(wc_blob *b)
+{
+    cJSON *labels = atomic_load_explicit(&b->labels, memory_order_acquire);
+    if (labels)
+        return labels;
+    cJSON *obj = cJSON_ParseWithLength(b->data, b->len);
+    cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    labels = cJSON_DetachItemFromObjectCaseSensitive(meta, "labels");
+    cJSON_Delete(obj);
+    if (!cJSON_IsObject(labels)) {
+        cJSON_Delete(labels);
+        labels = cJSON_CreateObject();
+    }
+    cJSON *expected = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&b->labels, &expected, labels,
+                                                 memory_order_acq_rel, memory_order_acquire)) {
+        cJSON_Delete(labels); /* another thread got there first */
+        labels = expected;
+    }
+    return labels;
 }
 
 void wc_event_release(wc_event *ev)

@@ -22,16 +22,19 @@
 #include "common/clock.h"
 #include "storage/storage.h"
 
+#include <cjson/cJSON.h>
+
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct wc_blob {
     atomic_int refs;
-    uint64_t rev; /* mod revision of this state (for DELETED: the deletion's revision) */
-    size_t len;   /* bytes of JSON in data */
-    char *key;    /* points into the same allocation */
-    char data[];  /* JSON, NUL-terminated */
+    _Atomic(cJSON *) labels; /* metadata.labels parsed on first use (wc_blob_labels); owned */
+    uint64_t rev;            /* mod revision of this state (for DELETED: the deletion's revision) */
+    size_t len;              /* bytes of JSON in data */
+    char *key;               /* points into the same allocation */
+    char data[];             /* JSON, NUL-terminated */
 } wc_blob;
 
 /*
@@ -41,6 +44,14 @@ typedef struct wc_blob {
  */
 wc_blob *wc_blob_ref(wc_blob *b);
 void wc_blob_unref(wc_blob *b);
+
+/*
+ * The object's metadata.labels (an object, possibly empty), parsed from its JSON the first time
+ * anybody asks and kept with the blob, so that the label selectors of many watchers and lists do
+ * not each parse the whole object again. Borrowed: valid while the caller holds a reference.
+ * Thread-safe (two first callers may both parse; one result is kept, the other freed).
+ */
+const cJSON *wc_blob_labels(wc_blob *b);
 
 typedef struct wc_event {
     st_event_type type;

@@ -775,3 +775,31 @@ Test(watchcache, list_at_before_retained_history_is_expired)
     cr_assert_eq(wc_list_at(c, "/g/r/", NULL, 0, 3, &items, &remaining), -1);
     wc_free(c);
 }
+
+/* ---- wc_blob_labels: parsed once per blob, for label selectors ------------------------------- */
+
+Test(watchcache, blob_labels_are_parsed_once_and_kept)
+{
+    wc_cache *c = cache_new(10, 0, 100);
+    const char *json = "{\"metadata\":{\"name\":\"a\",\"labels\":{\"app\":\"x\"}}}";
+    wc_load(c, "/g/r/a", json, strlen(json), 1);
+    wc_blob *b = wc_get(c, "/g/r/a");
+    const cJSON *labels = wc_blob_labels(b);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(labels, "app")), "x");
+    cr_assert_eq(wc_blob_labels(b), labels, "the second call returns the kept parse");
+    wc_blob_unref(b);
+    wc_free(c);
+}
+
+Test(watchcache, blob_without_labels_has_an_empty_label_object)
+{
+    wc_cache *c = cache_new(10, 0, 100);
+    const char *json = "{\"metadata\":{\"name\":\"a\"}}";
+    wc_load(c, "/g/r/a", json, strlen(json), 1);
+    wc_blob *b = wc_get(c, "/g/r/a");
+    const cJSON *labels = wc_blob_labels(b);
+    cr_assert(cJSON_IsObject(labels));
+    cr_assert_null(labels->child);
+    wc_blob_unref(b);
+    wc_free(c);
+}
