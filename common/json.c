@@ -1,8 +1,144 @@
 #include "common/json.h"
 #include "common/alloc.h"
+#include "common/jsonkeys.h"
+#include "common/sbuf.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- parsing a body ---------------------------------------------------------------------- */
+
+/* Offset of the first "\u0000" escape inside a string of text, or len when there is none. JSON
+   has backslashes only inside strings, so pairing each with the character it escapes suffices. */
+static size_t find_escaped_nul(const char *text, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (text[i] != '\\')
+            continue;
+        if (text[i + 1] == 'u' && i + 5 < len && memcmp(text + i + 2, "0000", 4) == 0)
+            return i;
+        i++; /* skip the escaped character, so "\\u0000" is not taken for an escape */
+    }
+    return len;
+}
+
+static bool only_whitespace(const char *p, const char *end)
+{
+    for (; p < end; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+            return false;
+    return true;
+}
+
+typedef struct dedup_walk {
+    sbuf path;  /* field path of the value being visited */
+    cJSON *out; /* where repeated keys are reported, or NULL */
+} dedup_walk;
+
+static void dedup_value(dedup_walk *w, cJSON *v);
+
+/* Appends ".key" (or "key" at the top) to the path. */
+static void path_push_key(sbuf *path, const char *key)
+{
+    if (path->len)
+        sbuf_putc(path, '.');
+    sbuf_puts(path, key);
+}
+
+static void path_cut(sbuf *path, size_t len)
+{
+    path->len = len;
+    if (path->data)
+        path->data[len] = '\0';
+}
+
+static void report_duplicate(dedup_walk *w, const char *key)
+{
+    if (!w->out || cJSON_GetArraySize(w->out) >= JSON_MAX_REPORTED_DUPLICATES)
+        return;
+    size_t mark = w->path.len;
+    path_push_key(&w->path, key);
+    cJSON_AddItemToArray(w->out, cJSON_CreateString(w->path.data));
+    path_cut(&w->path, mark);
+}
+
+/* Keeps the last member of every key of obj, then visits what is kept. */
+static void dedup_object(dedup_walk *w, cJSON *obj)
+{
+    if (obj->child && obj->child->next) {
+        jk_index *ix = jk_index_new();
+        cJSON *m = obj->child;
+        while (m) {
+            cJSON *next = m->next;
+            cJSON *earlier = jk_index_put(ix, m);
+            if (earlier) {
+                report_duplicate(w, m->string);
+                cJSON_Delete(cJSON_DetachItemViaPointer(obj, earlier));
+            }
+            m = next;
+        }
+        jk_index_free(ix);
+    }
+    size_t mark = w->path.len;
+    for (cJSON *m = obj->child; m; m = m->next) {
+        path_push_key(&w->path, m->string);
+        dedup_value(w, m);
+        path_cut(&w->path, mark);
+    }
+}
+
+static void dedup_value(dedup_walk *w, cJSON *v)
+{
+    if (cJSON_IsObject(v)) {
+        dedup_object(w, v);
+    } else if (cJSON_IsArray(v)) {
+        size_t mark = w->path.len;
+        int i = 0;
+        for (cJSON *e = v->child; e; e = e->next) {
+            sbuf_printf(&w->path, "[%d]", i++);
+            dedup_value(w, e);
+            path_cut(&w->path, mark);
+        }
+    }
+}
+
+cJSON *json_parse_body(const char *data, size_t len, cJSON *dups, size_t *error_offset)
+{
+    size_t nul = find_escaped_nul(data, len);
+    if (nul < len) {
+        if (error_offset)
+            *error_offset = nul;
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(data, len, &end, false);
+    if (!root || !only_whitespace(end, data + len)) {
+        if (error_offset)
+            *error_offset = end ? (size_t)(end - data) : 0;
+        cJSON_Delete(root);
+        return NULL;
+    }
+    dedup_walk w = {SBUF_INIT, dups};
+    dedup_value(&w, root);
+    sbuf_free(&w.path);
+    return root;
+}
+
+bool json_int64(const cJSON *item, int64_t min, int64_t max, int64_t *out)
+{
+    if (!cJSON_IsNumber(item))
+        return false;
+    double d = item->valuedouble;
+    /* 2^63 is the first double above every int64; the comparisons are false for NaN too. */
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != trunc(d))
+        return false;
+    int64_t v = (int64_t)d;
+    if (v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
 
 cJSON *json_path(const cJSON *obj, const char *dotted)
 {
@@ -88,9 +224,36 @@ bool json_parse_bool(const char *s, bool *out)
     return false;
 }
 
+static bool objects_equal(const cJSON *a, const cJSON *b)
+{
+    jk_index *ia = jk_index_of(a), *ib = jk_index_of(b);
+    bool equal = jk_index_count(ia) == jk_index_count(ib);
+    for (const cJSON *m = a->child; equal && m; m = m->next) {
+        /* compare each key once, through its last member (the one the index holds) */
+        if (jk_index_get(ia, m->string) != m)
+            continue;
+        const cJSON *other = jk_index_get(ib, m->string);
+        equal = other && json_equal(m, other);
+    }
+    jk_index_free(ia);
+    jk_index_free(ib);
+    return equal;
+}
+
 bool json_equal(const cJSON *a, const cJSON *b)
 {
-    return cJSON_Compare(a, b, 1);
+    if (!a || !b || (a->type & 0xFF) != (b->type & 0xFF))
+        return a == b;
+    if (cJSON_IsObject(a))
+        return objects_equal(a, b);
+    if (cJSON_IsArray(a)) {
+        const cJSON *x = a->child, *y = b->child;
+        for (; x && y; x = x->next, y = y->next)
+            if (!json_equal(x, y))
+                return false;
+        return !x && !y;
+    }
+    return cJSON_Compare(a, b, 1); /* scalars */
 }
 
 /* Reads one step of a path: a key (into key) and any [n] indices that follow. */
