@@ -309,6 +309,11 @@ static int sq_apply(sq_store *s, st_write *w, uint64_t *rev)
 
     uint64_t next = *rev + 1;
     sq_stamp(w, next);
+    if (w->op != ST_DELETE && w->value_len > ST_MAX_OBJECT_BYTES) {
+        sq_reset_outputs(w);
+        w->result = ST_ETOOLARGE;
+        return SQLITE_OK;
+    }
     rc = sq_put_row(s, w, next);
     if (rc == SQLITE_OK)
         rc = sq_add_history(s, w, next);

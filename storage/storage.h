@@ -30,6 +30,14 @@
 #define ST_EIO       (-EIO)       /* the backend failed; the write did not happen */
 #define ST_ECLOSED   (-ESHUTDOWN) /* submitted after st_close() began */
 #define ST_EINVAL    (-EINVAL)    /* malformed write: no key, or obj is not a JSON object */
+#define ST_ETOOLARGE (-EFBIG) /* create/update whose stored JSON would pass ST_MAX_OBJECT_BYTES */
+
+/*
+ * The largest object a backend stores, serialized, in bytes: etcd's default request limit
+ * (1.5 MiB), which bounds kube's objects too. Every backend refuses a create or update past it
+ * with ST_ETOOLARGE and consumes no revision; a delete is never refused for size.
+ */
+#define ST_MAX_OBJECT_BYTES (1536 * 1024)
 
 typedef enum st_op { ST_CREATE, ST_UPDATE, ST_DELETE } st_op;
 typedef enum st_event_type { ST_ADDED, ST_MODIFIED, ST_DELETED } st_event_type;

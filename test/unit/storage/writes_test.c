@@ -6,11 +6,13 @@
  */
 #include "harness.h"
 
+#include "common/alloc.h"
 #include "common/json.h"
 
 #include <criterion/criterion.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 TestSuite(storage, .init = h_setup, .fini = h_teardown, .timeout = 60);
@@ -265,4 +267,38 @@ Test(storage, open_rejects_bad_options_and_unusable_paths)
     cr_assert_null(st_sqlite_open(&opt));
     opt = st_sqlite_defaults("/nonexistent-dir-for-foo-tests/store.db");
     cr_assert_null(st_sqlite_open(&opt));
+}
+
+/* Issue 6 item 6: an object past ST_MAX_OBJECT_BYTES is refused and consumes no revision. */
+static char *object_with_annotation_of(size_t bytes)
+{
+    char *pad = xmalloc(bytes + 1);
+    memset(pad, 'x', bytes);
+    pad[bytes] = '\0';
+    char *json = xasprintf("{\"metadata\":{\"annotations\":{\"a\":\"%s\"}}}", pad);
+    free(pad);
+    return json;
+}
+
+Test(storage, item6_object_over_the_size_bound_is_refused_without_a_revision)
+{
+    st_store *s = h_open();
+    char *big = object_with_annotation_of(ST_MAX_OBJECT_BYTES);
+    char *fits = object_with_annotation_of(ST_MAX_OBJECT_BYTES - 200);
+    st_submit(s, h_write(ST_CREATE, "/foos/big", big, 0));
+    st_submit(s, h_write(ST_CREATE, "/foos/fits", fits, 0));
+    st_submit(s, h_write(ST_UPDATE, "/foos/fits", big, 0));
+    st_submit(s, h_write(ST_DELETE, "/foos/fits", NULL, 0));
+    cr_assert_eq(st_start(s), 0);
+    h_wait_done(4);
+    cr_expect_eq(st_current_rev(s), 2, "only the create that fits and the delete count");
+    st_close(s);
+    cr_expect_eq(h_done(0)->result, ST_ETOOLARGE);
+    cr_expect_null(h_done(0)->value);
+    cr_expect_eq(h_done(0)->rev, 0);
+    cr_expect_eq(h_done(1)->result, ST_OK);
+    cr_expect_eq(h_done(2)->result, ST_ETOOLARGE);
+    cr_expect_eq(h_done(3)->result, ST_OK, "a delete is never refused for size");
+    free(big);
+    free(fits);
 }
