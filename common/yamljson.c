@@ -1,10 +1,68 @@
+/*
+ * yamljson.c - YAML to cJSON over libyaml's event parser.
+ *
+ * Events rather than libyaml's document loader, for three reasons: the loader builds its own
+ * node graph for the whole input first (memory we do not need, and unbounded nesting before we
+ * could check it); it resolves an alias to the very node of its anchor, so converting the graph
+ * naively expands aliases without any bound; and events let us stop the parser at the first
+ * problem. A stack of open containers (at most YAMLJSON_MAX_DEPTH) receives the values.
+ *
+ * Every value built stays alive until the conversion ends, even one a repeated mapping key
+ * replaces (it moves to a "replaced" list): anchors point at built values, and must never point
+ * at freed memory.
+ */
 #include "common/yamljson.h"
+
 #include "common/alloc.h"
+#include "common/jsonkeys.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
+
+/* uthash allocates through the project's wrappers, so out-of-memory has one policy. */
+#define uthash_malloc(sz)    xmalloc(sz)
+#define uthash_free(ptr, sz) free(ptr)
+#include <uthash.h>
+
+/* A defined anchor: what an alias to it stands for. */
+typedef struct yj_anchor {
+    char *name;
+    const cJSON *value; /* borrowed from the tree being built (or the replaced list) */
+    char *text;         /* a scalar's text, so that an alias can also be a mapping key */
+    bool plain;         /* text was a plain scalar (for an anchored key used as a value) */
+    size_t nodes;       /* values an alias to it produces */
+    UT_hash_handle hh;
+} yj_anchor;
+
+/* An open sequence or mapping. */
+typedef struct yj_frame {
+    cJSON *container;
+    jk_index *keys;     /* mappings: members by key, so a repeated key costs O(1) */
+    char *pending_key;  /* mappings: the key read, its value awaited */
+    char *anchor;       /* registered when the container ends */
+    size_t nodes_start; /* conv.nodes when it started */
+} yj_frame;
+
+typedef struct yj_conv {
+    yj_frame stack[YAMLJSON_MAX_DEPTH];
+    int depth;
+    cJSON *root;     /* the document's value, once complete */
+    cJSON *replaced; /* values replaced by a repeated key, kept alive for anchors */
+    yj_anchor *anchors;
+    size_t nodes;  /* values produced so far, aliases expanded */
+    size_t budget; /* yaml_node_budget of the input */
+    char *error;   /* first problem; stops the conversion */
+} yj_conv;
+
+size_t yaml_node_budget(size_t len)
+{
+    size_t half = len / 2;
+    if (half > YAMLJSON_MAX_NODES - YAMLJSON_MIN_NODES)
+        return YAMLJSON_MAX_NODES;
+    return YAMLJSON_MIN_NODES + half;
+}
 
 static cJSON *plain_scalar(const char *v, size_t len)
 {
@@ -25,58 +83,211 @@ static cJSON *plain_scalar(const char *v, size_t len)
     return numeric ? cJSON_CreateNumber(d) : cJSON_CreateString(v);
 }
 
-static cJSON *node_to_json(yaml_document_t *doc, yaml_node_t *node, int depth, char **errmsg)
+/* Records the first problem only; later ones are consequences. Takes ownership of msg. */
+static void fail(yj_conv *cv, char *msg)
 {
-    if (!node || depth > 100) {
-        *errmsg = xstrdup("YAML nesting too deep or node missing");
-        return NULL;
+    if (cv->error)
+        free(msg);
+    else
+        cv->error = msg;
+}
+
+/* Counts n more values against the budget; false (and fails) when it is exceeded. */
+static bool count_nodes(yj_conv *cv, size_t n)
+{
+    if (n > cv->budget - cv->nodes) {
+        fail(cv, xasprintf("document contains excessive aliasing: it would expand to more than "
+                           "%zu values",
+                           cv->budget));
+        return false;
     }
-    switch (node->type) {
-    case YAML_SCALAR_NODE: {
-        const char *v = (const char *)node->data.scalar.value;
-        if (node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
-            return plain_scalar(v, node->data.scalar.length);
-        return cJSON_CreateString(v);
+    cv->nodes += n;
+    return true;
+}
+
+/* Defines (or redefines) anchor name for value; text is a scalar's text or NULL. */
+static void define_anchor(yj_conv *cv, const char *name, const cJSON *value, const char *text,
+                          bool plain, size_t nodes)
+{
+    yj_anchor *a = NULL;
+    HASH_FIND_STR(cv->anchors, name, a);
+    if (!a) {
+        a = xcalloc(1, sizeof *a);
+        a->name = xstrdup(name);
+        HASH_ADD_KEYPTR(hh, cv->anchors, a->name, strlen(a->name), a);
     }
-    case YAML_SEQUENCE_NODE: {
-        cJSON *arr = cJSON_CreateArray();
-        for (yaml_node_item_t *it = node->data.sequence.items.start;
-             it < node->data.sequence.items.top; it++) {
-            cJSON *child = node_to_json(doc, yaml_document_get_node(doc, *it), depth + 1, errmsg);
-            if (!child) {
-                cJSON_Delete(arr);
-                return NULL;
-            }
-            cJSON_AddItemToArray(arr, child);
+    free(a->text);
+    a->value = value;
+    a->text = text ? xstrdup(text) : NULL;
+    a->plain = plain;
+    a->nodes = nodes;
+}
+
+static yj_frame *top(yj_conv *cv)
+{
+    return cv->depth > 0 ? &cv->stack[cv->depth - 1] : NULL;
+}
+
+/* True when the innermost container is a mapping waiting for a key. */
+static bool expecting_key(yj_conv *cv)
+{
+    yj_frame *f = top(cv);
+    return f && cJSON_IsObject(f->container) && !f->pending_key;
+}
+
+/* Hands a finished value to the innermost container, or makes it the document's value. */
+static void deliver(yj_conv *cv, cJSON *value)
+{
+    yj_frame *f = top(cv);
+    if (!f) {
+        cv->root = value;
+        return;
+    }
+    if (cJSON_IsArray(f->container)) {
+        cJSON_AddItemToArray(f->container, value);
+        return;
+    }
+    cJSON_AddItemToObject(f->container, f->pending_key, value);
+    free(f->pending_key);
+    f->pending_key = NULL;
+    cJSON *previous = jk_index_put(f->keys, value);
+    if (previous) /* the last of repeated keys wins */
+        cJSON_AddItemToArray(cv->replaced, cJSON_DetachItemViaPointer(f->container, previous));
+}
+
+static void on_scalar(yj_conv *cv, const yaml_event_t *ev)
+{
+    const char *text = (const char *)ev->data.scalar.value;
+    size_t len = ev->data.scalar.length;
+    if (strlen(text) != len) {
+        fail(cv, xstrdup("YAML strings may not contain NUL characters"));
+        return;
+    }
+    const char *anchor = (const char *)ev->data.scalar.anchor;
+    bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+    if (expecting_key(cv)) {
+        top(cv)->pending_key = xstrdup(text);
+        if (anchor) /* a key is a value too, if an alias uses it as one */
+            define_anchor(cv, anchor, NULL, text, plain, 1);
+        return;
+    }
+    if (!count_nodes(cv, 1))
+        return;
+    cJSON *value = plain ? plain_scalar(text, len) : cJSON_CreateString(text);
+    if (anchor)
+        define_anchor(cv, anchor, value, text, plain, 1);
+    deliver(cv, value);
+}
+
+static void on_alias(yj_conv *cv, const yaml_event_t *ev)
+{
+    const char *name = (const char *)ev->data.alias.anchor;
+    yj_anchor *a = NULL;
+    HASH_FIND_STR(cv->anchors, name, a);
+    if (!a) {
+        fail(cv, xasprintf("unknown anchor '%s' referenced", name));
+        return;
+    }
+    if (expecting_key(cv)) {
+        if (!a->text) {
+            fail(cv, xstrdup("YAML mapping keys must be scalars"));
+            return;
         }
-        return arr;
+        top(cv)->pending_key = xstrdup(a->text);
+        return;
     }
-    case YAML_MAPPING_NODE: {
-        cJSON *obj = cJSON_CreateObject();
-        for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
-             p++) {
-            yaml_node_t *k = yaml_document_get_node(doc, p->key);
-            if (!k || k->type != YAML_SCALAR_NODE) {
-                *errmsg = xstrdup("YAML mapping keys must be scalars");
-                cJSON_Delete(obj);
-                return NULL;
-            }
-            cJSON *child =
-                node_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1, errmsg);
-            if (!child) {
-                cJSON_Delete(obj);
-                return NULL;
-            }
-            const char *key = (const char *)k->data.scalar.value;
-            cJSON_DeleteItemFromObjectCaseSensitive(obj, key); /* the last duplicate wins */
-            cJSON_AddItemToObject(obj, key, child);
-        }
-        return obj;
+    if (!count_nodes(cv, a->nodes))
+        return;
+    cJSON *copy;
+    if (a->value)
+        copy = cJSON_Duplicate(a->value, 1);
+    else
+        copy = a->plain ? plain_scalar(a->text, strlen(a->text)) : cJSON_CreateString(a->text);
+    deliver(cv, copy ? copy : cJSON_CreateNull());
+}
+
+static void on_start(yj_conv *cv, const yaml_event_t *ev, bool mapping)
+{
+    if (expecting_key(cv)) {
+        fail(cv, xstrdup("YAML mapping keys must be scalars"));
+        return;
     }
-    default:
-        *errmsg = xstrdup("empty YAML document");
-        return NULL;
+    if (cv->depth == YAMLJSON_MAX_DEPTH) {
+        fail(cv, xasprintf("YAML nesting too deep (more than %d levels)", YAMLJSON_MAX_DEPTH));
+        return;
     }
+    if (!count_nodes(cv, 1))
+        return;
+    const yaml_char_t *anchor =
+        mapping ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
+    yj_frame *f = &cv->stack[cv->depth++];
+    memset(f, 0, sizeof *f);
+    f->container = mapping ? cJSON_CreateObject() : cJSON_CreateArray();
+    f->keys = mapping ? jk_index_new() : NULL;
+    f->anchor = anchor ? xstrdup((const char *)anchor) : NULL;
+    f->nodes_start = cv->nodes - 1;
+}
+
+static void on_end(yj_conv *cv)
+{
+    yj_frame f = *top(cv);
+    cv->depth--;
+    if (f.anchor)
+        define_anchor(cv, f.anchor, f.container, NULL, false, cv->nodes - f.nodes_start);
+    free(f.anchor);
+    free(f.pending_key);
+    jk_index_free(f.keys);
+    deliver(cv, f.container);
+}
+
+/* Frees everything but a completed root. */
+static void conv_free(yj_conv *cv)
+{
+    while (cv->depth > 0) {
+        yj_frame *f = &cv->stack[--cv->depth];
+        cJSON_Delete(f->container);
+        jk_index_free(f->keys);
+        free(f->pending_key);
+        free(f->anchor);
+    }
+    yj_anchor *a, *tmp;
+    HASH_ITER(hh, cv->anchors, a, tmp)
+    {
+        HASH_DEL(cv->anchors, a);
+        free(a->name);
+        free(a->text);
+        free(a);
+    }
+    cJSON_Delete(cv->replaced);
+}
+
+/* Feeds one event to the conversion; true when the first document is complete. */
+static bool on_event(yj_conv *cv, const yaml_event_t *ev)
+{
+    switch (ev->type) {
+    case YAML_SCALAR_EVENT:
+        on_scalar(cv, ev);
+        break;
+    case YAML_ALIAS_EVENT:
+        on_alias(cv, ev);
+        break;
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+        on_start(cv, ev, ev->type == YAML_MAPPING_START_EVENT);
+        break;
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+        on_end(cv);
+        break;
+    case YAML_DOCUMENT_END_EVENT:
+        return true;
+    case YAML_STREAM_END_EVENT:
+        fail(cv, xstrdup("empty YAML document"));
+        break;
+    default: /* stream and document start */
+        break;
+    }
+    return false;
 }
 
 cJSON *yaml_to_json(const char *text, size_t len, char **errmsg)
@@ -88,15 +299,26 @@ cJSON *yaml_to_json(const char *text, size_t len, char **errmsg)
         return NULL;
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    yaml_document_t doc;
-    cJSON *out = NULL;
-    if (!yaml_parser_load(&parser, &doc)) {
-        *errmsg = xasprintf("invalid YAML at line %zu: %s", parser.problem_mark.line + 1,
-                            parser.problem ? parser.problem : "syntax error");
-    } else {
-        out = node_to_json(&doc, yaml_document_get_root_node(&doc), 0, errmsg);
-        yaml_document_delete(&doc);
+    yj_conv cv = {.replaced = cJSON_CreateArray(), .budget = yaml_node_budget(len)};
+    bool done = false;
+    while (!done && !cv.error) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&parser, &ev)) {
+            fail(&cv, xasprintf("invalid YAML at line %zu: %s", parser.problem_mark.line + 1,
+                                parser.problem ? parser.problem : "syntax error"));
+            break;
+        }
+        done = on_event(&cv, &ev);
+        yaml_event_delete(&ev);
     }
     yaml_parser_delete(&parser);
-    return out;
+    conv_free(&cv);
+    if (cv.error) {
+        cJSON_Delete(cv.root);
+        *errmsg = cv.error;
+        return NULL;
+    }
+    if (!cv.root) /* a document without content, e.g. "---\n...\n" */
+        *errmsg = xstrdup("empty YAML document");
+    return cv.root;
 }
