@@ -8,10 +8,13 @@
 #include "common/jsonpatch.h"
 
 #include "common/alloc.h"
+#include "common/json.h"
 #include "common/sbuf.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,10 +41,112 @@ typedef struct jp_op {
     jp_pointer path;
     jp_pointer from;
     const cJSON *value; /* add/replace/test only; borrowed from the patch */
+    int value_depth;    /* add/replace: nesting of value, measured once when decoding */
 } jp_op;
 
+/*
+ * The document being patched and what the bounds need to know about it: an upper bound of its
+ * nesting (exact at the start, raised by each operation that can deepen it) and the bytes the
+ * copy operations have added so far.
+ */
+typedef struct jp_doc {
+    cJSON *root;
+    int depth_bound;
+    size_t copied;
+} jp_doc;
+
 /* Outcome of applying one operation; details go to a `why` buffer. */
-typedef enum { JP_OK, JP_MISSING_PATH, JP_MISSING_FROM, JP_TEST_FAILED, JP_ROOT_REMOVE } jp_result;
+typedef enum {
+    JP_OK,
+    JP_MISSING_PATH,
+    JP_MISSING_FROM,
+    JP_TEST_FAILED,
+    JP_ROOT_REMOVE,
+    JP_TOO_DEEP,
+    JP_COPY_TOO_LARGE,
+} jp_result;
+
+/* ---- measuring values ------------------------------------------------------------------------ */
+
+/*
+ * Nesting of v: the number of containers on its deepest path (0 for a scalar). Recursive; the
+ * trees walked here are never deeper than JSONPATCH_MAX_DEPTH plus one patch value (itself
+ * parsed, so bounded by cJSON's nesting limit).
+ */
+static int nesting(const cJSON *v)
+{
+    if (!cJSON_IsArray(v) && !cJSON_IsObject(v))
+        return 0;
+    int deepest = 0;
+    for (const cJSON *c = v->child; c; c = c->next) {
+        int d = nesting(c);
+        if (d > deepest)
+            deepest = d;
+    }
+    return deepest + 1;
+}
+
+/* Length of s as a JSON string literal, quotes and escapes included. */
+static size_t quoted_length(const char *s)
+{
+    size_t n = 2;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\' || *p == '\b' || *p == '\f' || *p == '\n' || *p == '\r' ||
+            *p == '\t')
+            n += 2;
+        else if (*p < 0x20)
+            n += 6; /* \u00XX */
+        else
+            n += 1;
+    }
+    return n;
+}
+
+/* Length of a number as cJSON prints it, or slightly more (never less) for fractions. */
+static size_t number_length(double d)
+{
+    if (!isfinite(d))
+        return 4; /* null */
+    if (d == trunc(d) && fabs(d) < 1e15) {
+        size_t n = d < 0 ? 2 : 1;
+        for (double a = fabs(d); a >= 10; a /= 10)
+            n++;
+        return n;
+    }
+    char buf[64];
+    int n = snprintf(buf, sizeof buf, "%1.17g", d);
+    return n > 0 ? (size_t)n : sizeof buf;
+}
+
+/*
+ * Adds to *bytes the length of v's compact JSON text (what cJSON_PrintUnformatted would make,
+ * fractions rounded up; the names of v's members count, v's own name does not). Stops as soon as
+ * *bytes passes limit, so a value far larger than the allowance costs only the allowance to
+ * measure. Recursive, with the depth bound of nesting().
+ */
+static void measure(const cJSON *v, size_t limit, size_t *bytes)
+{
+    if (cJSON_IsString(v)) {
+        *bytes += quoted_length(v->valuestring);
+    } else if (cJSON_IsNumber(v)) {
+        *bytes += number_length(v->valuedouble);
+    } else if (cJSON_IsTrue(v)) {
+        *bytes += 4;
+    } else if (cJSON_IsFalse(v)) {
+        *bytes += 5;
+    } else if (cJSON_IsArray(v) || cJSON_IsObject(v)) {
+        *bytes += 2;
+        for (const cJSON *c = v->child; c && *bytes <= limit; c = c->next) {
+            if (c != v->child)
+                *bytes += 1; /* , */
+            if (cJSON_IsObject(v) && c->string)
+                *bytes += quoted_length(c->string) + 1; /* "name": */
+            measure(c, limit, bytes);
+        }
+    } else {
+        *bytes += 4; /* null, or raw content cJSON would not produce from a parse */
+    }
+}
 
 /* ---- pointers ------------------------------------------------------------------------------ */
 
@@ -288,13 +393,49 @@ static jp_result do_move(cJSON **root, const jp_op *op, sbuf *why)
     return do_add(root, &op->path, moved, why);
 }
 
-/* RFC 6902 §4.5. */
-static jp_result do_copy(cJSON **root, const jp_op *op, sbuf *why)
+/*
+ * Admits a value of nesting value_depth at path: false when the document would then be nested
+ * deeper than JSONPATCH_MAX_DEPTH; otherwise raises the document's depth bound accordingly.
+ */
+static bool admit_depth(jp_doc *doc, const jp_pointer *path, int value_depth)
 {
-    cJSON *source = walk(*root, &op->from, op->from.n, why);
+    long depth = (long)path->n + value_depth;
+    if (depth > JSONPATCH_MAX_DEPTH)
+        return false;
+    if (depth > doc->depth_bound)
+        doc->depth_bound = (int)depth;
+    return true;
+}
+
+/*
+ * RFC 6902 §4.4 with the depth bound. The moved value lies below from.n containers, so it is at
+ * most depth_bound - from.n deep; placed below path.n containers it deepens the document by at
+ * most path.n - from.n. That bound costs nothing to compute, where the exact depth would cost a
+ * walk of the value on every move.
+ */
+static jp_result do_bounded_move(jp_doc *doc, const jp_op *op, sbuf *why)
+{
+    long moved_depth = (long)doc->depth_bound - (long)op->from.n;
+    if (!admit_depth(doc, &op->path, moved_depth > 0 ? (int)moved_depth : 0))
+        return JP_TOO_DEEP;
+    return do_move(&doc->root, op, why);
+}
+
+/* RFC 6902 §4.5, with the accumulated copy size and the depth bounded. */
+static jp_result do_copy(jp_doc *doc, const jp_op *op, sbuf *why)
+{
+    cJSON *source = walk(doc->root, &op->from, op->from.n, why);
     if (!source)
         return JP_MISSING_FROM;
-    return do_add(root, &op->path, cJSON_Duplicate(source, 1), why);
+    size_t allowance = JSONPATCH_MAX_COPY_BYTES - doc->copied;
+    size_t bytes = 0;
+    measure(source, allowance, &bytes);
+    if (bytes > allowance)
+        return JP_COPY_TOO_LARGE;
+    doc->copied += bytes;
+    if (!admit_depth(doc, &op->path, nesting(source)))
+        return JP_TOO_DEEP;
+    return do_add(&doc->root, &op->path, cJSON_Duplicate(source, 1), why);
 }
 
 /* RFC 6902 §4.6: deep equality, object member order ignored, numbers compared as numbers. */
@@ -303,24 +444,28 @@ static jp_result do_test(cJSON *root, const jp_op *op, sbuf *why)
     cJSON *target = walk(root, &op->path, op->path.n, why);
     if (!target)
         return JP_MISSING_PATH;
-    return cJSON_Compare(target, op->value, true) ? JP_OK : JP_TEST_FAILED;
+    return json_equal(target, op->value) ? JP_OK : JP_TEST_FAILED;
 }
 
-static jp_result apply_one(cJSON **root, const jp_op *op, sbuf *why)
+static jp_result apply_one(jp_doc *doc, const jp_op *op, sbuf *why)
 {
     switch (op->kind) {
     case JP_ADD:
-        return do_add(root, &op->path, cJSON_Duplicate(op->value, 1), why);
+        if (!admit_depth(doc, &op->path, op->value_depth))
+            return JP_TOO_DEEP;
+        return do_add(&doc->root, &op->path, cJSON_Duplicate(op->value, 1), why);
     case JP_REMOVE:
-        return do_remove(*root, &op->path, NULL, why);
+        return do_remove(doc->root, &op->path, NULL, why);
     case JP_REPLACE:
-        return do_replace(root, &op->path, cJSON_Duplicate(op->value, 1), why);
+        if (!admit_depth(doc, &op->path, op->value_depth))
+            return JP_TOO_DEEP;
+        return do_replace(&doc->root, &op->path, cJSON_Duplicate(op->value, 1), why);
     case JP_MOVE:
-        return do_move(root, op, why);
+        return do_bounded_move(doc, op, why);
     case JP_COPY:
-        return do_copy(root, op, why);
+        return do_copy(doc, op, why);
     case JP_TEST:
-        return do_test(*root, op, why);
+        return do_test(doc->root, op, why);
     }
     return JP_OK;
 }
@@ -333,6 +478,18 @@ static void set_not_applied(api_error *err, int i, const jp_op *op, jp_result r,
     case JP_TEST_FAILED:
         apierr_set(err, 422, "Invalid", "json patch operation #%d: testing value %s failed: %s", i,
                    op->path_text, "test failed");
+        break;
+    case JP_COPY_TOO_LARGE:
+        apierr_set(err, 413, "RequestEntityTooLarge",
+                   "Request entity too large: json patch operation #%d: Unable to complete the "
+                   "copy, the accumulated size increase of copy would exceed the limit %d bytes",
+                   i, JSONPATCH_MAX_COPY_BYTES);
+        break;
+    case JP_TOO_DEEP:
+        apierr_set(err, 422, "Invalid",
+                   "json patch operation #%d: %s operation does not apply: the result would be "
+                   "nested deeper than %d levels",
+                   i, kind, JSONPATCH_MAX_DEPTH);
         break;
     case JP_ROOT_REMOVE:
         apierr_set(err, 422, "Invalid",
@@ -465,6 +622,7 @@ static bool decode_op(const cJSON *item, int i, jp_op *op, api_error *err)
                                i, name);
             return false;
         }
+        op->value_depth = nesting(op->value);
     }
     return true;
 }
@@ -517,19 +675,22 @@ cJSON *jsonpatch_apply(const cJSON *doc, const cJSON *patch, api_error *err)
     jp_op *ops = decode_patch(patch, &n, err);
     if (!ops)
         return NULL;
-    cJSON *result = doc ? cJSON_Duplicate(doc, 1) : cJSON_CreateNull();
+    jp_doc state = {doc ? cJSON_Duplicate(doc, 1) : cJSON_CreateNull(), 0, 0};
+    if (!state.root)
+        state.root = cJSON_CreateNull(); /* only an invalid item fails to duplicate */
+    state.depth_bound = nesting(state.root);
     sbuf why = SBUF_INIT;
     for (int i = 0; i < n; i++) {
         sbuf_reset(&why);
-        jp_result r = apply_one(&result, &ops[i], &why);
+        jp_result r = apply_one(&state, &ops[i], &why);
         if (r != JP_OK) {
             set_not_applied(err, i, &ops[i], r, why.data ? why.data : "");
-            cJSON_Delete(result);
-            result = NULL;
+            cJSON_Delete(state.root);
+            state.root = NULL;
             break;
         }
     }
     sbuf_free(&why);
     free_ops(ops, n);
-    return result;
+    return state.root;
 }

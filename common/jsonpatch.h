@@ -17,6 +17,20 @@
 #define JSONPATCH_MAX_OPERATIONS 10000
 
 /*
+ * Bound on the bytes that the copy operations of one patch may add, summed over the patch:
+ * kube-apiserver sets evanphx/json-patch's AccumulatedCopySizeLimit to its request body limit,
+ * 3 MiB. Without it, 40 copies of a value into itself double the document 40 times.
+ */
+#define JSONPATCH_MAX_COPY_BYTES (3 * 1024 * 1024)
+
+/*
+ * Deepest nesting (containers on one path from the root) a patched document may reach: cJSON's
+ * own parse limit, so that whatever a patch builds can be stored and read back, and so that the
+ * recursive walks over the result (copy, compare, free) stay shallow.
+ */
+#define JSONPATCH_MAX_DEPTH CJSON_NESTING_LIMIT
+
+/*
  * Applies `patch` (an array of operations) to `doc` and returns the result as a new tree the
  * caller frees with cJSON_Delete. Neither input is modified, even on error. The operations are
  * applied in order, all or nothing.
@@ -40,6 +54,18 @@
  *    index out of range or not a valid index, removing the root) or a test fails. The message
  *    names the operation's 0-based index and its path in the words of kube's patch engine,
  *    e.g. "json patch operation #1: testing value /spec/replicas failed: test failed".
+ *    Also 422 when an operation would nest the document deeper than JSONPATCH_MAX_DEPTH:
+ *    "json patch operation #N: add operation does not apply: the result would be nested deeper
+ *    than 1000 levels". For a move the depth is bounded from above without walking the moved
+ *    value, so a move in a document already nested close to the limit may be refused.
+ *  - 413 RequestEntityTooLarge: the values copied by the patch's copy operations add up to
+ *    more than JSONPATCH_MAX_COPY_BYTES of compact JSON: "Request entity too large: json patch
+ *    operation #N: Unable to complete the copy, the accumulated size increase of copy would
+ *    exceed the limit 3145728 bytes". Each copied value is measured by a walk that stops as
+ *    soon as the remaining allowance is used up, so an oversized copy costs no more than the
+ *    allowance.
+ * Work: each operation walks its pointers (linear in the members of each container passed) and
+ * copies what it adds; the document's depth is measured once.
  */
 cJSON *jsonpatch_apply(const cJSON *doc, const cJSON *patch, api_error *err);
 

@@ -10,6 +10,7 @@
 #include "common/sbuf.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -639,4 +640,223 @@ Test(jsonpatch, null_document_is_a_json_null)
     expect_json(got, "{\"a\":1}", "patched null");
     cJSON_Delete(got);
     cJSON_Delete(patch);
+}
+
+/* ---- bounds on what one patch may build ------------------------------------------------------ */
+
+Test(jsonpatch, a_copy_bomb_is_refused_with_413)
+{
+    /* Each copy of /spec into itself doubles it: 40 of them would make 2^40 copies. */
+    sbuf patch = SBUF_INIT;
+    sbuf_putc(&patch, '[');
+    for (int i = 0; i < 40; i++)
+        sbuf_printf(&patch, "%s{\"op\":\"copy\",\"from\":\"/spec\",\"path\":\"/spec/c%d\"}",
+                    i ? "," : "", i);
+    sbuf_putc(&patch, ']');
+    expect_error("{\"spec\":{\"image\":\"0123456789012345678901234567890123456789\"}}", patch.data,
+                 413, "RequestEntityTooLarge",
+                 "Unable to complete the copy, the accumulated size increase of copy would exceed "
+                 "the limit 3145728 bytes");
+    sbuf_free(&patch);
+}
+
+/* A document {"s": "<n x's>"}. */
+static char *doc_with_string(size_t n)
+{
+    char *doc = xmalloc(n + 16);
+    strcpy(doc, "{\"s\":\"");
+    memset(doc + 6, 'x', n);
+    strcpy(doc + 6 + n, "\"}");
+    return doc;
+}
+
+Test(jsonpatch, copies_may_add_up_to_exactly_the_limit)
+{
+    /* The string's JSON text, quotes included, is exactly JSONPATCH_MAX_COPY_BYTES long. */
+    char *doc = doc_with_string(JSONPATCH_MAX_COPY_BYTES - 2);
+    cJSON *d = parse(doc);
+    cJSON *one = parse("[{\"op\":\"copy\",\"from\":\"/s\",\"path\":\"/t\"}]");
+    api_error err = API_ERROR_INIT;
+    cJSON *got = jsonpatch_apply(d, one, &err);
+    cr_assert_not_null(got, "%s", err.message ? err.message : "");
+    cr_assert_eq(strlen(cJSON_GetObjectItem(got, "t")->valuestring), JSONPATCH_MAX_COPY_BYTES - 2);
+    cJSON_Delete(got);
+    cJSON *two = parse("[{\"op\":\"copy\",\"from\":\"/s\",\"path\":\"/t\"},"
+                       "{\"op\":\"copy\",\"from\":\"/s\",\"path\":\"/u\"}]");
+    cr_assert_null(jsonpatch_apply(d, two, &err));
+    cr_assert_eq(err.code, 413);
+    cr_assert(strstr(err.message, "json patch operation #1:"), "%s", err.message);
+    apierr_clear(&err);
+    cJSON_Delete(two);
+    cJSON_Delete(one);
+    cJSON_Delete(d);
+    free(doc);
+}
+
+/* Applies patch_json to doc and expects a 413 naming operation #op. */
+static void expect_copy_refused_at(const cJSON *doc, const char *patch_json, int op)
+{
+    cJSON *patch = parse(patch_json);
+    api_error err = API_ERROR_INIT;
+    cr_assert_null(jsonpatch_apply(doc, patch, &err));
+    cr_assert_eq(err.code, 413);
+    char *want = xasprintf("json patch operation #%d:", op);
+    cr_assert(strstr(err.message, want), "%s", err.message);
+    free(want);
+    apierr_clear(&err);
+    cJSON_Delete(patch);
+}
+
+Test(jsonpatch, escapes_count_in_the_copied_size)
+{
+    /* 1 MiB of newlines is 2 MiB of JSON: the second copy passes 3 MiB. */
+    size_t n = 1 << 20;
+    cJSON *doc = cJSON_CreateObject();
+    char *s = xmalloc(n + 1);
+    memset(s, '\n', n);
+    s[n] = '\0';
+    cJSON_AddStringToObject(doc, "s", s);
+    expect_copy_refused_at(doc,
+                           "[{\"op\":\"copy\",\"from\":\"/s\",\"path\":\"/t\"},"
+                           "{\"op\":\"copy\",\"from\":\"/s\",\"path\":\"/u\"}]",
+                           1);
+    free(s);
+    cJSON_Delete(doc);
+}
+
+Test(jsonpatch, member_names_count_in_the_copied_size)
+{
+    /* {"<1 MiB name>":1} is just over 1 MiB of JSON: the third copy passes 3 MiB. */
+    size_t n = 1 << 20;
+    char *name = xmalloc(n + 1);
+    memset(name, 'k', n);
+    name[n] = '\0';
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *v = cJSON_AddObjectToObject(doc, "v");
+    cJSON_AddNumberToObject(v, name, 1);
+    expect_copy_refused_at(doc,
+                           "[{\"op\":\"copy\",\"from\":\"/v\",\"path\":\"/a\"},"
+                           "{\"op\":\"copy\",\"from\":\"/v\",\"path\":\"/b\"},"
+                           "{\"op\":\"copy\",\"from\":\"/v\",\"path\":\"/c\"}]",
+                           2);
+    free(name);
+    cJSON_Delete(doc);
+}
+
+/* n arrays nested: "[[[...]]]". */
+static char *nested_arrays(int n)
+{
+    char *s = xmalloc((size_t)n * 2 + 1);
+    memset(s, '[', (size_t)n);
+    memset(s + n, ']', (size_t)n);
+    s[2 * n] = '\0';
+    return s;
+}
+
+/* An add at the bottom of {"a": <10 nested arrays>} of a value nested `depth` deep. */
+static char *deep_add_patch(int depth)
+{
+    sbuf patch = SBUF_INIT;
+    sbuf_puts(&patch, "[{\"op\":\"add\",\"path\":\"/a");
+    for (int i = 0; i < 9; i++)
+        sbuf_puts(&patch, "/0");
+    char *value = nested_arrays(depth);
+    sbuf_printf(&patch, "/-\",\"value\":%s}]", value);
+    free(value);
+    return sbuf_detach(&patch, NULL);
+}
+
+Test(jsonpatch, an_add_nesting_deeper_than_the_limit_is_422)
+{
+    /* The value lands under 11 containers: 990 more levels make 1001. */
+    char *doc = xasprintf("{\"a\":%s}", "[[[[[[[[[[]]]]]]]]]]");
+    char *patch = deep_add_patch(JSONPATCH_MAX_DEPTH - 10);
+    expect_error(doc, patch, 422, "Invalid",
+                 "json patch operation #0: add operation does not apply: the result would be "
+                 "nested deeper than 1000 levels");
+    free(patch);
+    /* one level less fits */
+    patch = deep_add_patch(JSONPATCH_MAX_DEPTH - 11);
+    cJSON *d = parse(doc);
+    cJSON *p = parse(patch);
+    api_error err = API_ERROR_INIT;
+    cJSON *got = jsonpatch_apply(d, p, &err);
+    cr_assert_not_null(got, "%s", err.message ? err.message : "");
+    cJSON_Delete(got);
+    cJSON_Delete(p);
+    cJSON_Delete(d);
+    free(patch);
+    free(doc);
+}
+
+Test(jsonpatch, copies_cannot_deepen_the_document_past_the_limit)
+{
+    /* Copying /a into its own innermost array doubles its depth each time. */
+    char *deep = nested_arrays(300);
+    char *doc = xasprintf("{\"a\":%s}", deep);
+    sbuf patch = SBUF_INIT;
+    sbuf_puts(&patch, "[");
+    sbuf path = SBUF_INIT;
+    sbuf_puts(&path, "/a");
+    for (int i = 0; i < 299; i++)
+        sbuf_puts(&path, "/0");
+    for (int i = 0; i < 4; i++)
+        sbuf_printf(&patch, "%s{\"op\":\"copy\",\"from\":\"/a\",\"path\":\"%s/-\"}", i ? "," : "",
+                    path.data);
+    sbuf_puts(&patch, "]");
+    expect_error(doc, patch.data, 422, "Invalid",
+                 "json patch operation #2: copy operation does not apply: the result would be "
+                 "nested deeper than 1000 levels");
+    sbuf_free(&path);
+    sbuf_free(&patch);
+    free(doc);
+    free(deep);
+}
+
+Test(jsonpatch, a_move_deeper_in_a_document_at_the_limit_is_refused)
+{
+    char *deep = nested_arrays(JSONPATCH_MAX_DEPTH - 1);
+    char *doc = xasprintf("{\"a\":%s,\"b\":{\"c\":{}}}", deep);
+    /* moving up is fine */
+    char *want = xasprintf("{\"a\":%s,\"b\":{},\"d\":{}}", deep);
+    expect_patch(doc, "[{\"op\":\"move\",\"from\":\"/b/c\",\"path\":\"/d\"}]", want);
+    /* moving /a two levels down could pass the limit: refused without walking /a */
+    expect_error(doc, "[{\"op\":\"move\",\"from\":\"/a\",\"path\":\"/b/c/x\"}]", 422, "Invalid",
+                 "json patch operation #0: move operation does not apply: the result would be "
+                 "nested deeper than 1000 levels");
+    free(want);
+    free(doc);
+    free(deep);
+}
+
+Test(jsonpatch, test_compares_objects_of_250000_members)
+{
+    /* json_equal goes through a key index: this must not take 250 000^2 steps. */
+    enum { N = 250000 };
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *labels = cJSON_AddObjectToObject(doc, "labels");
+    cJSON *value = cJSON_CreateObject();
+    for (int i = 0; i < N; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        cJSON_AddStringToObject(labels, key, "v");
+        snprintf(key, sizeof key, "k%d", N - 1 - i); /* reverse order */
+        cJSON_AddStringToObject(value, key, "v");
+    }
+    cJSON *patch = cJSON_CreateArray();
+    cJSON *op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "op", "test");
+    cJSON_AddStringToObject(op, "path", "/labels");
+    cJSON_AddItemToObject(op, "value", value);
+    cJSON_AddItemToArray(patch, op);
+    api_error err = API_ERROR_INIT;
+    cJSON *got = jsonpatch_apply(doc, patch, &err);
+    cr_assert_not_null(got, "%s", err.message ? err.message : "");
+    cJSON_Delete(got);
+    cJSON_ReplaceItemInObject(value, "k0", cJSON_CreateString("other"));
+    cr_assert_null(jsonpatch_apply(doc, patch, &err));
+    cr_assert_eq(err.code, 422);
+    apierr_clear(&err);
+    cJSON_Delete(patch);
+    cJSON_Delete(doc);
 }
