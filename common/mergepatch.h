@@ -15,6 +15,9 @@
  * frees with cJSON_Delete. Neither input is modified. target may be NULL (no document yet).
  * A non-object patch replaces the target wholesale (so a null patch yields a JSON null);
  * members set to null in an object patch are removed; arrays are replaced, never merged.
+ * Object members keep the target's order, new ones follow in the patch's order. Where an object
+ * repeats a key, its last member counts and the result holds the key once. Time is linear in the
+ * sizes of both trees (keys are matched through hash indexes).
  */
 cJSON *mergepatch_apply(const cJSON *target, const cJSON *patch);
 
@@ -37,7 +40,7 @@ int mergepatch_strip_smp_directives(cJSON *patch);
  * new tree (caller frees). When both are objects the patch holds only the differences (an empty
  * object when they are equal), with null for removed members; otherwise it is a copy of `to`.
  * Limitation of RFC 7386 itself: a null value nested inside an object of `to` cannot be
- * expressed and reads back as "absent".
+ * expressed and reads back as "absent". Linear time, like mergepatch_apply.
  */
 cJSON *mergepatch_diff(const cJSON *from, const cJSON *to);
 

@@ -8,6 +8,7 @@
 #include "common/json.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 static void setup(void)
@@ -194,4 +195,58 @@ Test(mergepatch, diff_replaces_when_a_type_changes)
     expect_diff("{\"a\":\"s\"}", "{\"a\":{\"b\":1}}", "{\"a\":{\"b\":1}}");
     expect_diff("[1]", "{\"a\":1}", "{\"a\":1}");
     expect_diff("{\"a\":1}", "[1]", "[1]");
+}
+
+/* ---- large objects: keys are matched through an index, in linear time --------------------- */
+
+/* An object of n members "k<i>": value (reversed order when reverse). */
+static cJSON *many_keys(int n, const char *value, bool reverse)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (int i = 0; i < n; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", reverse ? n - 1 - i : i);
+        cJSON_AddStringToObject(o, key, value);
+    }
+    return o;
+}
+
+Test(mergepatch, a_patch_of_250000_keys_merges_into_250000_keys)
+{
+    enum { N = 250000 };
+    cJSON *target = cJSON_CreateObject();
+    cJSON_AddItemToObject(target, "labels", many_keys(N, "old", false));
+    cJSON *patch = cJSON_CreateObject();
+    cJSON *pl = many_keys(N, "new", true);
+    cJSON_ReplaceItemInObject(pl, "k5", cJSON_CreateNull());
+    cJSON_AddStringToObject(pl, "extra", "x");
+    cJSON_AddItemToObject(patch, "labels", pl);
+    cJSON *got = mergepatch_apply(target, patch);
+    const cJSON *labels = cJSON_GetObjectItem(got, "labels");
+    cr_assert_eq(cJSON_GetArraySize(labels), N); /* one removed, one added */
+    cr_assert_str_eq(cJSON_GetObjectItem(labels, "k0")->valuestring, "new");
+    cr_assert_str_eq(cJSON_GetObjectItem(labels, "extra")->valuestring, "x");
+    cr_assert_null(cJSON_GetObjectItem(labels, "k5"));
+    cr_assert_str_eq(labels->child->string, "k0", "target order kept");
+    cJSON *diff = mergepatch_diff(target, got);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(diff, "labels")), N + 1);
+    cJSON *back = mergepatch_apply(target, diff);
+    cr_assert(json_equal(back, got));
+    cJSON_Delete(back);
+    cJSON_Delete(diff);
+    cJSON_Delete(got);
+    cJSON_Delete(patch);
+    cJSON_Delete(target);
+}
+
+Test(mergepatch, the_last_of_repeated_keys_counts)
+{
+    cJSON *target = parse("{\"a\":1,\"b\":2,\"a\":3}");
+    cJSON *patch = parse("{\"b\":null,\"c\":1,\"c\":null,\"d\":{\"e\":null,\"e\":5}}");
+    cJSON *got = mergepatch_apply(target, patch);
+    expect_json(got, "{\"a\":3,\"d\":{\"e\":5}}", "last wins");
+    cr_assert_eq(cJSON_GetArraySize(got), 2, "each key once");
+    cJSON_Delete(got);
+    cJSON_Delete(patch);
+    cJSON_Delete(target);
 }
