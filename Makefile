@@ -2,9 +2,12 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build asan tsan test local bench format clean
+.PHONY: all deps build asan tsan test fuzz local bench format clean
 
 all: build
 
@@ -27,6 +30,11 @@ test: deps build asan
 tsan:
 	@scripts/run-tsan.sh $(TSAN_BUILD)
 
+# libFuzzer targets (fuzz/README.md), clang: each runs FUZZ_SECONDS on fuzz/corpus/<name>/ (new
+# inputs merged in), FUZZ_JOBS at a time; findings go to fuzz/regressions/<name>/.
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) scripts/run-fuzz.sh $(FUZZ_BUILD)
+
 local: deps build
 	@scripts/run-local.sh $(BUILD)
 
@@ -37,4 +45,4 @@ format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

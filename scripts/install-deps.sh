@@ -5,6 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config clang-format
+  clang libclang-rt-14-dev
   libwebsockets-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libsqlite3-dev libssl-dev
   uthash-dev libcriterion-dev
   openssl curl ca-certificates procps psmisc

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of foo against one build directory:
 #   1. each BUILD_DIR/unit_* Criterion binary (its "[====] Synthesis: ..." line is parsed),
-#   2. the end-to-end suite: /usr/bin/python3 -m pytest test/e2e (FOO_BUILD=BUILD_DIR),
-#   3. when TSAN_BUILD_DIR is given, the ThreadSanitizer programs (scripts/run-tsan.sh).
+#   2. each BUILD_DIR/replay_* fuzz target on its corpus and regressions (one check per target),
+#   3. the end-to-end suite: /usr/bin/python3 -m pytest test/e2e (FOO_BUILD=BUILD_DIR),
+#   4. when TSAN_BUILD_DIR is given, the ThreadSanitizer programs (scripts/run-tsan.sh).
 # Prints a last line "N passed, N failed" and exits non-zero if anything failed or nothing ran.
 # Logs (unit test output, pytest output, one log per foo-apiserver run) stay in a temp dir whose
 # path is printed; a failing e2e test also prints the tail of its servers' logs.
@@ -59,6 +60,33 @@ run_unit() {
 shopt -s nullglob
 for bin in "$BUILD"/unit_*; do
     [ -x "$bin" ] && [ -f "$bin" ] && run_unit "$bin"
+done
+
+# Fuzz corpora and crash regressions (fuzz/README.md): BUILD_DIR/replay_<name> runs the target
+# fuzz/fuzz_<name>.c once on every file of fuzz/corpus/<name>/ and fuzz/regressions/<name>/
+# under the build's sanitizers; one check per target. A target without its replay binary fails.
+run_replay() {
+    local name="$1" bin="$BUILD/replay_$1" log="$LOGDIR/replay_$1.log" line rc
+    if [ ! -x "$bin" ]; then
+        echo "run-tests: replay_$name: not built"
+        failed=$((failed + 1))
+        return
+    fi
+    "$bin" "$ROOT/fuzz/corpus/$name" "$ROOT/fuzz/regressions/$name" >"$log" 2>&1
+    rc=$?
+    line="$(grep -a -E '^replay: [0-9]+ inputs, ok$' "$log" | tail -n 1)"
+    if [ "$rc" -eq 0 ] && [ -n "$line" ]; then
+        passed=$((passed + 1))
+        echo "run-tests: replay_$name: ${line#replay: }"
+    else
+        failed=$((failed + 1))
+        echo "run-tests: replay_$name: failed (exit $rc); last lines:"
+        tail -n 30 "$log"
+    fi
+}
+for src in "$ROOT"/fuzz/fuzz_*.c; do
+    name="$(basename "$src" .c)"
+    run_replay "${name#fuzz_}"
 done
 
 # Style: every C file follows .clang-format (one check).
