@@ -153,6 +153,46 @@ void fe_render_value(sbuf *sb, const cJSON *v)
     }
 }
 
+/* The message of the cause counting the causes left out: "and N more errors (...)". */
+#define FE_OMITTED_FORMAT "and %zu more errors (only the first %d are reported)"
+
+/* The cause counting left-out causes, if there is one yet. */
+static cJSON *omitted_cause(const api_error *e)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, e->causes)
+    {
+        const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "message"));
+        if (msg && strncmp(msg, "and ", 4) == 0 && strstr(msg, " more errors (only the first "))
+            return (cJSON *)c;
+    }
+    return NULL;
+}
+
+/*
+ * True when e already holds FE_MAX_CAUSES causes: then the cause for field is not built but
+ * counted in the last cause (created on the first one left out). Costs at most a walk of the
+ * FE_MAX_CAUSES causes.
+ */
+static bool omit(api_error *e, const char *field)
+{
+    if (apierr_cause_count(e) < FE_MAX_CAUSES)
+        return false;
+    cJSON *last = omitted_cause(e);
+    if (!last) {
+        apierr_add_cause(e, FE_INVALID, field, FE_OMITTED_FORMAT, (size_t)1, FE_MAX_CAUSES);
+        return true;
+    }
+    cJSON *msg = cJSON_GetObjectItemCaseSensitive(last, "message");
+    size_t n = 0;
+    if (sscanf(msg->valuestring, "and %zu", &n) != 1)
+        n = 0;
+    char *text = xasprintf(FE_OMITTED_FORMAT, n + 1, FE_MAX_CAUSES);
+    cJSON_ReplaceItemInObjectCaseSensitive(last, "message", cJSON_CreateString(text));
+    free(text);
+    return true;
+}
+
 /* Appends a cause whose message is the finished buffer; frees the buffer. */
 static void add(api_error *e, const char *reason, const char *field, sbuf *msg)
 {
@@ -162,6 +202,8 @@ static void add(api_error *e, const char *reason, const char *field, sbuf *msg)
 
 void fe_required(api_error *e, const char *field, const char *detail)
 {
+    if (omit(e, field))
+        return;
     sbuf msg = SBUF_INIT;
     sbuf_puts(&msg, "Required value");
     if (detail && *detail)
@@ -171,6 +213,8 @@ void fe_required(api_error *e, const char *field, const char *detail)
 
 void fe_invalid(api_error *e, const char *field, const cJSON *value, const char *detail)
 {
+    if (omit(e, field))
+        return;
     sbuf msg = SBUF_INIT;
     sbuf_puts(&msg, "Invalid value: ");
     fe_render_value(&msg, value);
@@ -181,6 +225,8 @@ void fe_invalid(api_error *e, const char *field, const cJSON *value, const char 
 
 void fe_invalid_string(api_error *e, const char *field, const char *value, const char *detail)
 {
+    if (omit(e, field))
+        return;
     sbuf msg = SBUF_INIT;
     sbuf_puts(&msg, "Invalid value: ");
     fe_render_quoted(&msg, value ? value : "");
@@ -192,6 +238,8 @@ void fe_invalid_string(api_error *e, const char *field, const char *value, const
 /* `Invalid value: "<got>": <field> in body must be of type <want>: "<got>"`. */
 static void type_message(api_error *e, const char *field, const char *got, const char *want)
 {
+    if (omit(e, field))
+        return;
     sbuf msg = SBUF_INIT;
     sbuf_puts(&msg, "Invalid value: ");
     fe_render_quoted(&msg, got);
@@ -213,6 +261,8 @@ void fe_format_invalid(api_error *e, const char *field, const char *value, const
 void fe_not_supported(api_error *e, const char *field, const char *value,
                       const char *const *supported, size_t n)
 {
+    if (omit(e, field))
+        return;
     sbuf msg = SBUF_INIT;
     sbuf_puts(&msg, "Unsupported value: ");
     fe_render_quoted(&msg, value ? value : "");
@@ -227,6 +277,8 @@ void fe_not_supported(api_error *e, const char *field, const char *value,
 
 void fe_too_long(api_error *e, const char *field, size_t max)
 {
+    if (omit(e, field))
+        return;
     sbuf msg = SBUF_INIT;
     sbuf_printf(&msg, "Too long: may not be more than %zu %s", max, max == 1 ? "byte" : "bytes");
     add(e, FE_TOO_LONG, field, &msg);
@@ -234,6 +286,8 @@ void fe_too_long(api_error *e, const char *field, size_t max)
 
 void fe_forbidden(api_error *e, const char *field, const char *detail)
 {
+    if (omit(e, field))
+        return;
     sbuf msg = SBUF_INIT;
     sbuf_printf(&msg, "Forbidden: %s", detail);
     add(e, FE_FORBIDDEN, field, &msg);
@@ -241,6 +295,8 @@ void fe_forbidden(api_error *e, const char *field, const char *detail)
 
 void fe_duplicate(api_error *e, const char *field, const cJSON *value)
 {
+    if (omit(e, field))
+        return;
     sbuf msg = SBUF_INIT;
     sbuf_puts(&msg, "Duplicate value: ");
     fe_render_value(&msg, value);

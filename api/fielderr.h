@@ -9,6 +9,11 @@
  *
  * All functions append one cause to `e` (see apierr_add_cause); field and strings are copied.
  * Pure apart from that; thread-safe for distinct `e`.
+ *
+ * At most FE_MAX_CAUSES causes are reported: kube lists every one, but a body with 250 000 bad
+ * labels must not build a response of megabytes. Past the limit, one last cause counts the rest:
+ * reason FieldValueInvalid, the field of the first cause left out, message
+ * "and N more errors (only the first 100 are reported)". Left-out causes cost no formatting.
  */
 #ifndef FOO_API_FIELDERR_H
 #define FOO_API_FIELDERR_H
@@ -28,6 +33,9 @@
 #define FE_TOO_LONG      "FieldValueTooLong"
 #define FE_FORBIDDEN     "FieldValueForbidden"
 #define FE_DUPLICATE     "FieldValueDuplicate"
+
+/* Causes reported in full; the rest are counted in one more cause. */
+#define FE_MAX_CAUSES 100
 
 /* "Required value" or "Required value: <detail>" (detail may be NULL). */
 void fe_required(api_error *e, const char *field, const char *detail);

@@ -188,18 +188,47 @@ static void validate_nonneg_member(const cJSON *obj, const char *prefix, const c
     free(path);
 }
 
-/* True when an earlier entry of conds (before `upto`) has the string type `type`. */
-static bool type_seen_before(const cJSON *conds, const cJSON *upto, const char *type)
+/* A condition's string type and its position, for finding repeated types by sorting. */
+typedef struct cond_type {
+    const char *type;
+    size_t index;
+} cond_type;
+
+static int cmp_cond_type(const void *a, const void *b)
 {
-    for (const cJSON *c = conds->child; c && c != upto; c = c->next) {
-        const cJSON *t = member(c, "type");
-        if (cJSON_IsString(t) && strcmp(t->valuestring, type) == 0)
-            return true;
-    }
-    return false;
+    const cond_type *x = a, *y = b;
+    int c = strcmp(x->type, y->type);
+    if (c != 0)
+        return c;
+    return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static void validate_condition_type(const cJSON *conds, const cJSON *c, const char *prefix,
+/*
+ * For each of the n conditions, whether an earlier one has the same string type (the later
+ * ones are the duplicates). Sorting by (type, position) makes this O(n log n) where comparing
+ * each condition with every earlier one would be O(n^2). The caller frees the result.
+ */
+static bool *repeated_types(const cJSON *conds, size_t n)
+{
+    bool *repeated = xcalloc(n + 1, sizeof *repeated);
+    cond_type *types = xcalloc(n + 1, sizeof *types);
+    size_t m = 0, i = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, conds)
+    {
+        const cJSON *t = member(c, "type");
+        if (cJSON_IsString(t))
+            types[m++] = (cond_type){t->valuestring, i};
+        i++;
+    }
+    qsort(types, m, sizeof *types, cmp_cond_type);
+    for (size_t k = 1; k < m; k++)
+        repeated[types[k].index] = strcmp(types[k - 1].type, types[k].type) == 0;
+    free(types);
+    return repeated;
+}
+
+static void validate_condition_type(const cJSON *c, bool repeated, const char *prefix,
                                     api_error *err)
 {
     char *path = xasprintf("%s.type", prefix);
@@ -211,7 +240,7 @@ static void validate_condition_type(const cJSON *conds, const cJSON *c, const ch
         fe_type_invalid(err, path, t, "string");
     else if ((msg = meta_qualified_name_error(t->valuestring)) != NULL)
         fe_invalid_string(err, path, t->valuestring, msg);
-    else if (type_seen_before(conds, c, t->valuestring))
+    else if (repeated)
         fe_duplicate(err, path, t);
     free(path);
 }
@@ -235,7 +264,7 @@ static void validate_condition_status(const cJSON *c, const char *prefix, api_er
     free(path);
 }
 
-static void validate_condition(const cJSON *conds, const cJSON *c, int i, api_error *err)
+static void validate_condition(const cJSON *c, int i, bool repeated, api_error *err)
 {
     char *prefix = xasprintf("status.conditions[%d]", i);
     if (!cJSON_IsObject(c)) {
@@ -243,7 +272,7 @@ static void validate_condition(const cJSON *conds, const cJSON *c, int i, api_er
         free(prefix);
         return;
     }
-    validate_condition_type(conds, c, prefix, err);
+    validate_condition_type(c, repeated, prefix, err);
     validate_condition_status(c, prefix, err);
     validate_string_member(c, prefix, "reason", err);
     validate_string_member(c, prefix, "message", err);
@@ -274,12 +303,15 @@ void foo_validate_status(const cJSON *foo, api_error *err)
         fe_type_invalid(err, "status.conditions", conds, "array");
         return;
     }
+    bool *repeated = repeated_types(conds, (size_t)cJSON_GetArraySize(conds));
     int i = 0;
     const cJSON *c;
     cJSON_ArrayForEach(c, conds)
     {
-        validate_condition(conds, c, i++, err);
+        validate_condition(c, i, repeated[i], err);
+        i++;
     }
+    free(repeated);
 }
 
 /* ---- unknown fields ------------------------------------------------------------------------ */
@@ -378,41 +410,59 @@ static void path_truncate(sbuf *path, size_t len)
         path->data[len] = '\0';
 }
 
-/*
- * Appends to out the path of every member of v unknown to node. A value of the wrong JSON type
- * is not descended into: that is a validation error, not an unknown field.
- */
-static void walk(const cJSON *v, const struct schema_node *node, sbuf *path, cJSON *out)
+typedef struct prune_walk {
+    sbuf path;        /* field path of the value being visited */
+    cJSON *out;       /* where removed fields are named */
+    size_t max_named; /* at most this many are named */
+    size_t removed;
+} prune_walk;
+
+static void prune_value(prune_walk *w, cJSON *v, const struct schema_node *node);
+
+/* Removes member m of obj, which the schema does not know, naming it while there is room. */
+static void prune_member(prune_walk *w, cJSON *obj, cJSON *m)
 {
-    size_t mark = path->len;
-    const cJSON *c;
+    if (w->removed++ < w->max_named)
+        cJSON_AddItemToArray(w->out, cJSON_CreateString(w->path.data));
+    cJSON_Delete(cJSON_DetachItemViaPointer(obj, m));
+}
+
+/*
+ * Removes from v every member unknown to node. A value of the wrong JSON type is not descended
+ * into: that is a validation error, not an unknown field.
+ */
+static void prune_value(prune_walk *w, cJSON *v, const struct schema_node *node)
+{
+    size_t mark = w->path.len;
     if (node->kind == NODE_OBJECT && cJSON_IsObject(v)) {
-        cJSON_ArrayForEach(c, v)
-        {
+        cJSON *m = v->child;
+        while (m) {
+            cJSON *next = m->next;
             if (mark)
-                sbuf_putc(path, '.');
-            sbuf_puts(path, c->string);
-            const struct schema_node *child = lookup_field(node->fields, c->string);
+                sbuf_putc(&w->path, '.');
+            sbuf_puts(&w->path, m->string);
+            const struct schema_node *child = lookup_field(node->fields, m->string);
             if (child)
-                walk(c, child, path, out);
+                prune_value(w, m, child);
             else
-                cJSON_AddItemToArray(out, cJSON_CreateString(path->data));
-            path_truncate(path, mark);
+                prune_member(w, v, m);
+            path_truncate(&w->path, mark);
+            m = next;
         }
     } else if (node->kind == NODE_ARRAY && cJSON_IsArray(v)) {
         int i = 0;
-        cJSON_ArrayForEach(c, v)
-        {
-            sbuf_printf(path, "[%d]", i++);
-            walk(c, node->items, path, out);
-            path_truncate(path, mark);
+        for (cJSON *e = v->child; e; e = e->next) {
+            sbuf_printf(&w->path, "[%d]", i++);
+            prune_value(w, e, node->items);
+            path_truncate(&w->path, mark);
         }
     }
 }
 
-void foo_unknown_fields(const cJSON *foo, cJSON *paths)
+size_t foo_prune_unknown_fields(cJSON *foo, cJSON *paths, size_t max_named)
 {
-    sbuf path = SBUF_INIT;
-    walk(foo, &FOO_SCHEMA, &path, paths);
-    sbuf_free(&path);
+    prune_walk w = {SBUF_INIT, paths, max_named, 0};
+    prune_value(&w, foo, &FOO_SCHEMA);
+    sbuf_free(&w.path);
+    return w.removed;
 }

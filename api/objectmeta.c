@@ -311,20 +311,31 @@ void meta_validate(const cJSON *meta, bool require_name, api_error *err)
     validate_finalizers(meta, err);
 }
 
-static bool has_string(const cJSON *arr, const char *s)
-{
-    const cJSON *it;
-    cJSON_ArrayForEach(it, arr)
-    {
-        if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
-            return true;
-    }
-    return false;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * The string members of arr (NULL or not an array: none), borrowed, sorted; *n receives their
+ * number. Sorting makes set operations O(n log n) where pairwise search would be O(n^2) for a
+ * hostile list of 250 000 finalizers. The caller frees the array.
+ */
+static const char **sorted_strings(const cJSON *arr, size_t *n)
+{
+    *n = 0;
+    size_t cap = cJSON_IsArray(arr) ? (size_t)cJSON_GetArraySize(arr) : 0;
+    const char **out = xcalloc(cap + 1, sizeof *out);
+    const cJSON *it;
+    if (cap > 0) {
+        cJSON_ArrayForEach(it, arr)
+        {
+            if (cJSON_IsString(it))
+                out[(*n)++] = it->valuestring;
+        }
+    }
+    qsort(out, *n, sizeof *out, cmp_str);
+    return out;
 }
 
 void meta_validate_update(const cJSON *meta, const cJSON *old_meta, api_error *err)
@@ -333,27 +344,21 @@ void meta_validate_update(const cJSON *meta, const cJSON *old_meta, api_error *e
     const cJSON *fins = child(meta, "finalizers");
     if (!deleting || !cJSON_IsArray(fins))
         return;
-    const cJSON *old_fins = child(old_meta, "finalizers");
-    int n = cJSON_GetArraySize(fins), nnew = 0;
-    const char **added = xcalloc((size_t)n + 1, sizeof *added);
-    const cJSON *it;
-    cJSON_ArrayForEach(it, fins)
-    {
-        /* A set difference, as kube computes it: each new name once, sorted. */
-        if (cJSON_IsString(it) && !has_string(old_fins, it->valuestring)) {
-            bool seen = false;
-            for (int j = 0; j < nnew && !seen; j++)
-                seen = strcmp(added[j], it->valuestring) == 0;
-            if (!seen)
-                added[nnew++] = it->valuestring;
-        }
+    /* A set difference, as kube computes it: each new name once, sorted. */
+    size_t nnew = 0, nold = 0, nadded = 0;
+    const char **added = sorted_strings(fins, &nnew);
+    const char **old = sorted_strings(child(old_meta, "finalizers"), &nold);
+    for (size_t i = 0; i < nnew; i++) {
+        bool repeated = nadded > 0 && strcmp(added[nadded - 1], added[i]) == 0;
+        if (!repeated && !bsearch(&added[i], old, nold, sizeof *old, cmp_str))
+            added[nadded++] = added[i]; /* in place: nadded <= i */
     }
-    if (nnew > 0) {
-        qsort(added, (size_t)nnew, sizeof *added, cmp_str);
+    free(old);
+    if (nadded > 0) {
         sbuf msg = SBUF_INIT;
         sbuf_puts(&msg, "no new finalizers can be added if the object is being deleted, found new "
                         "finalizers []string{");
-        for (int j = 0; j < nnew; j++) {
+        for (size_t j = 0; j < nadded; j++) {
             if (j)
                 sbuf_puts(&msg, ", ");
             fe_render_quoted(&msg, added[j]);

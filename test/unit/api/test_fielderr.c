@@ -82,3 +82,28 @@ Test(fielderr, required_with_and_without_detail)
         "Required value: name or generateName is required");
     apierr_clear(&err);
 }
+
+Test(fielderr, causes_past_the_limit_are_counted_in_one_last_cause)
+{
+    api_error e = API_ERROR_INIT;
+    for (int i = 0; i < FE_MAX_CAUSES + 2500; i++)
+        fe_required(&e, i < FE_MAX_CAUSES ? "spec.a" : "spec.b", NULL);
+    cr_assert_eq(apierr_cause_count(&e), FE_MAX_CAUSES + 1);
+    const cJSON *last = cJSON_GetArrayItem(e.causes, FE_MAX_CAUSES);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(last, "reason")), FE_INVALID);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(last, "field")), "spec.b");
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(last, "message")),
+                     "and 2500 more errors (only the first 100 are reported)");
+    const cJSON *first = cJSON_GetArrayItem(e.causes, 0);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(first, "message")), "Required value");
+    apierr_clear(&e);
+}
+
+Test(fielderr, exactly_the_limit_of_causes_needs_no_count)
+{
+    api_error e = API_ERROR_INIT;
+    for (int i = 0; i < FE_MAX_CAUSES; i++)
+        fe_forbidden(&e, "metadata.x", "no");
+    cr_assert_eq(apierr_cause_count(&e), FE_MAX_CAUSES);
+    apierr_clear(&e);
+}

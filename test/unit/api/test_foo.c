@@ -697,11 +697,16 @@ Test(foo, condition_last_transition_time_must_be_rfc3339)
 
 /* ---- unknown fields ------------------------------------------------------------------------ */
 
+/* The paths the pruning names; it must also leave nothing unknown behind. */
 static cJSON *unknown(const char *json)
 {
     cJSON *foo = parse(json);
     cJSON *paths = cJSON_CreateArray();
-    foo_unknown_fields(foo, paths);
+    size_t removed = foo_prune_unknown_fields(foo, paths, 1000);
+    cr_expect_eq(removed, (size_t)cJSON_GetArraySize(paths));
+    cJSON *again = cJSON_CreateArray();
+    cr_expect_eq(foo_prune_unknown_fields(foo, again, 1000), 0);
+    cJSON_Delete(again);
     cJSON_Delete(foo);
     return paths;
 }
@@ -757,4 +762,153 @@ Test(foo, unknown_fields_inside_owner_references_and_managed_fields_are_reported
 Test(foo, values_of_the_wrong_type_are_not_searched_for_unknown_fields)
 {
     expect_unknown("{\"spec\":[{\"bogus\":1}],\"status\":{\"conditions\":{\"x\":1}}}", "[]");
+}
+
+/* A key holding dots or brackets, or a very long one, is removed all the same (the path named
+   is for people). Before, pruning went by that path and left such fields stored. */
+Test(foo, unknown_keys_with_dots_brackets_or_great_length_are_removed)
+{
+    char longkey[600];
+    memset(longkey, 'k', sizeof longkey - 1);
+    longkey[sizeof longkey - 1] = '\0';
+    char *json = xasprintf("{\"spec\":{\"a.b\":1,\"c[0]\":2,\"%s\":3,\"replicas\":1}}", longkey);
+    cJSON *foo = parse(json);
+    cJSON *paths = cJSON_CreateArray();
+    cr_expect_eq(foo_prune_unknown_fields(foo, paths, 1000), 3);
+    char *left = json_print(foo);
+    cr_expect_str_eq(left, "{\"spec\":{\"replicas\":1}}");
+    free(left);
+    free(json);
+    cJSON_Delete(paths);
+    cJSON_Delete(foo);
+}
+
+Test(foo, only_the_first_max_named_unknown_fields_are_named_but_all_are_removed)
+{
+    cJSON *foo = parse("{\"a\":1,\"b\":2,\"c\":3,\"spec\":{\"d\":4}}");
+    cJSON *paths = cJSON_CreateArray();
+    cr_expect_eq(foo_prune_unknown_fields(foo, paths, 2), 4);
+    cr_expect_eq(cJSON_GetArraySize(paths), 2);
+    char *left = json_print(foo);
+    cr_expect_str_eq(left, "{\"spec\":{}}");
+    free(left);
+    cJSON_Delete(paths);
+    cJSON_Delete(foo);
+}
+
+/* ---- hostile sizes and numbers --------------------------------------------------------------- */
+
+/* A valid Foo whose metadata.labels holds n labels "<prefix><i>": "v". */
+static cJSON *foo_with_labels(int n, const char *prefix)
+{
+    cJSON *foo = parse(VALID_FOO);
+    cJSON *labels = json_ensure_object(cJSON_GetObjectItem(foo, "metadata"), "labels");
+    for (int i = 0; i < n; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "%s%d", prefix, i);
+        cJSON_AddStringToObject(labels, key, "v");
+    }
+    return foo;
+}
+
+Test(foo, a_foo_with_250000_valid_labels_validates)
+{
+    cJSON *foo = foo_with_labels(250000, "k");
+    api_error err = API_ERROR_INIT;
+    foo_validate(foo, NULL, &err);
+    assert_no_causes(&err);
+    cJSON_Delete(foo);
+}
+
+Test(foo, 250000_bad_labels_give_100_causes_and_a_count_of_the_rest)
+{
+    cJSON *foo = foo_with_labels(250000, "-k"); /* a name part must start alphanumeric */
+    api_error err = API_ERROR_INIT;
+    foo_validate(foo, NULL, &err);
+    cr_assert_eq(apierr_cause_count(&err), 101);
+    const cJSON *first = cJSON_GetArrayItem(err.causes, 0);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(first, "message")),
+                     "Invalid value: \"-k0\": name part " QNAME_BODY);
+    const cJSON *last = cJSON_GetArrayItem(err.causes, 100);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(last, "field")), "metadata.labels");
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(last, "message")),
+                     "and 249900 more errors (only the first 100 are reported)");
+    cr_assert(apierr_finish_invalid(&err, "Foo", "demo.example.com", "foo-a"));
+    cr_assert_lt(strlen(err.message), 64 * 1024, "the 422 message stays small");
+    apierr_clear(&err);
+    cJSON_Delete(foo);
+}
+
+Test(foo, out_of_range_and_fractional_replicas_are_causes_not_undefined_behaviour)
+{
+    /* UBSan checks that no double here is converted to an integer type. */
+    static const char *const values[] = {
+        "1e300", "-1e300", "1e400", "-1e400", "1.5", "9223372036854775808", "-0.5"};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        api_error err = API_ERROR_INIT;
+        validate_with_spec("replicas", values[i], &err);
+        cr_assert_eq(apierr_cause_count(&err), 1, "replicas %s", values[i]);
+        const cJSON *c = cJSON_GetArrayItem(err.causes, 0);
+        cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "field")), "spec.replicas");
+        cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "reason")),
+                         "FieldValueTypeInvalid", "replicas %s", values[i]);
+        apierr_clear(&err);
+    }
+    expect_spec_valid("replicas", "1e3"); /* an integer, however written */
+    expect_status_cause("{\"replicas\":1e300}", "FieldValueTypeInvalid", "status.replicas",
+                        "Invalid value: \"number\": status.replicas in body must be of type "
+                        "integer: \"number\"");
+}
+
+Test(foo, duplicate_condition_types_among_many_are_found)
+{
+    /* 20 000 conditions, types t0..t9999 twice: the second of each pair is the duplicate. */
+    enum { N = 10000 };
+    cJSON *foo = parse("{\"status\":{\"conditions\":[]}}");
+    cJSON *conds = json_path(foo, "status.conditions");
+    for (int i = 0; i < 2 * N; i++) {
+        char type[16];
+        snprintf(type, sizeof type, "t%d", i % N);
+        cJSON *c = cJSON_CreateObject();
+        cJSON_AddStringToObject(c, "type", type);
+        cJSON_AddStringToObject(c, "status", "True");
+        cJSON_AddItemToArray(conds, c);
+    }
+    api_error err = API_ERROR_INIT;
+    foo_validate_status(foo, &err);
+    cr_assert_eq(apierr_cause_count(&err), 101);
+    const cJSON *c = cJSON_GetArrayItem(err.causes, 0);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "field")),
+                     "status.conditions[10000].type");
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "message")),
+                     "Duplicate value: \"t0\"");
+    apierr_clear(&err);
+    cJSON_Delete(foo);
+}
+
+Test(foo, many_new_finalizers_on_a_deleting_object_are_named_once_each)
+{
+    enum { N = 50000 };
+    cJSON *old = parse("{\"name\":\"a\",\"deletionTimestamp\":\"2026-01-01T00:00:00Z\","
+                       "\"finalizers\":[\"x.io/keep\"]}");
+    cJSON *meta = parse("{\"name\":\"a\",\"finalizers\":[\"x.io/keep\"]}");
+    cJSON *fins = cJSON_GetObjectItem(meta, "finalizers");
+    for (int i = 0; i < N; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "x.io/f%d", (N - 1 - i) / 2); /* each twice, descending */
+        cJSON_AddItemToArray(fins, cJSON_CreateString(name));
+    }
+    api_error err = API_ERROR_INIT;
+    meta_validate_update(meta, old, &err);
+    cr_assert_eq(apierr_cause_count(&err), 1);
+    const char *msg =
+        cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(err.causes, 0), "message"));
+    cr_assert(strstr(msg, "found new finalizers []string{\"x.io/f0\", \"x.io/f1\", "
+                          "\"x.io/f10\","),
+              "sorted, once each");
+    cr_assert_null(strstr(msg, "x.io/keep"));
+    cr_assert_null(strstr(msg, "\"x.io/f0\", \"x.io/f0\""));
+    apierr_clear(&err);
+    cJSON_Delete(meta);
+    cJSON_Delete(old);
 }
