@@ -5,6 +5,7 @@
 #include "common/labels.h"
 
 #include "common/alloc.h"
+#include "common/jsonkeys.h"
 #include "common/sbuf.h"
 
 #include <errno.h>
@@ -13,6 +14,13 @@
 
 #define LB_NAME_MAX   63  /* label name part and label value */
 #define LB_PREFIX_MAX 253 /* DNS-1123 subdomain */
+
+/*
+ * From this many requirements on, labels_match indexes the labels before looking keys up: a
+ * selector of 100 000 requirements against 100 000 labels would otherwise cost 10^10 steps per
+ * object. Below it, walking the few labels per requirement is cheaper than building an index.
+ */
+#define LB_INDEX_MIN_REQS 8
 
 typedef enum {
     LB_EXISTS,
@@ -31,6 +39,8 @@ typedef struct lb_req {
     lb_op op;
     char **values; /* sorted and unique for in/notin; one value for =, ==, !=, >, < */
     size_t nvalues;
+    size_t cap;       /* of values */
+    size_t order;     /* position in the selector text, for a stable sort by key */
     long long number; /* >, < only */
 } lb_req;
 
@@ -280,7 +290,10 @@ static void req_free(lb_req *r)
 
 static void req_add_value(lb_req *r, const char *text, size_t len)
 {
-    r->values = xrealloc(r->values, (r->nvalues + 1) * sizeof *r->values);
+    if (r->nvalues == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 1;
+        r->values = xrealloc(r->values, r->cap * sizeof *r->values);
+    }
     r->values[r->nvalues++] = xstrndup(text, len);
 }
 
@@ -438,21 +451,24 @@ static void sel_append(labels_selector *sel, lb_req *r)
         sel->cap = sel->cap ? sel->cap * 2 : 4;
         sel->reqs = xrealloc(sel->reqs, sel->cap * sizeof *sel->reqs);
     }
+    r->order = sel->n;
     sel->reqs[sel->n++] = *r;
 }
 
-/* Stable sort by key (insertion sort: selectors hold a handful of requirements). */
+static int cmp_reqs(const void *a, const void *b)
+{
+    const lb_req *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    if (c != 0)
+        return c;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Stable sort by key, as kube's sort.Stable: O(n log n) even for a hostile selector. */
 static void sel_sort(labels_selector *sel)
 {
-    for (size_t i = 1; i < sel->n; i++) {
-        lb_req cur = sel->reqs[i];
-        size_t j = i;
-        while (j > 0 && strcmp(sel->reqs[j - 1].key, cur.key) > 0) {
-            sel->reqs[j] = sel->reqs[j - 1];
-            j--;
-        }
-        sel->reqs[j] = cur;
-    }
+    if (sel->n > 1) /* reqs is NULL while empty, and qsort may not be given NULL */
+        qsort(sel->reqs, sel->n, sizeof *sel->reqs, cmp_reqs);
 }
 
 /* The top level of kube's parser: requirements separated by commas, then the end. */
@@ -531,21 +547,18 @@ bool labels_is_empty(const labels_selector *sel)
 
 /* ---- matching -------------------------------------------------------------------------------- */
 
+/* True when v is one of r's values (sorted for in/notin, so a binary search). */
 static bool has_value(const lb_req *r, const char *v)
 {
-    for (size_t i = 0; i < r->nvalues; i++) {
-        if (strcmp(r->values[i], v) == 0)
-            return true;
-    }
-    return false;
+    return bsearch(&v, r->values, r->nvalues, sizeof *r->values, cmp_strings) != NULL;
 }
 
-/* kube's Requirement.Matches: absent keys satisfy only !, != and notin. */
-static bool req_match(const lb_req *r, const cJSON *labels)
+/*
+ * kube's Requirement.Matches for the label value v of r's key (NULL: absent or not a string):
+ * absent keys satisfy only !, != and notin.
+ */
+static bool req_match(const lb_req *r, const char *v)
 {
-    const char *v = NULL;
-    if (cJSON_IsObject(labels))
-        v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(labels, r->key));
     long long n;
     switch (r->op) {
     case LB_EXISTS:
@@ -571,11 +584,21 @@ bool labels_match(const labels_selector *sel, const cJSON *labels)
 {
     if (!sel)
         return true;
-    for (size_t i = 0; i < sel->n; i++) {
-        if (!req_match(&sel->reqs[i], labels))
-            return false;
+    if (!cJSON_IsObject(labels))
+        labels = NULL;
+    jk_index *ix = labels && sel->n >= LB_INDEX_MIN_REQS ? jk_index_of(labels) : NULL;
+    bool match = true;
+    for (size_t i = 0; i < sel->n && match; i++) {
+        const char *key = sel->reqs[i].key;
+        const cJSON *item = NULL;
+        if (ix)
+            item = jk_index_get(ix, key);
+        else if (labels)
+            item = cJSON_GetObjectItemCaseSensitive(labels, key);
+        match = req_match(&sel->reqs[i], cJSON_GetStringValue(item));
     }
-    return true;
+    jk_index_free(ix);
+    return match;
 }
 
 /* ---- printing -------------------------------------------------------------------------------- */

@@ -38,6 +38,9 @@ labels_selector *labels_parse(const char *s, api_error *err);
  * metadata.labels; NULL, non-objects and non-string members count as absent labels).
  * Semantics are kube's: =, ==, in require the key; != and notin also match objects without the
  * key; > and < require the key and an integer value. A NULL or empty selector matches all.
+ * Where labels repeats a key, the last member counts when the selector has many requirements.
+ * Cost: linear in the requirements plus the labels (many requirements look keys up through a
+ * hash index of the labels; in/notin values are searched by bisection).
  */
 bool labels_match(const labels_selector *sel, const cJSON *labels);
 

@@ -5,8 +5,10 @@
 #include "common/labels.h"
 
 #include "common/alloc.h"
+#include "common/sbuf.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -334,4 +336,56 @@ Test(labels, non_integer_for_greater_or_less_is_400)
     expect_parse_error("n>x", REQ_ERR, "for 'Gt', 'Lt' operators, the value must be an integer");
     expect_parse_error("n<", REQ_ERR, "the value must be an integer");
     expect_parse_error("n>99999999999999999999", REQ_ERR, "the value must be an integer");
+}
+
+/* ---- hostile sizes: parse, sort and match stay O(n log n) ---------------------------------- */
+
+Test(labels, a_selector_of_50000_requirements_matches_50000_labels)
+{
+    enum { N = 50000 };
+    sbuf text = SBUF_INIT;
+    cJSON *labels = cJSON_CreateObject();
+    for (int i = N - 1; i >= 0; i--) { /* reverse order: the sort has work to do */
+        sbuf_printf(&text, "%sk%d=v", i == N - 1 ? "" : ",", i);
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        cJSON_AddStringToObject(labels, key, "v");
+    }
+    labels_selector *sel = must_parse(text.data);
+    cr_assert(labels_match(sel, labels));
+    char *canonical = labels_format(sel);
+    cr_assert_eq(strncmp(canonical, "k0=v,k1=v,k10=v,", 16), 0, "%.40s", canonical);
+    free(canonical);
+    cJSON_ReplaceItemInObject(labels, "k777", cJSON_CreateString("other"));
+    cr_assert_not(labels_match(sel, labels));
+    labels_free(sel);
+    cJSON_Delete(labels);
+    sbuf_free(&text);
+}
+
+Test(labels, an_in_requirement_of_50000_values_matches_by_bisection)
+{
+    enum { N = 50000 };
+    sbuf text = SBUF_INIT;
+    sbuf_puts(&text, "k in (");
+    for (int i = 0; i < N; i++)
+        sbuf_printf(&text, "%sv%d", i ? "," : "", N - i);
+    sbuf_puts(&text, ")");
+    labels_selector *sel = must_parse(text.data);
+    cJSON *labels = cJSON_Parse("{\"k\":\"v123\"}");
+    cr_assert(labels_match(sel, labels));
+    cJSON_ReplaceItemInObject(labels, "k", cJSON_CreateString("v0"));
+    cr_assert_not(labels_match(sel, labels));
+    cJSON_Delete(labels);
+    labels_free(sel);
+    sbuf_free(&text);
+}
+
+Test(labels, requirements_of_equal_keys_keep_their_order)
+{
+    labels_selector *sel = must_parse("b=2,a=1,b!=3,a");
+    char *s = labels_format(sel);
+    cr_assert_str_eq(s, "a=1,a,b=2,b!=3");
+    free(s);
+    labels_free(sel);
 }
