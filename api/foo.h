@@ -54,10 +54,12 @@ void foo_validate(const cJSON *foo, const cJSON *old, api_error *err);
 void foo_validate_status(const cJSON *foo, api_error *err);
 
 /*
- * Appends to `paths` (a cJSON array of strings) the path of each field of `foo` that the Foo
- * schema does not know, e.g. "spec.bogus" or "metadata.foo". Used for fieldValidation.
+ * Removes from `foo`, in one linear walk, every field the Foo schema does not know, and appends
+ * to `paths` (a cJSON array of strings) the path of the first max_named of them, e.g.
+ * "spec.bogus", "metadata.foo" or "spec.a.b" for a key "a.b" of spec (paths are for people: a
+ * key may itself hold dots). Returns how many fields were removed. Used for fieldValidation.
  */
-void foo_unknown_fields(const cJSON *foo, cJSON *paths);
+size_t foo_prune_unknown_fields(cJSON *foo, cJSON *paths, size_t max_named);
 
 /*
  * Validates generic ObjectMeta of a create/update (any kind): name (DNS-1123 subdomain, <= 253),

@@ -7,7 +7,7 @@
  * together, and answers once the last one commits.
  */
 #include "apiserver/internal.h"
-#include "apiserver/selector.h"
+#include "apiserver/list_select.h"
 #include "apiserver/write.h"
 #include "apiserver/write_op.h"
 #include "common/alloc.h"
@@ -47,7 +47,7 @@ static bool check_delete_options(write_op *op)
 static bool read_delete_options(write_op *op)
 {
     as_req *req = op->req;
-    if (req->body.len && !(op->body = wo_parse_body(req)))
+    if (req->body.len && !(op->body = wo_parse_body(op)))
         return false;
     return wo_parse_dry_run(op, "DeleteOptions") && check_delete_options(op);
 }
@@ -167,25 +167,35 @@ static void collection_plan(collection_op *cop, write_op *tmpl, wc_blob *b, size
     }
 }
 
-/* Plans the delete of every object under the resource's prefix that the selector matches. */
-static collection_op *collection_plan_all(write_op *tmpl, const as_target *t,
-                                          const as_selector *sel)
+/* Plans the delete of every object of the page a LIST with the same options would return. */
+static collection_op *collection_plan_page(write_op *tmpl, const as_resource *r, as_page *page,
+                                           size_t prefix_len)
 {
-    as_req *req = tmpl->req;
+    collection_op *cop = collection_new(tmpl->req, r, page->n);
+    for (size_t i = 0; i < page->n; i++)
+        collection_plan(cop, tmpl, page->items[i], prefix_len);
+    return cop;
+}
+
+/* The page of objects the request's ListOptions and selectors cover. Answers on failure. */
+static bool select_collection(as_req *req, const as_target *t, as_page *page, size_t *prefix_len)
+{
+    as_list_options o;
+    as_selector sel = {0};
+    api_error e = API_ERROR_INIT;
     sbuf prefix = SBUF_INIT;
     as_resource_prefix(t->resource, t->ns, &prefix);
-    wc_blob **items;
-    uint64_t rev;
-    size_t remaining;
-    size_t n = wc_list(req->server->cache, prefix.data, NULL, 0, &items, &rev, &remaining);
-    collection_op *cop = collection_new(req, t->resource, n);
-    for (size_t i = 0; i < n; i++) {
-        if (as_selector_matches(sel, items[i]->key + prefix.len, items[i]))
-            collection_plan(cop, tmpl, items[i], prefix.len);
+    *prefix_len = prefix.len;
+    bool ok = as_list_options_parse(req, AS_VERB_DELETECOLLECTION, &o, &e) &&
+              as_selector_parse(o.field_selector, o.label_selector, &sel, &e) &&
+              as_list_select(req->server->cache, prefix.data, &o, &sel, page, &e);
+    if (!ok) {
+        as_respond_error(req, &e);
+        apierr_clear(&e);
     }
-    wc_snapshot_free(items, n);
+    as_selector_free(&sel);
     sbuf_free(&prefix);
-    return cop;
+    return ok;
 }
 
 /* Nothing to write, or a dry run: answers at once with what would be written, and frees cop. */
@@ -210,14 +220,15 @@ void as_handle_delete_collection(as_req *req, const as_target *t)
         cJSON_Delete(tmpl.body);
         return;
     }
-    as_selector sel;
-    if (!as_selector_parse(req, &sel)) {
-        as_selector_free(&sel);
+    as_page page = {0};
+    size_t prefix_len = 0;
+    if (!select_collection(req, t, &page, &prefix_len)) {
+        as_page_free(&page);
         cJSON_Delete(tmpl.body);
         return;
     }
-    collection_op *cop = collection_plan_all(&tmpl, t, &sel);
-    as_selector_free(&sel);
+    collection_op *cop = collection_plan_page(&tmpl, t->resource, &page, prefix_len);
+    as_page_free(&page);
     cJSON_Delete(tmpl.body);
     if (cop->n == 0 || tmpl.dry_run) {
         collection_answer_now(cop);

@@ -5,6 +5,7 @@
  */
 #include "apiserver/handlers.h"
 #include "apiserver/internal.h"
+#include "apiserver/list_select.h"
 #include "apiserver/negotiate.h"
 #include "apiserver/selector.h"
 #include "apiserver/table.h"
@@ -13,7 +14,6 @@
 #include "common/alloc.h"
 #include "common/sbuf.h"
 
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,70 +117,6 @@ static void handle_get(as_req *req, const as_target *t)
 
 /* ---- list ------------------------------------------------------------------------------- */
 
-/* The continue token: base64 of "<rv>:<last key>". Opaque to clients. */
-static char *encode_continue(uint64_t rv, const char *last_key)
-{
-    sbuf raw = SBUF_INIT;
-    sbuf_printf(&raw, "%llu:%s", (unsigned long long)rv, last_key);
-    char *out = xmalloc(4 * (raw.len / 3 + 1) + 1);
-    EVP_EncodeBlock((unsigned char *)out, (unsigned char *)raw.data, (int)raw.len);
-    sbuf_free(&raw);
-    return out;
-}
-
-/* Returns the last key of the previous page (and its list revision in *rev), or NULL. */
-static char *decode_continue(const char *token, const char *prefix, uint64_t *rev)
-{
-    size_t n = strlen(token);
-    if (n == 0 || n % 4 != 0)
-        return NULL;
-    unsigned char *raw = xmalloc(n);
-    int len = EVP_DecodeBlock(raw, (const unsigned char *)token, (int)n);
-    char *key = NULL;
-    if (len > 0) {
-        while (len > 0 && raw[len - 1] == '\0')
-            len--; /* EVP_DecodeBlock keeps the padding as NULs */
-        char *s = xstrndup((char *)raw, (size_t)len);
-        char *colon = strchr(s, ':');
-        if (colon && strncmp(colon + 1, prefix, strlen(prefix)) == 0) {
-            key = xstrdup(colon + 1);
-            *rev = strtoull(s, NULL, 10);
-        }
-        free(s);
-    }
-    free(raw);
-    return key;
-}
-
-static bool valid_list_options(as_req *req, const char *rv, const char *match)
-{
-    api_error e = API_ERROR_INIT;
-    if (match && *match) {
-        if (!rv || !*rv)
-            apierr_add_cause(&e, "FieldValueRequired", "resourceVersionMatch",
-                             "Forbidden: resourceVersionMatch is forbidden unless resourceVersion "
-                             "is provided");
-        else if (strcmp(match, "Exact") != 0 && strcmp(match, "NotOlderThan") != 0)
-            apierr_add_cause(&e, "FieldValueNotSupported", "resourceVersionMatch",
-                             "Unsupported value: \"%s\": supported values: \"Exact\", "
-                             "\"NotOlderThan\"",
-                             match);
-        else if (strcmp(match, "Exact") == 0 && strcmp(rv, "0") == 0)
-            apierr_add_cause(&e, "FieldValueForbidden", "resourceVersionMatch",
-                             "Forbidden: resourceVersionMatch \"exact\" is forbidden for "
-                             "resourceVersion \"0\"");
-    }
-    if (as_param_get(req, "sendInitialEvents"))
-        apierr_add_cause(&e, "FieldValueForbidden", "sendInitialEvents",
-                         "Forbidden: sendInitialEvents is forbidden for list");
-    if (apierr_finish_invalid(&e, "ListOptions", "meta.k8s.io", "")) {
-        as_respond_error(req, &e);
-        apierr_clear(&e);
-        return false;
-    }
-    return true;
-}
-
 static void append_list_head(const as_resource *r, uint64_t rev, const char *cont, size_t remaining,
                              sbuf *out)
 {
@@ -193,40 +129,6 @@ static void append_list_head(const as_resource *r, uint64_t rev, const char *con
     if (cont && remaining) /* unknown (0) under a label selector: left out, as kube does */
         sbuf_printf(out, ",\"remainingItemCount\":%zu", remaining);
     sbuf_puts(out, "},\"items\":[");
-}
-
-/* resourceVersion semantics of a list served from the cache (api-contract §5.2). */
-static bool check_list_rv(as_req *req, const char *rv, const char *match, uint64_t current)
-{
-    if (rv && *rv && strtoull(rv, NULL, 10) > current) {
-        api_error e = API_ERROR_INIT;
-        apierr_set(&e, 504, "Timeout", "Too large resource version: %s, current: %llu", rv,
-                   (unsigned long long)current);
-        apierr_add_cause(&e, "ResourceVersionTooLarge", "", "Too large resource version");
-        e.retry_after = 1;
-        as_respond_error(req, &e);
-        apierr_clear(&e);
-        return false;
-    }
-    if (match && strcmp(match, "Exact") == 0 && strtoull(rv, NULL, 10) != current) {
-        as_respond_status(req, 410, "Expired",
-                          "The resourceVersion for the provided list is too old.");
-        return false;
-    }
-    return true;
-}
-
-/* Keeps the selected items (in place); drops the references of the others. Returns the count. */
-static size_t filter_items(wc_blob **items, size_t n, size_t prefix_len, const as_selector *sel)
-{
-    size_t kept = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (items[i] && as_selector_matches(sel, items[i]->key + prefix_len, items[i]))
-            items[kept++] = items[i];
-        else
-            wc_blob_unref(items[i]);
-    }
-    return kept;
 }
 
 static void splice_json_list(as_req *req, const as_resource *r, wc_blob **items, size_t n,
@@ -251,68 +153,27 @@ static void handle_list(as_req *req, const as_target *t)
 {
     as_negotiated neg;
     as_include_object include;
-    as_selector sel;
-    const char *rv = as_param_get(req, "resourceVersion");
-    const char *match = as_param_get(req, "resourceVersionMatch");
-    if (!negotiate_read(req, AS_SHAPE_LIST, &neg, &include) || !valid_list_options(req, rv, match))
+    if (!negotiate_read(req, AS_SHAPE_LIST, &neg, &include))
         return;
-    if (!as_selector_parse(req, &sel) ||
-        !check_list_rv(req, rv, match, wc_rev(req->server->cache))) {
-        as_selector_free(&sel);
-        return;
-    }
+    as_list_options o;
+    as_selector sel = {0};
+    as_page page = {0};
+    api_error e = API_ERROR_INIT;
     sbuf prefix = SBUF_INIT;
     as_resource_prefix(t->resource, t->ns, &prefix);
-    const char *limit = as_param_get(req, "limit");
-    const char *cont = as_param_get(req, "continue");
-    char *after = NULL;
-    uint64_t cont_rev = 0;
-    if (cont && *cont && !(after = decode_continue(cont, prefix.data, &cont_rev))) {
-        sbuf_free(&prefix);
-        as_selector_free(&sel);
-        return as_respond_status(req, 400, "BadRequest", "invalid continue token");
-    }
-    wc_cache *cache = req->server->cache;
-    wc_blob **items = NULL;
-    uint64_t rev = 0;
-    size_t remaining = 0, n;
-    if (sel.name_eq) { /* one object: no scan */
-        sbuf key = SBUF_INIT;
-        sbuf_printf(&key, "%s%s", prefix.data, sel.name_eq);
-        items = xmalloc(sizeof *items);
-        items[0] = wc_get(cache, key.data);
-        rev = wc_rev(cache);
-        n = 1;
-        sbuf_free(&key);
-    } else if (after && cont_rev < wc_rev(cache)) {
-        /* Later pages show the list as it was at the first page's revision. */
-        ptrdiff_t got = wc_list_at(cache, prefix.data, after, limit ? strtoull(limit, NULL, 10) : 0,
-                                   cont_rev, &items, &remaining);
-        if (got < 0) {
-            free(after);
-            sbuf_free(&prefix);
-            as_selector_free(&sel);
-            return as_respond_status(req, 410, "Expired",
-                                     "The provided continue parameter is too old to display a "
-                                     "consistent list result. You can start a new list without "
-                                     "the continue parameter.");
-        }
-        n = (size_t)got;
-        rev = cont_rev;
+    if (as_list_options_parse(req, AS_VERB_LIST, &o, &e) &&
+        as_selector_parse(o.field_selector, o.label_selector, &sel, &e) &&
+        as_list_select(req->server->cache, prefix.data, &o, &sel, &page, &e)) {
+        as_list_meta meta = {.rev = page.rev, .cont = page.cont, .remaining = page.remaining};
+        if (neg.media == AS_MEDIA_JSON)
+            splice_json_list(req, t->resource, page.items, page.n, &meta);
+        render(req, t->resource, &neg, include, (const wc_blob *const *)page.items, page.n, &meta,
+               true);
     } else {
-        n = wc_list(cache, prefix.data, after, limit ? strtoull(limit, NULL, 10) : 0, &items, &rev,
-                    &remaining);
+        as_respond_error(req, &e);
+        apierr_clear(&e);
     }
-    char *next = remaining && n ? encode_continue(rev, items[n - 1]->key) : NULL;
-    n = filter_items(items, n, prefix.len, &sel);
-    /* kube counts what remains only when no selector filters it. */
-    as_list_meta meta = {.rev = rev, .cont = next, .remaining = sel.labels ? 0 : remaining};
-    if (neg.media == AS_MEDIA_JSON)
-        splice_json_list(req, t->resource, items, n, &meta);
-    render(req, t->resource, &neg, include, (const wc_blob *const *)items, n, &meta, true);
-    wc_snapshot_free(items, n);
-    free(next);
-    free(after);
+    as_page_free(&page);
     as_selector_free(&sel);
     sbuf_free(&prefix);
 }
@@ -327,15 +188,27 @@ static void handle_watch(as_req *req, const as_target *t)
 
 /* ---- dispatch --------------------------------------------------------------------------- */
 
+/* GET on a collection: a watch when ?watch says so (a value that is not a boolean is a 400). */
+static void handle_collection_read(as_req *req, const as_target *t)
+{
+    bool watch = false;
+    api_error e = API_ERROR_INIT;
+    if (!as_list_is_watch(req, &watch, &e)) {
+        as_respond_error(req, &e);
+        apierr_clear(&e);
+    } else if (watch) {
+        handle_watch(req, t);
+    } else {
+        handle_list(req, t);
+    }
+}
+
 static void handle_collection(as_req *req, const as_target *t)
 {
     switch (req->method) {
     case AS_GET:
     case AS_HEAD:
-        if (as_param_bool(req, "watch", false))
-            handle_watch(req, t);
-        else
-            handle_list(req, t);
+        handle_collection_read(req, t);
         return;
     case AS_POST:
         as_handle_create(req, t);

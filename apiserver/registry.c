@@ -8,7 +8,7 @@ static const as_strategy foo_strategy = {
     .defaults = foo_default,
     .validate = foo_validate,
     .validate_status = foo_validate_status,
-    .unknown_fields = foo_unknown_fields,
+    .prune_unknown_fields = foo_prune_unknown_fields,
 };
 
 static const as_column foo_columns[] = {

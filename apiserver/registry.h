@@ -20,8 +20,9 @@ typedef struct as_strategy {
     void (*validate)(const cJSON *obj, const cJSON *old, api_error *err);
     /* Validates .status on a /status write; appends causes. */
     void (*validate_status)(const cJSON *obj, api_error *err);
-    /* Appends the paths of fields the schema does not know (fieldValidation). */
-    void (*unknown_fields)(const cJSON *obj, cJSON *paths);
+    /* Removes the fields the schema does not know, names up to max_named of them in paths, and
+       returns how many it removed (fieldValidation). */
+    size_t (*prune_unknown_fields)(cJSON *obj, cJSON *paths, size_t max_named);
 } as_strategy;
 
 /* One column of `kubectl get` (a meta.k8s.io Table column). */

@@ -6,6 +6,7 @@
  */
 #include "apiserver/watch.h"
 #include "apiserver/internal.h"
+#include "apiserver/list_options.h"
 #include "apiserver/negotiate.h"
 #include "apiserver/selector.h"
 #include "apiserver/table.h"
@@ -71,79 +72,64 @@ static void set_expired(as_watch *w, uint64_t rv)
     set_error(w, 410, "Expired", msg);
 }
 
-static bool invalid_params(as_req *req, bool send_initial, const char *match)
+/* timeoutSeconds, or kube's default: a random time in [1800 s, 3600 s). */
+static uint64_t timeout_ns(as_watch *w, int64_t seconds)
 {
-    api_error e = API_ERROR_INIT;
-    if (send_initial && (!match || strcmp(match, "NotOlderThan") != 0))
-        apierr_add_cause(&e, "FieldValueInvalid", "resourceVersionMatch",
-                         "Invalid value: \"%s\": sendInitialEvents requires setting "
-                         "resourceVersionMatch to NotOlderThan",
-                         match ? match : "");
-    else if (!send_initial && match && *match)
-        apierr_add_cause(&e, "FieldValueForbidden", "resourceVersionMatch",
-                         "Forbidden: resourceVersionMatch is forbidden for watch unless "
-                         "sendInitialEvents is provided");
-    if (!apierr_finish_invalid(&e, "ListOptions", "meta.k8s.io", ""))
-        return false;
-    as_respond_error(req, &e);
-    apierr_clear(&e);
-    return true;
+    if (seconds <= 0) {
+        unsigned seed = (unsigned)now_ns(w);
+        seconds = DEFAULT_TIMEOUT_MIN_S + rand_r(&seed) % DEFAULT_TIMEOUT_MIN_S;
+    }
+    return (uint64_t)seconds * CLK_NS_PER_S;
 }
 
-static uint64_t timeout_ns(as_req *req)
+/* Where the stream starts: a snapshot, the live events after a revision, or an ERROR event. */
+static void position(as_watch *w, const as_list_options *o)
 {
-    const char *t = as_param_get(req, "timeoutSeconds");
-    long long s = t ? atoll(t) : 0;
-    if (s <= 0) {
-        unsigned seed = (unsigned)clk_mono_ns(req->server->clock);
-        s = DEFAULT_TIMEOUT_MIN_S + rand_r(&seed) % DEFAULT_TIMEOUT_MIN_S;
+    wc_cache *cache = w->srv->cache;
+    const char *rv = o->resource_version;
+    if (o->send_initial_events || !rv || strcmp(rv, "0") == 0) {
+        size_t remaining;
+        w->ninitial = wc_list(cache, w->prefix, NULL, 0, &w->initial, &w->pos, &remaining);
+        w->state = WS_INITIAL;
+        w->end_bookmark = o->send_initial_events;
+    } else if (o->rv > wc_rev(cache)) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "Too large resource version: %llu, current: %llu",
+                 (unsigned long long)o->rv, (unsigned long long)wc_rev(cache));
+        set_error(w, 504, "Timeout", msg);
+    } else if (o->rv < wc_oldest_rev(cache)) {
+        set_expired(w, o->rv);
+    } else {
+        w->pos = o->rv;
+        w->state = WS_LIVE;
     }
-    return (uint64_t)s * CLK_NS_PER_S;
 }
 
 void as_watch_begin(as_req *req, const as_resource *r, const char *ns, as_negotiated media,
                     as_include_object include)
 {
-    bool send_initial = as_param_bool(req, "sendInitialEvents", false);
-    const char *match = as_param_get(req, "resourceVersionMatch");
-    if (invalid_params(req, send_initial, match))
-        return;
+    as_list_options o;
+    api_error e = API_ERROR_INIT;
     as_watch *w = xcalloc(1, sizeof *w);
-    w->media = media;
-    w->include = include;
-    if (!as_selector_parse(req, &w->sel)) {
-        as_selector_free(&w->sel);
-        free(w);
+    if (!as_list_options_parse(req, AS_VERB_WATCH, &o, &e) ||
+        !as_selector_parse(o.field_selector, o.label_selector, &w->sel, &e)) {
+        as_respond_error(req, &e);
+        apierr_clear(&e);
+        as_watch_free(w);
         return;
     }
+    w->media = media;
+    w->include = include;
     w->srv = req->server;
     w->res = r;
     sbuf prefix = SBUF_INIT;
     as_resource_prefix(r, ns, &prefix);
     w->prefix_len = prefix.len;
     w->prefix = sbuf_detach(&prefix, NULL);
-    w->bookmarks = as_param_bool(req, "allowWatchBookmarks", false);
-    w->deadline_ns = now_ns(w) + timeout_ns(req);
+    w->bookmarks = o.allow_bookmarks;
+    w->deadline_ns = now_ns(w) + timeout_ns(w, o.timeout_seconds);
     w->next_bookmark_ns = now_ns(w) + BOOKMARK_EVERY_NS;
-    wc_cache *cache = req->server->cache;
-    const char *rv = as_param_get(req, "resourceVersion");
-    uint64_t n = rv ? strtoull(rv, NULL, 10) : 0;
-    if (send_initial || !rv || !*rv || strcmp(rv, "0") == 0) {
-        size_t remaining;
-        w->ninitial = wc_list(cache, w->prefix, NULL, 0, &w->initial, &w->pos, &remaining);
-        w->state = WS_INITIAL;
-        w->end_bookmark = send_initial;
-    } else if (n > wc_rev(cache)) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "Too large resource version: %llu, current: %llu",
-                 (unsigned long long)n, (unsigned long long)wc_rev(cache));
-        set_error(w, 504, "Timeout", msg);
-    } else if (n < wc_oldest_rev(cache)) {
-        set_expired(w, n);
-    } else {
-        w->pos = n;
-        w->state = WS_LIVE;
-    }
+    position(w, &o);
     req->watch = w;
 }
 
@@ -151,7 +137,7 @@ static bool wanted(as_watch *w, wc_blob *b)
 {
     if (!b || strncmp(b->key, w->prefix, w->prefix_len) != 0)
         return false;
-    return as_selector_matches(&w->sel, b->key + w->prefix_len, b);
+    return as_selector_matches(&w->sel, "", b->key + w->prefix_len, b); /* cluster-scoped */
 }
 
 static void append_event(as_watch *w, sbuf *out, const char *type, const wc_blob *b)

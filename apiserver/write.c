@@ -17,7 +17,6 @@
 #include "common/alloc.h"
 #include "common/json.h"
 #include "common/sbuf.h"
-#include "common/yamljson.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -38,71 +37,38 @@ static void object_key(write_op *op, sbuf *key)
 
 /* ---- fieldValidation -------------------------------------------------------------------- */
 
-/* Strict: one 400 naming every unknown field, as kube's strict decoder words it. */
-static void reject_unknown_fields(write_op *op, const cJSON *paths)
-{
-    sbuf msg = SBUF_INIT;
-    sbuf_printf(&msg, "%s in version \"%s\" cannot be handled as a %s: strict decoding error: ",
-                op->res->kind, op->res->version, op->res->kind);
-    const cJSON *p;
-    bool first = true;
-    cJSON_ArrayForEach(p, paths)
-    {
-        sbuf_printf(&msg, "%sunknown field \"%s\"", first ? "" : ", ", p->valuestring);
-        first = false;
-    }
-    as_respond_status(op->req, 400, "BadRequest", "%s", msg.data);
-    sbuf_free(&msg);
-}
-
-/* Warn and Ignore: the unknown fields are pruned; Warn also names each in a Warning header. */
-static void prune_unknown_fields(write_op *op, cJSON *obj, const cJSON *paths, bool warn)
-{
-    const cJSON *p;
-    cJSON_ArrayForEach(p, paths)
-    {
-        if (warn) {
-            sbuf h = SBUF_INIT;
-            sbuf_printf(&h, "299 - \"unknown field \\\"%s\\\"\"", p->valuestring);
-            as_add_header(op->req, "Warning", h.data);
-            sbuf_free(&h);
-        }
-        json_delete_path(obj, p->valuestring);
-    }
-}
+/* At most this many unknown fields are named in a 400 or in warnings; all are removed. */
+#define MAX_NAMED_UNKNOWN_FIELDS 100
 
 /*
- * fieldValidation (api-contract §3.3): reports unknown fields of `obj` as 400 (Strict), Warning
- * headers (Warn, the default) or nothing (Ignore), and prunes them from obj unless Strict.
- * Returns false after answering.
+ * fieldValidation (api-contract §3.3) for unknown fields of `obj`: they are removed from obj,
+ * then reported as a 400 (Strict), a Warning header each (Warn, the default) or not at all
+ * (Ignore). Returns false after answering.
  */
-static bool check_unknown_fields(write_op *op, cJSON *obj, const char *options_kind)
+static bool check_unknown_fields(write_op *op, cJSON *obj)
 {
-    const char *mode = as_param_get(op->req, "fieldValidation");
-    if (!mode || !*mode)
-        mode = "Warn";
-    if (strcmp(mode, "Strict") != 0 && strcmp(mode, "Warn") != 0 && strcmp(mode, "Ignore") != 0) {
-        api_error e = API_ERROR_INIT;
-        apierr_add_cause(&e, "FieldValueNotSupported", "fieldValidation",
-                         "Unsupported value: \"%s\": supported values: \"Ignore\", \"Strict\", "
-                         "\"Warn\"",
-                         mode);
-        apierr_finish_invalid(&e, options_kind, "meta.k8s.io", "");
-        wo_respond_error(op->req, &e);
-        return false;
-    }
     const as_strategy *s = op->res->strategy;
-    if (!s || !s->unknown_fields)
+    if (!s || !s->prune_unknown_fields)
         return true;
     cJSON *paths = cJSON_CreateArray();
-    s->unknown_fields(obj, paths);
-    bool ok = true;
-    if (cJSON_GetArraySize(paths) > 0 && strcmp(mode, "Strict") == 0) {
-        reject_unknown_fields(op, paths);
-        ok = false;
-    } else {
-        prune_unknown_fields(op, obj, paths, strcmp(mode, "Warn") == 0);
+    size_t removed = s->prune_unknown_fields(obj, paths, MAX_NAMED_UNKNOWN_FIELDS);
+    cJSON *problems = cJSON_CreateArray();
+    const cJSON *p;
+    cJSON_ArrayForEach(p, paths)
+    {
+        sbuf m = SBUF_INIT;
+        sbuf_printf(&m, "unknown field \"%s\"", p->valuestring);
+        cJSON_AddItemToArray(problems, cJSON_CreateString(m.data));
+        sbuf_free(&m);
     }
+    if (removed > MAX_NAMED_UNKNOWN_FIELDS) {
+        sbuf m = SBUF_INIT;
+        sbuf_printf(&m, "and %zu more unknown fields", removed - MAX_NAMED_UNKNOWN_FIELDS);
+        cJSON_AddItemToArray(problems, cJSON_CreateString(m.data));
+        sbuf_free(&m);
+    }
+    bool ok = wo_report_field_problems(op, problems);
+    cJSON_Delete(problems);
     cJSON_Delete(paths);
     return ok;
 }
@@ -193,6 +159,12 @@ static void respond_write_failure(write_op *op, int result)
     case ST_EINVAL:
         apierr_internal(&e, "the object could not be stored");
         break;
+    case ST_ETOOLARGE:
+        apierr_set(&e, 413, "RequestEntityTooLarge",
+                   "Request entity too large: the %s \"%s\" would be larger than the limit of "
+                   "%d bytes on a stored object",
+                   op->res->kind, op->name, ST_MAX_OBJECT_BYTES);
+        break;
     default:
         apierr_internal(&e, "storage write failed (%d)", result);
     }
@@ -278,7 +250,7 @@ static outcome compute_change(write_op *op, const cJSON *current, cJSON **next, 
     if (!incoming)
         return OUT_ERROR;
     outcome out;
-    if (op->kind == OP_PATCH && !check_unknown_fields(op, incoming, "PatchOptions"))
+    if (op->kind == OP_PATCH && !check_unknown_fields(op, incoming))
         out = OUT_ANSWERED;
     else
         out = wo_compute_update(op, incoming, current, next, e);
@@ -362,9 +334,9 @@ void as_handle_create(as_req *req, const as_target *t)
     if (!as_check_accept(req))
         return;
     write_op *op = wo_new(req, t, OP_CREATE);
-    if (!(op->body = wo_parse_body(req)) || !wo_parse_dry_run(op, "CreateOptions") ||
-        !wo_check_type_meta(op, op->body, op->res->kind) ||
-        !check_unknown_fields(op, op->body, "CreateOptions") || !check_create_name(op)) {
+    if (!(op->body = wo_parse_body(op)) || !wo_parse_dry_run(op, "CreateOptions") ||
+        !wo_check_type_meta(op, op->body, op->res->kind) || !check_unknown_fields(op, op->body) ||
+        !check_create_name(op)) {
         wo_free(op);
         return;
     }
@@ -376,29 +348,14 @@ void as_handle_update(as_req *req, const as_target *t)
     if (!as_check_accept(req))
         return;
     write_op *op = wo_new(req, t, OP_UPDATE);
-    if (!(op->body = wo_parse_body(req)) || !wo_parse_dry_run(op, "UpdateOptions") ||
-        !wo_check_type_meta(op, op->body, op->res->kind) ||
-        !check_unknown_fields(op, op->body, "UpdateOptions")) {
+    if (!(op->body = wo_parse_body(op)) || !wo_parse_dry_run(op, "UpdateOptions") ||
+        !wo_check_type_meta(op, op->body, op->res->kind) || !check_unknown_fields(op, op->body)) {
         wo_free(op);
         return;
     }
     const char *rv = json_path_string(op->body, "metadata.resourceVersion");
     op->rv_pinned = rv && *rv;
     wo_attempt(op);
-}
-
-/* An apply body is YAML or JSON (JSON is YAML). Answers 400 when it is neither. */
-static cJSON *parse_apply_body(as_req *req)
-{
-    cJSON *body = req->body.len ? cJSON_ParseWithLength(req->body.data, req->body.len) : NULL;
-    if (body || !req->body.len)
-        return body ? body : wo_parse_body(req);
-    char *why = NULL;
-    body = yaml_to_json(req->body.data, req->body.len, &why);
-    if (!body)
-        as_respond_status(req, 400, "BadRequest", "error decoding YAML: %s", why ? why : "");
-    free(why);
-    return body;
 }
 
 /* fieldManager and force (api-contract §5.5). Returns false after answering 422. */
@@ -427,8 +384,7 @@ static bool check_patch_options(write_op *op)
 static bool check_apply_body(write_op *op)
 {
     const char *name = json_path_string(op->body, "metadata.name");
-    if (!wo_check_type_meta(op, op->body, op->res->kind) ||
-        !check_unknown_fields(op, op->body, "PatchOptions"))
+    if (!wo_check_type_meta(op, op->body, op->res->kind) || !check_unknown_fields(op, op->body))
         return false;
     if (name && strcmp(name, op->name) != 0) {
         as_respond_status(op->req, 400, "BadRequest",
@@ -445,8 +401,7 @@ void as_handle_patch(as_req *req, const as_target *t)
     if (!as_check_accept(req))
         return;
     write_op *op = wo_new(req, t, OP_PATCH);
-    if (!wo_parse_patch_type(op) || !check_patch_options(op) ||
-        !(op->body = op->ptype == PATCH_APPLY ? parse_apply_body(req) : wo_parse_body(req)) ||
+    if (!wo_parse_patch_type(op) || !check_patch_options(op) || !(op->body = wo_parse_body(op)) ||
         !wo_parse_dry_run(op, "PatchOptions") ||
         (op->ptype == PATCH_APPLY && !check_apply_body(op))) {
         wo_free(op);

@@ -7,6 +7,7 @@
 #include "common/alloc.h"
 #include "common/json.h"
 #include "common/sbuf.h"
+#include "common/yamljson.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -39,13 +40,124 @@ void wo_respond_error(as_req *req, api_error *e)
     apierr_clear(e);
 }
 
-cJSON *wo_parse_body(as_req *req)
+/* The options kind a write's query parameters belong to, as kube names it in a 422. */
+static const char *options_kind(const write_op *op)
 {
-    cJSON *body = req->body.len ? cJSON_ParseWithLength(req->body.data, req->body.len) : NULL;
+    switch (op->kind) {
+    case OP_CREATE:
+    case OP_BAR:
+        return "CreateOptions";
+    case OP_UPDATE:
+    case OP_SCALE_UPDATE:
+        return "UpdateOptions";
+    case OP_PATCH:
+    case OP_SCALE_PATCH:
+        return "PatchOptions";
+    case OP_DELETE:
+        return "DeleteOptions";
+    }
+    return "CreateOptions";
+}
+
+/* Reads ?fieldValidation. Returns false after answering 422 for a value kube does not know. */
+static bool parse_field_validation(write_op *op)
+{
+    const char *mode = op->kind == OP_DELETE ? NULL : as_param_get(op->req, "fieldValidation");
+    op->validation = FV_WARN;
+    if (!mode || !*mode || strcmp(mode, "Warn") == 0)
+        return true;
+    if (strcmp(mode, "Strict") == 0 || strcmp(mode, "Ignore") == 0) {
+        op->validation = strcmp(mode, "Strict") == 0 ? FV_STRICT : FV_IGNORE;
+        return true;
+    }
+    api_error e = API_ERROR_INIT;
+    apierr_add_cause(&e, "FieldValueNotSupported", "fieldValidation",
+                     "Unsupported value: \"%s\": supported values: \"Ignore\", \"Strict\", "
+                     "\"Warn\"",
+                     mode);
+    apierr_finish_invalid(&e, options_kind(op), "meta.k8s.io", "");
+    wo_respond_error(op->req, &e);
+    return false;
+}
+
+bool wo_report_field_problems(write_op *op, const cJSON *problems)
+{
+    if (cJSON_GetArraySize(problems) == 0 || op->validation == FV_IGNORE)
+        return true;
+    const cJSON *p;
+    if (op->validation == FV_WARN) {
+        cJSON_ArrayForEach(p, problems) as_add_warning(op->req, p->valuestring);
+        return true;
+    }
+    const char *kind = op->res->kind;
+    sbuf msg = SBUF_INIT;
+    sbuf_printf(&msg,
+                "%s in version \"%s\" cannot be handled as a %s: strict decoding error: ", kind,
+                op->res->version, kind);
+    bool first = true;
+    cJSON_ArrayForEach(p, problems)
+    {
+        sbuf_printf(&msg, "%s%s", first ? "" : ", ", p->valuestring);
+        first = false;
+    }
+    as_respond_status(op->req, 400, "BadRequest", "%s", msg.data);
+    sbuf_free(&msg);
+    return false;
+}
+
+/* "duplicate field \"path\"" for each repeated key json_parse_body reported. */
+static cJSON *duplicate_field_problems(const cJSON *paths)
+{
+    cJSON *problems = cJSON_CreateArray();
+    const cJSON *p;
+    cJSON_ArrayForEach(p, paths)
+    {
+        sbuf m = SBUF_INIT;
+        sbuf_printf(&m, "duplicate field \"%s\"", p->valuestring);
+        cJSON_AddItemToArray(problems, cJSON_CreateString(m.data));
+        sbuf_free(&m);
+    }
+    return problems;
+}
+
+/* An apply body is YAML, or JSON (which is YAML): read as JSON when it is, else as YAML. */
+static cJSON *parse_apply_yaml(write_op *op)
+{
+    char *why = NULL;
+    cJSON *body = yaml_to_json(op->req->body.data, op->req->body.len, &why);
     if (!body)
+        as_respond_status(op->req, 400, "BadRequest", "error decoding YAML: %s", why ? why : "");
+    free(why);
+    return body;
+}
+
+cJSON *wo_parse_body(write_op *op)
+{
+    as_req *req = op->req;
+    if (!parse_field_validation(op))
+        return NULL;
+    if (!req->body.len) {
+        as_respond_status(req, 400, "BadRequest", "the request body is empty");
+        return NULL;
+    }
+    cJSON *dups = cJSON_CreateArray();
+    size_t at = 0;
+    cJSON *body = json_parse_body(req->body.data, req->body.len, dups, &at);
+    if (!body && op->kind == OP_PATCH && op->ptype == PATCH_APPLY) {
+        body = parse_apply_yaml(op);
+    } else if (!body) {
         as_respond_status(req, 400, "BadRequest",
-                          req->body.len ? "the request body is not valid JSON"
-                                        : "the request body is empty");
+                          "the request body is not valid JSON (at byte %zu of %zu)", at,
+                          req->body.len);
+    } else {
+        cJSON *problems = duplicate_field_problems(dups);
+        if (!wo_report_field_problems(op, problems)) {
+            cJSON_Delete(body);
+            body = NULL;
+        }
+        cJSON_Delete(problems);
+    }
+    cJSON_Delete(dups);
     return body;
 }
 

@@ -38,6 +38,14 @@ typedef enum patch_type {
     PATCH_JSON,      /* RFC 6902 */
 } patch_type;
 
+/* ?fieldValidation (api-contract §3.3): what unknown and repeated fields of a body cause. */
+typedef enum field_validation {
+    FV_WARN,   /* the default: a Warning header per field; the field is dropped (or, repeated,
+                  its last value kept) */
+    FV_STRICT, /* 400 BadRequest naming every such field */
+    FV_IGNORE, /* dropped (or last value kept) without a word: the client asked for it */
+} field_validation;
+
 /* What computing the next state of an object decided. */
 typedef enum outcome {
     OUT_ERROR,    /* the api_error says why; nothing answered yet */
@@ -54,7 +62,8 @@ typedef struct write_op {
     bool status; /* the /status subresource */
     cJSON *body; /* parsed body: object, patch, Scale, FooBar or DeleteOptions */
     patch_type ptype;
-    bool rv_pinned; /* the client named a resourceVersion: a lost race is a 409 */
+    field_validation validation; /* read by wo_parse_body */
+    bool rv_pinned;              /* the client named a resourceVersion: a lost race is a 409 */
     bool dry_run;
     int attempts;
     char *generate_prefix;
@@ -76,10 +85,21 @@ void wo_free(write_op *op);
 void wo_respond_error(as_req *req, api_error *e);
 
 /*
- * Parses the JSON request body. Returns the owned tree, or NULL after answering 400 (invalid JSON,
- * or an empty body).
+ * Reads ?fieldValidation into op->validation (DELETE has none: Warn), then parses the JSON body
+ * (for an apply patch: JSON, else YAML) with json_parse_body (common/json.h): where an object
+ * repeats a key the last value is kept, and each repeated field is reported per op->validation
+ * (Strict: 400 naming them; Warn: a Warning header each). Returns the owned tree, or NULL after
+ * answering: 422 for an unsupported fieldValidation, 400 for an empty body, invalid JSON (or YAML),
+ * or repeated fields under Strict.
  */
-cJSON *wo_parse_body(as_req *req);
+cJSON *wo_parse_body(write_op *op);
+
+/*
+ * Strict: answers 400 with kube's strict decoding message listing each problem of `fields` (an
+ * array of strings such as "unknown field \"spec.x\"") and returns false. Warn: adds a Warning
+ * header per problem; Ignore: nothing; both return true.
+ */
+bool wo_report_field_problems(write_op *op, const cJSON *problems);
 
 /*
  * Reads ?dryRun (only "All" is allowed) into op->dry_run. Returns false after answering 422 with

@@ -53,11 +53,6 @@ void json_remove(cJSON *parent, const char *key);
 char *json_print(const cJSON *item);
 /* Parses like Go's strconv.ParseBool: 1,t,T,TRUE,true,True / 0,f,F,FALSE,false,False. */
 bool json_parse_bool(const char *s, bool *out);
-/*
- * Deletes the field at a path of the form reported for unknown fields: dotted keys with optional
- * [index] steps ("spec.bogus", "status.conditions[0].x"). Returns true if something was removed.
- */
-bool json_delete_path(cJSON *obj, const char *path);
 /* Deep equality, key order ignored for objects. Linear time (objects are compared through a
    key index). Objects with repeated keys compare by their last values. */
 bool json_equal(const cJSON *a, const cJSON *b);
