@@ -81,7 +81,8 @@ int chunked_feed(chunked_decoder *d, const char *in, size_t n, sbuf *out)
             break;
         case CHUNK_DATA: {
             size_t take = n - i < d->left ? n - i : d->left;
-            sbuf_append(out, in + i, take);
+            if (out)
+                sbuf_append(out, in + i, take);
             i += take;
             d->left -= take;
             if (d->left == 0)

@@ -37,8 +37,9 @@ typedef struct chunked_decoder {
 void chunked_init(chunked_decoder *d);
 
 /*
- * Decodes n bytes, appending the data to out. Returns 1 when the body is complete (bytes after
- * the end are ignored), 0 when more is needed, -1 on malformed framing.
+ * Decodes n bytes, appending the data to out (out NULL: the data is dropped, only the framing is
+ * followed, to find the end of a body that is refused). Returns 1 when the body is complete
+ * (bytes after the end are ignored), 0 when more is needed, -1 on malformed framing.
  */
 int chunked_feed(chunked_decoder *d, const char *in, size_t n, sbuf *out);
 

@@ -20,6 +20,7 @@
 #include "common/log.h"
 
 #include <libwebsockets.h>
+#include <openssl/asn1.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -27,15 +28,54 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
-#define MAX_BODY_BYTES   (3 * 1024 * 1024) /* kube-apiserver's default MaxRequestBodyBytes */
-#define WRITE_SLICE      (64 * 1024)       /* most bytes copied into wbuf, and watch batch size */
-#define BODY_SLICE       (16 * 1024)       /* one TLS record of a big body per lws_write */
-#define BODY_BUDGET      (512 * 1024)      /* most bytes of a body written per WRITEABLE turn */
-#define MAX_HEADER_BYTES 16384
+/* uthash allocates through the project's wrappers, so out-of-memory has one policy. */
+#define uthash_malloc(sz)    xmalloc(sz)
+#define uthash_free(ptr, sz) free(ptr)
+#include <uthash.h>
+
+#define MAX_BODY_BYTES (3 * 1024 * 1024) /* kube-apiserver's default MaxRequestBodyBytes */
+#define WRITE_SLICE    (64 * 1024)       /* most bytes copied into wbuf, and watch batch size */
+#define BODY_SLICE     (16 * 1024)       /* one TLS record of a big body per lws_write */
+#define BODY_BUDGET    (512 * 1024)      /* most bytes of a body written per WRITEABLE turn */
+/*
+ * lws 4.1.6 keeps the request line and headers in one buffer of this size per connection (while
+ * the request is served): at most 65535, its offsets are 16-bit. A request head that does not fit
+ * makes lws close the connection without an answer (it calls us with nothing), so the limit is
+ * as high as lws allows. Below it, token_limits cut any one part of the path or query at
+ * URI_PART_MAX bytes; lws then skips the rest of the request line, reads the headers, and we
+ * answer 414 (check_request_line). Memory: lws allocates the buffer without touching it, so a
+ * connection costs the pages its request head fills, not 64 KiB.
+ */
+#define MAX_HEADER_BYTES 65535
+#define URI_PART_MAX     32768
+#define DRAIN_MAX        (16 * 1024 * 1024)   /* most body bytes dropped after a refusal */
+#define DRAIN_SECONDS    10                   /* how long a refused body may take to end */
 #define SPARE_MAX        (4 * 1024 * 1024)    /* biggest body buffer a connection keeps for reuse */
 #define MIN_TIMER_US     10000                /* a watch timer never fires more often than this */
 #define SWEEP_EVERY_US   (5 * LWS_US_PER_SEC) /* how often idle watches are checked for a hang-up */
+
+/*
+ * TLS as kube-apiserver serves it: TLS 1.2 at least (also set on the SSL_CTX in the callback,
+ * since SSL_OP_NO_* alone is deprecated), for TLS 1.2 only ECDHE key exchange with AEAD ciphers
+ * (TLS 1.3's suites are all AEAD), no renegotiation (a client could make us redo handshakes at
+ * will), no compression (CRIME).
+ */
+#define TLS12_CIPHERS                                                                              \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                   \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                   \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define TLS_OPTIONS                                                                                \
+    (SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_NO_RENEGOTIATION |             \
+     SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE)
+
+/* How a request's body is framed (read_framing). */
+typedef enum body_framing {
+    BODY_NONE,
+    BODY_LENGTH,
+    BODY_CHUNKED,
+} body_framing;
 
 /* Per-connection state, from the first request to the wsi's destruction (see conn_of). */
 typedef struct as_conn {
@@ -44,6 +84,7 @@ typedef struct as_conn {
     /* Client-certificate identity, evaluated once per TLS connection. */
     int cert_state; /* 0 = not evaluated, 1 = none, 2 = valid, 3 = invalid */
     authn_user *cert_user;
+    int64_t cert_not_before, cert_not_after; /* cert_window(), seconds since the epoch */
     /* The request in progress (NULL between requests). */
     as_req *req;
     authn_user *token_user; /* owned: identity from this request's bearer token */
@@ -51,6 +92,9 @@ typedef struct as_conn {
     bool chunked_body; /* Transfer-Encoding: chunked, de-framed by `dechunk` */
     chunked_decoder dechunk;
     bool close_after; /* close the connection once the response is written */
+    bool drain_after; /* ... but first read and drop the rest of the request body (refuse) */
+    bool draining;    /* the answer is written; dropping body bytes until the body ends */
+    size_t drained;   /* body bytes dropped so far */
     /* Output: bytes [woff, wbuf.len) still to write; the first LWS_PRE bytes are padding. */
     sbuf wbuf;
     size_t woff;
@@ -87,13 +131,195 @@ bool as_param_bool(const as_req *req, const char *key, bool def)
     return s && json_parse_bool(s, &v) ? v : def;
 }
 
+/* RFC 9110 tchar: what a header name may be made of. */
+static bool is_tchar(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static bool is_token(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!is_tchar((unsigned char)*s))
+            return false;
+    return true;
+}
+
+/* A byte that must never reach a header line: C0 controls but HTAB, and DEL. */
+static bool is_header_ctl(unsigned char c)
+{
+    return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
+/* Appends value with every control byte written as a space (see as_add_header). */
+static void append_header_value(sbuf *out, const char *value)
+{
+    const char *run = value;
+    for (const char *p = value;; p++) {
+        if (*p && !is_header_ctl((unsigned char)*p))
+            continue;
+        sbuf_append(out, run, (size_t)(p - run));
+        if (!*p)
+            return;
+        sbuf_putc(out, ' ');
+        run = p + 1;
+    }
+}
+
 void as_add_header(as_req *req, const char *name, const char *value)
 {
+    if (!is_token(name)) {
+        log_kv(LOG_ERROR, "response header with an invalid name not added", "name", name, NULL);
+        return;
+    }
     /* Appends rather than printf: this runs several times for every request. */
     sbuf_puts(&req->headers, name);
     sbuf_append(&req->headers, ": ", 2);
-    sbuf_puts(&req->headers, value);
+    append_header_value(&req->headers, value);
     sbuf_append(&req->headers, "\r\n", 2);
+}
+
+/* ---- warnings (as kube-apiserver's warning recorder) ------------------------------------- */
+
+#define WARN_TOTAL_RUNES 4096 /* characters of warning text per response before cutting */
+#define WARN_ITEM_RUNES  256  /* what each warning is cut to once the total is passed */
+
+typedef struct as_warning {
+    char *text;   /* owned; valid UTF-8 without control characters (sanitize_warning) */
+    size_t runes; /* characters in text */
+    UT_hash_handle hh;
+} as_warning;
+
+struct as_warnings {
+    as_warning *all; /* uthash table by text; iterates in the order added */
+    size_t written;  /* characters counted against WARN_TOTAL_RUNES */
+    bool truncating; /* the budget was passed: every warning is cut to WARN_ITEM_RUNES */
+};
+
+/*
+ * Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if there is none: overlong
+ * forms, surrogates and code points past U+10FFFF are not UTF-8. Stores the code point in *cp.
+ */
+static size_t utf8_sequence(const unsigned char *s, size_t n, unsigned *cp)
+{
+    size_t len;
+    unsigned min;
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    if ((s[0] & 0xe0) == 0xc0) {
+        len = 2, min = 0x80, *cp = s[0] & 0x1fu;
+    } else if ((s[0] & 0xf0) == 0xe0) {
+        len = 3, min = 0x800, *cp = s[0] & 0x0fu;
+    } else if ((s[0] & 0xf8) == 0xf0) {
+        len = 4, min = 0x10000, *cp = s[0] & 0x07u;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        *cp = (*cp << 6) | (s[i] & 0x3fu);
+    }
+    if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/* Copies text into out as valid UTF-8 without control characters (those and bytes that are
+   not UTF-8 become U+FFFD); returns the number of characters written. */
+static size_t sanitize_warning(const char *text, sbuf *out)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t n = strlen(text), runes = 0;
+    for (size_t i = 0; i < n; runes++) {
+        unsigned cp = 0;
+        size_t len = utf8_sequence(s + i, n - i, &cp);
+        bool control = cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+        if (len == 0 || control) {
+            sbuf_append(out, "\xef\xbf\xbd", 3);
+            i += len ? len : 1;
+        } else {
+            sbuf_append(out, s + i, len);
+            i += len;
+        }
+    }
+    return runes;
+}
+
+void as_add_warning(as_req *req, const char *text)
+{
+    if (!text || !*text)
+        return;
+    as_warnings *w = req->warnings;
+    if (!w)
+        w = req->warnings = xcalloc(1, sizeof *w);
+    if (w->truncating && w->written >= WARN_TOTAL_RUNES)
+        return; /* the budget is spent: kube drops the rest */
+    sbuf clean = SBUF_INIT;
+    size_t runes = sanitize_warning(text, &clean);
+    as_warning *found = NULL;
+    HASH_FIND(hh, w->all, clean.data, clean.len, found);
+    if (found) {
+        sbuf_free(&clean);
+        return;
+    }
+    as_warning *e = xcalloc(1, sizeof *e);
+    size_t len = clean.len;
+    e->text = sbuf_detach(&clean, NULL);
+    e->runes = runes;
+    HASH_ADD_KEYPTR(hh, w->all, e->text, len, e);
+    if (w->truncating) {
+        w->written += runes < WARN_ITEM_RUNES ? runes : WARN_ITEM_RUNES;
+    } else if (w->written + runes <= WARN_TOTAL_RUNES) {
+        w->written += runes;
+    } else {
+        /* Over budget: from now on every warning, those already added too, is cut short. */
+        w->truncating = true;
+        w->written = 0;
+        for (as_warning *x = w->all; x; x = x->hh.next)
+            w->written += x->runes < WARN_ITEM_RUNES ? x->runes : WARN_ITEM_RUNES;
+    }
+}
+
+static void warnings_free(as_warnings *w)
+{
+    if (!w)
+        return;
+    as_warning *e, *tmp;
+    HASH_ITER(hh, w->all, e, tmp)
+    {
+        HASH_DEL(w->all, e);
+        free(e->text);
+        free(e);
+    }
+    free(w);
+}
+
+void as_render_warnings(const as_req *req, sbuf *out)
+{
+    const as_warnings *w = req->warnings;
+    if (!w)
+        return;
+    for (const as_warning *e = w->all; e; e = e->hh.next) {
+        sbuf_append(out, "Warning: 299 - \"", 16);
+        size_t runes = 0;
+        for (const char *p = e->text; *p; p++) {
+            bool starts_rune = ((unsigned char)*p & 0xc0) != 0x80;
+            if (starts_rune && w->truncating && runes++ == WARN_ITEM_RUNES)
+                break;
+            if (*p == '"' || *p == '\\')
+                sbuf_putc(out, '\\');
+            sbuf_putc(out, *p);
+        }
+        sbuf_append(out, "\"\r\n", 3);
+    }
 }
 
 void as_respond(as_req *req, int status, const char *content_type, const char *body, size_t len)
@@ -195,6 +421,7 @@ static void req_free(as_req *req)
     free(req->if_none_match);
     sbuf_free(&req->body);
     sbuf_free(&req->headers);
+    warnings_free(req->warnings);
     sbuf_free(&req->out);
     if (req->watch)
         as_watch_free(req->watch);
@@ -214,19 +441,137 @@ static char *header_dup(struct lws *wsi, enum lws_token_indexes tok)
     return s;
 }
 
-static void parse_params(as_req *req, struct lws *wsi)
+/* Whether fragment i of header tok is present: lws_hdr_fragment_length says 0 for an empty
+   fragment and for a missing one alike, lws_hdr_copy_fragment tells them apart. */
+static bool has_fragment(struct lws *wsi, enum lws_token_indexes tok, int i)
 {
-    char frag[4096];
-    for (int i = 0;; i++) {
-        int n = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
-        if (n < 0)
+    char one[1];
+    return lws_hdr_fragment_length(wsi, tok, i) > 0 ||
+           lws_hdr_copy_fragment(wsi, one, sizeof one, tok, i) == 0;
+}
+
+/*
+ * Reads the query parameters in full: each fragment lws stored, whatever its length, into a
+ * buffer of its size. lws_hdr_copy_fragment tells an absent fragment (-1) from an empty one
+ * (0), so "a=1&&b=2" is read to its end. Returns 0, or -1 with err set (as_query_parse).
+ */
+static int read_params(as_req *req, struct lws *wsi, api_error *err)
+{
+    as_query_frag *frags = NULL;
+    int n = 0;
+    for (;; n++) {
+        int len = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, n);
+        char *buf = xmalloc((size_t)len + 1);
+        int got = lws_hdr_copy_fragment(wsi, buf, len + 1, WSI_TOKEN_HTTP_URI_ARGS, n);
+        if (got < 0) {
+            free(buf);
             break;
-        req->params = xrealloc(req->params, sizeof(as_param) * (size_t)(req->nparams + 1));
-        char *eq = strchr(frag, '=');
-        as_param *p = &req->params[req->nparams++];
-        p->key = eq ? xstrndup(frag, (size_t)(eq - frag)) : xstrdup(frag);
-        p->value = xstrdup(eq ? eq + 1 : "");
+        }
+        frags = xrealloc(frags, sizeof *frags * (size_t)(n + 1));
+        frags[n] = (as_query_frag){.data = buf, .len = (size_t)got};
     }
+    int rc = as_query_parse(frags, n, &req->params, &req->nparams, err);
+    for (int i = 0; i < n; i++)
+        free((char *)frags[i].data);
+    free(frags);
+    return rc;
+}
+
+/*
+ * Whether lws read the request line to its end. It stores the HTTP version last; it never
+ * stores it when it stopped early: at a decoded CR or LF (it skips the rest of the line, query
+ * included), or at a path or query part of URI_PART_MAX bytes (token_limits: it cuts the part
+ * there and skips the rest). Returns 0, or -1 with err set: 414 for a part too long, else 400.
+ */
+static int check_request_line(struct lws *wsi, const char *path, api_error *err)
+{
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP) > 0)
+        return 0;
+    bool too_long = path && strlen(path) >= URI_PART_MAX;
+    for (int i = 0; !too_long; i++) {
+        if (!has_fragment(wsi, WSI_TOKEN_HTTP_URI_ARGS, i))
+            break;
+        too_long = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) >= URI_PART_MAX;
+    }
+    if (too_long)
+        apierr_set(err, 414, "BadRequest",
+                   "the request URI is too long: each part of the path and each query parameter "
+                   "may have at most %d bytes, the request line and headers %d bytes in all",
+                   URI_PART_MAX - 1, MAX_HEADER_BYTES - 1);
+    else
+        apierr_set(err, 400, "BadRequest",
+                   "the request line cannot be read in full: it holds an encoded NUL, CR or LF "
+                   "character");
+    return -1;
+}
+
+/* Plain decimal digits, then optional spaces or tabs (lws skips those before the value). */
+static bool is_plain_length(const char *s, size_t *ndigits)
+{
+    size_t n = strspn(s, "0123456789");
+    *ndigits = n;
+    return n > 0 && s[n + strspn(s + n, " \t")] == '\0';
+}
+
+/*
+ * How the request frames its body, read once here and agreeing with lws 4.1.6, which reads
+ * Content-Length itself with atoll() to know how many body bytes to pass on: a value lws could
+ * read differently (signed, hex, spaced inside, too long for a long long, repeated) is refused
+ * before any body is read. Sets *framing and *len (the Content-Length; past DRAIN_MAX some value
+ * over it, also with a 413, for the caller to decide whether to drain). Returns 0, or -1 with
+ * err set: 400 for an unreadable or repeated Content-Length, for Content-Length together with
+ * Transfer-Encoding (request smuggling), or for a Transfer-Encoding other than chunked; 413
+ * when the body announced is over MAX_BODY_BYTES.
+ */
+static int read_framing(struct lws *wsi, body_framing *framing, long long *len, api_error *err)
+{
+    *framing = BODY_NONE;
+    *len = 0;
+    bool has_cl = has_fragment(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, 0);
+    bool has_te = has_fragment(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, 0);
+    if (has_cl && has_te) {
+        apierr_set(err, 400, "BadRequest",
+                   "a request may not have both Content-Length and Transfer-Encoding");
+        return -1;
+    }
+    if (has_te) {
+        char *te = header_dup(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING);
+        bool chunked = te && strcasecmp(te, "chunked") == 0;
+        free(te);
+        if (!chunked) {
+            apierr_set(err, 400, "BadRequest",
+                       "unsupported Transfer-Encoding: only \"chunked\" is supported");
+            return -1;
+        }
+        *framing = BODY_CHUNKED;
+        return 0;
+    }
+    if (!has_cl)
+        return 0;
+    if (has_fragment(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, 1)) {
+        apierr_set(err, 400, "BadRequest", "a request may have one Content-Length header only");
+        return -1;
+    }
+    char *cl = header_dup(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+    size_t ndigits = 0;
+    bool plain = cl && is_plain_length(cl, &ndigits);
+    long long v = 0;
+    for (size_t i = 0; plain && i < ndigits && v <= DRAIN_MAX; i++)
+        v = v * 10 + (cl[i] - '0');
+    free(cl);
+    if (!plain) {
+        apierr_set(err, 400, "BadRequest",
+                   "invalid Content-Length: it must be a decimal number of bytes");
+        return -1;
+    }
+    *len = v; /* past DRAIN_MAX: some value above it */
+    if (v > MAX_BODY_BYTES) {
+        apierr_set(err, 413, "RequestEntityTooLarge", "the request body is larger than %d bytes",
+                   MAX_BODY_BYTES);
+        return -1;
+    }
+    *framing = BODY_LENGTH;
+    return 0;
 }
 
 static const struct {
@@ -261,7 +606,6 @@ static as_req *req_new(as_conn *c, const char *path)
             break;
         }
     }
-    parse_params(req, c->wsi);
     req->accept = header_dup(c->wsi, WSI_TOKEN_HTTP_ACCEPT);
     req->content_type = header_dup(c->wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
     req->if_none_match = header_dup(c->wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH);
@@ -270,6 +614,49 @@ static as_req *req_new(as_conn *c, const char *path)
 }
 
 /* ---- authentication --------------------------------------------------------------------- */
+
+/* Seconds since the epoch of an ASN.1 time; false if it cannot be read. */
+static bool asn1_epoch(const ASN1_TIME *t, int64_t *out)
+{
+    struct tm tm;
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+        return false;
+    *out = (int64_t)timegm(&tm);
+    return true;
+}
+
+/*
+ * The time window in which the client's certificates are all valid: the latest notBefore and
+ * the earliest notAfter of the leaf and of the chain it sent. Verified once per connection
+ * (eval_client_cert); checked against the clock on every request (cert_in_window), as
+ * kube-apiserver verifies per request. An unreadable time gives an empty window.
+ */
+static void cert_window(X509 *leaf, STACK_OF(X509) * chain, int64_t *not_before, int64_t *not_after)
+{
+    *not_before = INT64_MIN;
+    *not_after = INT64_MAX;
+    int n = chain ? sk_X509_num(chain) : 0;
+    for (int i = -1; i < n; i++) {
+        X509 *x = i < 0 ? leaf : sk_X509_value(chain, i);
+        int64_t nb, na;
+        if (!asn1_epoch(X509_get0_notBefore(x), &nb) || !asn1_epoch(X509_get0_notAfter(x), &na)) {
+            *not_before = INT64_MAX;
+            *not_after = INT64_MIN;
+            return;
+        }
+        if (nb > *not_before)
+            *not_before = nb;
+        if (na < *not_after)
+            *not_after = na;
+    }
+}
+
+/* Whether the connection's verified client certificate is valid now (the server's clock). */
+static bool cert_in_window(const as_conn *c)
+{
+    int64_t now = clk_wall_ms(c->srv->clock) / 1000;
+    return now >= c->cert_not_before && now <= c->cert_not_after;
+}
 
 static void eval_client_cert(as_conn *c)
 {
@@ -283,11 +670,13 @@ static void eval_client_cert(as_conn *c)
     STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
     authn_user *u = NULL;
     int rc = authn_client_cert(c->srv->auth, peer, chain, &u);
-    X509_free(peer);
     if (rc == 0) {
         c->cert_state = 2;
         c->cert_user = u;
-    } else if (rc == AUTHN_INVALID) {
+        cert_window(peer, chain, &c->cert_not_before, &c->cert_not_after);
+    }
+    X509_free(peer);
+    if (rc == AUTHN_INVALID) {
         c->cert_state = 3;
     }
 }
@@ -306,8 +695,15 @@ static bool authenticate(as_conn *c, as_req *req)
         eval_client_cert(c);
     bool invalid = c->cert_state == 3;
     if (c->cert_state == 2) {
-        req->user = c->cert_user;
-        return true;
+        if (cert_in_window(c)) {
+            req->user = c->cert_user;
+            return true;
+        }
+        /* Expired (or not yet valid) since the handshake: refused like an invalid one. */
+        invalid = true;
+        if (log_verbosity() >= 2)
+            log_kv(LOG_INFO, "client certificate outside its validity period", "user",
+                   c->cert_user->name, NULL);
     }
     char *authz = header_dup(c->wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
     if (authz && c->srv->auth) {
@@ -365,6 +761,8 @@ static const char *status_text(int code)
         return "Length Required";
     case 413:
         return "Request Entity Too Large";
+    case 414:
+        return "URI Too Long";
     case 415:
         return "Unsupported Media Type";
     case 422:
@@ -414,6 +812,7 @@ static void append_status_line(as_conn *c, as_req *req)
     sbuf_append(&c->wbuf, "\r\n", 2);
     if (req->headers.len)
         sbuf_append(&c->wbuf, req->headers.data, req->headers.len);
+    as_render_warnings(req, &c->wbuf);
     if (c->close_after)
         sbuf_puts(&c->wbuf, "Connection: close\r\n");
 }
@@ -591,6 +990,12 @@ static int write_pending(as_conn *c)
     if (c->response_complete || c->watch_ending) {
         bool close = c->close_after;
         end_request(c);
+        if (close && c->drain_after) {
+            /* The answer is out; read and drop the rest of the refused body before closing. */
+            c->draining = true;
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_CONTENT, DRAIN_SECONDS);
+            return 0;
+        }
         if (close || lws_http_transaction_completed(c->wsi))
             return -1;
         return 0;
@@ -729,6 +1134,25 @@ static bool method_has_body(as_method m)
     return m == AS_POST || m == AS_PUT || m == AS_PATCH;
 }
 
+/*
+ * Answers err (a request refused before routing) and closes the connection after the answer.
+ * drain: the client may still be sending a body lws reads for us (its Content-Length or chunked
+ * framing is trustworthy): the connection reads and drops it after the answer, so that the
+ * client reads the answer rather than a reset caused by closing with its bytes unread.
+ */
+static int refuse(as_conn *c, api_error *err, bool drain)
+{
+    as_req *req = c->req;
+    c->close_after = true;
+    c->drain_after = drain;
+    c->waiting_body = false;
+    req->user = &anonymous_user;
+    as_respond_error(req, err);
+    apierr_clear(err);
+    finish(c, req);
+    return write_pending(c);
+}
+
 static int on_http(as_conn *c, const char *path)
 {
     struct lws *wsi = c->wsi;
@@ -736,14 +1160,16 @@ static int on_http(as_conn *c, const char *path)
         end_request(c);
     c->req = req_new(c, path);
     as_req *req = c->req;
-    char cl[32];
-    bool has_cl = lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
-    long long len = has_cl ? atoll(cl) : 0;
     if (atomic_load(&c->srv->stopping) && !is_health_path(req->path))
         c->close_after = true;
-    char te[32] = "";
-    lws_hdr_copy(wsi, te, sizeof te, WSI_TOKEN_HTTP_TRANSFER_ENCODING);
-    if (!has_cl && strcasecmp(te, "chunked") == 0) {
+    api_error err = API_ERROR_INIT;
+    if (check_request_line(wsi, path, &err) != 0 || read_params(req, wsi, &err) != 0)
+        return refuse(c, &err, false);
+    body_framing framing;
+    long long len;
+    if (read_framing(wsi, &framing, &len, &err) != 0)
+        return refuse(c, &err, err.code == 413 && len <= DRAIN_MAX);
+    if (framing == BODY_CHUNKED) {
         /* lws passes the framing through and never completes such a body: de-chunk here, and
            close afterwards since lws still believes the body goes on. */
         c->chunked_body = true;
@@ -752,49 +1178,63 @@ static int on_http(as_conn *c, const char *path)
         c->waiting_body = true;
         return 0;
     }
-    if (!has_cl && method_has_body(req->method)) {
-        c->close_after = true;
-        req->user = &anonymous_user;
-        as_respond_status(req, 411, "LengthRequired", "a Content-Length header is required");
-        finish(c, req);
-        return write_pending(c);
-    }
-    if (len > MAX_BODY_BYTES) {
-        c->close_after = true;
-        req->user = &anonymous_user;
-        as_respond_status(req, 413, "RequestEntityTooLarge",
-                          "the request body is larger than %d bytes", MAX_BODY_BYTES);
-        finish(c, req);
-        return write_pending(c);
+    if (framing == BODY_NONE && method_has_body(req->method)) {
+        apierr_set(&err, 411, "LengthRequired", "a Content-Length header is required");
+        return refuse(c, &err, false);
     }
     /* lws delivers body callbacks for any CL > 0, and for POST even with CL 0. */
-    if (len > 0 || (has_cl && req->method == AS_POST)) {
+    if (len > 0 || (framing == BODY_LENGTH && req->method == AS_POST)) {
         c->waiting_body = true;
         return 0;
     }
     return dispatch(c);
 }
 
+/*
+ * Body bytes after a refusal (refuse with drain): dropped, until the body ends (the chunked
+ * terminator, or lws's BODY_COMPLETION for a Content-Length body) or DRAIN_MAX bytes have gone,
+ * whichever comes first. Returns -1 (close) then, else 0.
+ */
+static int drain_body(as_conn *c, const char *in, size_t len)
+{
+    c->drained += len;
+    if (c->drained > DRAIN_MAX)
+        return -1;
+    if (c->chunked_body && chunked_feed(&c->dechunk, in, len, NULL) != 0)
+        return -1;
+    return 0;
+}
+
 static int on_body(as_conn *c, const char *in, size_t len)
 {
+    if (c->draining)
+        return drain_body(c, in, len);
     if (!c->req || !c->waiting_body)
         return 0;
-    if (c->req->body.len + len > MAX_BODY_BYTES)
-        return -1;
     if (!c->chunked_body) {
+        /* lws passes no more than the Content-Length, which read_framing bounded; checked
+           again all the same, as lws counts it on its own. */
+        if (c->req->body.len + len > MAX_BODY_BYTES)
+            return -1;
         sbuf_append(&c->req->body, in, len);
         return 0;
     }
     int rc = chunked_feed(&c->dechunk, in, len, &c->req->body);
+    api_error err = API_ERROR_INIT;
+    if (c->req->body.len > MAX_BODY_BYTES) {
+        /* Answered now, not after reading a body of any size: the rest is drained. */
+        apierr_set(&err, 413, "RequestEntityTooLarge", "the request body is larger than %d bytes",
+                   MAX_BODY_BYTES);
+        sbuf_free(&c->req->body);
+        return refuse(c, &err, rc == 0);
+    }
     if (rc == 0)
         return 0;
     c->waiting_body = false;
     c->chunked_body = false;
     if (rc < 0) {
-        c->req->user = &anonymous_user;
-        as_respond_status(c->req, 400, "BadRequest", "malformed chunked request body");
-        finish(c, c->req);
-        return write_pending(c);
+        apierr_set(&err, 400, "BadRequest", "malformed chunked request body");
+        return refuse(c, &err, false);
     }
     return dispatch(c);
 }
@@ -843,7 +1283,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 {
     if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS) {
         as_server *srv = lws_context_user(lws_get_context(wsi));
-        return srv->auth && authn_configure_ssl_ctx(srv->auth, (SSL_CTX *)user) != 0;
+        SSL_CTX *ctx = user;
+        if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+            log_error("cannot set the TLS minimum version");
+            return 1;
+        }
+        SSL_CTX_set_options(ctx, TLS_OPTIONS);
+        return srv->auth && authn_configure_ssl_ctx(srv->auth, ctx) != 0;
     }
     if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
         as_server *srv = lws_context_user(lws_get_context(wsi));
@@ -863,6 +1309,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_BODY:
         return on_body(c, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (c->draining)
+            return -1; /* the refused body has been read: close now */
         if (c->req && c->waiting_body) {
             c->waiting_body = false;
             return dispatch(c);
@@ -925,6 +1373,26 @@ static void sweep_hung_up_watches(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(srv->lws, 0, sul, sweep_hung_up_watches, SWEEP_EVERY_US);
 }
 
+/*
+ * Per-token limits of the request head (see MAX_HEADER_BYTES): the path and each query
+ * parameter of every method's request line stop at URI_PART_MAX bytes, so that one long
+ * parameter gets a 414 rather than a closed connection; every other header may fill the buffer
+ * (a limit lws reaches cuts a header short without saying so, so none is set below it).
+ */
+static struct lws_token_limits token_limits;
+
+static void init_token_limits(void)
+{
+    static const enum lws_token_indexes uri_tokens[] = {
+        WSI_TOKEN_GET_URI,    WSI_TOKEN_POST_URI, WSI_TOKEN_PUT_URI,     WSI_TOKEN_PATCH_URI,
+        WSI_TOKEN_DELETE_URI, WSI_TOKEN_HEAD_URI, WSI_TOKEN_OPTIONS_URI, WSI_TOKEN_CONNECT,
+    };
+    for (int i = 0; i < WSI_TOKEN_COUNT; i++)
+        token_limits.token_limit[i] = MAX_HEADER_BYTES;
+    for (size_t i = 0; i < sizeof uri_tokens / sizeof uri_tokens[0]; i++)
+        token_limits.token_limit[uri_tokens[i]] = URI_PART_MAX;
+}
+
 int as_http_start(as_server *srv)
 {
     anonymous_user.name = "system:anonymous";
@@ -941,6 +1409,10 @@ int as_http_start(as_server *srv)
     info.ssl_private_key_filepath = srv->key_file;
     info.alpn = "http/1.1";
     info.max_http_header_data = MAX_HEADER_BYTES;
+    init_token_limits();
+    info.token_limits = &token_limits;
+    info.ssl_cipher_list = TLS12_CIPHERS;
+    info.ssl_options_set = (long)TLS_OPTIONS;
     info.max_http_header_pool = 1024;
     info.fd_limit_per_thread = 8192; /* lws sizes its fd tables by this, not by ulimit -n */
     /* lws writes (and flushes what it buffered) at most this many bytes per syscall: the default

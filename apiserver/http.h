@@ -12,6 +12,7 @@
 #define FOO_APISERVER_HTTP_H
 
 #include "apiserver/authn.h"
+#include "apiserver/query.h"
 #include "common/apierr.h"
 #include "common/sbuf.h"
 
@@ -30,14 +31,10 @@ typedef enum as_method {
     AS_METHOD_OTHER
 } as_method;
 
-typedef struct as_param {
-    char *key;
-    char *value;
-} as_param;
-
 typedef struct as_server as_server;
 typedef struct as_req as_req;
 typedef struct as_watch as_watch;
+typedef struct as_warnings as_warnings;
 
 /* Called on the service thread when a parked request is resumed; `data` as given to park. */
 typedef void (*as_resume_fn)(as_req *req, void *data);
@@ -57,8 +54,9 @@ struct as_req {
 
     /* response being built */
     int status;
-    sbuf headers; /* extra header lines, each "Name: value\r\n" */
-    sbuf out;     /* response body */
+    sbuf headers;          /* extra header lines, each "Name: value\r\n" (as_add_header) */
+    as_warnings *warnings; /* as_add_warning's, rendered with the response; NULL = none */
+    sbuf out;              /* response body */
     bool responded;
 
     /* parking (a storage write in flight) */
@@ -78,8 +76,33 @@ const char *as_param_get(const as_req *req, const char *key);
 /* Boolean query parameter parsed like Go's ParseBool; absent = def; bad value = def. */
 bool as_param_bool(const as_req *req, const char *key, bool def);
 
-/* Adds a response header line. */
+/*
+ * Adds a response header line "name: value". Header injection is impossible by construction:
+ * name must be an HTTP token (RFC 9110 tchar: letters, digits and !#$%&'*+-.^_`|~), else the
+ * header is not added at all and the mistake is logged (names come from our code, never from a
+ * client); every control character of value (bytes 0x00-0x1F except HTAB, and 0x7F: CR, LF,
+ * NUL ...) is written as a space, as Go's net/http does for CR and LF, so a value can never end
+ * the line or start another header. Both strings are copied.
+ */
 void as_add_header(as_req *req, const char *name, const char *value);
+/*
+ * Adds `Warning: 299 - "<text>"` to the response, as kube-apiserver's warning recorder does:
+ * an empty text is ignored; a text equal to one already added is not repeated; the texts count
+ * against a budget of 4096 characters (runes) per response, and once one would pass it every
+ * warning of the response (those already added too) is cut to its first 256 characters, and
+ * warnings that come after the budget is spent are dropped. The text is written as an HTTP
+ * quoted-string: '"' and '\' are escaped with a backslash; control characters (C0, DEL, C1) and
+ * bytes that are not UTF-8 are written as U+FFFD (kube-apiserver drops such a warning whole; we
+ * keep the rest of it readable), so a client's field name can never end the header line.
+ * text is copied. Not thread-safe (service thread, like the rest of as_req).
+ */
+void as_add_warning(as_req *req, const char *text);
+/*
+ * Appends to out the Warning header lines the response will carry, each
+ * `Warning: 299 - "<text>"\r\n` (cut to 256 characters when over budget, as_add_warning), in
+ * the order the warnings were added. The response writer calls it; tests too.
+ */
+void as_render_warnings(const as_req *req, sbuf *out);
 /* Sets the response: status, content type, body (copied). */
 void as_respond(as_req *req, int status, const char *content_type, const char *body, size_t len);
 /* JSON response (application/json). */

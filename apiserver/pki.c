@@ -658,7 +658,11 @@ static int pki_write_kubeconfig(const char *data_dir, const char *server_url, co
 
 /* ---- public ---- */
 
-/* Creates DATA (0700) and DATA/pki (0700, tightened if it exists with looser bits). */
+/*
+ * Creates DATA (0700) and DATA/pki (0700). Either one that exists with group or other bits is
+ * tightened to 0700 (with a warning for DATA): it holds the keys and the SQLite file, which are
+ * nobody else's business, and a warning alone would leave them readable.
+ */
 static int pki_prepare_dirs(const char *data_dir, api_error *err)
 {
     struct stat st;
@@ -666,9 +670,12 @@ static int pki_prepare_dirs(const char *data_dir, api_error *err)
     int rc = pki_mkdirs(data_dir, err);
     if (rc != 0)
         return rc;
-    if (existed && (st.st_mode & 077))
-        log_kv(LOG_WARN, "data directory is accessible to other users; keys stay private", "dir",
+    if (existed && (st.st_mode & 077)) {
+        if (chmod(data_dir, PKI_DIR_MODE) != 0)
+            return pki_fail(err, -errno, "cannot chmod %s: %s", data_dir, strerror(errno));
+        log_kv(LOG_WARN, "data directory was accessible to other users: tightened to 0700", "dir",
                data_dir, NULL);
+    }
     char *pki = xasprintf("%s/%s", data_dir, PKI_DIR);
     rc = pki_mkdirs(pki, err);
     if (rc == 0 && chmod(pki, PKI_DIR_MODE) != 0)

@@ -11,9 +11,11 @@
 #include "common/alloc.h"
 #include "common/log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 as_options as_defaults(void)
 {
@@ -81,6 +83,66 @@ static int setup_pki(as_server *srv)
     return srv->auth ? 0 : -1;
 }
 
+/*
+ * The data directory holds the SQLite file (and, standalone, the keys): created 0700 when
+ * missing (its parents too); one that exists with group or other bits is tightened to 0700,
+ * with a warning. Returns 0 or -1 (logged).
+ */
+static int ensure_private_dir(const char *dir)
+{
+    char *p = xstrdup(dir);
+    int rc = 0;
+    for (char *s = p + 1; rc == 0; s++) {
+        bool end = *s == '\0';
+        if (*s != '/' && !end)
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0700) != 0 && errno != EEXIST)
+            rc = -1;
+        if (end)
+            break;
+        *s = '/';
+    }
+    free(p);
+    struct stat st;
+    if (rc != 0 || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        log_kv(LOG_ERROR, "cannot create the data directory", "dir", dir, "error", strerror(errno),
+               NULL);
+        return -1;
+    }
+    if (st.st_mode & 077) {
+        if (chmod(dir, 0700) != 0) {
+            log_kv(LOG_ERROR, "cannot chmod the data directory", "dir", dir, "error",
+                   strerror(errno), NULL);
+            return -1;
+        }
+        log_kv(LOG_WARN, "data directory was accessible to other users: tightened to 0700", "dir",
+               dir, NULL);
+    }
+    return 0;
+}
+
+/*
+ * The SQLite file and its -wal and -shm companions are 0600 wherever they live (SQLite creates
+ * the companions with the main file's mode). Best effort for companions that do not exist yet.
+ */
+static int make_db_private(const char *path)
+{
+    if (chmod(path, 0600) != 0) {
+        log_kv(LOG_ERROR, "cannot chmod the SQLite file", "path", path, "error", strerror(errno),
+               NULL);
+        return -1;
+    }
+    static const char *const suffixes[] = {"-wal", "-shm"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char *f = xasprintf("%s%s", path, suffixes[i]);
+        if (chmod(f, 0600) != 0 && errno != ENOENT)
+            log_kv(LOG_WARN, "cannot chmod", "path", f, "error", strerror(errno), NULL);
+        free(f);
+    }
+    return 0;
+}
+
 static int setup_storage(as_server *srv)
 {
     const as_options *o = &srv->opt;
@@ -88,10 +150,14 @@ static int setup_storage(as_server *srv)
         log_kv(LOG_ERROR, "unsupported storage backend", "storage", o->storage, NULL);
         return -1;
     }
+    if (!o->sqlite_path && ensure_private_dir(o->data_dir) != 0)
+        return -1;
     srv->sqlite_path = o->sqlite_path ? xstrdup(o->sqlite_path) : path_in(o->data_dir, "foo.db");
     st_sqlite_options so = st_sqlite_defaults(srv->sqlite_path);
     srv->store = st_sqlite_open(&so);
     if (!srv->store)
+        return -1;
+    if (make_db_private(srv->sqlite_path) != 0)
         return -1;
     wc_options wo = wc_defaults();
     wo.min_events = o->watch_cache_min_events;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct signal_waiter {
     sigset_t set;
@@ -31,6 +32,9 @@ static void *wait_for_signal(void *arg)
 
 int main(int argc, char **argv)
 {
+    /* Everything this process creates (SQLite file and journals, keys, kubeconfig) is its
+       own: 0600 files and 0700 directories unless a file asks for more. */
+    umask(077);
     alloc_install_cjson_hooks();
     as_options o = as_defaults();
     int verbosity = 0;

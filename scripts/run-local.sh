@@ -6,7 +6,10 @@ BUILD="${1:-build}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DATA="$ROOT/.local"
 PORT="${FOO_LOCAL_PORT:-9443}"
+# The data dir holds the keys and the SQLite file: private to this user (0700, files 0600).
+umask 077
 mkdir -p "$DATA"
+chmod 700 "$DATA"
 
 cat <<MSG
 foo-apiserver: starting on https://127.0.0.1:$PORT with its data in .local/

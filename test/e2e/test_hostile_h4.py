@@ -1,0 +1,439 @@
+"""Hostile client, transport side (issue 6 items 1, 3 and 7): what the server reads of a request
+line, its headers and its body, what it writes into response headers, and TLS.
+
+Each test is named after the item it covers, asserts the documented answer, and checks that
+nothing stored changed that should not have.
+"""
+
+import datetime
+import json
+import os
+import re
+import socket
+import ssl
+import stat
+import urllib.parse
+
+import pytest
+
+from conftest import FOOS, assert_failure, labeled_foo, ok, wait_until
+
+MAX_BODY = 3 * 1024 * 1024
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def raw_exchange(server, data, timeout=20, ctx=None):
+    """Sends raw bytes over TLS (admin client cert) and reads until the server closes.
+
+    Returns (status, headers dict of lists with lower-case names, raw head bytes, body bytes);
+    status is None when the server closed without answering.
+    """
+    ctx = ctx or server.ssl_context()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as tcp:
+        with ctx.wrap_socket(tcp, server_hostname="127.0.0.1") as s:
+            try:
+                s.sendall(data)
+            except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+                pass
+            out = b""
+            try:
+                while True:
+                    b = s.recv(65536)
+                    if not b:
+                        break
+                    out += b
+            except (ConnectionResetError, ssl.SSLError, TimeoutError):
+                pass
+    return parse_response(out)
+
+
+def parse_response(out):
+    if b"\r\n\r\n" not in out:
+        return None, {}, out, b""
+    head, body = out.split(b"\r\n\r\n", 1)
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        headers.setdefault(name.decode().lower(), []).append(value.strip().decode("utf-8"))
+    return status, headers, head, body
+
+
+def status_of(body, code, reason):
+    st = json.loads(body)
+    assert (st["kind"], st["status"], st["code"], st["reason"]) == (
+        "Status", "Failure", code, reason), st
+    return st
+
+
+def foo_names(server):
+    return sorted(i["metadata"]["name"] for i in server.get_json(FOOS)["items"])
+
+
+def request_line(method, target, extra_headers=b"", body=b""):
+    return (f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n"
+            f"Connection: close\r\n").encode() + extra_headers + b"\r\n" + body
+
+
+# A real label selector of every operator kind, made about 4.4 KB long by terms that every Foo
+# without those labels matches. URL-encoded as Go clients do: spaces as '+', '=' '!' '(' ','
+# as %XX; lws decodes them before we see the query.
+LONG_SELECTOR = "a in (x,y),!b,c!=d,e=f," + ",".join(f"padding-key-{i:03d}!=v" for i in range(260))
+assert len(LONG_SELECTOR) > 4400
+
+# name -> labels; the selector picks exactly f1 and f5.
+SELECTOR_FOOS = {
+    "f1": {"a": "x", "e": "f"},
+    "f2": {"a": "y", "e": "f", "c": "d"},
+    "f3": {"a": "x", "e": "f", "b": "1"},
+    "f4": {"a": "z", "e": "f"},
+    "f5": {"a": "y", "e": "f", "c": "q"},
+}
+SELECTED = ["f1", "f5"]
+
+
+def create_selector_foos(server):
+    for name, labels in SELECTOR_FOOS.items():
+        r = server.request("POST", FOOS, labeled_foo(name, labels))
+        assert r.status == 201, r
+
+
+# ---- item 1: long query parameters -------------------------------------------------------------
+
+
+def test_item1_long_label_selector_is_read_in_full(server):
+    create_selector_foos(server)
+    q = urllib.parse.quote_plus(LONG_SELECTOR)
+    items = server.get_json(f"{FOOS}?labelSelector={q}&limit=500")["items"]
+    assert sorted(i["metadata"]["name"] for i in items) == SELECTED
+
+
+def test_item1_long_label_selector_delete_dry_run_deletes_nothing(server):
+    create_selector_foos(server)
+    q = urllib.parse.quote_plus(LONG_SELECTOR)
+    r = server.request("DELETE", f"{FOOS}?labelSelector={q}&dryRun=All")
+    assert r.status == 200, r
+    assert sorted(i["metadata"]["name"] for i in r.json()["items"]) == SELECTED
+    assert foo_names(server) == sorted(SELECTOR_FOOS)
+
+
+def test_item1_long_label_selector_with_kubectl_get(server):
+    create_selector_foos(server)
+    out = ok(server.kubectl("get", "foos", "-l", LONG_SELECTOR, "-o", "name"))
+    assert sorted(line.split("/")[-1] for line in out.split()) == SELECTED
+
+
+def test_item1_long_label_selector_with_kubectl_delete_dry_run(server):
+    # kubectl lists with the selector, then deletes each object by name with a DeleteOptions
+    # body {"dryRun":["All"]}: both must be honoured.
+    create_selector_foos(server)
+    out = ok(server.kubectl("delete", "foos", "-l", LONG_SELECTOR, "--dry-run=server"))
+    # 'foo.demo.example.com "f1" deleted (server dry run)'
+    assert sorted(re.findall(r'"([^"]+)" deleted', out)) == SELECTED, out
+    assert foo_names(server) == sorted(SELECTOR_FOOS)
+
+
+def test_item1_encoded_line_break_in_query_is_refused_not_cut(server):
+    # lws ends the request line at a decoded CR or LF: the parameters after it were dropped,
+    # and this dry-run delete of "app=a" deleted for real.
+    server.request("POST", FOOS, labeled_foo("keep", {"app": "a"}))
+    for enc in ("%0D", "%0A", "%0d%0a"):
+        r = server.request("DELETE", f"{FOOS}?labelSelector=app%3Da{enc}&dryRun=All")
+        assert_failure(r, 400, "BadRequest")
+    assert foo_names(server) == ["keep"]
+
+
+def test_item1_encoded_line_break_in_path_is_refused_not_cut(server):
+    # The path was cut at the CR: foos/keep%0D/status answered as foos/keep.
+    server.request("POST", FOOS, labeled_foo("keep", {"app": "a"}))
+    r = server.request("GET", f"{FOOS}/keep%0D/status")
+    assert_failure(r, 400, "BadRequest")
+
+
+def test_item1_query_part_over_32_kib_gets_414_and_changes_nothing(server):
+    server.request("POST", FOOS, labeled_foo("keep", {"app": "a"}))
+    q = urllib.parse.quote_plus("app=a," + ",".join(f"k{i}!=v" for i in range(6000)))
+    assert len(q) > 32768
+    r = server.request("DELETE", f"{FOOS}?labelSelector={q}&dryRun=All")
+    assert_failure(r, 414, "BadRequest")
+    assert foo_names(server) == ["keep"]
+
+
+def test_item1_two_query_parts_of_30_kib_are_read_in_full(server):
+    # The whole request head may be close to 64 KiB: both parameters are read, the second
+    # (an invalid selector) is what answers.
+    first = "a" * 30000
+    r = server.request("GET", f"{FOOS}?fieldSelector=metadata.name!%3D{first}"
+                              f"&labelSelector=%21%21{'b' * 30000}")
+    assert_failure(r, 400, "BadRequest")
+
+
+def test_item1_request_head_over_64_kib_changes_nothing(server):
+    # lws 4.1.6 closes the connection when the head does not fit its 64 KiB buffer (it calls
+    # the server with nothing, so there is no answer to give); the request never runs.
+    server.request("POST", FOOS, labeled_foo("keep", {"app": "a"}))
+    parts = "&".join(f"x{i}=" + "v" * 30000 for i in range(3))
+    status, _, _, _ = raw_exchange(server, request_line("DELETE", f"{FOOS}?{parts}"))
+    assert status is None or 400 <= status < 500
+    assert foo_names(server) == ["keep"]
+
+
+# ---- item 3: response header injection ---------------------------------------------------------
+
+
+def test_item3_field_name_with_crlf_cannot_add_a_response_header(server):
+    obj = labeled_foo("inject", {})
+    obj["spec"] = {"a\r\nSet-Cookie: x=1": 1, "b\nX-Injected: 1": 2, "c\x01\x7fd": 3}
+    body = json.dumps(obj).encode()
+    status, headers, head, _ = raw_exchange(server, request_line(
+        "POST", FOOS, b"Content-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\n".encode(), body))
+    assert status == 201, head
+    assert "set-cookie" not in headers and "x-injected" not in headers, head
+    for line in head.split(b"\r\n")[1:]:
+        assert all(c >= 0x20 or c == 0x09 for c in line), line
+        assert line.split(b":")[0].lower() in (
+            b"content-type", b"content-length", b"warning", b"connection", b"cache-control",
+            b"location", b"audit-id"), line
+    assert headers.get("warning"), head  # the unknown fields are still reported
+
+
+def test_item3_warnings_are_deduplicated_and_capped_near_4_kib(server):
+    # kube-apiserver: 4096 characters of warning text per response; past that every warning is
+    # cut to 256 characters and later ones are dropped.
+    obj = labeled_foo("many", {})
+    obj["spec"] = {f"unknown-{i:03d}-" + "x" * 100: i for i in range(100)}
+    r = server.request("POST", FOOS, obj)
+    assert r.status == 201, r
+    warnings = r.headers.get_all("Warning") or []
+    assert 0 < len(warnings) < 100, len(warnings)
+    texts = [w.split(" ", 2)[2] for w in warnings]
+    assert all(w.startswith('299 - "') for w in warnings), warnings[:2]
+    assert sum(len(t) - 2 for t in texts) <= 4096 + 256
+    assert len(set(texts)) == len(texts)
+
+
+# ---- item 7: body framing, TLS, certificates, file modes ---------------------------------------
+
+
+def send_chunked(server, body, chunk=65536):
+    """POSTs body with Transfer-Encoding: chunked; returns (status, body) as the client reads
+    them after sending everything (a reset before the answer fails the test)."""
+    conn = server.connection(timeout=30)
+    conn.putrequest("POST", FOOS)
+    conn.putheader("Content-Type", "application/json")
+    conn.putheader("Accept", "application/json")
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.endheaders()
+    for i in range(0, len(body), chunk):
+        piece = body[i:i + chunk]
+        conn.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+    conn.send(b"0\r\n\r\n")
+    resp = conn.getresponse()
+    out = resp.status, resp.read()
+    conn.close()
+    return out
+
+
+def big_foo_body(name, size):
+    obj = labeled_foo(name, {})
+    obj["metadata"]["annotations"] = {"x": ""}
+    overhead = len(json.dumps(obj).encode())
+    obj["metadata"]["annotations"]["x"] = "a" * (size - overhead)
+    body = json.dumps(obj).encode()
+    assert len(body) == size
+    return body
+
+
+def test_item7_chunked_body_over_3_mib_gets_413_the_client_can_read(server):
+    status, body = send_chunked(server, big_foo_body("huge", 4 * 1024 * 1024))
+    assert status == 413, body[:300]
+    status_of(body, 413, "RequestEntityTooLarge")
+    assert foo_names(server) == []
+
+
+def test_item7_chunked_body_just_over_3_mib_gets_413(server):
+    status, body = send_chunked(server, big_foo_body("huge", MAX_BODY + 1), chunk=1000)
+    assert status == 413, body[:300]
+    status_of(body, 413, "RequestEntityTooLarge")
+    assert foo_names(server) == []
+
+
+BAD_LENGTHS = [
+    ("31_digits", ["1" * 31], 413, "RequestEntityTooLarge"),
+    ("plus_sign", ["+20"], 400, "BadRequest"),
+    ("minus_sign", ["-1"], 400, "BadRequest"),
+    ("hex", ["0x14"], 400, "BadRequest"),
+    ("trailing_garbage", ["20abc"], 400, "BadRequest"),
+    ("inner_space", ["2 0"], 400, "BadRequest"),
+    ("exponent", ["2e1"], 400, "BadRequest"),
+    ("empty", [""], 400, "BadRequest"),
+    ("repeated_equal", ["20", "20"], 400, "BadRequest"),
+    ("repeated_conflicting", ["20", "5"], 400, "BadRequest"),
+    ("list", ["20, 20"], 400, "BadRequest"),
+]
+
+
+@pytest.mark.parametrize("name,values,code,reason", BAD_LENGTHS, ids=[b[0] for b in BAD_LENGTHS])
+def test_item7_content_length_that_is_not_plain_digits_is_refused(server, name, values, code,
+                                                                   reason):
+    body = json.dumps(labeled_foo("cl", {})).encode()
+    hdrs = b"Content-Type: application/json\r\n" + b"".join(
+        f"Content-Length: {v}\r\n".encode() for v in values)
+    status, _, head, resp = raw_exchange(server, request_line("POST", FOOS, hdrs, body))
+    assert status == code, head
+    status_of(resp, code, reason)
+    assert foo_names(server) == []
+
+
+def test_item7_content_length_with_chunked_encoding_is_refused(server):
+    body = json.dumps(labeled_foo("smuggled", {})).encode()
+    chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    hdrs = (b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+            + f"Content-Length: {len(chunked)}\r\n".encode())
+    status, _, head, resp = raw_exchange(server, request_line("POST", FOOS, hdrs, chunked))
+    assert status == 400, head
+    status_of(resp, 400, "BadRequest")
+    assert foo_names(server) == []
+
+
+def test_item7_transfer_encoding_other_than_chunked_is_refused(server):
+    body = json.dumps(labeled_foo("gz", {})).encode()
+    hdrs = b"Content-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n"
+    chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    status, _, head, resp = raw_exchange(server, request_line("POST", FOOS, hdrs, chunked))
+    assert status == 400, head
+    status_of(resp, 400, "BadRequest")
+    assert foo_names(server) == []
+
+
+def test_item7_plain_content_length_still_works(server):
+    body = json.dumps(labeled_foo("fine", {})).encode()
+    hdrs = (b"Content-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}  \r\n".encode())
+    status, _, head, _ = raw_exchange(server, request_line("POST", FOOS, hdrs, body))
+    assert status == 201, head
+    assert foo_names(server) == ["fine"]
+
+
+def tls_client(server, maximum=None, ciphers=None):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(str(server.data_dir / "pki" / "ca.crt"))
+    ctx.minimum_version = ssl.TLSVersion.TLSv1
+    if maximum:
+        ctx.maximum_version = maximum
+    # Level 0 so that the client itself would offer TLS 1.0/1.1 and legacy ciphers.
+    ctx.set_ciphers((ciphers or "ALL") + ":@SECLEVEL=0")
+    return ctx
+
+
+def handshake(server, ctx):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as tcp:
+        with ctx.wrap_socket(tcp, server_hostname="127.0.0.1") as s:
+            return s.version(), s.cipher()[0]
+
+
+def test_item7_tls_1_1_client_is_refused(server):
+    with pytest.raises((ssl.SSLError, ConnectionResetError)):
+        handshake(server, tls_client(server, maximum=ssl.TLSVersion.TLSv1_1))
+
+
+def test_item7_tls_1_2_without_ecdhe_and_aead_is_refused(server):
+    for cipher in ("ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA384", "AES128-GCM-SHA256"):
+        with pytest.raises((ssl.SSLError, ConnectionResetError)):
+            handshake(server, tls_client(server, ssl.TLSVersion.TLSv1_2, cipher))
+
+
+def test_item7_tls_1_2_with_ecdhe_aead_and_tls_1_3_are_served(server):
+    assert handshake(server, tls_client(server, ssl.TLSVersion.TLSv1_2,
+                                        "ECDHE-ECDSA-AES128-GCM-SHA256")) == (
+        "TLSv1.2", "ECDHE-ECDSA-AES128-GCM-SHA256")
+    assert handshake(server, tls_client(server))[0] == "TLSv1.3"
+
+
+def short_lived_client_cert(server, seconds):
+    """A client certificate of the standalone CA (CN=shortlived, O=system:masters) valid for
+    `seconds` from now; returns (crt path, key path)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    pki = server.data_dir / "pki"
+    ca = x509.load_pem_x509_certificate((pki / "ca.crt").read_bytes())
+    ca_key = serialization.load_pem_private_key((pki / "ca.key").read_bytes(), None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME,
+                                                        "system:masters"),
+                                     x509.NameAttribute(NameOID.COMMON_NAME, "shortlived")]))
+            .issuer_name(ca.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(seconds=seconds))
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False)
+            .sign(ca_key, hashes.SHA256()))
+    crt_path, key_path = server.workdir / "short.crt", server.workdir / "short.key"
+    crt_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return crt_path, key_path
+
+
+def test_item7_client_cert_that_expires_mid_connection_gets_401(server):
+    import http.client
+
+    crt, key = short_lived_client_cert(server, seconds=3)
+    ctx = ssl.create_default_context(cafile=str(server.data_dir / "pki" / "ca.crt"))
+    ctx.load_cert_chain(str(crt), str(key))
+    conn = http.client.HTTPSConnection("127.0.0.1", server.port, context=ctx, timeout=10)
+    try:
+        conn.request("GET", FOOS, headers={"Accept": "application/json"})
+        first = conn.getresponse()
+        first.read()
+        assert first.status == 200
+        sock = conn.sock
+
+        def refused_on_same_connection():
+            conn.request("GET", FOOS, headers={"Accept": "application/json"})
+            resp = conn.getresponse()
+            body = resp.read()
+            assert conn.sock is sock, "the connection was not kept alive"
+            return (resp.status, body) if resp.status != 200 else None
+
+        status, body = wait_until(refused_on_same_connection, 30,
+                                  "a 401 once the client certificate expired", interval=0.2)
+        assert status == 401, body
+        status_of(body, 401, "Unauthorized")
+    finally:
+        conn.close()
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_item7_data_dir_is_0700_and_sqlite_file_0600(server):
+    server.request("POST", FOOS, labeled_foo("x", {}))
+    assert mode(server.data_dir) == 0o700
+    for f in ("foo.db", "foo.db-wal", "foo.db-shm"):
+        p = server.data_dir / f
+        if p.exists():
+            assert mode(p) == 0o600, f
+    assert (server.data_dir / "foo.db").exists()
+
+
+def test_item7_existing_open_data_dir_and_sqlite_file_are_tightened(server):
+    server.request("POST", FOOS, labeled_foo("x", {}))
+    server.stop()
+    os.chmod(server.data_dir, 0o755)
+    os.chmod(server.data_dir / "foo.db", 0o644)
+    server.start()
+    assert mode(server.data_dir) == 0o700
+    assert mode(server.data_dir / "foo.db") == 0o600
+    assert foo_names(server) == ["x"]
