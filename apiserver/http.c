@@ -288,8 +288,10 @@ void as_add_warning(as_req *req, const char *text)
     }
 }
 
-static void warnings_free(as_warnings *w)
+void as_clear_warnings(as_req *req)
 {
+    as_warnings *w = req->warnings;
+    req->warnings = NULL;
     if (!w)
         return;
     as_warning *e, *tmp;
@@ -421,7 +423,7 @@ static void req_free(as_req *req)
     free(req->if_none_match);
     sbuf_free(&req->body);
     sbuf_free(&req->headers);
-    warnings_free(req->warnings);
+    as_clear_warnings(req);
     sbuf_free(&req->out);
     if (req->watch)
         as_watch_free(req->watch);

@@ -103,6 +103,9 @@ void as_add_warning(as_req *req, const char *text);
  * the order the warnings were added. The response writer calls it; tests too.
  */
 void as_render_warnings(const as_req *req, sbuf *out);
+/* Frees the warnings recorded on req and sets req->warnings to NULL (freeing the request does
+   it; for tests, which build an as_req by hand). */
+void as_clear_warnings(as_req *req);
 /* Sets the response: status, content type, body (copied). */
 void as_respond(as_req *req, int status, const char *content_type, const char *body, size_t len);
 /* JSON response (application/json). */
