@@ -156,15 +156,24 @@ void fe_render_value(sbuf *sb, const cJSON *v)
 /* The message of the cause counting the causes left out: "and N more errors (...)". */
 #define FE_OMITTED_FORMAT "and %zu more errors (only the first %d are reported)"
 
-/* The cause counting left-out causes, if there is one yet. */
+static bool is_omitted_cause(const cJSON *c)
+{
+    const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "message"));
+    return msg && strncmp(msg, "and ", 4) == 0 && strstr(msg, " more errors (only the first ");
+}
+
+/*
+ * The cause counting left-out causes, if there is one yet: normally the last (cJSON keeps the
+ * tail in the head's prev, so that is O(1)); someone may have added causes after it.
+ */
 static cJSON *omitted_cause(const api_error *e)
 {
-    const cJSON *c;
-    cJSON_ArrayForEach(c, e->causes)
-    {
-        const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "message"));
-        if (msg && strncmp(msg, "and ", 4) == 0 && strstr(msg, " more errors (only the first "))
-            return (cJSON *)c;
+    cJSON *head = e->causes ? e->causes->child : NULL;
+    if (head && is_omitted_cause(head->prev))
+        return head->prev;
+    for (cJSON *c = head; c; c = c->next) {
+        if (is_omitted_cause(c))
+            return c;
     }
     return NULL;
 }
