@@ -9,6 +9,7 @@
 
 #include "common/alloc.h"
 #include "common/json.h"
+#include "common/jsonkeys.h"
 #include "common/sbuf.h"
 
 #include <limits.h>
@@ -17,6 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* uthash allocates through the project's wrappers, so out-of-memory has one policy. */
+#define uthash_malloc(sz)    xmalloc(sz)
+#define uthash_free(ptr, sz) free(ptr)
+#include <uthash.h>
 
 #define JP_BAD_REQUEST_PREFIX "the server rejected our request due to an error in our request: "
 
@@ -49,10 +55,13 @@ typedef struct jp_op {
  * nesting (exact at the start, raised by each operation that can deepen it) and the bytes the
  * copy operations have added so far.
  */
+typedef struct jp_index jp_index;
 typedef struct jp_doc {
     cJSON *root;
     int depth_bound;
     size_t copied;
+    jp_index *indexes; /* uthash table of object indexes, by object address */
+    cJSON *discarded;  /* an array of what operations took out, freed at the end */
 } jp_doc;
 
 /* Outcome of applying one operation; details go to a `why` buffer. */
@@ -222,6 +231,56 @@ static bool parse_index(const char *tok, int *idx)
     return true;
 }
 
+/* ---- member lookups through per-object indexes ----------------------------------------------- */
+
+/*
+ * The index of one object of the document, built the first time a pointer passes through it and
+ * kept up to date by every change to that object, so that each pointer step costs O(1) instead
+ * of a walk of the members (10 000 operations on an object of 100 000 labels would otherwise
+ * cost 10^9 steps).
+ */
+typedef struct jp_index {
+    const cJSON *object; /* the key; stays allocated until the patch ends (see discard) */
+    jk_index *keys;
+    UT_hash_handle hh;
+} jp_index;
+
+static jk_index *keys_of(jp_doc *doc, const cJSON *obj)
+{
+    jp_index *ix = NULL;
+    HASH_FIND_PTR(doc->indexes, &obj, ix);
+    if (!ix) {
+        ix = xmalloc(sizeof *ix);
+        ix->object = obj;
+        ix->keys = jk_index_of(obj);
+        HASH_ADD_PTR(doc->indexes, object, ix);
+    }
+    return ix->keys;
+}
+
+/*
+ * Takes an item out of the document for good. It is freed only when the patch ends: the
+ * indexes are found by object address, and a freed object's address could come back as a new
+ * object's while its stale index is still on file.
+ */
+static void discard(jp_doc *doc, cJSON *item)
+{
+    cJSON_AddItemToArray(doc->discarded, item);
+}
+
+static void doc_free_indexes(jp_doc *doc)
+{
+    jp_index *ix, *tmp;
+    HASH_ITER(hh, doc->indexes, ix, tmp)
+    {
+        HASH_DEL(doc->indexes, ix);
+        jk_index_free(ix->keys);
+        free(ix);
+    }
+}
+
+/* ---- pointer evaluation ---------------------------------------------------------------------- */
+
 static const char *type_name(const cJSON *item)
 {
     if (cJSON_IsString(item))
@@ -234,10 +293,10 @@ static const char *type_name(const cJSON *item)
 }
 
 /* The member `tok` of container c, or NULL with the reason appended to why. */
-static cJSON *child(cJSON *c, const char *tok, sbuf *why)
+static cJSON *child(jp_doc *doc, cJSON *c, const char *tok, sbuf *why)
 {
     if (cJSON_IsObject(c)) {
-        cJSON *item = cJSON_GetObjectItemCaseSensitive(c, tok);
+        cJSON *item = jk_index_get(keys_of(doc, c), tok);
         if (!item)
             sbuf_printf(why, "no member \"%s\"", tok);
         return item;
@@ -260,11 +319,11 @@ static cJSON *child(cJSON *c, const char *tok, sbuf *why)
 }
 
 /* The item reached by the first `depth` tokens of p, or NULL with the reason in why. */
-static cJSON *walk(cJSON *root, const jp_pointer *p, size_t depth, sbuf *why)
+static cJSON *walk(jp_doc *doc, const jp_pointer *p, size_t depth, sbuf *why)
 {
-    cJSON *cur = root;
+    cJSON *cur = doc->root;
     for (size_t i = 0; i < depth && cur; i++)
-        cur = child(cur, p->tokens[i], why);
+        cur = child(doc, cur, p->tokens[i], why);
     return cur;
 }
 
@@ -285,36 +344,55 @@ static void strip_name(cJSON *item)
 }
 
 /*
- * Links item into array in front of `after`, an element of array. Done by hand because
+ * Links item into container in front of `after`, one of its members. Done by hand because
  * cJSON_InsertItemInArray of Debian's libcjson 1.7.15-1+deb12u4 refuses every index but 0
  * (its added corruption check tests the wrong link).
  */
-static void array_insert_before(cJSON *array, cJSON *after, cJSON *item)
+static void insert_before(cJSON *container, cJSON *after, cJSON *item)
 {
     item->next = after;
     item->prev = after->prev; /* for the head, prev is the tail: cJSON's convention */
     after->prev = item;
-    if (after == array->child)
-        array->child = item;
+    if (after == container->child)
+        container->child = item;
     else
         item->prev->next = item;
 }
 
+/* Puts item in the place of old, a member of container; old is discarded. */
+static void replace_member(jp_doc *doc, cJSON *container, cJSON *old, cJSON *item)
+{
+    insert_before(container, old, item);
+    discard(doc, cJSON_DetachItemViaPointer(container, old));
+}
+
+/* Sets obj[key] = value (replacing a member of that key in place), keeping obj's index right. */
+static void set_member(jp_doc *doc, cJSON *obj, const char *key, cJSON *value)
+{
+    jk_index *keys = keys_of(doc, obj);
+    cJSON *existing = jk_index_get(keys, key);
+    strip_name(value);
+    value->string = xstrdup(key);
+    if (existing)
+        replace_member(doc, obj, existing, value);
+    else
+        cJSON_AddItemToArray(obj, value); /* an object's member list, the name already set */
+    jk_index_put(keys, value);
+}
+
 /* RFC 6902 §4.1. Takes ownership of value whatever the outcome. */
-static jp_result do_add(cJSON **root, const jp_pointer *path, cJSON *value, sbuf *why)
+static jp_result do_add(jp_doc *doc, const jp_pointer *path, cJSON *value, sbuf *why)
 {
     if (path->n == 0) {
-        cJSON_Delete(*root);
-        *root = value;
+        discard(doc, doc->root);
+        strip_name(value);
+        doc->root = value;
         return JP_OK;
     }
-    cJSON *parent = walk(*root, path, path->n - 1, why);
+    cJSON *parent = walk(doc, path, path->n - 1, why);
     const char *tok = last_token(path);
     if (cJSON_IsObject(parent)) {
-        if (cJSON_GetObjectItemCaseSensitive(parent, tok))
-            cJSON_ReplaceItemInObjectCaseSensitive(parent, tok, value);
-        else
-            cJSON_AddItemToObject(parent, tok, value);
+        set_member(doc, parent, tok, value);
         return JP_OK;
     }
     if (cJSON_IsArray(parent)) {
@@ -329,68 +407,67 @@ static jp_result do_add(cJSON **root, const jp_pointer *path, cJSON *value, sbuf
             if (idx == size)
                 cJSON_AddItemToArray(parent, value);
             else
-                array_insert_before(parent, cJSON_GetArrayItem(parent, idx), value);
+                insert_before(parent, cJSON_GetArrayItem(parent, idx), value);
             return JP_OK;
         }
     } else if (parent) {
         sbuf_printf(why, "%s has no member \"%s\"", type_name(parent), tok);
     }
-    cJSON_Delete(value);
+    discard(doc, value);
     return JP_MISSING_PATH;
 }
 
-/* RFC 6902 §4.2. Detaches the target into *removed (caller owns it), or deletes it if NULL. */
-static jp_result do_remove(cJSON *root, const jp_pointer *path, cJSON **removed, sbuf *why)
+/* RFC 6902 §4.2. Detaches the target into *removed (caller owns it), or discards it if NULL. */
+static jp_result do_remove(jp_doc *doc, const jp_pointer *path, cJSON **removed, sbuf *why)
 {
     if (path->n == 0)
         return JP_ROOT_REMOVE;
-    cJSON *parent = walk(root, path, path->n - 1, why);
-    cJSON *target = parent ? child(parent, last_token(path), why) : NULL;
+    cJSON *parent = walk(doc, path, path->n - 1, why);
+    cJSON *target = parent ? child(doc, parent, last_token(path), why) : NULL;
     if (!target)
         return JP_MISSING_PATH;
+    if (cJSON_IsObject(parent))
+        jk_index_remove(keys_of(doc, parent), target->string);
     cJSON_DetachItemViaPointer(parent, target);
     if (removed)
         *removed = target;
     else
-        cJSON_Delete(target);
+        discard(doc, target);
     return JP_OK;
 }
 
 /* RFC 6902 §4.3. Takes ownership of value whatever the outcome. */
-static jp_result do_replace(cJSON **root, const jp_pointer *path, cJSON *value, sbuf *why)
+static jp_result do_replace(jp_doc *doc, const jp_pointer *path, cJSON *value, sbuf *why)
 {
-    if (path->n == 0) {
-        cJSON_Delete(*root);
-        *root = value;
-        return JP_OK;
-    }
-    cJSON *parent = walk(*root, path, path->n - 1, why);
-    cJSON *target = parent ? child(parent, last_token(path), why) : NULL;
+    if (path->n == 0)
+        return do_add(doc, path, value, why);
+    cJSON *parent = walk(doc, path, path->n - 1, why);
+    cJSON *target = parent ? child(doc, parent, last_token(path), why) : NULL;
     if (!target) {
-        cJSON_Delete(value);
+        discard(doc, value);
         return JP_MISSING_PATH;
     }
     if (cJSON_IsObject(parent)) {
-        cJSON_ReplaceItemInObjectCaseSensitive(parent, last_token(path), value);
+        set_member(doc, parent, last_token(path), value);
     } else {
         strip_name(value);
-        cJSON_ReplaceItemViaPointer(parent, target, value);
+        replace_member(doc, parent, target, value);
     }
     return JP_OK;
 }
 
 /* RFC 6902 §4.4: remove at from, then add at path. from is never a proper prefix of path. */
-static jp_result do_move(cJSON **root, const jp_op *op, sbuf *why)
+static jp_result do_move(jp_doc *doc, const jp_op *op, sbuf *why)
 {
-    if (!walk(*root, &op->from, op->from.n, why))
+    if (!walk(doc, &op->from, op->from.n, why))
         return JP_MISSING_FROM;
     if (strcmp(op->from_text, op->path_text) == 0)
         return JP_OK;
     cJSON *moved = NULL;
-    jp_result r = do_remove(*root, &op->from, &moved, why);
+    jp_result r = do_remove(doc, &op->from, &moved, why);
     if (r != JP_OK)
         return r == JP_MISSING_PATH ? JP_MISSING_FROM : r;
-    return do_add(root, &op->path, moved, why);
+    return do_add(doc, &op->path, moved, why);
 }
 
 /*
@@ -418,13 +495,13 @@ static jp_result do_bounded_move(jp_doc *doc, const jp_op *op, sbuf *why)
     long moved_depth = (long)doc->depth_bound - (long)op->from.n;
     if (!admit_depth(doc, &op->path, moved_depth > 0 ? (int)moved_depth : 0))
         return JP_TOO_DEEP;
-    return do_move(&doc->root, op, why);
+    return do_move(doc, op, why);
 }
 
 /* RFC 6902 §4.5, with the accumulated copy size and the depth bounded. */
 static jp_result do_copy(jp_doc *doc, const jp_op *op, sbuf *why)
 {
-    cJSON *source = walk(doc->root, &op->from, op->from.n, why);
+    cJSON *source = walk(doc, &op->from, op->from.n, why);
     if (!source)
         return JP_MISSING_FROM;
     size_t allowance = JSONPATCH_MAX_COPY_BYTES - doc->copied;
@@ -435,13 +512,13 @@ static jp_result do_copy(jp_doc *doc, const jp_op *op, sbuf *why)
     doc->copied += bytes;
     if (!admit_depth(doc, &op->path, nesting(source)))
         return JP_TOO_DEEP;
-    return do_add(&doc->root, &op->path, cJSON_Duplicate(source, 1), why);
+    return do_add(doc, &op->path, cJSON_Duplicate(source, 1), why);
 }
 
 /* RFC 6902 §4.6: deep equality, object member order ignored, numbers compared as numbers. */
-static jp_result do_test(cJSON *root, const jp_op *op, sbuf *why)
+static jp_result do_test(jp_doc *doc, const jp_op *op, sbuf *why)
 {
-    cJSON *target = walk(root, &op->path, op->path.n, why);
+    cJSON *target = walk(doc, &op->path, op->path.n, why);
     if (!target)
         return JP_MISSING_PATH;
     return json_equal(target, op->value) ? JP_OK : JP_TEST_FAILED;
@@ -453,19 +530,19 @@ static jp_result apply_one(jp_doc *doc, const jp_op *op, sbuf *why)
     case JP_ADD:
         if (!admit_depth(doc, &op->path, op->value_depth))
             return JP_TOO_DEEP;
-        return do_add(&doc->root, &op->path, cJSON_Duplicate(op->value, 1), why);
+        return do_add(doc, &op->path, cJSON_Duplicate(op->value, 1), why);
     case JP_REMOVE:
-        return do_remove(doc->root, &op->path, NULL, why);
+        return do_remove(doc, &op->path, NULL, why);
     case JP_REPLACE:
         if (!admit_depth(doc, &op->path, op->value_depth))
             return JP_TOO_DEEP;
-        return do_replace(&doc->root, &op->path, cJSON_Duplicate(op->value, 1), why);
+        return do_replace(doc, &op->path, cJSON_Duplicate(op->value, 1), why);
     case JP_MOVE:
         return do_bounded_move(doc, op, why);
     case JP_COPY:
         return do_copy(doc, op, why);
     case JP_TEST:
-        return do_test(doc->root, op, why);
+        return do_test(doc, op, why);
     }
     return JP_OK;
 }
@@ -675,7 +752,8 @@ cJSON *jsonpatch_apply(const cJSON *doc, const cJSON *patch, api_error *err)
     jp_op *ops = decode_patch(patch, &n, err);
     if (!ops)
         return NULL;
-    jp_doc state = {doc ? cJSON_Duplicate(doc, 1) : cJSON_CreateNull(), 0, 0};
+    jp_doc state = {.root = doc ? cJSON_Duplicate(doc, 1) : cJSON_CreateNull(),
+                    .discarded = cJSON_CreateArray()};
     if (!state.root)
         state.root = cJSON_CreateNull(); /* only an invalid item fails to duplicate */
     state.depth_bound = nesting(state.root);
@@ -692,5 +770,7 @@ cJSON *jsonpatch_apply(const cJSON *doc, const cJSON *patch, api_error *err)
     }
     sbuf_free(&why);
     free_ops(ops, n);
+    doc_free_indexes(&state);
+    cJSON_Delete(state.discarded);
     return state.root;
 }

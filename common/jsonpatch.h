@@ -64,8 +64,10 @@
  *    exceed the limit 3145728 bytes". Each copied value is measured by a walk that stops as
  *    soon as the remaining allowance is used up, so an oversized copy costs no more than the
  *    allowance.
- * Work: each operation walks its pointers (linear in the members of each container passed) and
- * copies what it adds; the document's depth is measured once.
+ * Work: object members are looked up through an index built once per object the patch passes
+ * through (O(1) per pointer step, so 10 000 operations on an object of 150 000 labels stay
+ * linear); array elements are reached by walking to their index. Each operation copies what it
+ * adds; the document's depth is measured once.
  */
 cJSON *jsonpatch_apply(const cJSON *doc, const cJSON *patch, api_error *err);
 

@@ -860,3 +860,84 @@ Test(jsonpatch, test_compares_objects_of_250000_members)
     cJSON_Delete(patch);
     cJSON_Delete(doc);
 }
+
+/* ---- member lookups through indexes: results as before, in linear time ---------------------- */
+
+Test(jsonpatch, indexed_objects_follow_every_change)
+{
+    expect_patch("{\"a\":{\"x\":1,\"y\":2},\"b\":3}",
+                 "[{\"op\":\"test\",\"path\":\"/a/x\",\"value\":1},"
+                 "{\"op\":\"remove\",\"path\":\"/a/x\"},"
+                 "{\"op\":\"add\",\"path\":\"/a/x\",\"value\":10},"
+                 "{\"op\":\"replace\",\"path\":\"/a/y\",\"value\":{\"z\":1}},"
+                 "{\"op\":\"add\",\"path\":\"/a/y/w\",\"value\":2},"
+                 "{\"op\":\"move\",\"from\":\"/a/y\",\"path\":\"/c\"},"
+                 "{\"op\":\"test\",\"path\":\"/c\",\"value\":{\"w\":2,\"z\":1}},"
+                 "{\"op\":\"move\",\"from\":\"/b\",\"path\":\"/a/b\"},"
+                 "{\"op\":\"copy\",\"from\":\"/a\",\"path\":\"/d\"},"
+                 "{\"op\":\"remove\",\"path\":\"/a\"},"
+                 "{\"op\":\"add\",\"path\":\"/a\",\"value\":{\"fresh\":true}},"
+                 "{\"op\":\"test\",\"path\":\"/a\",\"value\":{\"fresh\":true}},"
+                 "{\"op\":\"replace\",\"path\":\"/d/x\",\"value\":11}]",
+                 "{\"a\":{\"fresh\":true},\"c\":{\"z\":1,\"w\":2},\"d\":{\"x\":11,\"b\":3}}");
+}
+
+Test(jsonpatch, replacing_a_member_keeps_its_place)
+{
+    cJSON *doc = parse("{\"a\":1,\"b\":2,\"c\":3}");
+    cJSON *patch = parse("[{\"op\":\"replace\",\"path\":\"/b\",\"value\":20},"
+                         "{\"op\":\"add\",\"path\":\"/a\",\"value\":10}]");
+    api_error err = API_ERROR_INIT;
+    cJSON *got = jsonpatch_apply(doc, patch, &err);
+    cr_assert_not_null(got);
+    expect_same_text(got, "{\"a\":10,\"b\":20,\"c\":3}", "member order");
+    cJSON_Delete(got);
+    cJSON_Delete(patch);
+    cJSON_Delete(doc);
+}
+
+Test(jsonpatch, ten_thousand_operations_on_an_object_of_150000_members)
+{
+    /* Each pointer step is an index lookup: not 10 000 walks of 150 000 members. */
+    enum { MEMBERS = 150000, OPS = JSONPATCH_MAX_OPERATIONS };
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *labels = cJSON_AddObjectToObject(cJSON_AddObjectToObject(doc, "metadata"), "labels");
+    for (int i = 0; i < MEMBERS; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        cJSON_AddStringToObject(labels, key, "v");
+    }
+    cJSON *patch = cJSON_CreateArray();
+    for (int i = 0; i < OPS; i++) {
+        char path[48];
+        cJSON *op = cJSON_CreateObject();
+        switch (i % 3) {
+        case 0: /* a key at the end of the list */
+            snprintf(path, sizeof path, "/metadata/labels/k%d", MEMBERS - 1 - i);
+            cJSON_AddStringToObject(op, "op", "test");
+            cJSON_AddStringToObject(op, "value", "v");
+            break;
+        case 1:
+            snprintf(path, sizeof path, "/metadata/labels/k%d", MEMBERS - 1 - i);
+            cJSON_AddStringToObject(op, "op", "remove");
+            break;
+        default:
+            snprintf(path, sizeof path, "/metadata/labels/new%d", i);
+            cJSON_AddStringToObject(op, "op", "add");
+            cJSON_AddStringToObject(op, "value", "n");
+            break;
+        }
+        cJSON_AddStringToObject(op, "path", path);
+        cJSON_AddItemToArray(patch, op);
+    }
+    api_error err = API_ERROR_INIT;
+    cJSON *got = jsonpatch_apply(doc, patch, &err);
+    cr_assert_not_null(got, "%s", err.message ? err.message : "");
+    const cJSON *out = json_path(got, "metadata.labels");
+    cr_assert_eq(cJSON_GetArraySize(out), MEMBERS); /* 3333 removed, 3333 added */
+    cr_assert_null(cJSON_GetObjectItem(out, "k149998"));
+    cr_assert_str_eq(cJSON_GetObjectItem(out, "new2")->valuestring, "n");
+    cJSON_Delete(got);
+    cJSON_Delete(patch);
+    cJSON_Delete(doc);
+}
