@@ -30,6 +30,16 @@
 #define KC_TOKEN_FILE_REFRESH_MS 60000
 /* An exec credential is replaced this long before its expirationTimestamp. */
 #define KC_EXEC_EXPIRY_MARGIN_MS 10000
+/*
+ * An exec plugin still running this long after its start is killed, with its process group.
+ * kubectl has no timeout; we need one because one hung plugin would otherwise stall every request
+ * that needs a fresh credential. Overridable with kc_load_options.exec_timeout_ms.
+ */
+#define KC_EXEC_TIMEOUT_MS 60000
+/* The most an exec plugin may write on stdout (an ExecCredential is a few KiB). */
+#define KC_EXEC_MAX_OUTPUT (1024 * 1024)
+/* How often a running plugin's deadline is checked against the (possibly fake) clock. */
+#define KC_EXEC_POLL_MS 50
 
 /* A bearer token / client certificate source. Opaque; thread-safe (internal mutex). */
 typedef struct kc_credentials kc_credentials;
@@ -57,6 +67,7 @@ typedef struct kc_load_options {
     const char *kubeconfig;    /* --kubeconfig; NULL or "" = not given */
     const char *context;       /* --context; NULL or "" = the current-context */
     const char *incluster_dir; /* service-account directory; NULL = KC_INCLUSTER_DIR */
+    int exec_timeout_ms;       /* exec plugin run timeout; <= 0 = KC_EXEC_TIMEOUT_MS */
 } kc_load_options;
 
 /*
@@ -109,8 +120,13 @@ void kc_credentials_free(kc_credentials *c);
  *   - exec: the plugin runs when nothing is cached, after invalidation, or once the wall clock
  *     reaches expirationTimestamp minus KC_EXEC_EXPIRY_MARGIN_MS (no timestamp = cached until
  *     invalidated).
- * On failure returns a negative errno, sets *errmsg (malloc'd) and *authorization to NULL.
- * Thread-safe: one refresh at a time (others wait for it and then share its result).
+ * On failure returns a negative errno, sets *errmsg (malloc'd) and *authorization to NULL
+ * (an exec plugin that times out gives -ETIMEDOUT, one whose output is too large -EMSGSIZE).
+ * Thread-safe, and refreshes are single-flight without the source's lock held: while one caller
+ * refreshes, callers whose cached credential is still valid (not yet expired, not invalidated)
+ * get it without waiting, and callers with nothing valid wait for that one refresh (bounded by
+ * the plugin timeout) and share its result, success or error.
+ * The returned value is a secret: wipe it before freeing it (OPENSSL_cleanse).
  */
 int kc_credentials_authorization(kc_credentials *c, clk_t *clock, char **authorization,
                                  char **errmsg);

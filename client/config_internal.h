@@ -9,6 +9,7 @@
 
 #include "client/config.h"
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +37,7 @@ typedef struct kc_exec_spec {
     char *interactive_mode; /* "Never" or "IfAvailable" ("Always" is refused at parse) */
     char *exec_info;        /* KUBERNETES_EXEC_INFO JSON; filled by kc_load; NULL = minimal */
     char *where;            /* message prefix: "kubeconfig PATH: user \"NAME\"" */
+    int timeout_ms;         /* a run is killed after this long; <= 0 = KC_EXEC_TIMEOUT_MS */
 } kc_exec_spec;
 
 /* What one plugin run produced. All owned; free with kc_exec_result_clear. */
@@ -48,16 +50,31 @@ typedef struct kc_exec_result {
     int64_t expiry_ms; /* wall ms of expirationTimestamp; 0 = none */
 } kc_exec_result;
 
+/* Frees a spec (env values wiped: they may carry secrets). NULL is a no-op. */
 void kc_exec_spec_free(kc_exec_spec *spec);
+/* Wipes and frees what r holds, then zeroes r. */
 void kc_exec_result_clear(kc_exec_result *r);
 /*
- * Runs the plugin (posix_spawnp, argv array, no shell, stdin /dev/null, stderr inherited, child
- * environment = ours + spec->env + KUBERNETES_EXEC_INFO), reads all of stdout and parses it.
- * Returns 0 and fills *out, or a negative errno with *errmsg set (the message includes the
- * install hint when the plugin is missing or fails). Blocks until the plugin exits.
+ * Runs the plugin (posix_spawnp, argv array, no shell, stdin /dev/null, stderr inherited, no
+ * other inherited descriptor, its own process group, child environment = ours + spec->env +
+ * KUBERNETES_EXEC_INFO), reads stdout and parses it. Returns 0 and fills *out, or a negative
+ * errno with *errmsg set (the message names the plugin; it includes the install hint when the
+ * plugin is missing or fails):
+ *   -ETIMEDOUT  the plugin had not exited and closed stdout spec->timeout_ms after its start
+ *               (measured on `clock`, checked at least every KC_EXEC_POLL_MS of real time):
+ *               its process group is killed with SIGKILL and reaped;
+ *   -EMSGSIZE   stdout passed KC_EXEC_MAX_OUTPUT bytes: the process group is killed and reaped;
+ *   -ENOENT     the executable was not found; -EIO a non-zero exit or a signal; -EINVAL bad output.
+ * The output buffer is wiped before it is freed. Blocks the calling thread at most about
+ * timeout_ms; takes no lock. Thread-safe (spec is only read).
  */
-int kc_exec_run(const kc_exec_spec *spec, kc_exec_result *out, char **errmsg);
-/* Parses an ExecCredential JSON document produced by the plugin of spec. Same contract. */
+int kc_exec_run(const kc_exec_spec *spec, clk_t *clock, kc_exec_result *out, char **errmsg);
+/*
+ * Parses an ExecCredential JSON document produced by the plugin of spec: a pure function of its
+ * input (no file, no process), the entry point for fuzzing the plugin output parser. spec needs
+ * only api_version and command (where and install_hint may be NULL). Returns 0 and fills *out,
+ * or -EINVAL with *errmsg set. The parsed tree is wiped before it is freed. Thread-safe.
+ */
 int kc_exec_parse(const kc_exec_spec *spec, const char *json, size_t len, kc_exec_result *out,
                   char **errmsg);
 
@@ -67,6 +84,11 @@ int kc_exec_parse(const kc_exec_spec *spec, const char *json, size_t len, kc_exe
 kc_credentials *kc_credentials_new_token_file(const char *path, const char *what);
 /* Runs the plugin on demand; takes ownership of spec. */
 kc_credentials *kc_credentials_new_exec(kc_exec_spec *spec);
+/*
+ * Sets the run timeout of an exec source (timeout_ms <= 0 = KC_EXEC_TIMEOUT_MS); no-op for other
+ * kinds. Only before the source is first used (kc_load calls it before returning the config).
+ */
+void kc_credentials_set_exec_timeout(kc_credentials *c, int timeout_ms);
 
 /* ---- the parsed kubeconfig (kubeconfig_parse.c) ---- */
 
@@ -113,9 +135,11 @@ typedef struct kcf_doc {
 } kcf_doc;
 
 /*
- * Parses the kubeconfig text of file `path` (YAML or JSON). Relative paths are resolved against
- * the directory of `path`. Returns 0 and a new *out, or -EINVAL with *errmsg
- * ("kubeconfig PATH: line N: ...").
+ * Parses the kubeconfig text of file `path` (YAML or JSON): a pure function of the buffer (path
+ * is only used in messages and to resolve relative paths, no file is read), the entry point for
+ * fuzzing kubeconfig parsing. Returns 0 and a new *out, or -EINVAL with *errmsg
+ * ("kubeconfig PATH: line N: ..."). The parser's copies of the text and every parsed scalar are
+ * wiped before they are freed (the text may hold tokens and keys). Thread-safe.
  */
 int kcf_parse(const char *path, const char *text, size_t len, kcf_doc **out, char **errmsg);
 /* Reads and parses a file. -ENOENT (with *errmsg) when it does not exist. */
@@ -135,10 +159,14 @@ const kcf_context *kcf_find_context(const kcf_doc *doc, const char *name);
 
 /*
  * Reads a whole file into a malloc'd, NUL-terminated buffer (the NUL is not counted in *len).
- * Returns 0 or -errno.
+ * Returns 0 or -errno. The file may hold a secret: growth leaves no unwiped copy behind, and the
+ * caller frees the result with kc_free_secret(data, len + 1) when it is one.
  */
 int kc_read_file(const char *path, unsigned char **data, size_t *len);
-/* Decodes standard base64 (whitespace ignored). Returns false on any other bad character. */
+/*
+ * Decodes standard base64 (whitespace ignored). Returns false on any other bad character. Its
+ * scratch copy is wiped (the input may be a private key); wipe *data yourself when it is one.
+ */
 bool kc_base64_decode(const char *text, unsigned char **data, size_t *len);
 /* Standard base64 of data, malloc'd, no newlines. */
 char *kc_base64_encode(const unsigned char *data, size_t len);
@@ -148,5 +176,36 @@ char *kc_resolve_path(const char *dir, const char *path);
 char *kc_dirname(const char *path);
 /* Trims ASCII whitespace at both ends, in place; returns s. */
 char *kc_trim(char *s);
+
+/* ---- secrets (secret.c) ---- */
+
+/*
+ * Overwrites n bytes at p with OPENSSL_cleanse (never optimised away) and frees p. Use it for
+ * every token, password, private key and exec plugin output. NULL is a no-op.
+ */
+void kc_free_secret(void *p, size_t n);
+/* kc_free_secret of a NUL-terminated string (its length is read first). NULL is a no-op. */
+void kc_free_secret_str(char *s);
+/* Wipes every member name and string value of item and of its children, then cJSON_Delete()s it
+ * (its siblings are untouched). NULL is a no-op. */
+void kc_json_free_secret(cJSON *item);
+
+/* A growable buffer for secret bytes: growth wipes the block it leaves. Zero-initialise it. */
+typedef struct kc_secret_buf {
+    unsigned char *data; /* NUL-terminated after any append; NULL before the first */
+    size_t len;
+    size_t cap;
+} kc_secret_buf;
+
+/*
+ * Appends n bytes. Returns false, appending nothing, when the length would pass max (a cap on
+ * what an outside source can make us hold). Out-of-memory aborts (xmalloc). Not thread-safe.
+ */
+bool kc_secret_buf_append(kc_secret_buf *b, const void *p, size_t n, size_t max);
+/* Gives the data to the caller (never NULL; free with kc_free_secret(data, *len + 1)), empties b.
+ */
+unsigned char *kc_secret_buf_detach(kc_secret_buf *b, size_t *len);
+/* Wipes and frees the data; b is empty afterwards. */
+void kc_secret_buf_free(kc_secret_buf *b);
 
 #endif

@@ -4,8 +4,17 @@
  *
  * Kinds: a static token (never refreshed), a token file (tokenFile and the in-cluster
  * service-account token: re-read every KC_TOKEN_FILE_REFRESH_MS), and an exec plugin (re-run at
- * expiry). A 401 invalidates the cache. One mutex guards everything and is held during a refresh,
- * so concurrent callers wait for the one refresh in flight instead of each running the plugin.
+ * expiry). A 401 invalidates the cache.
+ *
+ * Refreshes are single-flight and run WITHOUT the mutex held: the mutex only guards the cached
+ * material and the in-flight flag, so a hung plugin (up to its timeout) or a slow file never
+ * blocks a caller that can be served from the cache. While one caller refreshes:
+ *   - a caller whose cached credential is still valid (an exec credential inside its expiry
+ *     margin but not expired, a token file due for its periodic re-read) gets it at once;
+ *   - a caller with nothing valid (nothing cached yet, invalidated after a 401, expired) waits on
+ *     the condition variable for that one refresh and shares its outcome, success or error, so a
+ *     burst of callers runs the plugin once. The wait is bounded by the plugin's timeout.
+ * Everything secret is wiped before it is freed (secret.c).
  */
 #include "client/config_internal.h"
 #include "common/alloc.h"
@@ -21,10 +30,11 @@ enum cred_kind { CRED_STATIC, CRED_FILE, CRED_EXEC };
 
 struct kc_credentials {
     pthread_mutex_t mu;
+    pthread_cond_t done; /* broadcast when a refresh ends */
     enum cred_kind kind;
-    char *path;          /* CRED_FILE */
-    char *what;          /* CRED_FILE: names the file in messages ("tokenFile /x") */
-    kc_exec_spec *exec;  /* CRED_EXEC; owned */
+    char *path;          /* CRED_FILE; immutable */
+    char *what;          /* CRED_FILE: names the file in messages ("tokenFile /x"); immutable */
+    kc_exec_spec *exec;  /* CRED_EXEC; owned; immutable once in use */
     bool cached;         /* token/cert below are current (always true for CRED_STATIC) */
     char *token;         /* NULL = none; CRED_FILE keeps the last good token after a failed read */
     unsigned char *cert; /* CRED_EXEC */
@@ -33,14 +43,21 @@ struct kc_credentials {
     size_t key_len;
     uint64_t read_ns;  /* CRED_FILE: monotonic time of the last successful read */
     int64_t expiry_ms; /* CRED_EXEC: wall time of expirationTimestamp; 0 = none */
+    /* single flight */
+    bool refreshing;   /* a caller is refreshing, without the mutex */
+    uint64_t finished; /* refreshes ended so far: waiters watch it change */
+    int last_rc;       /* outcome of the last refresh, shared with its waiters */
+    char *last_err;    /* its message when last_rc < 0 */
 };
 
 static kc_credentials *cred_new(enum cred_kind kind)
 {
     kc_credentials *c = xcalloc(1, sizeof *c);
     int rc = pthread_mutex_init(&c->mu, NULL);
+    if (rc == 0 && (rc = pthread_cond_init(&c->done, NULL)) != 0)
+        pthread_mutex_destroy(&c->mu);
     if (rc != 0) {
-        log_error("pthread_mutex_init: %s", strerror(rc));
+        log_error("pthread_mutex_init/pthread_cond_init: %s", strerror(rc));
         abort(); /* like out-of-memory: nothing sensible to do */
     }
     c->kind = kind;
@@ -89,11 +106,17 @@ kc_credentials *kc_credentials_new_exec(kc_exec_spec *spec)
     return c;
 }
 
+void kc_credentials_set_exec_timeout(kc_credentials *c, int timeout_ms)
+{
+    if (c && c->kind == CRED_EXEC)
+        c->exec->timeout_ms = timeout_ms > 0 ? timeout_ms : KC_EXEC_TIMEOUT_MS;
+}
+
 static void forget_material(kc_credentials *c)
 {
-    free(c->token);
-    free(c->cert);
-    free(c->key);
+    kc_free_secret_str(c->token);
+    kc_free_secret(c->cert, c->cert_len);
+    kc_free_secret(c->key, c->key_len);
     c->token = NULL;
     c->cert = c->key = NULL;
     c->cert_len = c->key_len = 0;
@@ -106,11 +129,14 @@ void kc_credentials_free(kc_credentials *c)
     forget_material(c);
     free(c->path);
     free(c->what);
+    free(c->last_err);
     kc_exec_spec_free(c->exec);
+    pthread_cond_destroy(&c->done);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
 
+/* True when the cache needs no refresh now. Caller holds the lock. */
 static bool is_fresh(const kc_credentials *c, clk_t *clock)
 {
     if (!c->cached)
@@ -126,67 +152,128 @@ static bool is_fresh(const kc_credentials *c, clk_t *clock)
     return false;
 }
 
-static int refresh_file(kc_credentials *c, clk_t *clock, char **errmsg)
+/*
+ * True when the cache is due for a refresh but may still be used meanwhile: an exec credential
+ * inside its expiry margin that has not expired, a token file due for its periodic re-read.
+ * An invalidated cache (a 401) is never usable. Caller holds the lock.
+ */
+static bool is_usable(const kc_credentials *c, clk_t *clock)
 {
-    unsigned char *data;
-    size_t len;
-    int rc = kc_read_file(c->path, &data, &len);
-    char *why = NULL;
-    if (rc < 0) {
-        why = xasprintf("%s: cannot read: %s", c->what, strerror(-rc));
-    } else if (*kc_trim((char *)data) == '\0') {
-        why = xasprintf("%s: the file is empty", c->what);
-        rc = -EINVAL;
+    if (!c->cached)
+        return false;
+    switch (c->kind) {
+    case CRED_STATIC:
+        return true;
+    case CRED_FILE:
+        return c->token != NULL;
+    case CRED_EXEC:
+        return c->expiry_ms == 0 || clk_wall_ms(clock) < c->expiry_ms;
     }
-    if (!why) {
-        free(c->token);
-        c->token = (char *)data;
-        c->cached = true;
-        c->read_ns = clk_mono_ns(clock);
-        return 0;
-    }
-    free(data);
-    if (c->token) {
-        /* client-go keeps serving the last good token; the next call tries the file again. */
-        log_warn("%s; keeping the previous token", why);
-        free(why);
-        return 0;
-    }
-    *errmsg = why;
-    return rc;
+    return false;
 }
 
-static int refresh_exec(kc_credentials *c, char **errmsg)
+/* What one refresh fetched, before it is installed under the lock. */
+typedef struct fetched {
+    unsigned char *file; /* CRED_FILE: the trimmed token (kc_free_secret_str) */
+    kc_exec_result exec; /* CRED_EXEC */
+} fetched;
+
+/* Reads the file or runs the plugin. No lock held: only immutable fields are read. */
+static int fetch(kc_credentials *c, clk_t *clock, fetched *f, char **errmsg)
 {
-    kc_exec_result r;
-    int rc = kc_exec_run(c->exec, &r, errmsg);
-    if (rc < 0)
+    if (c->kind == CRED_EXEC)
+        return kc_exec_run(c->exec, clock, &f->exec, errmsg);
+    size_t len;
+    int rc = kc_read_file(c->path, &f->file, &len);
+    if (rc < 0) {
+        *errmsg = xasprintf("%s: cannot read: %s", c->what, strerror(-rc));
         return rc;
+    }
+    /* An exact-size copy: trimming moves the token, leaving a partial copy past its end. */
+    unsigned char *raw = f->file;
+    const char *token = kc_trim((char *)raw);
+    f->file = *token ? (unsigned char *)xstrdup(token) : NULL;
+    kc_free_secret(raw, len + 1);
+    if (!f->file) {
+        *errmsg = xasprintf("%s: the file is empty", c->what);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/*
+ * Installs a refresh's outcome. A failed token-file re-read keeps the previous token (client-go
+ * does; the next call tries the file again) and counts as a success. Caller holds the lock.
+ * Returns the outcome; *errmsg stays set only for a failure.
+ */
+static int install(kc_credentials *c, clk_t *clock, int rc, fetched *f, char **errmsg)
+{
+    if (rc < 0) {
+        if (c->kind == CRED_FILE && c->token) {
+            log_warn("%s; keeping the previous token", *errmsg);
+            free(*errmsg);
+            *errmsg = NULL;
+            return 0;
+        }
+        return rc;
+    }
     forget_material(c);
-    c->token = r.token;
-    c->cert = r.cert;
-    c->cert_len = r.cert_len;
-    c->key = r.key;
-    c->key_len = r.key_len;
-    c->expiry_ms = r.expiry_ms;
+    if (c->kind == CRED_FILE) {
+        c->token = (char *)f->file;
+        c->read_ns = clk_mono_ns(clock);
+    } else {
+        c->token = f->exec.token;
+        c->cert = f->exec.cert;
+        c->cert_len = f->exec.cert_len;
+        c->key = f->exec.key;
+        c->key_len = f->exec.key_len;
+        c->expiry_ms = f->exec.expiry_ms;
+    }
     c->cached = true;
     return 0;
 }
 
-/* Makes the cached material current. Caller holds the lock. */
+/*
+ * Makes the cached material usable, refreshing it single-flight (see the file comment).
+ * Called and returns with the lock held; drops it while this caller refreshes or waits.
+ * Returns 0 (use the cache) or a negative errno with *errmsg set.
+ */
 static int ensure_fresh(kc_credentials *c, clk_t *clock, char **errmsg)
 {
     if (is_fresh(c, clock))
         return 0;
-    switch (c->kind) {
-    case CRED_STATIC:
-        return 0;
-    case CRED_FILE:
-        return refresh_file(c, clock, errmsg);
-    case CRED_EXEC:
-        return refresh_exec(c, errmsg);
+    if (c->refreshing) {
+        if (is_usable(c, clock))
+            return 0;
+        uint64_t seen = c->finished;
+        while (c->finished == seen) {
+            int rc = pthread_cond_wait(&c->done, &c->mu);
+            if (rc != 0) {
+                log_error("pthread_cond_wait: %s", strerror(rc));
+                abort();
+            }
+        }
+        if (c->last_rc < 0)
+            *errmsg = xstrdup(c->last_err ? c->last_err : "refreshing the credentials failed");
+        return c->last_rc;
     }
-    return 0;
+    c->refreshing = true;
+    unlock(c);
+    fetched f = {0};
+    int rc = fetch(c, clock, &f, errmsg);
+    lock(c);
+    rc = install(c, clock, rc, &f, errmsg);
+    c->refreshing = false;
+    c->finished++;
+    c->last_rc = rc;
+    free(c->last_err);
+    c->last_err = rc < 0 && *errmsg ? xstrdup(*errmsg) : NULL;
+    int brc = pthread_cond_broadcast(&c->done);
+    if (brc != 0) {
+        log_error("pthread_cond_broadcast: %s", strerror(brc));
+        abort();
+    }
+    return rc;
 }
 
 int kc_credentials_authorization(kc_credentials *c, clk_t *clock, char **authorization,

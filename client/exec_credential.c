@@ -6,24 +6,39 @@
  * and KUBERNETES_EXEC_INFO exist in the child only; nothing calls setenv() in our process.
  * posix_spawnp is fork+execvp in the form that is safe in a threaded process (glibc uses
  * clone(CLONE_VFORK): no allocation or locking between fork and exec, and exec failures such as
- * ENOENT come back as the return value). stdout is read to EOF into a growable buffer (no cap),
- * stderr is inherited so the plugin's messages reach the user, stdin is /dev/null because we
- * never run plugins interactively.
+ * ENOENT come back as the return value).
+ *
+ * The child gets stdin /dev/null (plugins never run interactively here), stdout on a pipe, our
+ * stderr (passed through, as kubectl does, so the plugin's messages reach the user; it never
+ * passes through our memory, so it needs no cap) and no other descriptor: closefrom(3) in the
+ * spawn's file actions (glibc 2.34+), so a plugin cannot hold our sockets, database or pipes
+ * open. It runs in its own process group, so a timeout can kill it with everything it started.
+ *
+ * Bounds: the run has a deadline (spec->timeout_ms, on the caller's clock; kubectl has none, but
+ * one hung plugin must not stall the process) and stdout a cap (KC_EXEC_MAX_OUTPUT); passing
+ * either kills the process group and reaps the child. The wait polls the stdout pipe and a
+ * pidfd of the child (Linux 5.3+; without one the exit is polled every KC_EXEC_POLL_MS), waking
+ * at least every KC_EXEC_POLL_MS to check the deadline, so a fake clock moved by a test ends a
+ * run promptly. Output is collected in a secret buffer and wiped once parsed.
  */
 #include "client/config_internal.h"
 #include "common/alloc.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "common/sbuf.h"
 #include "common/timefmt.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
+#include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,7 +55,7 @@ void kc_exec_spec_free(kc_exec_spec *spec)
     free(spec->args);
     for (size_t i = 0; i < spec->nenv; i++) {
         free(spec->env[i].name);
-        free(spec->env[i].value);
+        kc_free_secret_str(spec->env[i].value); /* plugins are often given secrets this way */
     }
     free(spec->env);
     free(spec->install_hint);
@@ -52,9 +67,9 @@ void kc_exec_spec_free(kc_exec_spec *spec)
 
 void kc_exec_result_clear(kc_exec_result *r)
 {
-    free(r->token);
-    free(r->cert);
-    free(r->key);
+    kc_free_secret_str(r->token);
+    kc_free_secret(r->cert, r->cert_len);
+    kc_free_secret(r->key, r->key_len);
     memset(r, 0, sizeof *r);
 }
 
@@ -138,10 +153,11 @@ static char **build_envp(const kc_exec_spec *spec)
     return envp;
 }
 
+/* Wiped: the environment may carry secrets (the plugin's env list, or ours). */
 static void free_envp(char **envp)
 {
     for (size_t i = 0; envp[i]; i++)
-        free(envp[i]);
+        kc_free_secret_str(envp[i]);
     free(envp);
 }
 
@@ -165,13 +181,16 @@ static int spawn(const kc_exec_spec *spec, pid_t *pid, int *out_fd)
         return -rc;
     }
     /* The child starts with no blocked signals and default dispositions (we may ignore
-     * SIGPIPE or block SIGTERM in a signal-handling thread; the plugin must not inherit that). */
+     * SIGPIPE or block SIGTERM in a signal-handling thread; the plugin must not inherit that),
+     * in a new process group (pgid = its pid) that a timeout kills whole. */
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP;
     if ((rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) == 0 &&
         (rc = posix_spawn_file_actions_adddup2(&fa, fds[1], 1)) == 0 &&
+        (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) == 0 &&
         (rc = posix_spawnattr_setsigmask(&attr, &none)) == 0 &&
         (rc = posix_spawnattr_setsigdefault(&attr, &all)) == 0 &&
-        (rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) ==
-            0) {
+        (rc = posix_spawnattr_setpgroup(&attr, 0)) == 0 &&
+        (rc = posix_spawnattr_setflags(&attr, flags)) == 0) {
         char **argv = build_argv(spec);
         char **envp = build_envp(spec);
         rc = posix_spawnp(pid, spec->command, &fa, &attr, argv, envp);
@@ -189,38 +208,139 @@ static int spawn(const kc_exec_spec *spec, pid_t *pid, int *out_fd)
     return 0;
 }
 
-/* Reads fd to EOF. Returns 0 or -errno. */
-static int read_all(int fd, sbuf *out)
-{
-    char buf[8192];
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            return 0;
-        sbuf_append(out, buf, (size_t)n);
-    }
-}
+/* One plugin run in progress. */
+typedef struct exec_run {
+    pid_t pid;
+    int out_fd;  /* stdout pipe; -1 once at EOF */
+    int pid_fd;  /* readable when the child exits; -1 when pidfds are unavailable */
+    bool reaped; /* waitpid() collected the child; status is valid */
+    int status;
+    kc_secret_buf out;
+} exec_run;
 
-static int wait_child(pid_t pid, int *status)
+/* Collects the child if it has exited (block = wait for it). Returns 0 or -errno. */
+static int reap(exec_run *r, bool block)
 {
-    while (waitpid(pid, status, 0) < 0) {
+    if (r->reaped)
+        return 0;
+    for (;;) {
+        pid_t got = waitpid(r->pid, &r->status, block ? 0 : WNOHANG);
+        if (got == r->pid) {
+            r->reaped = true;
+            return 0;
+        }
+        if (got == 0)
+            return 0;
         if (errno != EINTR)
             return -errno;
     }
-    return 0;
 }
 
-int kc_exec_run(const kc_exec_spec *spec, kc_exec_result *out, char **errmsg)
+/* Kills the plugin's process group (it and whatever it started) and reaps the plugin. */
+static void kill_and_reap(exec_run *r)
+{
+    /* The group outlives a reaped leader while a member lives, so this still reaches a
+     * grandchild that holds stdout open; ESRCH (nobody left) is fine. */
+    kill(-r->pid, SIGKILL);
+    if (reap(r, true) < 0)
+        log_error("exec plugin: waitpid(%d): %s", (int)r->pid, strerror(errno));
+}
+
+/* Reads what stdout has (poll said it is readable). Returns 0, or -EMSGSIZE past the cap. */
+static int read_some(exec_run *r)
+{
+    char buf[8192];
+    ssize_t n;
+    do {
+        n = read(r->out_fd, buf, sizeof buf);
+    } while (n < 0 && errno == EINTR);
+    int rc = 0;
+    if (n < 0)
+        rc = -errno;
+    else if (n > 0 && !kc_secret_buf_append(&r->out, buf, (size_t)n, KC_EXEC_MAX_OUTPUT))
+        rc = -EMSGSIZE;
+    OPENSSL_cleanse(buf, sizeof buf);
+    if (n == 0) {
+        close(r->out_fd);
+        r->out_fd = -1;
+    }
+    return rc;
+}
+
+/* Milliseconds to wait in poll(): until the deadline, at most KC_EXEC_POLL_MS. */
+static int poll_ms(clk_t *clock, uint64_t deadline_ns)
+{
+    uint64_t now = clk_mono_ns(clock);
+    uint64_t left_ms =
+        now >= deadline_ns ? 0 : (deadline_ns - now + CLK_NS_PER_MS - 1) / CLK_NS_PER_MS;
+    return left_ms < KC_EXEC_POLL_MS ? (int)left_ms : KC_EXEC_POLL_MS;
+}
+
+/*
+ * Waits until the child has exited and stdout is at EOF, reading stdout as it comes.
+ * Returns 0, -ETIMEDOUT (deadline), -EMSGSIZE (cap) or another -errno; on any failure the
+ * process group has been killed and the child reaped.
+ */
+static int wait_run(exec_run *r, clk_t *clock, uint64_t deadline_ns)
+{
+    int rc = 0;
+    while (rc == 0 && !(r->reaped && r->out_fd < 0)) {
+        if (clk_mono_ns(clock) >= deadline_ns) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+        struct pollfd p[2];
+        nfds_t n = 0;
+        if (r->out_fd >= 0)
+            p[n++] = (struct pollfd){.fd = r->out_fd, .events = POLLIN};
+        if (r->pid_fd >= 0 && !r->reaped)
+            p[n++] = (struct pollfd){.fd = r->pid_fd, .events = POLLIN};
+        int ready = poll(p, n, poll_ms(clock, deadline_ns));
+        if (ready < 0 && errno != EINTR) {
+            rc = -errno;
+            break;
+        }
+        if (ready > 0 && r->out_fd >= 0 && p[0].revents)
+            rc = read_some(r);
+        /* With a pidfd, waitpid only once it says so; without, at every wake-up. */
+        bool exited = r->pid_fd < 0;
+        for (nfds_t i = 0; i < n; i++)
+            exited = exited || (p[i].fd == r->pid_fd && p[i].revents);
+        if (rc == 0 && exited)
+            rc = reap(r, false);
+    }
+    if (rc != 0)
+        kill_and_reap(r);
+    return rc;
+}
+
+/* The message of a run that ended without output to parse. */
+static char *run_failure(const kc_exec_spec *spec, int rc, const exec_run *r, int timeout_ms)
+{
+    switch (rc) {
+    case -ETIMEDOUT:
+        return fail(spec, false, "did not finish within %d ms (the timeout); killed", timeout_ms);
+    case -EMSGSIZE:
+        return fail(spec, false, "wrote more than %d bytes on stdout (the limit); killed",
+                    KC_EXEC_MAX_OUTPUT);
+    case 0:
+        break;
+    default:
+        return fail(spec, false, "reading its output: %s", strerror(-rc));
+    }
+    if (WIFSIGNALED(r->status))
+        return fail(spec, true, "killed by signal %d", WTERMSIG(r->status));
+    return fail(spec, true, "exited with status %d", WEXITSTATUS(r->status));
+}
+
+int kc_exec_run(const kc_exec_spec *spec, clk_t *clock, kc_exec_result *out, char **errmsg)
 {
     memset(out, 0, sizeof *out);
     *errmsg = NULL;
-    pid_t pid;
-    int fd;
-    int rc = spawn(spec, &pid, &fd);
+    int timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : KC_EXEC_TIMEOUT_MS;
+    uint64_t deadline_ns = clk_mono_ns(clock) + (uint64_t)timeout_ms * CLK_NS_PER_MS;
+    exec_run r = {.pid_fd = -1};
+    int rc = spawn(spec, &r.pid, &r.out_fd);
     if (rc == -ENOENT) {
         *errmsg = fail(spec, true, "executable not found");
         return rc;
@@ -229,25 +349,20 @@ int kc_exec_run(const kc_exec_spec *spec, kc_exec_result *out, char **errmsg)
         *errmsg = fail(spec, true, "cannot start: %s", strerror(-rc));
         return rc;
     }
-    sbuf sb = SBUF_INIT;
-    int read_rc = read_all(fd, &sb);
-    close(fd);
-    int status = 0;
-    rc = wait_child(pid, &status);
-    if (rc == 0 && read_rc < 0)
-        rc = read_rc;
-    if (rc < 0) {
-        *errmsg = fail(spec, false, "reading its output: %s", strerror(-rc));
-    } else if (WIFSIGNALED(status)) {
-        *errmsg = fail(spec, true, "killed by signal %d", WTERMSIG(status));
-        rc = -EIO;
-    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        *errmsg = fail(spec, true, "exited with status %d", WEXITSTATUS(status));
-        rc = -EIO;
+    r.pid_fd = pidfd_open(r.pid, 0); /* O_CLOEXEC by definition; -1: poll waitpid instead */
+    rc = wait_run(&r, clock, deadline_ns);
+    if (r.out_fd >= 0)
+        close(r.out_fd);
+    if (r.pid_fd >= 0)
+        close(r.pid_fd);
+    if (rc == 0 && WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0) {
+        const char *text = r.out.data ? (const char *)r.out.data : "";
+        rc = kc_exec_parse(spec, text, r.out.len, out, errmsg);
     } else {
-        rc = kc_exec_parse(spec, sb.data ? sb.data : "", sb.len, out, errmsg);
+        *errmsg = run_failure(spec, rc, &r, timeout_ms);
+        rc = rc < 0 ? rc : -EIO;
     }
-    sbuf_free(&sb);
+    kc_secret_buf_free(&r.out);
     return rc;
 }
 
@@ -289,6 +404,7 @@ static int parse_status(const kc_exec_spec *spec, const cJSON *status, kc_exec_r
         *errmsg = fail(spec, false, "expirationTimestamp \"%s\" is not an RFC 3339 time", expiry);
         return -EINVAL;
     }
+    /* Copies, because the parsed tree is wiped on return. */
     out->token = token ? xstrdup(token) : NULL;
     if (cert) {
         out->cert_len = strlen(cert);
@@ -307,7 +423,7 @@ int kc_exec_parse(const kc_exec_spec *spec, const char *json, size_t len, kc_exe
     *errmsg = NULL;
     cJSON *root = cJSON_ParseWithLength(json, len);
     if (!root || !cJSON_IsObject(root)) {
-        cJSON_Delete(root);
+        kc_json_free_secret(root);
         *errmsg = fail(spec, false, "output is not an ExecCredential JSON object");
         return -EINVAL;
     }
@@ -326,6 +442,6 @@ int kc_exec_parse(const kc_exec_spec *spec, const char *json, size_t len, kc_exe
         *errmsg = fail(spec, false, "returned no status");
     else
         rc = parse_status(spec, status, out, errmsg);
-    cJSON_Delete(root);
+    kc_json_free_secret(root);
     return rc;
 }

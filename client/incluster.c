@@ -30,7 +30,7 @@ static int check_token(const char *path, char **errmsg)
         return rc;
     }
     bool empty = *kc_trim((char *)data) == '\0';
-    free(data);
+    kc_free_secret(data, len + 1);
     if (empty) {
         *errmsg = xasprintf("in-cluster: token file %s is empty", path);
         return -EINVAL;

@@ -4,12 +4,14 @@
  */
 #include "client/config_internal.h"
 #include "common/alloc.h"
-#include "common/sbuf.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,24 +22,31 @@ int kc_read_file(const char *path, unsigned char **data, size_t *len)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    sbuf sb = SBUF_INIT;
+    kc_secret_buf sb = {0};
     char buf[8192];
+    int rc = 0;
     for (;;) {
         ssize_t n = read(fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            int err = -errno;
-            close(fd);
-            sbuf_free(&sb);
-            return err;
+            rc = -errno;
+            break;
         }
         if (n == 0)
             break;
-        sbuf_append(&sb, buf, (size_t)n);
+        if (!kc_secret_buf_append(&sb, buf, (size_t)n, SIZE_MAX - 1)) {
+            rc = -EFBIG;
+            break;
+        }
     }
+    OPENSSL_cleanse(buf, sizeof buf);
     close(fd);
-    *data = (unsigned char *)sbuf_detach(&sb, len);
+    if (rc < 0) {
+        kc_secret_buf_free(&sb);
+        return rc;
+    }
+    *data = kc_secret_buf_detach(&sb, len);
     return 0;
 }
 
@@ -62,20 +71,21 @@ bool kc_base64_decode(const char *text, unsigned char **data, size_t *len)
         if (c == '=') {
             pad++;
         } else if (!b64_char(c) || pad > 0) {
-            free(clean); /* a bad character, or data after padding */
+            kc_free_secret(clean, n + 1); /* a bad character, or data after padding */
             return false;
         }
         clean[m++] = (char)c;
     }
-    if (m % 4 != 0 || pad > 2) {
-        free(clean);
+    if (m % 4 != 0 || pad > 2 || m / 4 * 3 > INT_MAX) {
+        kc_free_secret(clean, n + 1);
         return false;
     }
     unsigned char *out = xmalloc(m / 4 * 3 + 1);
     int got = m ? EVP_DecodeBlock(out, (unsigned char *)clean, (int)m) : 0;
-    free(clean);
+    /* The input may be a private key (client-key-data): wipe the scratch copy. */
+    kc_free_secret(clean, n + 1);
     if (got < 0) {
-        free(out);
+        kc_free_secret(out, m / 4 * 3 + 1);
         return false;
     }
     /* EVP_DecodeBlock counts the bytes the padding stands for; drop them. */

@@ -29,7 +29,7 @@ void kc_config_free(kc_config *cfg)
     free(cfg->ca_pem);
     free(cfg->ca_file);
     free(cfg->client_cert_pem);
-    free(cfg->client_key_pem);
+    kc_free_secret(cfg->client_key_pem, cfg->client_key_pem_len);
     kc_credentials_free(cfg->creds);
     free(cfg->namespace);
     free(cfg->context);
@@ -349,21 +349,26 @@ int kc_load(const kc_load_options *opt, kc_config **out, char **errmsg)
         opt = &none;
     const char *context = nonempty(opt->context);
     const char *explicit = nonempty(opt->kubeconfig);
+    int rc;
     if (explicit) {
         char *path = xstrdup(explicit);
-        int rc = load_files(&path, 1, true, context, out, errmsg);
+        rc = load_files(&path, 1, true, context, out, errmsg);
         free(path);
-        return rc;
+    } else if (nonempty(getenv("KUBECONFIG"))) {
+        rc = load_env_list(getenv("KUBECONFIG"), context, out, errmsg);
+    } else {
+        char *incluster_err = NULL;
+        rc = -ENOENT;
+        /* controller-runtime tries in-cluster only when no context was asked for. */
+        if (!context && nonempty(getenv("KUBERNETES_SERVICE_HOST")) &&
+            nonempty(getenv("KUBERNETES_SERVICE_PORT")))
+            rc = kc_incluster_load(opt->incluster_dir, out, &incluster_err);
+        if (rc == 0)
+            free(incluster_err);
+        else
+            rc = load_home(context, incluster_err, out, errmsg);
     }
-    const char *env = nonempty(getenv("KUBECONFIG"));
-    if (env)
-        return load_env_list(env, context, out, errmsg);
-    char *incluster_err = NULL;
-    /* controller-runtime tries in-cluster only when no context was asked for. */
-    if (!context && nonempty(getenv("KUBERNETES_SERVICE_HOST")) &&
-        nonempty(getenv("KUBERNETES_SERVICE_PORT"))) {
-        if (kc_incluster_load(opt->incluster_dir, out, &incluster_err) == 0)
-            return 0;
-    }
-    return load_home(context, incluster_err, out, errmsg);
+    if (rc == 0)
+        kc_credentials_set_exec_timeout((*out)->creds, opt->exec_timeout_ms);
+    return rc;
 }

@@ -15,6 +15,7 @@
 #include "common/sbuf.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,8 +219,8 @@ static void user_clear(kcf_user *u)
     free(u->cert_file);
     free(u->cert_data);
     free(u->key_file);
-    free(u->key_data);
-    free(u->token);
+    kc_free_secret_str(u->key_data);
+    kc_free_secret_str(u->token);
     free(u->token_file);
     kc_exec_spec_free(u->exec);
     free(u->problem);
@@ -473,6 +474,27 @@ static bool parse_root(kp *k, const yaml_node_t *root, kcf_doc *d)
            parse_clusters(k, root, d) && parse_users(k, root, d) && parse_contexts(k, root, d);
 }
 
+/* Wipes every scalar of a loaded document (tokens, keys) before it is freed. */
+static void wipe_document(yaml_document_t *doc)
+{
+    for (yaml_node_t *n = doc->nodes.start; n < doc->nodes.top; n++) {
+        if (n->type == YAML_SCALAR_NODE && n->data.scalar.value)
+            OPENSSL_cleanse(n->data.scalar.value, n->data.scalar.length);
+    }
+}
+
+/*
+ * Wipes the parser's input buffers (raw and decoded copies of the text). libyaml's transient
+ * scalar buffers are freed inside the library as it scans and cannot be reached from here.
+ */
+static void wipe_parser(yaml_parser_t *p)
+{
+    if (p->raw_buffer.start)
+        OPENSSL_cleanse(p->raw_buffer.start, (size_t)(p->raw_buffer.end - p->raw_buffer.start));
+    if (p->buffer.start)
+        OPENSSL_cleanse(p->buffer.start, (size_t)(p->buffer.end - p->buffer.start));
+}
+
 int kcf_parse(const char *path, const char *text, size_t len, kcf_doc **out, char **errmsg)
 {
     *out = NULL;
@@ -498,6 +520,7 @@ int kcf_parse(const char *path, const char *text, size_t len, kcf_doc **out, cha
             free(*errmsg);
             *errmsg = more;
         }
+        wipe_parser(&parser);
         yaml_parser_delete(&parser);
         free(k.dir);
         return -EINVAL;
@@ -505,7 +528,9 @@ int kcf_parse(const char *path, const char *text, size_t len, kcf_doc **out, cha
     k.doc = &doc;
     kcf_doc *d = kcf_doc_new();
     bool ok = parse_root(&k, yaml_document_get_root_node(&doc), d);
+    wipe_document(&doc);
     yaml_document_delete(&doc);
+    wipe_parser(&parser);
     yaml_parser_delete(&parser);
     free(k.dir);
     if (!ok) {
@@ -529,7 +554,7 @@ int kcf_load_file(const char *path, kcf_doc **out, char **errmsg)
         return rc;
     }
     rc = kcf_parse(path, (const char *)text, len, out, errmsg);
-    free(text);
+    kc_free_secret(text, len + 1); /* tokens and keys may be written inline */
     return rc;
 }
 

@@ -32,6 +32,8 @@ kc_client_options kc_client_defaults(void)
         .connect_timeout_ms = KC_DEFAULT_CONNECT_TIMEOUT_MS,
         .request_timeout_ms = KC_DEFAULT_REQUEST_TIMEOUT_MS,
         .max_retries = KC_DEFAULT_MAX_RETRIES,
+        .max_response_bytes = KC_DEFAULT_MAX_RESPONSE_BYTES,
+        .max_watch_event_bytes = KC_DEFAULT_MAX_WATCH_LINE_BYTES,
         .user_agent = KC_DEFAULT_USER_AGENT,
         .clock = clk_system(),
         .sleep = kc_nanosleep,
@@ -48,6 +50,10 @@ static void kc_fill_defaults(kc_client_options *o)
         o->request_timeout_ms = d.request_timeout_ms;
     if (o->max_retries < 0)
         o->max_retries = 0;
+    if (o->max_response_bytes == 0)
+        o->max_response_bytes = d.max_response_bytes;
+    if (o->max_watch_event_bytes == 0)
+        o->max_watch_event_bytes = d.max_watch_event_bytes;
     if (!o->user_agent)
         o->user_agent = d.user_agent;
     if (!o->clock)

@@ -11,7 +11,13 @@
  * failure (connect, TLS, timeout, closed stream) gives err->code = 0 and reason "Transport".
  * The values: -EREMOTEIO for a non-2xx answer (read err), -ETIMEDOUT (timeout), -ECONNREFUSED,
  * -EHOSTUNREACH (name resolution), -EIO (other transport failures, TLS included), -EINVAL (bad
- * arguments), -EACCES (the credential source failed: err->code = 0, reason "Credentials").
+ * arguments), -EACCES (the credential source failed: err->code = 0, reason "Credentials"),
+ * -EMSGSIZE (a response body or a watch event larger than the client's limit: err->code = 0,
+ * reason "Transport", the message names the limit; nothing past the limit is held in memory).
+ *
+ * TLS: version 1.2 at least (CURLOPT_SSLVERSION, whatever the system OpenSSL configuration
+ * allows) and no renegotiation (SSL_OP_NO_RENEGOTIATION, as Go's crypto/tls default); ciphers are
+ * OpenSSL 3's defaults.
  * err may be NULL when the caller only needs the return value.
  *
  * Connections: a pool of libcurl easy handles (taken for one call, given back after it) keeps
@@ -45,21 +51,25 @@
 typedef void (*kc_sleep_fn)(void *ctx, uint64_t ms);
 
 typedef struct kc_client_options {
-    double qps;             /* client-side rate limit; <= 0 = none (controller-runtime) */
-    int burst;              /* token bucket size when qps > 0 */
-    int connect_timeout_ms; /* default 10 s */
-    int request_timeout_ms; /* total time of a non-watch call; default 60 s */
-    int max_retries;        /* 429/5xx retries of GET/HEAD (and any verb on 429), honouring
-                               Retry-After; default 10, as client-go */
-    const char *user_agent; /* default "foo/<version>"; copied */
-    clk_t *clock;           /* default clk_system(); also the watch idle deadline's clock */
-    kc_sleep_fn sleep;      /* default: nanosleep */
+    double qps;                   /* client-side rate limit; <= 0 = none (controller-runtime) */
+    int burst;                    /* token bucket size when qps > 0 */
+    int connect_timeout_ms;       /* default 10 s */
+    int request_timeout_ms;       /* total time of a non-watch call; default 60 s */
+    int max_retries;              /* 429/5xx retries of GET/HEAD (and any verb on 429), honouring
+                                     Retry-After; default 10, as client-go */
+    const char *user_agent;       /* default "foo/<version>"; copied */
+    size_t max_response_bytes;    /* larger bodies fail with -EMSGSIZE; 0 = 256 MiB */
+    size_t max_watch_event_bytes; /* a longer watch line ends the stream with -EMSGSIZE;
+                                     0 = 16 MiB */
+    clk_t *clock;                 /* default clk_system(); also the watch idle deadline's clock */
+    kc_sleep_fn sleep;            /* default: nanosleep */
     void *sleep_ctx;
 } kc_client_options;
 
 /*
  * The defaults, in one place. kc_client_new() also replaces connect/request timeouts <= 0, a
- * NULL user_agent, clock or sleep by these values; max_retries <= 0 means no retries.
+ * NULL user_agent, clock or sleep and zero size limits by these values; max_retries <= 0 means
+ * no retries.
  */
 kc_client_options kc_client_defaults(void);
 
@@ -99,7 +109,8 @@ void kc_response_free(kc_response *r);
  * One call. method "GET"/"POST"/"PUT"/"PATCH"/"DELETE"; path is absolute with any query
  * ("/apis/demo.example.com/v1beta1/foos?limit=500"); body may be NULL; content_type defaults to
  * application/json when a body is given. On 2xx fills *resp (caller frees; resp may be NULL when
- * the body is not wanted) and returns 0; *err is left untouched. Bodies have no size cap.
+ * the body is not wanted) and returns 0; *err is left untouched. A response body (decoded, after
+ * any gzip) larger than max_response_bytes fails the call with -EMSGSIZE.
  * Before each exchange the client-side rate limiter (qps > 0) may wait. After a 401 the
  * credentials are invalidated and the call repeated once (only when the source supplied a token
  * or certificate); a 429 (any verb) or a 5xx (GET/HEAD) carrying a valid Retry-After header is
@@ -139,8 +150,9 @@ typedef bool (*kc_watch_fn)(void *ctx, kc_watch_event *ev);
  * event, in order, until the server ends the stream (returns 0), fn returns false (returns 0),
  * *cancel becomes true (checked at least every 100 ms; returns 0), no byte arrives for
  * idle_timeout_ms (returns -ETIMEDOUT, err reason "Timeout"), or an error (negative, *err).
- * A line that is not a valid watch event ends the stream with -EPROTO. Thread-safe (one watch
- * per calling thread).
+ * A line that is not a valid watch event ends the stream with -EPROTO, a line longer than
+ * max_watch_event_bytes with -EMSGSIZE (an informer relists after either, with backoff).
+ * Thread-safe (one watch per calling thread).
  * Details: idle_timeout_ms <= 0 = no idle deadline; cancel may be NULL. The idle deadline is
  * measured on the client's clock (a fake clock must be advanced by the test). ERROR events are
  * handed to fn like the others (their object is the Status). A non-2xx answer to the watch
@@ -154,7 +166,10 @@ int kc_watch(kc_client *c, const char *path, int idle_timeout_ms, kc_watch_fn fn
 /*
  * The incremental decoder kc_watch uses, public for tests and fuzzing: feed it bytes as they
  * arrive, split anywhere; each complete line is parsed once (partial tails are kept) and handed
- * to fn. Returns 0, 1 when fn asked to stop, or -EPROTO on a malformed line.
+ * to fn. Returns 0, 1 when fn asked to stop, -EPROTO on a malformed line, or -EMSGSIZE when a
+ * line (complete or not) is longer than max_line bytes, which is then not buffered: memory stays
+ * bounded by max_line whatever the stream sends. A pure function of the bytes fed (no I/O): the
+ * entry point for fuzzing the watch decoder.
  * Lines end with "\n" (a "\r" before it is dropped); blank lines are skipped. A valid line is
  * one JSON object, nothing after it but blanks, with "type" one of ADDED, MODIFIED, DELETED,
  * BOOKMARK, ERROR and "object" a JSON object. Only the unterminated tail is buffered, and a
@@ -165,11 +180,12 @@ int kc_watch(kc_client *c, const char *path, int idle_timeout_ms, kc_watch_fn fn
 typedef struct kc_watch_decoder {
     char *buf;
     size_t len, cap;
+    size_t max_line; /* bytes of one line, its "\n" excluded; set after init to change it */
     kc_watch_fn fn;
     void *ctx;
 } kc_watch_decoder;
 
-/* Starts empty; fn is called on the feeding thread. */
+/* Starts empty with max_line = 16 MiB; fn is called on the feeding thread. */
 void kc_watch_decoder_init(kc_watch_decoder *d, kc_watch_fn fn, void *ctx);
 int kc_watch_decoder_feed(kc_watch_decoder *d, const char *data, size_t n);
 /* Frees the buffered tail; the decoder may be initialised again. */

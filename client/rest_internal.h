@@ -26,6 +26,11 @@
 #define KC_POOL_MAX_IDLE              16    /* idle easy handles kept; extra ones are closed */
 #define KC_WATCH_POLL_MS              50    /* cancel and idle checks at least this often */
 #define KC_RETRY_AFTER_MAX_S          86400 /* a larger Retry-After is not honoured */
+/* A response body past this fails the call (-EMSGSIZE); kube's largest LISTs stay far below. */
+#define KC_DEFAULT_MAX_RESPONSE_BYTES ((size_t)256 * 1024 * 1024)
+/* One watch event line past this ends the stream (-EMSGSIZE); the server's objects are at most
+ * 1.5 MiB (etcd's request limit), so 16 MiB leaves room for any sane encoding. */
+#define KC_DEFAULT_MAX_WATCH_LINE_BYTES ((size_t)16 * 1024 * 1024)
 
 /* ---- token bucket (ratelimit.c) ---- */
 
@@ -75,16 +80,28 @@ struct kc_client {
 
 /*
  * One exchange: a pooled handle configured for one request, and what must outlive it.
- * The default write callback appends the response body to `body`.
+ * The default write callback appends the response body to `body`, at most max_body bytes.
  */
 typedef struct kc_call {
     CURL *h;
-    struct curl_slist *headers;
-    char *authorization;  /* the Authorization value sent (for kc_credentials_invalidate) */
-    bool had_credentials; /* the source supplied a token or a client certificate */
+    struct curl_slist *headers; /* wiped at the end: one carries the Authorization value */
+    char *authorization;        /* the Authorization value sent (for kc_credentials_invalidate) */
+    bool had_credentials;       /* the source supplied a token or a client certificate */
+    /* An exec plugin's certificate and key, lent to libcurl without a copy (CURL_BLOB_NOCOPY,
+     * so no unwiped copy is left inside libcurl) until the call ends; then wiped. */
+    unsigned char *cert, *key;
+    size_t cert_len, key_len;
     char errbuf[CURL_ERROR_SIZE];
     sbuf body;
+    size_t max_body;     /* the client's max_response_bytes */
+    bool body_too_large; /* the write callback refused more than max_body bytes */
 } kc_call;
+
+/*
+ * Appends n response bytes to call->body unless that would pass call->max_body, in which case
+ * it sets call->body_too_large and returns false (the write callback then aborts the transfer).
+ */
+bool kc_call_keep_body(kc_call *call, const char *p, size_t n);
 
 /* The share object and its locks; the global init happens here (pthread_once). */
 int kc_transport_init(kc_client *c, char **errmsg);
@@ -103,7 +120,10 @@ int kc_call_begin(kc_client *c, kc_call *call, const char *method, const char *p
 void kc_call_count(kc_client *c, kc_call *call);
 /* Gives the handle back (reset) and frees what the call holds. */
 void kc_call_end(kc_client *c, kc_call *call);
-/* Maps a libcurl failure to a negative errno and sets *err (code 0, reason "Transport"). */
+/*
+ * Maps a libcurl failure to a negative errno and sets *err (code 0, reason "Transport"); a body
+ * refused by kc_call_keep_body gives -EMSGSIZE with a message naming the limit.
+ */
 int kc_transport_error(kc_call *call, CURLcode cc, const char *method, const char *path,
                        api_error *err);
 

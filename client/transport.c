@@ -9,12 +9,19 @@
  * the official C client never did (a new handshake per call). The connection cache is not put
  * into the share object because libcurl does not support sharing connections between
  * concurrent threads (CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT).
+ *
+ * Hardening: TLS 1.2 at least and no renegotiation on every connection; response bodies are
+ * capped (max_response_bytes); an exec plugin's private key is lent to libcurl without a copy and
+ * wiped when the call ends, and so is the header list that carried the bearer token (libcurl
+ * frees its own copies without wiping them, hence no copies).
  */
+#include "client/config_internal.h"
 #include "client/rest_internal.h"
 #include "common/alloc.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <string.h>
 
@@ -242,10 +249,32 @@ static void kc_pool_give(kc_client *c, CURL *h)
 
 /* ---- options of one exchange ---- */
 
+bool kc_call_keep_body(kc_call *call, const char *p, size_t n)
+{
+    if (n > call->max_body || call->body.len > call->max_body - n) {
+        call->body_too_large = true;
+        return false;
+    }
+    sbuf_append(&call->body, p, n);
+    return true;
+}
+
 static size_t kc_write_body(char *p, size_t size, size_t n, void *userp)
 {
-    sbuf_append(userp, p, size * n);
-    return size * n;
+    /* A short count makes libcurl abort the transfer with CURLE_WRITE_ERROR. */
+    return kc_call_keep_body(userp, p, size * n) ? size * n : 0;
+}
+
+/*
+ * Called by libcurl (OpenSSL backend) for each new TLS context: refuse renegotiation, as Go's
+ * crypto/tls does by default (libcurl never starts one, but OpenSSL would follow a server's).
+ */
+static CURLcode kc_ssl_ctx(CURL *h, void *ssl_ctx, void *userp)
+{
+    (void)h;
+    (void)userp;
+    SSL_CTX_set_options(ssl_ctx, SSL_OP_NO_RENEGOTIATION);
+    return CURLE_OK;
 }
 
 static CURLcode kc_set_common(kc_client *c, kc_call *call, bool watch)
@@ -267,7 +296,7 @@ static CURLcode kc_set_common(kc_client *c, kc_call *call, bool watch)
     KC_TRY(curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent));
     KC_TRY(curl_easy_setopt(h, CURLOPT_ERRORBUFFER, call->errbuf));
     KC_TRY(curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, kc_write_body));
-    KC_TRY(curl_easy_setopt(h, CURLOPT_WRITEDATA, &call->body));
+    KC_TRY(curl_easy_setopt(h, CURLOPT_WRITEDATA, call));
     if (c->connect_to)
         KC_TRY(curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to));
     if (c->cfg->proxy_url && *c->cfg->proxy_url)
@@ -275,16 +304,23 @@ static CURLcode kc_set_common(kc_client *c, kc_call *call, bool watch)
     return CURLE_OK;
 }
 
+/*
+ * Lends data to libcurl. Without CURL_BLOB_COPY libcurl keeps a pointer, so data must outlive
+ * the transfer (the config, or the call for an exec plugin's pair): no copy of a key is then
+ * left unwiped inside libcurl, and the config's blobs are not copied per request.
+ */
 static CURLcode kc_set_blob(CURL *h, CURLoption opt, const void *data, size_t len)
 {
-    struct curl_blob blob = {.data = (void *)data, .len = len, .flags = CURL_BLOB_COPY};
+    struct curl_blob blob = {.data = (void *)data, .len = len, .flags = CURL_BLOB_NOCOPY};
     return curl_easy_setopt(h, opt, &blob);
 }
 
-/* TLS from the config; cert/key (from an exec plugin) win over the config's static pair. */
+/* TLS from the config; the call's cert/key (from an exec plugin) win over the config's pair. */
 static CURLcode kc_set_tls(CURL *h, const kc_config *cfg, const unsigned char *cert,
                            size_t cert_len, const unsigned char *key, size_t key_len)
 {
+    KC_TRY(curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2));
+    KC_TRY(curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, kc_ssl_ctx));
     if (cfg->insecure_skip_tls_verify) {
         KC_TRY(curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L));
         KC_TRY(curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L));
@@ -353,8 +389,7 @@ static CURLcode kc_set_headers(kc_client *c, kc_call *call, const char *method,
     if (ok && call->authorization) {
         char *auth = xasprintf("Authorization: %s", call->authorization);
         ok = kc_add_header(call, auth);
-        OPENSSL_cleanse(auth, strlen(auth));
-        free(auth);
+        kc_free_secret_str(auth);
     }
     if (ok && c->host_header)
         ok = kc_add_header(call, c->host_header);
@@ -364,35 +399,33 @@ static CURLcode kc_set_headers(kc_client *c, kc_call *call, const char *method,
 }
 
 static CURLcode kc_set_all(kc_client *c, kc_call *call, const char *method, const char *path,
-                           const char *content_type, const char *body, size_t len, bool watch,
-                           const unsigned char *cert, size_t cert_len, const unsigned char *key,
-                           size_t key_len)
+                           const char *content_type, const char *body, size_t len, bool watch)
 {
     char *url = xasprintf("%s%s", c->base_url, path);
     CURLcode rc = curl_easy_setopt(call->h, CURLOPT_URL, url); /* copied by libcurl */
     free(url);
     KC_TRY(rc);
     KC_TRY(kc_set_common(c, call, watch));
-    KC_TRY(kc_set_tls(call->h, c->cfg, cert, cert_len, key, key_len));
+    KC_TRY(kc_set_tls(call->h, c->cfg, call->cert, call->cert_len, call->key, call->key_len));
     KC_TRY(kc_set_method(call->h, method, body, len));
     return kc_set_headers(c, call, method, content_type, body);
 }
 
-/* Fetches the Authorization value and an exec plugin's certificate. */
-static int kc_call_credentials(kc_client *c, kc_call *call, unsigned char **cert, size_t *cert_len,
-                               unsigned char **key, size_t *key_len, api_error *err)
+/* Fetches the Authorization value and an exec plugin's certificate into the call. */
+static int kc_call_credentials(kc_client *c, kc_call *call, api_error *err)
 {
     char *msg = NULL;
     kc_credentials *creds = c->cfg->creds;
     int rc = kc_credentials_authorization(creds, c->opt.clock, &call->authorization, &msg);
     if (rc == 0)
-        rc = kc_credentials_client_cert(creds, c->opt.clock, cert, cert_len, key, key_len, &msg);
+        rc = kc_credentials_client_cert(creds, c->opt.clock, &call->cert, &call->cert_len,
+                                        &call->key, &call->key_len, &msg);
     if (rc != 0) {
         apierr_set(err, 0, "Credentials", "getting credentials: %s", msg ? msg : "unknown error");
         free(msg);
         return -EACCES;
     }
-    call->had_credentials = call->authorization != NULL || *cert != NULL;
+    call->had_credentials = call->authorization != NULL || call->cert != NULL;
     return 0;
 }
 
@@ -402,9 +435,8 @@ int kc_call_begin(kc_client *c, kc_call *call, const char *method, const char *p
 {
     memset(call, 0, sizeof *call);
     sbuf_init(&call->body);
-    unsigned char *cert = NULL, *key = NULL;
-    size_t cert_len = 0, key_len = 0;
-    int rc = kc_call_credentials(c, call, &cert, &cert_len, &key, &key_len, err);
+    call->max_body = c->opt.max_response_bytes;
+    int rc = kc_call_credentials(c, call, err);
     if (rc != 0) {
         kc_call_end(c, call);
         return rc;
@@ -412,12 +444,7 @@ int kc_call_begin(kc_client *c, kc_call *call, const char *method, const char *p
     call->h = kc_pool_take(c);
     CURLcode cc = CURLE_FAILED_INIT;
     if (call->h)
-        cc = kc_set_all(c, call, method, path, content_type, body, len, watch, cert, cert_len, key,
-                        key_len);
-    if (key) /* libcurl copied the blobs */
-        OPENSSL_cleanse(key, key_len);
-    free(key);
-    free(cert);
+        cc = kc_set_all(c, call, method, path, content_type, body, len, watch);
     if (cc != CURLE_OK) {
         apierr_set(err, 0, "Transport", "%s %s: setting up libcurl: %s", method, path,
                    curl_easy_strerror(cc));
@@ -437,15 +464,20 @@ void kc_call_count(kc_client *c, kc_call *call)
 
 void kc_call_end(kc_client *c, kc_call *call)
 {
+    /* The handle is reset first, so libcurl holds no pointer to what is wiped below. */
     if (call->h)
         kc_pool_give(c, call->h);
     call->h = NULL;
+    for (struct curl_slist *l = call->headers; l; l = l->next)
+        OPENSSL_cleanse(l->data, strlen(l->data)); /* "Authorization: Bearer ..." */
     curl_slist_free_all(call->headers);
     call->headers = NULL;
-    if (call->authorization)
-        OPENSSL_cleanse(call->authorization, strlen(call->authorization));
-    free(call->authorization);
+    kc_free_secret_str(call->authorization);
     call->authorization = NULL;
+    free(call->cert);
+    kc_free_secret(call->key, call->key_len);
+    call->cert = call->key = NULL;
+    call->cert_len = call->key_len = 0;
     sbuf_free(&call->body);
 }
 
@@ -469,6 +501,13 @@ static int kc_errno_of(CURLcode cc)
 int kc_transport_error(kc_call *call, CURLcode cc, const char *method, const char *path,
                        api_error *err)
 {
+    if (call->body_too_large) {
+        apierr_set(err, 0, "Transport",
+                   "%s %s: the response body is larger than the client's limit of %zu bytes "
+                   "(max_response_bytes)",
+                   method, path, call->max_body);
+        return -EMSGSIZE;
+    }
     const char *why = call->errbuf[0] ? call->errbuf : curl_easy_strerror(cc);
     apierr_set(err, 0, "Transport", "%s %s: %s", method, path, why);
     return kc_errno_of(cc);

@@ -20,7 +20,7 @@ typedef struct kc_watch_run {
     kc_call *call;
     kc_watch_decoder dec;
     long code;      /* HTTP status, read at the first body byte */
-    int decode_rc;  /* the decoder's last non-zero answer: 1 (stop) or -EPROTO */
+    int decode_rc;  /* the decoder's last non-zero answer: 1 (stop), -EPROTO or -EMSGSIZE */
     bool cancelled; /* *cancel was seen */
     bool idle;      /* the idle deadline passed */
     atomic_bool *cancel;
@@ -65,9 +65,8 @@ static size_t kc_watch_write(char *p, size_t size, size_t n, void *userp)
     if (w->code == 0 && curl_easy_getinfo(w->call->h, CURLINFO_RESPONSE_CODE, &w->code) != CURLE_OK)
         w->code = -1; /* kc_watch asks again once the transfer is over */
     if (w->code < 200 || w->code > 299) {
-        /* An error answer is one Status document, not a stream: keep it whole. */
-        sbuf_append(&w->call->body, p, len);
-        return len;
+        /* An error answer is one Status document, not a stream: keep it whole (capped). */
+        return kc_call_keep_body(w->call, p, len) ? len : 0;
     }
     int rc = kc_watch_decoder_feed(&w->dec, p, len);
     if (rc == 0)
@@ -151,12 +150,23 @@ static CURLcode kc_watch_perform(kc_watch_run *w)
     return result;
 }
 
+static int kc_watch_too_large(kc_watch_run *w, const char *path, api_error *err)
+{
+    apierr_set(err, 0, "Transport",
+               "GET %s: a watch event is larger than the client's limit of %zu bytes "
+               "(max_watch_event_bytes)",
+               path, w->dec.max_line);
+    return -EMSGSIZE;
+}
+
 /* How the stream ended: 0, a negative errno with *err, or KC_WATCH_RETRY after *wait_ms. */
 static int kc_watch_outcome(kc_watch_run *w, CURLcode cc, const char *path, kc_retry_state *st,
                             uint64_t *wait_ms, api_error *err)
 {
     if (w->decode_rc == 1 || w->cancelled)
         return 0;
+    if (w->decode_rc == -EMSGSIZE)
+        return kc_watch_too_large(w, path, err);
     if (w->decode_rc < 0) {
         apierr_set(err, 0, "Transport", "GET %s: malformed watch event", path);
         return -EPROTO;
@@ -179,6 +189,8 @@ static int kc_watch_outcome(kc_watch_run *w, CURLcode cc, const char *path, kc_r
     }
     /* A clean end: a last event without its newline still counts. */
     int rc = kc_watch_decoder_feed(&w->dec, "\n", 1);
+    if (rc == -EMSGSIZE)
+        return kc_watch_too_large(w, path, err);
     if (rc < 0) {
         apierr_set(err, 0, "Transport", "GET %s: malformed watch event", path);
         return -EPROTO;
@@ -203,6 +215,7 @@ static int kc_watch_once(kc_client *c, const char *path, int idle_timeout_ms, kc
         .last_byte_ns = clk_mono_ns(c->opt.clock),
     };
     kc_watch_decoder_init(&w.dec, fn, ctx);
+    w.dec.max_line = c->opt.max_watch_event_bytes;
     CURLcode cc = kc_watch_setopts(&w);
     if (cc == CURLE_OK) {
         cc = kc_watch_perform(&w);

@@ -6,15 +6,19 @@
  * accumulated buffer on every chunk (quadratic on slow streams); here the invariant is that
  * d->buf only ever holds an unterminated tail, so each new chunk is scanned for '\n' once and
  * each complete line is parsed once with a length-bounded parse.
+ *
+ * The tail is bounded: a line longer than max_line (complete or still arriving) fails with
+ * -EMSGSIZE before it is buffered, so a server streaming bytes without a newline cannot make us
+ * grow without end.
  */
-#include "client/rest.h"
+#include "client/rest_internal.h"
 #include "common/alloc.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The smallest tail allocation; the buffer then doubles as needed (no cap). */
+/* The smallest tail allocation; the buffer then doubles as needed, up to max_line. */
 #define KC_DECODER_MIN_CAP 4096
 
 static const struct {
@@ -28,6 +32,7 @@ static const struct {
 void kc_watch_decoder_init(kc_watch_decoder *d, kc_watch_fn fn, void *ctx)
 {
     memset(d, 0, sizeof *d);
+    d->max_line = KC_DEFAULT_MAX_WATCH_LINE_BYTES;
     d->fn = fn;
     d->ctx = ctx;
 }
@@ -96,12 +101,15 @@ static int kc_decode_line(kc_watch_decoder *d, const char *line, size_t n)
     return go_on ? 0 : 1;
 }
 
+/* Callers have checked d->len + n <= d->max_line. */
 static void kc_tail_append(kc_watch_decoder *d, const char *data, size_t n)
 {
     if (d->len + n > d->cap) {
         size_t cap = d->cap ? d->cap : KC_DECODER_MIN_CAP;
         while (cap < d->len + n)
             cap *= 2;
+        if (cap > d->max_line)
+            cap = d->len + n; /* never reserve past the cap */
         d->buf = xrealloc(d->buf, cap);
         d->cap = cap;
     }
@@ -114,8 +122,13 @@ int kc_watch_decoder_feed(kc_watch_decoder *d, const char *data, size_t n)
     const char *p = data, *stop = data + n;
     while (p < stop) {
         const char *nl = memchr(p, '\n', (size_t)(stop - p));
+        size_t n_line = (size_t)((nl ? nl : stop) - p);
+        if (n_line > d->max_line || d->len > d->max_line - n_line) {
+            d->len = 0; /* the stream is abandoned; keep nothing of the line */
+            return -EMSGSIZE;
+        }
         if (!nl) {
-            kc_tail_append(d, p, (size_t)(stop - p));
+            kc_tail_append(d, p, n_line);
             return 0;
         }
         int rc;

@@ -496,7 +496,9 @@ static wend classify(inf_reflector *r, int rc, const api_error *err, const wsess
         return W_STOP;
     if (ws->error_code)
         return ws->error_code == 410 ? W_EXPIRED : ws->error_code == 429 ? W_RETRY : W_ERROR;
-    if (ws->bad_event || rc == -EPROTO)
+    /* A malformed or oversized event (the client's max_watch_event_bytes) would come back on a
+     * plain re-watch from the same version: relist, with backoff. */
+    if (ws->bad_event || rc == -EPROTO || rc == -EMSGSIZE)
         return W_ERROR;
     if (rc == -ETIMEDOUT)
         return W_STALL;
