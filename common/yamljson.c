@@ -21,19 +21,18 @@
 #include <string.h>
 #include <yaml.h>
 
-/* uthash allocates through the project's wrappers, so out-of-memory has one policy. */
-#define uthash_malloc(sz)    xmalloc(sz)
-#define uthash_free(ptr, sz) free(ptr)
-#include <uthash.h>
-
-/* A defined anchor: what an alias to it stands for. */
+/*
+ * A defined anchor: what an alias to it stands for. Anchors are found by name through a
+ * jsonkeys index (its hash is seeded: the names come from the client, who must not be able to
+ * make them all collide), which files cJSON items by their name; so an anchor starts with one.
+ */
 typedef struct yj_anchor {
-    char *name;
-    const cJSON *value; /* borrowed from the tree being built (or the replaced list) */
-    char *text;         /* a scalar's text, so that an alias can also be a mapping key */
-    bool plain;         /* text was a plain scalar (for an anchored key used as a value) */
-    size_t nodes;       /* values an alias to it produces */
-    UT_hash_handle hh;
+    cJSON entry;            /* first member; entry.string is the anchor's name */
+    const cJSON *value;     /* borrowed from the tree being built (or the replaced list) */
+    char *text;             /* a scalar's text, so that an alias can also be a mapping key */
+    bool plain;             /* text was a plain scalar (for an anchored key used as a value) */
+    size_t nodes;           /* values an alias to it produces */
+    struct yj_anchor *next; /* every anchor defined, to free them */
 } yj_anchor;
 
 /* An open sequence or mapping. */
@@ -48,12 +47,13 @@ typedef struct yj_frame {
 typedef struct yj_conv {
     yj_frame stack[YAMLJSON_MAX_DEPTH];
     int depth;
-    cJSON *root;     /* the document's value, once complete */
-    cJSON *replaced; /* values replaced by a repeated key, kept alive for anchors */
-    yj_anchor *anchors;
-    size_t nodes;  /* values produced so far, aliases expanded */
-    size_t budget; /* yaml_node_budget of the input */
-    char *error;   /* first problem; stops the conversion */
+    cJSON *root;            /* the document's value, once complete */
+    cJSON *replaced;        /* values replaced by a repeated key, kept alive for anchors */
+    jk_index *anchor_names; /* yj_anchor entries by name */
+    yj_anchor *anchors;     /* all of them, linked by next */
+    size_t nodes;           /* values produced so far, aliases expanded */
+    size_t budget;          /* yaml_node_budget of the input */
+    char *error;            /* first problem; stops the conversion */
 } yj_conv;
 
 size_t yaml_node_budget(size_t len)
@@ -105,16 +105,22 @@ static bool count_nodes(yj_conv *cv, size_t n)
     return true;
 }
 
+static yj_anchor *find_anchor(yj_conv *cv, const char *name)
+{
+    return (yj_anchor *)jk_index_get(cv->anchor_names, name); /* entry is the first member */
+}
+
 /* Defines (or redefines) anchor name for value; text is a scalar's text or NULL. */
 static void define_anchor(yj_conv *cv, const char *name, const cJSON *value, const char *text,
                           bool plain, size_t nodes)
 {
-    yj_anchor *a = NULL;
-    HASH_FIND_STR(cv->anchors, name, a);
+    yj_anchor *a = find_anchor(cv, name);
     if (!a) {
         a = xcalloc(1, sizeof *a);
-        a->name = xstrdup(name);
-        HASH_ADD_KEYPTR(hh, cv->anchors, a->name, strlen(a->name), a);
+        a->entry.string = xstrdup(name);
+        a->next = cv->anchors;
+        cv->anchors = a;
+        jk_index_put(cv->anchor_names, &a->entry);
     }
     free(a->text);
     a->value = value;
@@ -182,8 +188,7 @@ static void on_scalar(yj_conv *cv, const yaml_event_t *ev)
 static void on_alias(yj_conv *cv, const yaml_event_t *ev)
 {
     const char *name = (const char *)ev->data.alias.anchor;
-    yj_anchor *a = NULL;
-    HASH_FIND_STR(cv->anchors, name, a);
+    yj_anchor *a = find_anchor(cv, name);
     if (!a) {
         fail(cv, xasprintf("unknown anchor '%s' referenced", name));
         return;
@@ -250,11 +255,11 @@ static void conv_free(yj_conv *cv)
         free(f->pending_key);
         free(f->anchor);
     }
-    yj_anchor *a, *tmp;
-    HASH_ITER(hh, cv->anchors, a, tmp)
-    {
-        HASH_DEL(cv->anchors, a);
-        free(a->name);
+    jk_index_free(cv->anchor_names);
+    while (cv->anchors) {
+        yj_anchor *a = cv->anchors;
+        cv->anchors = a->next;
+        free(a->entry.string);
         free(a->text);
         free(a);
     }
@@ -299,7 +304,9 @@ cJSON *yaml_to_json(const char *text, size_t len, char **errmsg)
         return NULL;
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    yj_conv cv = {.replaced = cJSON_CreateArray(), .budget = yaml_node_budget(len)};
+    yj_conv cv = {.replaced = cJSON_CreateArray(),
+                  .anchor_names = jk_index_new(),
+                  .budget = yaml_node_budget(len)};
     bool done = false;
     while (!done && !cv.error) {
         yaml_event_t ev;

@@ -213,3 +213,23 @@ Test(yamljson, a_mapping_with_250000_keys_converts)
     cJSON_Delete(got);
     sbuf_free(&y);
 }
+
+Test(yamljson, an_alias_refers_to_the_latest_definition_of_its_anchor)
+{
+    expect_yaml("a: &x 1\nb: *x\nc: &x [2]\nd: *x\n", "{\"a\":1,\"b\":1,\"c\":[2],\"d\":[2]}");
+}
+
+Test(yamljson, a_hundred_thousand_anchors_are_found_by_name)
+{
+    enum { N = 100000 };
+    sbuf y = SBUF_INIT;
+    for (int i = 0; i < N; i++)
+        sbuf_printf(&y, "a%d: &n%d %d\n", i, i, i);
+    sbuf_puts(&y, "last: *n4242\n");
+    char *err = NULL;
+    cJSON *got = yaml_to_json(y.data, y.len, &err);
+    cr_assert_not_null(got, "%s", err ? err : "?");
+    cr_assert_eq(cJSON_GetObjectItem(got, "last")->valuedouble, 4242);
+    cJSON_Delete(got);
+    sbuf_free(&y);
+}
