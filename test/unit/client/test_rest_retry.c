@@ -1,8 +1,8 @@
 /*
  * The REST client against a scripted local HTTP stub (http_stub.h), for what the real server
  * does not produce on demand: 429/5xx with and without Retry-After (client-go's retry rule),
- * max_retries, the client-side token bucket, unbounded bodies, the exact request sent,
- * transport errors, and watch streams that end oddly or are malformed.
+ * max_retries, the client-side token bucket, large bodies and the response and watch-line caps,
+ * the exact request sent, transport errors, and watch streams that end oddly or are malformed.
  * Waiting goes through an injected sleep that only records (and moves a fake clock): no test
  * sleeps.
  */
@@ -98,6 +98,31 @@ static kc_client *client(int max_retries, double qps, int burst, bool fake_time)
     kc_client *c = kc_client_new(cfg, &o, &msg);
     cr_assert_not_null(c, "kc_client_new: %s", msg ? msg : "");
     return c;
+}
+
+/* A client with the given size limits (0 = the defaults). */
+static kc_client *client_with_limits(size_t max_response, size_t max_watch_event)
+{
+    kc_client_options o = kc_client_defaults();
+    o.max_response_bytes = max_response;
+    o.max_watch_event_bytes = max_watch_event;
+    o.sleep = fake_sleep_fn;
+    o.sleep_ctx = &slept;
+    char *msg = NULL;
+    kc_client *c = kc_client_new(cfg, &o, &msg);
+    cr_assert_not_null(c, "kc_client_new: %s", msg ? msg : "");
+    return c;
+}
+
+/* A JSON string body of exactly n bytes ("xxx...", quotes included). Caller frees. */
+static char *json_string_body(size_t n)
+{
+    char *body = xmalloc(n + 1);
+    memset(body, 'x', n);
+    body[0] = '"';
+    body[n - 1] = '"';
+    body[n] = '\0';
+    return body;
 }
 
 /* Scripts `times` answers of code/reason with an optional Retry-After value. */
@@ -264,7 +289,7 @@ Test(rest_stub, rate_limiter_refills_with_time)
     kc_client_free(c);
 }
 
-Test(rest_stub, large_response_body_has_no_cap)
+Test(rest_stub, large_response_body_under_the_cap_is_read_whole)
 {
     const size_t big = 3 * 1024 * 1024;
     char *body = xmalloc(big + 1);
@@ -515,5 +540,106 @@ Test(rest_stub, watch_already_cancelled_sends_nothing)
     events ev = {0};
     cr_assert_eq(kc_watch(c, "/w?watch=true", 0, collect, &ev, &cancel, NULL), 0);
     cr_assert_eq(stub_requests(&stub), 0);
+    kc_client_free(c);
+}
+
+/* ---- size caps (issue 6 item 7: bounded buffers) ---- */
+
+Test(rest_stub, size_limits_default_to_256_mib_and_16_mib)
+{
+    kc_client_options o = kc_client_defaults();
+    cr_assert_eq(o.max_response_bytes, (size_t)256 * 1024 * 1024);
+    cr_assert_eq(o.max_watch_event_bytes, (size_t)16 * 1024 * 1024);
+}
+
+Test(rest_stub, response_body_of_exactly_max_response_bytes_is_read)
+{
+    char *body = json_string_body(4096);
+    char *raw = stub_response(200, "OK", NULL, body);
+    stub_push(&stub, raw);
+    free(raw);
+    kc_client *c = client_with_limits(4096, 0);
+    kc_response r;
+    api_error e = API_ERROR_INIT;
+    cr_assert_eq(kc_request(c, "GET", "/exact", NULL, NULL, 0, &r, &e), 0, "%s", e.message);
+    cr_assert_eq(r.len, 4096);
+    kc_response_free(&r);
+    free(body);
+    kc_client_free(c);
+}
+
+Test(rest_stub, response_body_over_max_response_bytes_fails_with_emsgsize)
+{
+    char *body = json_string_body(64 * 1024);
+    char *raw = stub_response(200, "OK", NULL, body);
+    stub_push(&stub, raw);
+    free(raw);
+    kc_client *c = client_with_limits(4096, 0);
+    kc_response r;
+    api_error e = API_ERROR_INIT;
+    cr_assert_eq(kc_request(c, "GET", "/big", NULL, NULL, 0, &r, &e), -EMSGSIZE);
+    cr_assert_null(r.body);
+    cr_assert_eq(e.code, 0);
+    cr_assert_str_eq(e.reason, "Transport");
+    cr_assert_str_eq(e.message, "GET /big: the response body is larger than the client's limit "
+                                "of 4096 bytes (max_response_bytes)");
+    apierr_clear(&e);
+    /* The client stays usable: the next call gets the (small) fallback answer. */
+    cr_assert_eq(kc_request(c, "GET", "/x", NULL, NULL, 0, NULL, NULL), 0);
+    free(body);
+    kc_client_free(c);
+    assert_no_leaks();
+}
+
+Test(rest_stub, error_answer_over_max_response_bytes_fails_with_emsgsize)
+{
+    char *body = json_string_body(64 * 1024);
+    char *raw = stub_response(500, "Internal Server Error", NULL, body);
+    stub_push(&stub, raw);
+    free(raw);
+    kc_client *c = client_with_limits(4096, 0);
+    api_error e = API_ERROR_INIT;
+    cr_assert_eq(kc_request(c, "POST", "/big", NULL, "{}", 2, NULL, &e), -EMSGSIZE);
+    cr_assert(tu_contains(e.message, "limit of 4096 bytes"), "%s", e.message);
+    apierr_clear(&e);
+    free(body);
+    kc_client_free(c);
+}
+
+Test(rest_stub, watch_line_over_max_watch_event_bytes_ends_the_stream_with_emsgsize)
+{
+    char *pad = json_string_body(8192);
+    char *stream = xasprintf("{\"type\":\"ADDED\",\"object\":{}}\n"
+                             "{\"type\":\"ADDED\",\"object\":{\"d\":%s}}\n"
+                             "{\"type\":\"DELETED\",\"object\":{}}\n",
+                             pad);
+    push_stream(stream);
+    kc_client *c = client_with_limits(0, 4096);
+    events ev = {0};
+    api_error e = API_ERROR_INIT;
+    cr_assert_eq(kc_watch(c, "/w?watch=true", 0, collect, &ev, NULL, &e), -EMSGSIZE);
+    cr_assert_eq(ev.n, 1, "the event before the long line is delivered, none after it");
+    cr_assert_eq(e.code, 0);
+    cr_assert_str_eq(e.reason, "Transport");
+    cr_assert_str_eq(e.message, "GET /w?watch=true: a watch event is larger than the client's "
+                                "limit of 4096 bytes (max_watch_event_bytes)");
+    apierr_clear(&e);
+    free(stream);
+    free(pad);
+    kc_client_free(c);
+    assert_no_leaks();
+}
+
+Test(rest_stub, watch_unterminated_tail_over_the_cap_ends_the_stream_with_emsgsize)
+{
+    char *pad = json_string_body(8192); /* no newline at all */
+    push_stream(pad);
+    kc_client *c = client_with_limits(0, 4096);
+    events ev = {0};
+    api_error e = API_ERROR_INIT;
+    cr_assert_eq(kc_watch(c, "/w?watch=true", 0, collect, &ev, NULL, &e), -EMSGSIZE);
+    cr_assert_eq(ev.n, 0);
+    apierr_clear(&e);
+    free(pad);
     kc_client_free(c);
 }

@@ -1,7 +1,8 @@
 /*
  * The incremental watch decoder (kc_watch_decoder_*): streams split anywhere decode to the same
  * events, line-ending and blank-line tolerance, malformed lines, ERROR and BOOKMARK events, a
- * 1 MB object fed in 7-byte pieces, and a handler that stops or takes the object.
+ * 1 MB object fed in 7-byte pieces, a handler that stops or takes the object, and the line cap
+ * (max_line) that bounds the buffer whatever the stream sends.
  */
 #include "client/rest.h"
 #include "common/alloc.h"
@@ -309,6 +310,83 @@ Test(watch_decoder, decoder_is_reusable_after_free)
     kc_watch_decoder_init(&d, record, &r);
     cr_assert_eq(kc_watch_decoder_feed(&d, stream, strlen(stream)), 0);
     cr_assert_str_eq(r.log.data, expected);
+    kc_watch_decoder_free(&d);
+    recorder_free(&r);
+}
+
+/* ---- the line cap (issue 6 item 7: bounded buffers) ---- */
+
+/* One ADDED line whose object carries `pad` bytes of data, newline included. */
+static char *line_with_padding(size_t pad)
+{
+    sbuf sb = SBUF_INIT;
+    sbuf_puts(&sb, "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"p\"},\"d\":\"");
+    for (size_t i = 0; i < pad; i++)
+        sbuf_putc(&sb, 'x');
+    sbuf_puts(&sb, "\"}}\n");
+    return sbuf_detach(&sb, NULL);
+}
+
+Test(watch_decoder, default_line_cap_is_16_mebibytes)
+{
+    kc_watch_decoder d;
+    kc_watch_decoder_init(&d, record, NULL);
+    cr_assert_eq(d.max_line, (size_t)16 * 1024 * 1024);
+    kc_watch_decoder_free(&d);
+}
+
+Test(watch_decoder, line_of_exactly_max_line_bytes_decodes)
+{
+    char *line = line_with_padding(100);
+    recorder r = {0};
+    kc_watch_decoder d;
+    kc_watch_decoder_init(&d, record, &r);
+    d.max_line = strlen(line) - 1; /* the newline is not counted */
+    cr_assert_eq(feed_pieces(&d, line, strlen(line), 7), 0);
+    cr_assert_str_eq(r.log.data, "ADDED p -\n");
+    kc_watch_decoder_free(&d);
+    recorder_free(&r);
+    free(line);
+}
+
+Test(watch_decoder, complete_line_over_max_line_is_emsgsize)
+{
+    char *line = line_with_padding(100);
+    sbuf text = SBUF_INIT;
+    sbuf_puts(&text, stream); /* five good events first */
+    sbuf_puts(&text, line);
+    recorder r = {0};
+    kc_watch_decoder d;
+    kc_watch_decoder_init(&d, record, &r);
+    d.max_line = strlen(line) - 2;
+    cr_assert_eq(kc_watch_decoder_feed(&d, text.data, text.len), -EMSGSIZE);
+    cr_assert_str_eq(r.log.data, expected, "the events before it are delivered");
+    cr_assert_eq(d.len, 0, "nothing of the long line is kept");
+    kc_watch_decoder_free(&d);
+    recorder_free(&r);
+    sbuf_free(&text);
+    free(line);
+}
+
+Test(watch_decoder, endless_line_without_newline_stops_at_max_line_bytes_buffered)
+{
+    const size_t max = 64 * 1024;
+    char chunk[1000];
+    memset(chunk, 'x', sizeof chunk);
+    recorder r = {0};
+    kc_watch_decoder d;
+    kc_watch_decoder_init(&d, record, &r);
+    d.max_line = max;
+    int rc = 0;
+    size_t fed = 0;
+    while (rc == 0 && fed < 10 * max) { /* a server streaming bytes and never a newline */
+        rc = kc_watch_decoder_feed(&d, chunk, sizeof chunk);
+        fed += sizeof chunk;
+        cr_assert_leq(d.cap, max, "the buffer never grows past the cap (cap %zu)", d.cap);
+    }
+    cr_assert_eq(rc, -EMSGSIZE);
+    cr_assert_leq(fed, max + sizeof chunk, "refused as soon as the line passed the cap");
+    cr_assert_eq(r.events, 0);
     kc_watch_decoder_free(&d);
     recorder_free(&r);
 }
