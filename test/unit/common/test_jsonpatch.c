@@ -941,3 +941,75 @@ Test(jsonpatch, ten_thousand_operations_on_an_object_of_150000_members)
     cJSON_Delete(patch);
     cJSON_Delete(doc);
 }
+
+Test(jsonpatch, ten_thousand_operations_on_an_array_of_150000_elements)
+{
+    /* Elements are reached through a vector kept in step with inserts and removals. */
+    enum { N = 150000, K = 3332 }; /* 3 x K + 2 operations: within the 10 000 */
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *a = cJSON_AddArrayToObject(doc, "a");
+    for (int i = 0; i < N; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateNumber(i));
+    cJSON *patch = cJSON_CreateArray();
+    char path[32];
+    for (int i = 0; i < K; i++) {
+        cJSON *op = cJSON_CreateObject();
+        cJSON_AddStringToObject(op, "op", "test");
+        snprintf(path, sizeof path, "/a/%d", N - 1 - i);
+        cJSON_AddStringToObject(op, "path", path);
+        cJSON_AddNumberToObject(op, "value", N - 1 - i);
+        cJSON_AddItemToArray(patch, op);
+    }
+    for (int i = 0; i < K; i++) {
+        cJSON *op = cJSON_CreateObject();
+        cJSON_AddStringToObject(op, "op", "remove");
+        cJSON_AddStringToObject(op, "path", "/a/100000");
+        cJSON_AddItemToArray(patch, op);
+    }
+    for (int i = 0; i < K; i++) {
+        cJSON *op = cJSON_CreateObject();
+        cJSON_AddStringToObject(op, "op", "add");
+        cJSON_AddStringToObject(op, "path", "/a/50000");
+        cJSON_AddNumberToObject(op, "value", -1);
+        cJSON_AddItemToArray(patch, op);
+    }
+    cJSON *op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "op", "replace");
+    cJSON_AddStringToObject(op, "path", "/a/0");
+    cJSON_AddStringToObject(op, "value", "r");
+    cJSON_AddItemToArray(patch, op);
+    op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "op", "test");
+    snprintf(path, sizeof path, "/a/%d", 100000 + K - 1); /* shifted by the inserts */
+    cJSON_AddStringToObject(op, "path", path);
+    cJSON_AddNumberToObject(op, "value", 99999);
+    cJSON_AddItemToArray(patch, op);
+    api_error err = API_ERROR_INIT;
+    cJSON *got = jsonpatch_apply(doc, patch, &err);
+    cr_assert_not_null(got, "%s", err.message ? err.message : "");
+    const cJSON *out = cJSON_GetObjectItem(got, "a");
+    cr_assert_eq(cJSON_GetArraySize(out), N);
+    cr_assert_str_eq(cJSON_GetArrayItem(out, 0)->valuestring, "r");
+    cr_assert_eq(cJSON_GetArrayItem(out, 50000)->valuedouble, -1);
+    cr_assert_eq(cJSON_GetArrayItem(out, 50000 + K - 1)->valuedouble, -1);
+    cr_assert_eq(cJSON_GetArrayItem(out, 50000 + K)->valuedouble, 50000);
+    cr_assert_eq(cJSON_GetArrayItem(out, 100000 + K)->valuedouble, 100000 + K);
+    cr_assert_eq(cJSON_GetArrayItem(out, N - 1)->valuedouble, N - 1);
+    cJSON_Delete(got);
+    cJSON_Delete(patch);
+    cJSON_Delete(doc);
+}
+
+Test(jsonpatch, array_moves_and_copies_keep_positions_right)
+{
+    expect_patch("{\"a\":[0,1,2,3],\"b\":[]}",
+                 "[{\"op\":\"move\",\"from\":\"/a/0\",\"path\":\"/a/3\"},"
+                 "{\"op\":\"test\",\"path\":\"/a\",\"value\":[1,2,3,0]},"
+                 "{\"op\":\"copy\",\"from\":\"/a/1\",\"path\":\"/b/-\"},"
+                 "{\"op\":\"move\",\"from\":\"/a/2\",\"path\":\"/b/0\"},"
+                 "{\"op\":\"replace\",\"path\":\"/b/1\",\"value\":9},"
+                 "{\"op\":\"remove\",\"path\":\"/a/0\"},"
+                 "{\"op\":\"test\",\"path\":\"/a/1\",\"value\":0},"
+                 "{\"op\":\"add\",\"path\":\"/a/2\",\"value\":7}]",
+                 "{\"a\":[2,0,7],\"b\":[3,9]}");
+}
