@@ -507,6 +507,13 @@ static int check_request_line(struct lws *wsi, const char *path, api_error *err)
     return -1;
 }
 
+/*
+ * The longest Content-Length value lws 4.1.6 reads: it copies the header into a 32-byte buffer
+ * less one and takes atoll() of it, so a longer value (even "000...0088") reads as "" = 0: no
+ * body, and the body's bytes are parsed as the next request (request smuggling).
+ */
+#define LWS_CONTENT_LENGTH_MAX 30
+
 /* Plain decimal digits, then optional spaces or tabs (lws skips those before the value). */
 static bool is_plain_length(const char *s, size_t *ndigits)
 {
@@ -518,10 +525,10 @@ static bool is_plain_length(const char *s, size_t *ndigits)
 /*
  * How the request frames its body, read once here and agreeing with lws 4.1.6, which reads
  * Content-Length itself with atoll() to know how many body bytes to pass on: a value lws could
- * read differently (signed, hex, spaced inside, too long for a long long, repeated) is refused
- * before any body is read. Sets *framing and *len (the Content-Length; past DRAIN_MAX some value
- * over it, also with a 413, for the caller to decide whether to drain). Returns 0, or -1 with
- * err set: 400 for an unreadable or repeated Content-Length, for Content-Length together with
+ * read differently (signed, hex, spaced inside, longer than LWS_CONTENT_LENGTH_MAX, repeated)
+ * is refused before any body is read. Sets *framing and *len (the Content-Length; past DRAIN_MAX
+ * some value over it, also with a 413, for the caller to decide whether to drain). Returns 0, or -1
+ * with err set: 400 for an unreadable or repeated Content-Length, for Content-Length together with
  * Transfer-Encoding (request smuggling), or for a Transfer-Encoding other than chunked; 413
  * when the body announced is over MAX_BODY_BYTES.
  */
@@ -557,6 +564,7 @@ static int read_framing(struct lws *wsi, body_framing *framing, long long *len, 
     char *cl = header_dup(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
     size_t ndigits = 0;
     bool plain = cl && is_plain_length(cl, &ndigits);
+    bool lws_reads_it = cl && strlen(cl) <= LWS_CONTENT_LENGTH_MAX;
     long long v = 0;
     for (size_t i = 0; plain && i < ndigits && v <= DRAIN_MAX; i++)
         v = v * 10 + (cl[i] - '0');
@@ -566,10 +574,17 @@ static int read_framing(struct lws *wsi, body_framing *framing, long long *len, 
                    "invalid Content-Length: it must be a decimal number of bytes");
         return -1;
     }
-    *len = v; /* past DRAIN_MAX: some value above it */
+    /* Past DRAIN_MAX: some value above it. lws reads no body at all for a value it cannot
+       copy: nothing to drain then (the bytes that follow are not read as a body). */
+    *len = lws_reads_it ? v : DRAIN_MAX + 1;
     if (v > MAX_BODY_BYTES) {
         apierr_set(err, 413, "RequestEntityTooLarge", "the request body is larger than %d bytes",
                    MAX_BODY_BYTES);
+        return -1;
+    }
+    if (!lws_reads_it) {
+        apierr_set(err, 400, "BadRequest", "invalid Content-Length: longer than %d characters",
+                   LWS_CONTENT_LENGTH_MAX);
         return -1;
     }
     *framing = BODY_LENGTH;

@@ -283,3 +283,14 @@ Test(chunked, error_is_sticky)
     cr_assert_eq(out.len, 0);
     sbuf_free(&out);
 }
+
+Test(chunked, null_output_follows_the_framing_without_keeping_data)
+{
+    /* A refused body is drained this way: its end is found, nothing is stored. */
+    chunked_decoder d;
+    chunked_init(&d);
+    cr_assert_eq(chunked_feed(&d, FRAMED, 10, NULL), 0);
+    cr_assert_eq(chunked_feed(&d, FRAMED + 10, strlen(FRAMED) - 10, NULL), 1);
+    chunked_init(&d);
+    cr_assert_eq(chunked_feed(&d, "5\r\nhelloX", 9, NULL), -1);
+}
