@@ -15,9 +15,9 @@
  * -EMSGSIZE (a response body or a watch event larger than the client's limit: err->code = 0,
  * reason "Transport", the message names the limit; nothing past the limit is held in memory).
  *
- * TLS: version 1.2 at least (CURLOPT_SSLVERSION, whatever the system OpenSSL configuration
- * allows) and no renegotiation (SSL_OP_NO_RENEGOTIATION, as Go's crypto/tls default); ciphers are
- * OpenSSL 3's defaults.
+ * TLS: version 1.2 at least (CURLOPT_SSLVERSION), even where the system OpenSSL configuration
+ * would allow older ones, and no renegotiation (SSL_OP_NO_RENEGOTIATION, as Go's crypto/tls
+ * default); ciphers are OpenSSL 3's defaults.
  * err may be NULL when the caller only needs the return value.
  *
  * Connections: a pool of libcurl easy handles (taken for one call, given back after it) keeps
