@@ -389,7 +389,8 @@ static cJSON *incoming_from_scale(write_op *op, const cJSON *scale, const cJSON 
                                   api_error *e)
 {
     const cJSON *rep = json_path(scale, "spec.replicas");
-    if (!cJSON_IsNumber(rep) || rep->valuedouble < 0 || rep->valuedouble != (int)rep->valuedouble) {
+    int64_t replicas;
+    if (!json_int64(rep, 0, INT32_MAX, &replicas)) {
         char v[64];
         snprintf(v, sizeof v, "%g", cJSON_IsNumber(rep) ? rep->valuedouble : 0.0);
         apierr_add_cause(e, "FieldValueInvalid", "spec.replicas",
@@ -398,7 +399,7 @@ static cJSON *incoming_from_scale(write_op *op, const cJSON *scale, const cJSON 
         return NULL;
     }
     cJSON *in = cJSON_Duplicate(current, 1);
-    json_set_number(json_ensure_object(in, "spec"), "replicas", rep->valuedouble);
+    json_set_number(json_ensure_object(in, "spec"), "replicas", (double)replicas);
     const char *rv = rv_of(scale);
     json_set_string(json_ensure_object(in, "metadata"), "resourceVersion", rv ? rv : "");
     op->rv_pinned = rv && *rv;

@@ -67,8 +67,12 @@ static const cJSON *controller_ref(const cJSON *meta)
 
 static int64_t generation_of(const cJSON *meta)
 {
-    const cJSON *g = cJSON_GetObjectItemCaseSensitive(meta, "generation");
-    return cJSON_IsNumber(g) ? (int64_t)g->valuedouble : 0;
+    int64_t g = 0;
+    /* a server's number out of int64's range reads as 0, never as undefined behaviour */
+    return json_int64(cJSON_GetObjectItemCaseSensitive(meta, "generation"), INT64_MIN, INT64_MAX,
+                      &g)
+               ? g
+               : 0;
 }
 
 inf_obj *inf_obj_new(cJSON *json, inf_transform_fn transform, void *transform_ctx)
