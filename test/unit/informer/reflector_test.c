@@ -302,6 +302,18 @@ Test(reflector, malformed_event_backs_off_and_relists)
     cr_assert_str_eq(fake_path(fk, 2), PATH "?resourceVersion=10");
 }
 
+/* A watch event over the client's size limit (-EMSGSIZE) cannot be read past: resuming would hit
+   it again at once, so it is handled like a malformed event (issue 6 item 7). */
+Test(reflector, oversized_watch_event_backs_off_and_relists)
+{
+    RUN({FK_GET, .body = mk_list("10", NULL, 2, names_ab, rvs_ab)},
+        {FK_WATCH, .lines = mk_event("DELETED", "a", "14"), .rc = -EMSGSIZE},
+        {FK_GET, .body = mk_list("14", NULL, 1, names_ab + 1, rvs_ab + 1)});
+    cr_assert_eq(inf_reflector_counters(refl)->errors, 1);
+    cr_assert_eq(fk->nwaits, 1, "a backoff before the relist");
+    cr_assert_str_eq(fake_path(fk, 2), PATH "?resourceVersion=14");
+}
+
 Test(reflector, failing_lists_back_off_exponentially_up_to_the_cap)
 {
     fk_step steps[12];
