@@ -32,8 +32,9 @@ static bool only_whitespace(const char *p, const char *end)
 }
 
 typedef struct dedup_walk {
-    sbuf path;  /* field path of the value being visited */
-    cJSON *out; /* where repeated keys are reported, or NULL */
+    sbuf path;            /* field path of the value being visited */
+    cJSON *out;           /* where repeated keys are reported, or NULL */
+    bool infinite_number; /* a number too large for a double (7e777 reads as infinity) */
 } dedup_walk;
 
 static void dedup_value(dedup_walk *w, cJSON *v);
@@ -63,23 +64,56 @@ static void report_duplicate(dedup_walk *w, const char *key)
     path_cut(&w->path, mark);
 }
 
+/* Up to this many members, repeated keys are found by comparing pairs: no allocation, and
+   faster than a hash for the small objects that make up nearly every body. */
+#define DEDUP_PAIRWISE_MAX 16
+
+/* Removes `earlier`, a member of obj whose key repeats later on, and reports it. */
+static void drop_repeated(dedup_walk *w, cJSON *obj, cJSON *earlier)
+{
+    report_duplicate(w, earlier->string);
+    cJSON_Delete(cJSON_DetachItemViaPointer(obj, earlier));
+}
+
+static void dedup_pairwise(dedup_walk *w, cJSON *obj)
+{
+    cJSON *m = obj->child;
+    while (m) {
+        cJSON *next = m->next;
+        for (cJSON *later = next; later; later = later->next) {
+            if (strcmp(m->string, later->string) == 0) {
+                drop_repeated(w, obj, m);
+                break;
+            }
+        }
+        m = next;
+    }
+}
+
+static void dedup_hashed(dedup_walk *w, cJSON *obj)
+{
+    jk_index *ix = jk_index_new();
+    cJSON *m = obj->child;
+    while (m) {
+        cJSON *next = m->next;
+        cJSON *earlier = jk_index_put(ix, m);
+        if (earlier)
+            drop_repeated(w, obj, earlier);
+        m = next;
+    }
+    jk_index_free(ix);
+}
+
 /* Keeps the last member of every key of obj, then visits what is kept. */
 static void dedup_object(dedup_walk *w, cJSON *obj)
 {
-    if (obj->child && obj->child->next) {
-        jk_index *ix = jk_index_new();
-        cJSON *m = obj->child;
-        while (m) {
-            cJSON *next = m->next;
-            cJSON *earlier = jk_index_put(ix, m);
-            if (earlier) {
-                report_duplicate(w, m->string);
-                cJSON_Delete(cJSON_DetachItemViaPointer(obj, earlier));
-            }
-            m = next;
-        }
-        jk_index_free(ix);
-    }
+    size_t n = 0;
+    for (cJSON *m = obj->child; m && n <= DEDUP_PAIRWISE_MAX; m = m->next)
+        n++;
+    if (n > DEDUP_PAIRWISE_MAX)
+        dedup_hashed(w, obj);
+    else if (n > 1)
+        dedup_pairwise(w, obj);
     size_t mark = w->path.len;
     for (cJSON *m = obj->child; m; m = m->next) {
         path_push_key(&w->path, m->string);
@@ -90,7 +124,9 @@ static void dedup_object(dedup_walk *w, cJSON *obj)
 
 static void dedup_value(dedup_walk *w, cJSON *v)
 {
-    if (cJSON_IsObject(v)) {
+    if (cJSON_IsNumber(v) && !isfinite(v->valuedouble)) {
+        w->infinite_number = true; /* stored, it would print as null */
+    } else if (cJSON_IsObject(v)) {
         dedup_object(w, v);
     } else if (cJSON_IsArray(v)) {
         size_t mark = w->path.len;
@@ -119,9 +155,15 @@ cJSON *json_parse_body(const char *data, size_t len, cJSON *dups, size_t *error_
         cJSON_Delete(root);
         return NULL;
     }
-    dedup_walk w = {SBUF_INIT, dups};
+    dedup_walk w = {SBUF_INIT, dups, false};
     dedup_value(&w, root);
     sbuf_free(&w.path);
+    if (w.infinite_number) {
+        if (error_offset)
+            *error_offset = 0;
+        cJSON_Delete(root);
+        return NULL;
+    }
     return root;
 }
 

@@ -16,6 +16,7 @@
  * Parses a request body, the one way the server reads JSON a client sent (every kind, every
  * verb), so that what the rules check is what gets stored:
  *  - the whole input must be one JSON value; anything but whitespace after it is invalid;
+ *  - a number beyond a double's range (7e777) is refused: it would be stored as null;
  *  - a string (or key) holding \u0000 is refused: cJSON's strings end at NUL, so "uid\u0000x"
  *    would otherwise read as "uid";
  *  - where an object repeats a key, the last value wins (as Go's encoding/json decides, so the

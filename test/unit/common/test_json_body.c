@@ -204,3 +204,32 @@ Test(json_body, key_index_puts_gets_replaces_and_removes)
     jk_index_free(NULL);
     cJSON_Delete(o);
 }
+
+Test(json_body, numbers_beyond_a_double_are_refused)
+{
+    cr_expect_null(parse("{\"spec\":{\"replicas\":7e777}}", NULL));
+    cr_expect_null(parse("[-1e400]", NULL));
+    cJSON *o = parse("{\"a\":1.7e308}", NULL);
+    cr_expect_not_null(o);
+    cJSON_Delete(o);
+}
+
+Test(json_body, repeated_keys_are_found_in_small_and_large_objects_alike)
+{
+    for (int n = 2; n <= 40; n += 19) {
+        sbuf sb = SBUF_INIT;
+        sbuf_puts(&sb, "{\"dup\":0");
+        for (int i = 0; i < n; i++)
+            sbuf_printf(&sb, ",\"k%d\":%d", i, i);
+        sbuf_puts(&sb, ",\"dup\":1}");
+        cJSON *dups = cJSON_CreateArray();
+        cJSON *o = json_parse_body(sb.data, sb.len, dups, NULL);
+        cr_assert_not_null(o);
+        cr_expect_eq(cJSON_GetArraySize(dups), 1, "%d members", n);
+        cr_expect_eq(json_path(o, "dup")->valueint, 1, "%d members", n);
+        cr_expect_eq(cJSON_GetArraySize(o), n + 1, "%d members", n);
+        cJSON_Delete(dups);
+        cJSON_Delete(o);
+        sbuf_free(&sb);
+    }
+}
