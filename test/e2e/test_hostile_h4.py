@@ -143,6 +143,10 @@ def test_item1_encoded_line_break_in_query_is_refused_not_cut(server):
     for enc in ("%0D", "%0A", "%0d%0a"):
         r = server.request("DELETE", f"{FOOS}?labelSelector=app%3Da{enc}&dryRun=All")
         assert_failure(r, 400, "BadRequest")
+    # lws refuses an encoded NUL by closing the connection (it never calls the server).
+    status, _, _, _ = raw_exchange(server, request_line(
+        "DELETE", f"{FOOS}?labelSelector=app%3Da%00&dryRun=All"))
+    assert status is None or status == 400
     assert foo_names(server) == ["keep"]
 
 
