@@ -421,7 +421,7 @@ int kc_exec_parse(const kc_exec_spec *spec, const char *json, size_t len, kc_exe
 {
     memset(out, 0, sizeof *out);
     *errmsg = NULL;
-    cJSON *root = cJSON_ParseWithLength(json, len);
+    cJSON *root = json_parse_body(json, len, NULL, NULL);
     if (!root || !cJSON_IsObject(root)) {
         kc_json_free_secret(root);
         *errmsg = fail(spec, false, "output is not an ExecCredential JSON object");

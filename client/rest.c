@@ -322,7 +322,7 @@ int kc_request_json(kc_client *c, const char *method, const char *path, const cJ
     if (rc != 0)
         return rc;
     if (resp.len > 0) {
-        *out = cJSON_ParseWithLength(resp.body, resp.len);
+        *out = json_parse_body(resp.body, resp.len, NULL, NULL);
         if (!*out) {
             apierr_set(err, 0, "Transport", "%s %s: the response is not JSON", method, path);
             rc = -EPROTO;

@@ -12,6 +12,7 @@
  * grow without end.
  */
 #include "client/rest_internal.h"
+#include "common/json.h"
 #include "common/alloc.h"
 
 #include <errno.h>
@@ -80,15 +81,13 @@ static int kc_decode_line(kc_watch_decoder *d, const char *line, size_t n)
         n--;
     if (kc_all_blank(line, n))
         return 0;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(line, n, &end, false);
+    /* The server's JSON is read as Go clients read it (repeated keys: the last wins). */
+    cJSON *root = json_parse_body(line, n, NULL, NULL);
     if (!root)
         return -EPROTO;
-    /* cJSON stops after the first value; anything but blanks after it is garbage. */
-    size_t used = (size_t)(end - line);
     kc_event_type type;
     cJSON *object = cJSON_GetObjectItemCaseSensitive(root, "object");
-    if (!cJSON_IsObject(root) || !kc_all_blank(end, n - used) ||
+    if (!cJSON_IsObject(root) ||
         !kc_event_type_from(cJSON_GetObjectItemCaseSensitive(root, "type"), &type) ||
         !cJSON_IsObject(object)) {
         cJSON_Delete(root);

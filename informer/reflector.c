@@ -9,6 +9,7 @@
  * switch decides what follows, so the whole policy reads in one place (watch_loop).
  */
 #include "informer/internal.h"
+#include "common/json.h"
 
 #include "common/alloc.h"
 #include "common/log.h"
@@ -223,7 +224,7 @@ static char *list_path(inf_reflector *r, const char *rv, int limit, const char *
 static int take_page(inf_reflector *r, const char *body, size_t len, objvec *ov, char **page_rv,
                      char **cont, api_error *err)
 {
-    cJSON *list = cJSON_ParseWithLength(body, len);
+    cJSON *list = json_parse_body(body, len, NULL, NULL);
     const cJSON *items = cJSON_GetObjectItemCaseSensitive(list, "items");
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(list, "metadata");
     const cJSON *rv = cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion");
