@@ -17,6 +17,36 @@ void as_params_free(as_param *params, int n)
     free(params);
 }
 
+static int by_key_then_value(const void *a, const void *b)
+{
+    const as_param *x = *(const as_param *const *)a, *y = *(const as_param *const *)b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : strcmp(x->value, y->value);
+}
+
+/*
+ * The first key given twice with different values, or NULL. Kube reads the first value of most
+ * parameters and every value of some (dryRun), and proxies in front of us may read the last:
+ * "?labelSelector=app%3Dx&labelSelector=" or "?dryRun=All&dryRun=" must not mean one thing to
+ * them and another to us, so such a query is refused. Sorting keeps this O(n log n).
+ */
+static const char *ambiguous_key(const as_param *params, int n)
+{
+    if (n < 2)
+        return NULL;
+    const as_param **sorted = xmalloc((size_t)n * sizeof *sorted);
+    for (int i = 0; i < n; i++)
+        sorted[i] = &params[i];
+    qsort(sorted, (size_t)n, sizeof *sorted, by_key_then_value);
+    const char *key = NULL;
+    for (int i = 1; i < n && !key; i++)
+        if (strcmp(sorted[i - 1]->key, sorted[i]->key) == 0 &&
+            strcmp(sorted[i - 1]->value, sorted[i]->value) != 0)
+            key = sorted[i]->key;
+    free(sorted);
+    return key;
+}
+
 int as_query_parse(const as_query_frag *frags, int nfrags, as_param **out, int *nout,
                    api_error *err)
 {
@@ -48,6 +78,14 @@ int as_query_parse(const as_query_frag *frags, int nfrags, as_param **out, int *
     if (n == 0) {
         free(params);
         params = NULL;
+    }
+    const char *twice = ambiguous_key(params, n);
+    if (twice) {
+        apierr_set(err, 400, "BadRequest",
+                   "query parameter \"%.256s\" is given more than once with different values",
+                   twice);
+        as_params_free(params, n);
+        return -1;
     }
     *out = params;
     *nout = n;

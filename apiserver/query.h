@@ -36,8 +36,10 @@ typedef struct as_query_frag {
  * a trailing '&') are skipped, as Go's url.ParseQuery does.
  * Returns 0 with *out (an array of *nout parameters, NULL when none; free with as_params_free)
  * or -1 with err set to a 400 BadRequest (and *out NULL, *nout 0) when a fragment holds a NUL
- * byte: lws stores one for an encoded NUL, CR or LF and drops the rest of the request line, so
- * the query cannot be read in full. frags may be NULL when nfrags is 0. Thread-safe.
+ * byte (lws stores one for an encoded NUL, CR or LF and drops the rest of the request line, so
+ * the query cannot be read in full), or when a key is given twice with different values (which
+ * of them counts differs between readers: kube takes the first, proxies may take the last).
+ * Work is O(n log n) in the number of parameters. frags may be NULL when nfrags is 0. Thread-safe.
  */
 int as_query_parse(const as_query_frag *frags, int nfrags, as_param **out, int *nout,
                    api_error *err);

@@ -147,3 +147,13 @@ def test_item1_class_unparsable_list_options_are_400(server):
     r = server.request("DELETE", f"{FOOS}?limit=all")
     assert_failure(r, 400, "BadRequest")
     assert names(server) == ["a"]
+
+
+def test_item1_class_a_parameter_repeated_with_other_values_is_400(server):
+    server.create_foo("a")
+    for query in ("labelSelector=app%3Dx&labelSelector=", "dryRun=All&dryRun="):
+        st = assert_failure(server.request("DELETE", f"{FOOS}?{query}"), 400, "BadRequest")
+        assert "more than once" in st["message"], st
+    assert names(server) == ["a"]
+    assert server.request("DELETE", f"{FOOS}/a?dryRun=All&dryRun=All").status == 200
+    assert names(server) == ["a"]

@@ -119,3 +119,28 @@ Test(query, nul_in_a_later_fragment_is_found_too)
     cr_assert(strstr(err.message, "parameter 2"), "%s", err.message);
     apierr_clear(&err);
 }
+
+Test(query, a_key_given_twice_with_different_values_refuses_the_query)
+{
+    const char *frags[] = {"labelSelector=app=x", "limit=5", "dryRun=All", "dryRun="};
+    as_param *p = (as_param *)1;
+    int n = -1;
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(parse(frags, 4, &p, &n, &err), -1);
+    cr_expect_null(p);
+    cr_expect_eq(n, 0);
+    cr_expect_eq(err.code, 400);
+    cr_expect(strstr(err.message, "\"dryRun\""), "%s", err.message);
+    apierr_clear(&err);
+}
+
+Test(query, a_key_given_twice_with_the_same_value_is_kept)
+{
+    const char *frags[] = {"dryRun=All", "watch=true", "dryRun=All"};
+    as_param *p;
+    int n;
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(parse(frags, 3, &p, &n, &err), 0);
+    cr_expect_eq(n, 3);
+    as_params_free(p, n);
+}
