@@ -7,10 +7,39 @@
  * NUL included), then parsed. Checked: the parse either refuses with a 400 BadRequest exactly
  * when a fragment holds a NUL, or keeps every non-empty fragment as one parameter, in order, whose
  * key and value put back together ("key=value", or "key" when the fragment has no '=') give the
- * fragment again, byte for byte: nothing is dropped, cut or invented.
+ * fragment again, byte for byte: nothing is dropped, cut or invented. A key given twice with
+ * different values is refused too (400), and only then.
  */
 #include "apiserver/query.h"
 #include "fuzz/fuzz.h"
+
+/* Splits a fragment at its first '=' (no '=': the whole fragment is the key, the value ""). */
+static void split(const as_query_frag *f, size_t *klen, const char **v, size_t *vlen)
+{
+    const char *eq = memchr(f->data, '=', f->len);
+    *klen = eq ? (size_t)(eq - f->data) : f->len;
+    *v = eq ? eq + 1 : "";
+    *vlen = eq ? f->len - *klen - 1 : 0;
+}
+
+/* Whether two non-empty fragments share a key but not a value (pairwise: inputs are short). */
+static bool has_conflict(const as_query_frag *frags, int n)
+{
+    for (int i = 0; i < n; i++) {
+        for (int j = i + 1; j < n; j++) {
+            if (!frags[i].len || !frags[j].len)
+                continue;
+            size_t ki, kj, vi, vj;
+            const char *a, *b;
+            split(&frags[i], &ki, &a, &vi);
+            split(&frags[j], &kj, &b, &vj);
+            if (ki == kj && memcmp(frags[i].data, frags[j].data, ki) == 0 &&
+                (vi != vj || memcmp(a, b, vi) != 0))
+                return true;
+        }
+    }
+    return false;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -35,6 +64,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (has_nul) {
         FUZZ_CHECK(rc == -1);
         FUZZ_CHECK(err.code == 400 && strcmp(err.reason, "BadRequest") == 0);
+        FUZZ_CHECK(params == NULL && np == 0);
+    } else if (has_conflict(frags, n)) {
+        FUZZ_CHECK(rc == -1);
+        FUZZ_CHECK(err.code == 400 && strstr(err.message, "more than once") != NULL);
         FUZZ_CHECK(params == NULL && np == 0);
     } else {
         FUZZ_CHECK(rc == 0 && !apierr_is_set(&err));
