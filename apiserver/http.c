@@ -1210,21 +1210,25 @@ static int on_http(as_conn *c, const char *path)
 /*
  * Body bytes after a refusal (refuse with drain): dropped, until the body ends (the chunked
  * terminator, or lws's BODY_COMPLETION for a Content-Length body) or DRAIN_MAX bytes have gone,
- * whichever comes first. Returns -1 (close) then, else 0.
+ * whichever comes first. Then the connection closes: at once if the answer is out (returns -1),
+ * else as soon as it is (drain_after cleared). Returns 0 otherwise.
  */
 static int drain_body(as_conn *c, const char *in, size_t len)
 {
     c->drained += len;
-    if (c->drained > DRAIN_MAX)
+    bool ended = c->drained > DRAIN_MAX ||
+                 (c->chunked_body && chunked_feed(&c->dechunk, in, len, NULL) != 0);
+    if (!ended)
+        return 0;
+    if (c->draining)
         return -1;
-    if (c->chunked_body && chunked_feed(&c->dechunk, in, len, NULL) != 0)
-        return -1;
+    c->drain_after = false;
     return 0;
 }
 
 static int on_body(as_conn *c, const char *in, size_t len)
 {
-    if (c->draining)
+    if (c->draining || c->drain_after)
         return drain_body(c, in, len);
     if (!c->req || !c->waiting_body)
         return 0;
@@ -1328,6 +1332,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (c->draining)
             return -1; /* the refused body has been read: close now */
+        if (c->drain_after) {
+            c->drain_after = false; /* ... or once the answer is out */
+            return 0;
+        }
         if (c->req && c->waiting_body) {
             c->waiting_body = false;
             return dispatch(c);
