@@ -545,7 +545,10 @@ static int read_framing(struct lws *wsi, body_framing *framing, long long *len, 
     }
     if (has_te) {
         char *te = header_dup(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING);
-        bool chunked = te && strcasecmp(te, "chunked") == 0;
+        size_t n = te ? strlen(te) : 0;
+        while (n && (te[n - 1] == ' ' || te[n - 1] == '\t'))
+            n--; /* trailing whitespace is not part of a header value */
+        bool chunked = n == 7 && strncasecmp(te, "chunked", 7) == 0;
         free(te);
         if (!chunked) {
             apierr_set(err, 400, "BadRequest",

@@ -321,14 +321,33 @@ def test_item7_content_length_with_chunked_encoding_is_refused(server):
     assert foo_names(server) == []
 
 
-def test_item7_transfer_encoding_other_than_chunked_is_refused(server):
-    body = json.dumps(labeled_foo("gz", {})).encode()
-    hdrs = b"Content-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n"
+BAD_ENCODINGS = [
+    ("gzip_chunked", ["gzip, chunked"]),
+    ("identity", ["identity"]),
+    ("repeated", ["chunked", "chunked"]),
+    ("chunked_twice", ["chunked, chunked"]),
+]
+
+
+@pytest.mark.parametrize("name,values", BAD_ENCODINGS, ids=[b[0] for b in BAD_ENCODINGS])
+def test_item7_transfer_encoding_other_than_chunked_is_refused(server, name, values):
+    body = json.dumps(labeled_foo("te", {})).encode()
+    hdrs = b"Content-Type: application/json\r\n" + b"".join(
+        f"Transfer-Encoding: {v}\r\n".encode() for v in values)
     chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
     status, _, head, resp = raw_exchange(server, request_line("POST", FOOS, hdrs, chunked))
     assert status == 400, head
-    status_of(resp, 400, "BadRequest")
+    assert "Transfer-Encoding" in status_of(resp, 400, "BadRequest")["message"]
     assert foo_names(server) == []
+
+
+def test_item7_chunked_in_any_case_with_trailing_space_is_decoded(server):
+    body = json.dumps(labeled_foo("te", {})).encode()
+    hdrs = b"Content-Type: application/json\r\nTransfer-Encoding: Chunked \r\n"
+    chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    status, _, head, _ = raw_exchange(server, request_line("POST", FOOS, hdrs, chunked))
+    assert status == 201, head
+    assert foo_names(server) == ["te"]
 
 
 def test_item7_plain_content_length_still_works(server):
