@@ -90,6 +90,10 @@ static int setup_pki(as_server *srv)
  */
 static int ensure_private_dir(const char *dir)
 {
+    if (!*dir) {
+        log_error("the data directory (--data-dir) may not be empty");
+        return -1;
+    }
     char *p = xstrdup(dir);
     int rc = 0;
     for (char *s = p + 1; rc == 0; s++) {
