@@ -77,11 +77,14 @@ fuzz_one() {
         return
     fi
     # New inputs go to the first directory ($new); the committed corpus is only read.
+    local start elapsed
+    start="$(date +%s)"
     # shellcheck disable=SC2046
     nice -n "$NICE" "$bin" "$new" "$corpus" -max_total_time="$SECONDS_PER_TARGET" \
         -max_len="$(max_len_of "$n")" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$art/" $(quiet_of "$n") >"$log" 2>&1
     local rc=$?
+    elapsed=$(($(date +%s) - start)) # less than asked when a finding stopped the run
     local execs cov ft result="ok"
     execs="$(grep -a -o -E 'stat::number_of_executed_units: [0-9]+' "$log" | grep -o -E '[0-9]+$')"
     cov="$(grep -a -o -E ' cov: [0-9]+' "$log" | tail -n 1 | grep -o -E '[0-9]+')"
@@ -124,11 +127,11 @@ fuzz_one() {
     local files
     files="$(find "$corpus" -type f | wc -l)"
     printf 'fuzz: %s: %s s, %s execs, cov %s, ft %s, corpus %s files, %s\n' "$n" \
-        "$SECONDS_PER_TARGET" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$files" "$result" \
+        "$elapsed" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$files" "$result" \
         >"$WORK/$n.summary"
     if [ -n "$STATS" ]; then
         printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$n" \
-            "$SECONDS_PER_TARGET" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$files" \
+            "$elapsed" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$files" \
             "${result%% (log*}" >>"$STATS"
     fi
 }
