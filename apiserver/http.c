@@ -124,13 +124,6 @@ const char *as_param_get(const as_req *req, const char *key)
     return NULL;
 }
 
-bool as_param_bool(const as_req *req, const char *key, bool def)
-{
-    bool v;
-    const char *s = as_param_get(req, key);
-    return s && json_parse_bool(s, &v) ? v : def;
-}
-
 /* RFC 9110 tchar: what a header name may be made of. */
 static bool is_tchar(unsigned char c)
 {

@@ -71,10 +71,9 @@ struct as_req {
     as_req *next_done; /* private: completion queue link */
 };
 
-/* Query parameter value, or NULL when absent. The last occurrence wins. */
+/* Query parameter value, or NULL when absent. A parameter given more than once has one value
+   (as_query_parse refuses differing repeats), so which occurrence is read does not matter. */
 const char *as_param_get(const as_req *req, const char *key);
-/* Boolean query parameter parsed like Go's ParseBool; absent = def; bad value = def. */
-bool as_param_bool(const as_req *req, const char *key, bool def);
 
 /*
  * Adds a response header line "name: value". Header injection is impossible by construction:

@@ -150,6 +150,14 @@ def test_item1_encoded_line_break_in_query_is_refused_not_cut(server):
     assert foo_names(server) == ["keep"]
 
 
+def test_item1_parameter_repeated_with_another_value_is_refused(server):
+    # The last value used to win: "?dryRun=All&dryRun=" deleted for real.
+    server.request("POST", FOOS, labeled_foo("keep", {"app": "a"}))
+    r = server.request("DELETE", f"{FOOS}?labelSelector=app%3Da&dryRun=All&dryRun=")
+    assert_failure(r, 400, "BadRequest")
+    assert foo_names(server) == ["keep"]
+
+
 def test_item1_encoded_line_break_in_path_is_refused_not_cut(server):
     # The path was cut at the CR: foos/keep%0D/status answered as foos/keep.
     server.request("POST", FOOS, labeled_foo("keep", {"app": "a"}))
