@@ -24,7 +24,7 @@ typedef struct as_options {
     int shutdown_grace_s;        /* how long SIGTERM waits for in-flight work */
 } as_options;
 
-/* The defaults of every option, in one place (DESIGN.md §3). */
+/* The defaults of every option, in one place (docs/design.md §3). */
 as_options as_defaults(void);
 
 typedef struct as_server as_server;

@@ -1,6 +1,6 @@
 /*
  * authn.h - who is making a request: client certificates and static bearer tokens
- * (api-contract §1 and §9.2), with anonymous as the fallback.
+ * (docs/api.md §1 and §9.2), with anonymous as the fallback.
  *
  * An authn is built once from authn_options and is read-only afterwards: every function taking a
  * `const authn *` is safe to call from any thread at the same time. To reload (CA rotation),

@@ -2,7 +2,7 @@
  * chunked.h - incremental decoder of HTTP/1.1 chunked request bodies (private to apiserver/).
  *
  * libwebsockets 4.1.6 hands a chunked request body to the application still framed and never
- * signals its end (platform-notes §4, item 4), and Go clients such as `kubectl create --raw -f`
+ * signals its end (docs/platform.md §4), and Go clients such as `kubectl create --raw -f`
  * send bodies of unknown length that way. This decoder strips the framing as bytes arrive and
  * says when the terminating chunk has been seen. Not thread-safe (one per request).
  */

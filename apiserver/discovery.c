@@ -1,6 +1,6 @@
 /*
  * discovery.c - /apis, /apis/G, /apis/G/V (legacy discovery), aggregated discovery v2/v2beta1
- * and /version (api-contract §2). The documents depend only on the registry, so they are built
+ * and /version (docs/api.md §2). The documents depend only on the registry, so they are built
  * once at startup and served from memory; the aggregated one carries an ETag.
  */
 #include "apiserver/discovery.h"

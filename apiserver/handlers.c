@@ -275,7 +275,7 @@ void as_handle_resource(as_req *req, const as_target *t)
                                  "the server could not find the requested resource");
     as_target local = *t;
     if (!r->namespaced)
-        local.ns = NULL; /* the HPA's namespaced scale path (api-contract D11) */
+        local.ns = NULL; /* the HPA's namespaced scale path (docs/api.md D11) */
     if (!local.name)
         return handle_collection(req, &local);
     if (!local.sub)

@@ -1,6 +1,6 @@
 /*
  * handlers.h - the REST verbs on a registry resource: get, list, watch, create, update, patch,
- * delete, and the status, scale and bar subresources (api-contract §5, §8, §10).
+ * delete, and the status, scale and bar subresources (docs/api.md §5, §8).
  * Service thread only. Writes go to storage asynchronously: the request is parked and answered
  * when the write commits.
  */

@@ -1,5 +1,5 @@
 /*
- * health.h - /healthz, /livez, /readyz in kube-apiserver's format (api-contract §9.6).
+ * health.h - /healthz, /livez, /readyz in kube-apiserver's format (docs/api.md §9.4).
  * Service thread only.
  */
 #ifndef FOO_APISERVER_HEALTH_H

@@ -1,7 +1,7 @@
 /*
  * http.c - libwebsockets glue: HTTP/1.1 over TLS, one service thread.
  *
- * Why it looks the way it does (reference/platform-notes.md §4, §9):
+ * Why it looks the way it does (docs/platform.md §2-§5):
  *  - HTTP/1.1 only (ALPN "http/1.1"): lws 4.1.6's h2 cannot read custom headers, caps header
  *    lists at 4 KiB and hangs on bodies without Content-Length.
  *  - A response (status line, headers and body) is built in one buffer and written with as few

@@ -1,6 +1,6 @@
 /*
  * list_options.h - the ListOptions of a list, watch or deletecollection read from the query
- * (api-contract §5.2, §6), as kube's parameter codec reads them: every value is parsed in full
+ * (docs/api.md §5.2, §6), as kube's parameter codec reads them: every value is parsed in full
  * and a value that does not parse is an error, never a default. A `watch=maybe` must not become
  * a list, a `limit=ten` must not become "no limit", a `resourceVersion=12x` must not become 12.
  *

@@ -46,7 +46,7 @@ static char *decode_continue(const char *token, const char *prefix, uint64_t *re
     return key;
 }
 
-/* resourceVersion semantics of a list served from the cache (api-contract §5.2). */
+/* resourceVersion semantics of a list served from the cache (docs/api.md §5.2). */
 static bool check_rv(const as_list_options *o, uint64_t current, api_error *e)
 {
     if (o->resource_version && o->rv > current) {

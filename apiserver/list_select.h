@@ -1,7 +1,7 @@
 /*
  * list_select.h - which objects a list or a deletecollection covers: the page of a collection
  * that its ListOptions (resourceVersion semantics, limit, continue) and selectors describe,
- * taken from the watch cache (api-contract §5.2). A deletecollection covers exactly what a LIST
+ * taken from the watch cache (docs/api.md §5.2). A deletecollection covers exactly what a LIST
  * with the same options would return, as in kube, so `DELETE ...?limit=1` removes one object.
  *
  * Pure over the cache: answers nothing. Service thread only (it reads request-owned options).

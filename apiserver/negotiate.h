@@ -1,5 +1,5 @@
 /*
- * negotiate.h - Accept header negotiation (api-contract §7.2). Pure functions, thread-safe.
+ * negotiate.h - Accept header negotiation (docs/api.md §7.2). Pure functions, thread-safe.
  */
 #ifndef FOO_APISERVER_NEGOTIATE_H
 #define FOO_APISERVER_NEGOTIATE_H

@@ -1,6 +1,6 @@
 /*
  * object_rules.c - what a write makes of an object: the next state computed from the request and
- * the current object, by the rules of api-contract §4–§5 and §8 and DESIGN.md §2.
+ * the current object, by the rules of docs/api.md §4, §5 and §8 and docs/design.md §2.
  *
  *   create:    server-owned metadata set, namespace fixed, defaults, validation
  *   update:    preconditions; the main resource keeps status and server metadata, /status keeps
@@ -423,7 +423,7 @@ static cJSON *incoming_from_scale_patch(write_op *op, const cJSON *current, api_
     return in;
 }
 
-/* POST /bar: the object with spec.restartedAt set to the server's time (DESIGN.md §2). */
+/* POST /bar: the object with spec.restartedAt set to the server's time (docs/design.md §2). */
 static cJSON *incoming_for_bar(write_op *op, const cJSON *current)
 {
     cJSON *in = cJSON_Duplicate(current, 1);

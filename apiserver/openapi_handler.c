@@ -1,5 +1,5 @@
 /*
- * openapi_handler.c - serves the OpenAPI documents built by api/ (api-contract §3.1):
+ * openapi_handler.c - serves the OpenAPI documents built by api/ (docs/api.md §3.1):
  * /openapi/v2 (JSON or gnostic protobuf by Accept), /openapi/v3 (index listing only our
  * group-version) and /openapi/v3/apis/G/V (with the hash-pinned, immutable form).
  * Never answers 3xx: a wrong ?hash gets the current document without the immutable headers.

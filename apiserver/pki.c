@@ -45,7 +45,7 @@ enum {
 };
 #define PKI_CURVE "P-256"
 
-/* Names every serving certificate must cover (api-contract §1: service DNS and loopback). */
+/* Names every serving certificate must cover (docs/api.md §1: service DNS and loopback). */
 static const char *const pki_serving_dns[] = {"localhost", "foo-apiserver",
                                               "foo-apiserver.foo-system.svc"};
 static const char *const pki_serving_ips[] = {"127.0.0.1", "::1"};

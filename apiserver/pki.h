@@ -1,5 +1,5 @@
 /*
- * pki.h - the certificates and kubeconfig of `foo-apiserver --standalone` (DESIGN.md §3).
+ * pki.h - the certificates and kubeconfig of `foo-apiserver --standalone` (docs/design.md §3).
  *
  * pki_ensure_standalone() makes DATA/pki/ hold a CA, a serving certificate and an admin client
  * certificate, creating each only when it is missing or no longer valid (a CA is never replaced

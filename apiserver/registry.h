@@ -1,6 +1,6 @@
 /*
- * registry.h - the table of served resources (DESIGN.md §4): one entry per resource, naming its
- * group, version, kind, scope, subresources and strategy. Adding a kind is one entry plus a
+ * registry.h - the table of served resources (docs/design.md §4.9): one entry per resource, naming
+ * its group, version, kind, scope, subresources and strategy. Adding a kind is one entry plus a
  * strategy. The table is built once at startup and read-only afterwards (thread-safe to read).
  */
 #ifndef FOO_APISERVER_REGISTRY_H

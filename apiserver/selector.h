@@ -1,6 +1,6 @@
 /*
  * selector.h - the fieldSelector and labelSelector of list, watch and deletecollection
- * (api-contract §5.2): the fields metadata.name and metadata.namespace with =, == and !=, and
+ * (docs/api.md §5.2): the fields metadata.name and metadata.namespace with =, == and !=, and
  * full label selector syntax (common/labels.h).
  *
  * Every term counts: terms are ANDed, so metadata.name=a,metadata.name=b selects nothing and

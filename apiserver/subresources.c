@@ -1,5 +1,5 @@
 /*
- * subresources.c - the /scale and /bar subresources (api-contract §8, §10.1; DESIGN.md §2).
+ * subresources.c - the /scale and /bar subresources (docs/api.md §8.2, §8.3; docs/design.md §2).
  *
  * GET /scale answers the Scale view of the object; PUT and PATCH /scale, and POST /bar, are
  * write_ops run by write.c, whose incoming object object_rules.c computes (the object with the
@@ -47,7 +47,7 @@ void as_handle_scale(as_req *req, const as_target *t)
         return;
     }
     write_op *op = wo_new(req, t, req->method == AS_PUT ? OP_SCALE_UPDATE : OP_SCALE_PATCH);
-    /* The HPA sends a Scale without Content-Type: read it as JSON (api-contract §8). */
+    /* The HPA sends a Scale without Content-Type: read it as JSON (docs/api.md §8.2). */
     if ((op->kind == OP_SCALE_PATCH && !wo_parse_patch_type(op)) ||
         !(op->body = wo_parse_body(op)) ||
         !wo_parse_dry_run(op, op->kind == OP_SCALE_PATCH ? "PatchOptions" : "UpdateOptions")) {

@@ -1,6 +1,6 @@
 /*
  * table.h - the server-side transforms kubectl and the garbage collector ask for with Accept
- * (api-contract §7.3): meta.k8s.io Table (kubectl get) and PartialObjectMetadata[List].
+ * (docs/api.md §7.3): meta.k8s.io Table (kubectl get) and PartialObjectMetadata[List].
  * Pure rendering into a buffer; thread-safe.
  */
 #ifndef FOO_APISERVER_TABLE_H

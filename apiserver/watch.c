@@ -1,5 +1,5 @@
 /*
- * watch.c - watch streams (api-contract §6). A watcher is a position in the watch cache's event
+ * watch.c - watch streams (docs/api.md §6). A watcher is a position in the watch cache's event
  * ring plus filters; there is no per-watcher queue. When the cache changes every watcher is woken,
  * and each copies the events after its position, so a slow watcher costs nothing until it falls
  * out of the ring's history, when it gets a 410 ERROR event like any too-old resume.

@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Defaults (DESIGN.md §4, api-contract D6: at least 1000 events and 5 minutes). */
+/* Defaults (docs/design.md §4.4, docs/api.md D6: at least 1000 events and 5 minutes). */
 #define WC_DEFAULT_MIN_EVENTS 1000
 #define WC_DEFAULT_MIN_AGE_MS (5 * 60 * 1000)
 #define WC_DEFAULT_MAX_EVENTS 20000 /* bounds memory: ~1 KiB per retained event */

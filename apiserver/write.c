@@ -41,7 +41,7 @@ static void object_key(write_op *op, sbuf *key)
 #define MAX_NAMED_UNKNOWN_FIELDS 100
 
 /*
- * fieldValidation (api-contract §3.3) for unknown fields of `obj`: they are removed from obj,
+ * fieldValidation (docs/api.md §3.3) for unknown fields of `obj`: they are removed from obj,
  * then reported as a 400 (Strict), a Warning header each (Warn, the default) or not at all
  * (Ignore). Returns false after answering.
  */
@@ -358,7 +358,7 @@ void as_handle_update(as_req *req, const as_target *t)
     wo_attempt(op);
 }
 
-/* fieldManager and force (api-contract §5.5). Returns false after answering 422. */
+/* fieldManager and force (docs/api.md §5.5). Returns false after answering 422. */
 static bool check_patch_options(write_op *op)
 {
     const char *manager = as_param_get(op->req, "fieldManager");

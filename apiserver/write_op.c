@@ -201,7 +201,7 @@ bool wo_check_type_meta(write_op *op, const cJSON *obj, const char *kind)
     return ok;
 }
 
-/* The patch types a PATCH may carry, by media type (api-contract §5.5). */
+/* The patch types a PATCH may carry, by media type (docs/api.md §5.5). */
 static const struct {
     const char *media;
     patch_type type;

@@ -31,6 +31,7 @@ typedef enum op_kind {
     OP_DELETE,
 } op_kind;
 
+/* The PATCH types (docs/api.md §5.5; D4 and D5 are the decisions of its §0). */
 typedef enum patch_type {
     PATCH_MERGE,     /* RFC 7386 */
     PATCH_STRATEGIC, /* applied as a merge patch once its directives are removed (D4) */
@@ -38,7 +39,7 @@ typedef enum patch_type {
     PATCH_JSON,      /* RFC 6902 */
 } patch_type;
 
-/* ?fieldValidation (api-contract §3.3): what unknown and repeated fields of a body cause. */
+/* ?fieldValidation (docs/api.md §3.3): what unknown and repeated fields of a body cause. */
 typedef enum field_validation {
     FV_WARN,   /* the default: a Warning header per field; the field is dropped (or, repeated,
                   its last value kept) */
@@ -109,7 +110,7 @@ bool wo_parse_dry_run(write_op *op, const char *options_kind);
 
 /*
  * apiVersion/kind of a body, when given, must be the resource's group-version and `kind`
- * (api-contract §5.3). Returns false after answering 400.
+ * (docs/api.md §5.3). Returns false after answering 400.
  */
 bool wo_check_type_meta(write_op *op, const cJSON *obj, const char *kind);
 
@@ -136,14 +137,14 @@ cJSON *wo_load_current(write_op *op, uint64_t *rev);
 /* ---- object_rules.c --------------------------------------------------------------------- */
 
 /*
- * Create rules (api-contract §4, §5.3): the object from op->body with server fields set (uid,
+ * Create rules (docs/api.md §4, §5.3): the object from op->body with server fields set (uid,
  * creationTimestamp, generation, namespace, type meta, a generated name), defaulted and validated.
  * Replaces op->name with the object's name. OUT_WRITE with an owned *next, or OUT_ERROR with e set.
  */
 outcome wo_compute_create(write_op *op, cJSON **next, api_error *e);
 
 /*
- * Update rules for the main resource or /status (api-contract §4, §5.4, DESIGN.md §2):
+ * Update rules for the main resource or /status (docs/api.md §4, §5.4, docs/design.md §2):
  * preconditions, what each may change, generation, validation. incoming stays the caller's.
  * OUT_WRITE with an owned *next (op->removed set when the last finalizer left a terminating
  * object), OUT_NOOP when nothing changes, or OUT_ERROR with e set.
@@ -159,7 +160,7 @@ outcome wo_compute_update(write_op *op, cJSON *incoming, const cJSON *current, c
 cJSON *wo_incoming_for(write_op *op, const cJSON *current, api_error *e);
 
 /*
- * Delete rules (api-contract §5.6): preconditions, then either removal (op->removed, *next the
+ * Delete rules (docs/api.md §5.6): preconditions, then either removal (op->removed, *next the
  * final state) or a deletionTimestamp plus the policy's finalizer. OUT_WRITE with an owned *next,
  * OUT_NOOP when the object is already terminating, or OUT_ERROR with e set. Sets op->rv_pinned
  * when the preconditions name a resourceVersion.
@@ -170,7 +171,7 @@ outcome wo_compute_delete(write_op *op, const cJSON *current, cJSON **next, api_
  */
 const char *wo_propagation_policy(write_op *op);
 
-/* The autoscaling/v1 Scale view of obj (api-contract §8). Returns an owned tree. */
+/* The autoscaling/v1 Scale view of obj (docs/api.md §8.2). Returns an owned tree. */
 cJSON *wo_scale_of(const cJSON *obj);
 
 #endif
