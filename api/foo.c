@@ -1,5 +1,5 @@
 /*
- * foo.c - defaulting, validation and the unknown-field check of the Foo kind (DESIGN.md §2).
+ * foo.c - defaulting, validation and the unknown-field check of the Foo kind (docs/design.md §2).
  *
  * Messages follow apimachinery's field.Error wording (see fielderr.h). Where a value has the
  * wrong JSON type, the cause uses the CRD schema wording, since a Foo is checked as JSON here

@@ -1,5 +1,5 @@
 /*
- * foo.h - the Foo API (DESIGN.md §2), shared by foo-apiserver and foo-controller-manager:
+ * foo.h - the Foo API (docs/design.md §2), shared by foo-apiserver and foo-controller-manager:
  * names, defaulting, validation, the unknown-field check, and the OpenAPI documents.
  *
  * Functions here work on cJSON trees of the wire form. They are pure (no I/O, no globals apart

@@ -1,12 +1,12 @@
 /*
- * openapi.c - the OpenAPI documents of demo.example.com/v1beta1 (api-contract §3): the paths and
+ * openapi.c - the OpenAPI documents of demo.example.com/v1beta1 (docs/api.md §3): the paths and
  * operations, the assembly of the v3 and v2 documents, and their lazy, once-only construction.
  *
  * Both documents come from one table of operations, rendered in either dialect, so they cannot
- * drift apart. What clients look for (api-contract §3.2): each operation carries operationId,
+ * drift apart. What clients look for (docs/api.md §3.2): each operation carries operationId,
  * x-kubernetes-action and x-kubernetes-group-version-kind (one object); PATCH operations list
  * fieldValidation (kubectl then validates on the server) and offer exactly JSON patch, merge patch
- * and apply patch: no strategic merge patch (decision D4), so kubectl apply sends merge patches.
+ * and apply patch: no strategic merge patch (docs/api.md D4), so kubectl apply sends merge patches.
  */
 #include "api/foo.h"
 #include "api/openapi_internal.h"

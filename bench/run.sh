@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: measures foo-apiserver beside baselines run on the same machine in the same run
-# (DESIGN.md §8), and prints one table: measure, foo, baseline, ratio. Every ratio reads "foo
+# (docs/design.md §8), and prints one table: measure, foo, baseline, ratio. Every ratio reads "foo
 # is better when > 1": foo/baseline for rates, baseline/foo for times and memory, target/foo
 # for the §8 targets.
 #

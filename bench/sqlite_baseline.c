@@ -1,6 +1,6 @@
 /*
- * sqlite_baseline.c - the baseline of the durable-create benchmark (DESIGN.md §8): SQLite doing
- * one transaction per insert, WAL, synchronous=FULL (an fsync per commit), with N threads.
+ * sqlite_baseline.c - the baseline of the durable-create benchmark (docs/design.md §8): SQLite
+ * doing one transaction per insert, WAL, synchronous=FULL (an fsync per commit), with N threads.
  *
  * Each transaction does what a storage layer without group commit does for one create: bump a
  * global revision and insert one ~1 KB JSON row under it. The threads take turns on a mutex

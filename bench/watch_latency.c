@@ -1,5 +1,5 @@
 /*
- * watch_latency.c - watch latency under many concurrent watchers (DESIGN.md §8: 1000 watchers,
+ * watch_latency.c - watch latency under many concurrent watchers (docs/design.md §8: 1000 watchers,
  * p99 from write acknowledged to event received < 20 ms), for `make bench`.
  *
  * W watchers each open one TLS connection (HTTP/1.1, plain OpenSSL) and watch the Foo

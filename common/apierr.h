@@ -4,7 +4,7 @@
  *
  * Used by the server to answer and by the client to decode answers. An api_error is a value type
  * embedded by the caller; apierr_clear() frees what it holds. Not thread-safe (one owner).
- * reason strings are the exact Kubernetes StatusReason values (api-contract §7.1).
+ * reason strings are the exact Kubernetes StatusReason values (docs/api.md §7.1).
  */
 #ifndef FOO_COMMON_APIERR_H
 #define FOO_COMMON_APIERR_H

@@ -1,7 +1,7 @@
 /*
  * jsonpatch.h - JSON patch (RFC 6902) with JSON pointers (RFC 6901) on cJSON trees, with the
  * error classes kube-apiserver gives a PATCH of type application/json-patch+json
- * (api-contract §5.5).
+ * (docs/api.md §5.5).
  *
  * Pure function on caller-owned trees; thread-safe as long as the trees passed in are not
  * modified concurrently. Allocation failures abort (common/alloc.h).

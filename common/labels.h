@@ -1,5 +1,5 @@
 /*
- * labels.h - Kubernetes label selectors (the labelSelector query parameter, api-contract §5.2,
+ * labels.h - Kubernetes label selectors (the labelSelector query parameter, docs/api.md §5.2,
  * and Scale's status.selector): parsing, matching against metadata.labels, canonical printing.
  *
  * Grammar (k8s.io/apimachinery/pkg/labels): requirements separated by ',' (AND), each one of

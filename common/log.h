@@ -2,7 +2,7 @@
  * log.h - structured logging: one JSON object per line on stderr.
  *
  * Fixed keys: "ts" (RFC 3339 with milliseconds, UTC), "level", "msg", then the caller's key/value
- * pairs in order (DESIGN.md §6 names "controller", "object", "reconcileID" where they apply).
+ * pairs in order (docs/design.md §6 names "controller", "object", "reconcileID" where they apply).
  * Messages at a verbosity above the configured -v level are dropped cheaply.
  * Thread-safe: each line is written with one fwrite under stdio's stream lock.
  */

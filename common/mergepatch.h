@@ -1,6 +1,6 @@
 /*
  * mergepatch.h - JSON merge patch (RFC 7386) on cJSON trees, the strategic-merge-patch fallback
- * of api-contract §5.5 / decision D4, and the reverse operation (a patch between two trees).
+ * of docs/api.md §5.5 and D4, and the reverse operation (a patch between two trees).
  *
  * Pure functions on caller-owned trees; thread-safe as long as the trees passed in are not
  * modified concurrently. Allocation failures abort (common/alloc.h), so results are never NULL.

@@ -16,7 +16,7 @@
  *
  * All SQL run per write is prepared once at open. Every sqlite3_step() result is kept in a
  * variable before it is tested: a check macro that evaluated its argument twice would step twice
- * (reference/platform-notes.md §6).
+ * (docs/platform.md §6).
  */
 #include "storage/backend.h"
 #include "storage/queue.h"
