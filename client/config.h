@@ -71,7 +71,7 @@ typedef struct kc_load_options {
 } kc_load_options;
 
 /*
- * Loads the configuration by the rule of DESIGN.md §3 (controller-runtime's):
+ * Loads the configuration by the rule of docs/controller-machinery.md §1.1 (controller-runtime's):
  *   1. opt->kubeconfig when given (the file must exist);
  *   2. else $KUBECONFIG when non-empty: a ':'-separated list, missing entries skipped, merged
  *      with client-go's rule (for each cluster/user/context name the first file defining it wins

@@ -1,6 +1,6 @@
 /*
- * credentials.c - the token source (controller-machinery §3 P9): one object per config that hands
- * out the current bearer token or exec client certificate and refreshes it.
+ * credentials.c - the token source (docs/controller-machinery.md §1.2): one object per config that
+ * hands out the current bearer token or exec client certificate and refreshes it.
  *
  * Kinds: a static token (never refreshed), a token file (tokenFile and the in-cluster
  * service-account token: re-read every KC_TOKEN_FILE_REFRESH_MS), and an exec plugin (re-run at

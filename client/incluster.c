@@ -4,7 +4,7 @@
  *
  * The token is bound and rotated by the kubelet (about hourly), so it is handed to a token-file
  * credential source that re-reads it every KC_TOKEN_FILE_REFRESH_MS and after a 401, instead of
- * being read once (the official C client's defect, controller-machinery §2b.5).
+ * being read once (the official C client's defect: docs/controller-machinery.md §1.2).
  */
 #include "client/config_internal.h"
 #include "common/alloc.h"

@@ -1,6 +1,6 @@
 /*
  * informer.h - the controller's cache of one kind: reflector (list + watch), indexed store and
- * shared informer with event handlers (DESIGN.md §4, controller-machinery.md §1c, §3, §6, §7).
+ * shared informer with event handlers (docs/design.md §4.10, docs/controller-machinery.md §3, §4).
  *
  * Data flow: a reflector thread lists (pages of 500) or watch-lists the collection, then watches
  * from the list's resourceVersion; every object is turned into a compact immutable inf_obj
@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- defaults, in one place (client-go's reflector numbers, controller-machinery.md §1c) ---- */
+/* ---- defaults, in one place (client-go's numbers: docs/controller-machinery.md §3) ---- */
 
 #define INF_DEFAULT_PAGE_SIZE           500
 #define INF_DEFAULT_BACKOFF_INITIAL_MS  800

@@ -91,7 +91,7 @@ void inf_reflector_free(inf_reflector *r);
 
 /*
  * Runs list/watch cycles until inf_reflector_stop(); returns then. Blocking; call it on the
- * thread that owns the reflector. The protocol (controller-machinery.md §6):
+ * thread that owns the reflector. The protocol (docs/controller-machinery.md §3):
  *   - watch-list first when enabled (sendInitialEvents, NotOlderThan, bookmarks; the snapshot
  *     ends at the BOOKMARK annotated k8s.io/initial-events-end); a 4xx answer, or a stream that
  *     ends without that bookmark, turns watch-list off for good and falls back to LIST;

@@ -1,7 +1,7 @@
 /*
  * reflector.c - keeps a sink in step with one collection: LIST (or watch-list), then WATCH from
  * the resource version reached, with client-go's relist ladder and backoff (internal.h has the
- * rules; controller-machinery.md §6 the sources).
+ * rules; docs/controller-machinery.md §3 the reasons).
  *
  * Shape: run() loops list_and_watch() with a backoff wait between rounds (client-go's
  * BackoffUntil). A round gets a full state (watch-list snapshot or paged LIST), then watches until

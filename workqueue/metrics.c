@@ -2,8 +2,9 @@
  * metrics.c - the workqueue metric families in Prometheus text format 0.0.4.
  *
  * Names, types, labels and histogram buckets are those of client-go / controller-runtime, so
- * existing dashboards and alerts work unchanged (DESIGN.md §6). Values are snapshotted under
- * each queue's lock, then formatted without any lock held.
+ * existing dashboards and alerts work unchanged (docs/design.md §6 and
+ * docs/controller-machinery.md §6). Values are snapshotted under each queue's lock, then formatted
+ * without any lock held.
  */
 #include "workqueue/wq_internal.h"
 

@@ -1,7 +1,8 @@
 /*
  * workqueue.h - the rate-limited work queue that feeds a controller's workers.
  *
- * Behaves like client-go's util/workqueue (DESIGN.md §4, controller-machinery.md §1d):
+ * Behaves like client-go's util/workqueue (docs/design.md §4.10,
+ * docs/controller-machinery.md §5.1):
  *
  * - Keys are strings, copied in. A key is "dirty" from the moment it is added until a worker
  *   takes it with wq_get(); it is "processing" from wq_get() until wq_done().
@@ -69,7 +70,7 @@ void wq_rl_free(wq_ratelimiter *rl);
 /*
  * Per-key exponential backoff: base_ms, then 2 x base_ms, 4 x base_ms ... capped at max_ms.
  *
- * Time-based (controller-machinery.md §3 P5, kubernetes#132805): the limiter remembers when
+ * Time-based (docs/controller-machinery.md §5.2, kubernetes#132805): the limiter remembers when
  * each key's current backoff ends. A when() that arrives before then is a premature retry (an
  * informer event re-ran the key while its backoff was pending): it returns the time still left
  * and does NOT count as a failure, so spurious triggers during an outage cannot push the backoff
