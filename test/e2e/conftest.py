@@ -113,7 +113,7 @@ def labeled_foo(name, labels, **spec):
 
 
 def assert_failure(r, code, reason):
-    """Asserts r is a Status failure (api-contract §7.1) with that HTTP code and reason.
+    """Asserts r is a Status failure (docs/api.md §7.1) with that HTTP code and reason.
 
     Returns the Status dict for further checks.
     """

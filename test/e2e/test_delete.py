@@ -1,5 +1,5 @@
 """Deletes: Status answer, preconditions, finalizers, propagationPolicy, deletecollection and
-kubectl delete -l (api-contract §5.6, §5.7; checklist items 32-36).
+kubectl delete -l (docs/api.md §5.6, §5.7; checklist items 32-36 of its §11).
 """
 
 import re
@@ -42,7 +42,7 @@ def test_delete_without_finalizers_answers_success_status_and_emits_deleted(serv
     assert_failure(server.request("DELETE", f"{FOOS}/foo-a"), 404, "NotFound")
 
 
-# api-contract §5.6: dryRun=All validates and answers as a delete would, and deletes nothing.
+# docs/api.md §5.6: dryRun=All validates and answers as a delete would, and deletes nothing.
 def test_dry_run_delete_deletes_nothing(server):
     foo = server.create_foo("foo-a")
     r = server.request("DELETE", f"{FOOS}/foo-a?dryRun=All")
@@ -142,7 +142,7 @@ def test_unknown_propagation_policy_is_422(server):
     assert server.get_foo("foo-a")["metadata"].get("deletionTimestamp") is None
 
 
-# api-contract §5.6: orphanDependents together with propagationPolicy is 422.
+# docs/api.md §5.6: orphanDependents together with propagationPolicy is 422.
 def test_orphan_dependents_with_propagation_policy_is_422(server):
     server.create_foo("foo-a")
     r = server.request("DELETE", f"{FOOS}/foo-a",

@@ -1,4 +1,4 @@
-"""Discovery over raw HTTPS: api-contract §2.1, §2.2 and checklist items 1-8."""
+"""Discovery over raw HTTPS: docs/api.md §2.1, §2.2 and checklist items 1-8 of its §11."""
 
 import base64
 import hashlib

@@ -1,5 +1,5 @@
 """List: FooList shape, limit/continue, label and field selectors, resourceVersion rules
-(api-contract §5.2; checklist items 37-41), with kubectl get -l and --chunk-size.
+(docs/api.md §5.2; checklist items 37-41 of its §11), with kubectl get -l and --chunk-size.
 """
 
 import base64
@@ -75,7 +75,7 @@ def test_limit_and_continue_page_through_all_objects_once(server):
 
 
 # Item 38: a later page is consistent with the first page's snapshot, or answers 410 Expired
-# when that snapshot is gone (api-contract §5.2); it never shows an object created meanwhile.
+# when that snapshot is gone (docs/api.md §5.2); it never shows an object created meanwhile.
 def test_continue_pages_do_not_show_objects_created_meanwhile(server):
     for i in range(4):
         server.create_foo(f"foo-{i}")
@@ -186,7 +186,7 @@ def test_list_at_future_resource_version_is_504_timeout(server):
     assert elapsed < 6, elapsed
 
 
-# resourceVersionMatch semantics (api-contract §5.2): Exact serves only the current snapshot;
+# resourceVersionMatch semantics (docs/api.md §5.2): Exact serves only the current snapshot;
 # NotOlderThan (and no match) serves the latest state.
 def test_resource_version_match_exact_and_not_older_than(server):
     old = server.create_foo("foo-a")["metadata"]["resourceVersion"]

@@ -1,5 +1,5 @@
 """Writes: create/update rules, the four patch types, server-side apply, dry run, fieldValidation
-and generateName (api-contract §3.3, §4, §5.3-§5.5; checklist items 15-31).
+and generateName (docs/api.md §3.3, §4, §5.3-§5.5; checklist items 15-31 of its §11).
 
 Raw HTTPS where the exact code, reason or message matters; kubectl and python's DynamicClient
 where the checklist names them.
@@ -138,7 +138,7 @@ def test_request_body_without_content_type_is_read_as_json(server):
     assert server.get_foo("foo-a")["spec"]["replicas"] == 3
 
 
-# dryRun=All on a patch (api-contract §5.5 with §5.3's dry run).
+# dryRun=All on a patch (docs/api.md §5.5 with §5.3's dry run).
 def test_dry_run_patch_returns_patched_object_and_changes_nothing(server):
     before = server.create_foo("foo-a")
     r = patch(server, "foo-a", {"spec": {"replicas": 4}}, MERGE, "dryRun=All")
@@ -371,7 +371,7 @@ def test_merge_patch_with_stale_resource_version_is_conflict(server):
                                                   current["metadata"]["resourceVersion"]},
                                      "spec": {"replicas": 3}})
     assert r.status == 200, r
-    # Changing the uid is a failed precondition too (api-contract §5.5: 409 or 422).
+    # Changing the uid is a failed precondition too (docs/api.md §5.5; kube may answer 409 or 422).
     r = server.merge_patch("foo-a", {"metadata": {"uid": "00000000-0000-4000-8000-000000000000"}})
     assert r.status in (409, 422), r
     assert server.get_foo("foo-a")["metadata"]["uid"] == foo["metadata"]["uid"]

@@ -1,5 +1,5 @@
 """The scale subresource (autoscaling/v1 Scale, kubectl scale, the HPA's namespaced path) and the
-bar subresource's error cases (api-contract §8, §10.1; checklist items 61-65).
+bar subresource's error cases (docs/api.md §8.2, §8.3; checklist items 61-65 of its §11).
 """
 
 import json

@@ -1,5 +1,5 @@
 """Representations: Table (kubectl get columns), PartialObjectMetadata[List], and Accept
-negotiation (api-contract §7.2, §7.3; checklist items 53, 57-60).
+negotiation (docs/api.md §7.2, §7.3; checklist items 53, 57-60 of its §11).
 """
 
 import re
@@ -12,7 +12,7 @@ KUBECTL_GET_ACCEPT = f"{TABLE_V1},{TABLE_V1BETA1},application/json"
 PARTIAL = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 PARTIAL_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 
-# DESIGN.md §2: the columns of `kubectl get foos`, then the two `-o wide` adds.
+# docs/design.md §2: the columns of `kubectl get foos`, then the two `-o wide` adds.
 COLUMNS = [("Name", 0), ("Deployment", 0), ("Replicas", 0), ("Available", 0), ("Ready", 0),
            ("Age", 0), ("Namespace", 1), ("Image", 1)]
 # kube's HumanDuration output (AM pkg/util/duration): 45s, 5m30s, 90m, 4h20m, 2d3h, 400d, 3y10d.

@@ -1,6 +1,6 @@
 """Watch conventions beyond the basics of test_watch.py: boolean spellings, framing, selectors,
-timeoutSeconds, bookmarks, sendInitialEvents, and python's watch.Watch (api-contract §6;
-checklist items 42, 43, 47-51).
+timeoutSeconds, bookmarks, sendInitialEvents, and python's watch.Watch (docs/api.md §6;
+checklist items 42, 43, 47-51 of its §11).
 """
 
 import json
@@ -43,7 +43,7 @@ def test_watch_param_spellings_start_with_added_per_object(server):
             spelling, events)
 
 
-# api-contract §5: ?watch=true on an item path is a plain GET, not a watch.
+# docs/api.md §5: ?watch=true on an item path is a plain GET, not a watch.
 def test_watch_param_on_item_path_returns_the_object(server):
     server.create_foo("foo-a")
     r = server.request("GET", f"{FOOS}/foo-a?watch=true")
@@ -52,7 +52,7 @@ def test_watch_param_on_item_path_returns_the_object(server):
 
 
 # Item 43: one JSON object per line, exactly {"type", "object"}, newline-terminated. (The 1 s
-# delivery bound is measured by `make bench`, not asserted here: DESIGN.md §7.)
+# delivery bound is measured by `make bench`, not asserted here: docs/design.md §7.)
 def test_every_event_is_one_newline_terminated_json_line(server):
     server.create_foo("foo-a")
     conn = server.connection()
@@ -174,7 +174,7 @@ def test_watch_list_parameter_errors_are_422(server):
         assert st["details"]["kind"] == "ListOptions", st
 
 
-# api-contract §6: a resourceVersion in the future is an ERROR event 504 after the 200.
+# docs/api.md §6: a resourceVersion in the future is an ERROR event 504 after the 200.
 def test_watch_from_future_resource_version_gets_504_error_event(server):
     rv = int(server.create_foo("foo-a")["metadata"]["resourceVersion"])
     w = server.watch(f"resourceVersion={rv + 1000}")
@@ -219,8 +219,8 @@ def _open_sockets(pid):
 
 
 # A client that closes an idle watch must not leave its connection behind: nothing is written to
-# an idle stream, so the server has to notice the hang-up by itself (api-contract §6, DESIGN §8's
-# thousand watchers depend on it).
+# an idle stream, so the server has to notice the hang-up by itself (docs/api.md §6; the thousand
+# watchers of docs/design.md §8 depend on it).
 def test_closed_idle_watches_are_released(server):
     pid = server.proc.pid
     before = _open_sockets(pid)

@@ -1,5 +1,5 @@
 /*
- * test_discovery.c - the discovery documents of apiserver/discovery.c (api-contract §2, §13 items
+ * test_discovery.c - the discovery documents of apiserver/discovery.c (docs/api.md §2, §11 items
  * 1-8): APIGroupList, APIGroup, the APIResourceList entries field by field (the storageVersionHash
  * is recomputed here with OpenSSL), aggregated discovery v2/v2beta1 with ETag and 304, 406 and
  * /version. The handlers run on a zeroed as_req; only its response fields are read.
@@ -152,7 +152,7 @@ static as_req get_apis(const char *accept, const char *if_none_match)
     return req;
 }
 
-/* ---- APIResourceList (api-contract §13 item 3) ------------------------------------------ */
+/* ---- APIResourceList (docs/api.md §11 item 3) ------------------------------------------- */
 
 Test(discovery, resource_list_is_for_the_group_version)
 {

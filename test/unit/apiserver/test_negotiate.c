@@ -1,5 +1,5 @@
 /*
- * test_negotiate.c - Accept negotiation (apiserver/negotiate.c, api-contract §2.2, §6, §7.2):
+ * test_negotiate.c - Accept negotiation (apiserver/negotiate.c, docs/api.md §2.2, §6, §7.2):
  * the exact headers of kubectl, python, client-node, the aggregator, the HPA and the garbage
  * collector, parameter order, skipped clauses, and as_media_type.
  */
@@ -8,7 +8,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-/* The Accept headers the real clients send (api-contract §2.2, §6, §7.3, §8; platform-notes). */
+/* The Accept headers of the real clients (docs/api.md §2.2, §6, §7.3, §8.2; docs/platform.md §9) */
 #define KUBECTL_GET                                                                                \
     "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s." \
     "io,application/json"

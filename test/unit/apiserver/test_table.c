@@ -1,5 +1,5 @@
 /*
- * test_table.c - the server-side transforms of apiserver/table.c (api-contract §7.3): the
+ * test_table.c - the server-side transforms of apiserver/table.c (docs/api.md §7.3): the
  * meta.k8s.io Table kubectl get asks for (columns, cells, Age, Ready, includeObject, headers, list
  * metadata) and PartialObjectMetadata[List]. Every output is parsed back with cJSON and checked
  * field by field.
