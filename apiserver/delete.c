@@ -1,5 +1,5 @@
 /*
- * delete.c - DELETE of one object and deletecollection (api-contract §5.6, §5.7).
+ * delete.c - DELETE of one object and deletecollection (docs/api.md §5.6, §5.7).
  *
  * A single delete is a write_op like any other write (write.c runs it; object_rules.c decides
  * between removal and marking the object terminating). deletecollection applies the same rules to
