@@ -42,6 +42,42 @@ static bool check_delete_options(write_op *op)
     return false;
 }
 
+/*
+ * DeleteOptions.dryRun of the body (what kubectl delete --dry-run=server sends): a list whose
+ * every value must be "All". Either it or ?dryRun makes the delete a dry run: kube reads the
+ * query only when there is no body, but ignoring either would turn a dry run into a real delete.
+ * Returns false after answering (400 for a value that is not a list of strings, 422 for others).
+ */
+static bool read_body_dry_run(write_op *op)
+{
+    const cJSON *list = json_path(op->body, "dryRun");
+    if (!list || cJSON_IsNull(list))
+        return true;
+    const cJSON *v;
+    bool strings = cJSON_IsArray(list);
+    for (v = strings ? list->child : NULL; v; v = v->next)
+        strings = strings && cJSON_IsString(v);
+    if (!strings) {
+        as_respond_status(op->req, 400, "BadRequest",
+                          "DeleteOptions.dryRun must be a list of strings");
+        return false;
+    }
+    api_error e = API_ERROR_INIT;
+    cJSON_ArrayForEach(v, list)
+    {
+        if (strcmp(v->valuestring, "All") == 0)
+            op->dry_run = true;
+        else
+            apierr_add_cause(&e, "FieldValueNotSupported", "dryRun",
+                             "Unsupported value: \"%s\": supported values: \"All\"",
+                             v->valuestring);
+    }
+    if (!apierr_finish_invalid(&e, "DeleteOptions", "meta.k8s.io", ""))
+        return true;
+    wo_respond_error(op->req, &e);
+    return false;
+}
+
 /* The optional DeleteOptions body and ?dryRun, then their validation. Returns false after
    answering; op->body is set on success (NULL without a body) and may be set on failure. */
 static bool read_delete_options(write_op *op)
@@ -49,7 +85,8 @@ static bool read_delete_options(write_op *op)
     as_req *req = op->req;
     if (req->body.len && !(op->body = wo_parse_body(op)))
         return false;
-    return wo_parse_dry_run(op, "DeleteOptions") && check_delete_options(op);
+    return wo_parse_dry_run(op, "DeleteOptions") && read_body_dry_run(op) &&
+           check_delete_options(op);
 }
 
 void as_handle_delete(as_req *req, const as_target *t)

@@ -157,3 +157,22 @@ def test_item1_class_a_parameter_repeated_with_other_values_is_400(server):
     assert names(server) == ["a"]
     assert server.request("DELETE", f"{FOOS}/a?dryRun=All&dryRun=All").status == 200
     assert names(server) == ["a"]
+
+
+def test_item1_class_dry_run_in_the_delete_options_body_deletes_nothing(server):
+    # What kubectl delete --dry-run=server sends: the dry run only in the body.
+    for n in ("a", "b"):
+        server.create_foo(n)
+    body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background",
+            "dryRun": ["All"]}
+    assert server.request("DELETE", f"{FOOS}/a", body).status == 200
+    assert server.request("DELETE", FOOS, body).status == 200
+    assert names(server) == ["a", "b"]
+    st = assert_failure(server.request("DELETE", f"{FOOS}/a", {"dryRun": ["All", "Some"]}),
+                        422, "Invalid")
+    assert st["details"]["kind"] == "DeleteOptions", st
+    assert_failure(server.request("DELETE", f"{FOOS}/a", {"dryRun": "All"}), 400, "BadRequest")
+    assert names(server) == ["a", "b"]
+    out = server.kubectl("delete", "foo", "a", "--dry-run=server")
+    assert out.returncode == 0, out
+    assert names(server) == ["a", "b"]
