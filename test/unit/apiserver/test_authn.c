@@ -1,6 +1,6 @@
 /*
- * test_authn.c - client-certificate and token authentication, the §9.2 order, and the TLS
- * context helper (an in-process handshake over a BIO pair, no network).
+ * test_authn.c - client-certificate and token authentication, the order of docs/api.md §9.2,
+ * and the TLS context helper (an in-process handshake over a BIO pair, no network).
  */
 #include "apiserver/authn.h"
 #include "apiserver/pki.h"
