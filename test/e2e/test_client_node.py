@@ -1,5 +1,5 @@
 """@kubernetes/client-node 1.4.0 (npm, pinned in test/e2e/node/package.json): a makeInformer on
-/apis/demo.example.com/v1beta1/foos (checklist item 51).
+/apis/demo.example.com/v1beta1/foos (checklist item 51, docs/api.md §11).
 
 The informer runs in node/informer.mjs, which prints one JSON line per informer callback; the
 tests wait on those lines with deadlines.
