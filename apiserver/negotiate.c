@@ -5,73 +5,84 @@
 #include <string.h>
 #include <strings.h>
 
-/* Copies [s, e) trimmed of spaces into out. */
-static void trim_copy(const char *s, const char *e, char *out, int outlen)
+/*
+ * A piece of a header, [p, p + n): clauses and parameters are compared where they stand, never
+ * copied into a fixed buffer, so a long clause or parameter is read whole rather than cut short
+ * (a cut could make "as=Table;..." lose the parameters that follow).
+ */
+typedef struct span {
+    const char *p;
+    size_t n;
+} span;
+
+static span trimmed(const char *s, const char *e)
 {
     while (s < e && isspace((unsigned char)*s))
         s++;
     while (e > s && isspace((unsigned char)e[-1]))
         e--;
-    int n = (int)(e - s) < outlen - 1 ? (int)(e - s) : outlen - 1;
-    memcpy(out, s, (size_t)n);
-    out[n] = '\0';
+    return (span){s, (size_t)(e - s)};
 }
 
-/* Value of parameter `name` in a clause's parameter list ("a=b;c=d"), or "" when absent. */
-static void clause_param(const char *params, const char *name, char *out, int outlen)
+static bool span_is(span a, const char *b)
 {
-    out[0] = '\0';
-    size_t nlen = strlen(name);
-    const char *p = params;
-    while (p && *p) {
-        const char *end = strchr(p, ';');
-        if (!end)
-            end = p + strlen(p);
-        char kv[128];
-        trim_copy(p, end, kv, sizeof kv);
-        if (strncasecmp(kv, name, nlen) == 0 && kv[nlen] == '=') {
-            snprintf(out, (size_t)outlen, "%s", kv + nlen + 1);
-            return;
-        }
-        p = *end ? end + 1 : end;
+    return a.n == strlen(b) && memcmp(a.p, b, a.n) == 0;
+}
+
+static bool span_is_ci(span a, const char *b)
+{
+    return a.n == strlen(b) && strncasecmp(a.p, b, a.n) == 0;
+}
+
+/* Value of parameter `name` in a clause's parameters [p, end) ("a=b;c=d"); empty when absent. */
+static span clause_param(const char *p, const char *end, const char *name)
+{
+    while (p < end) {
+        const char *semi = memchr(p, ';', (size_t)(end - p));
+        if (!semi)
+            semi = end;
+        span kv = trimmed(p, semi);
+        const char *eq = memchr(kv.p, '=', kv.n);
+        if (eq && span_is_ci(trimmed(kv.p, eq), name))
+            return trimmed(eq + 1, kv.p + kv.n);
+        p = semi + 1;
     }
+    return (span){"", 0};
 }
 
-static bool meta_version(const char *g, const char *v, const char **out)
+static bool meta_version(span g, span v, const char **out)
 {
-    if (strcmp(g, "meta.k8s.io") != 0)
+    if (!span_is(g, "meta.k8s.io"))
         return false;
-    if (strcmp(v, "v1") == 0)
+    if (span_is(v, "v1"))
         *out = "v1";
-    else if (strcmp(v, "v1beta1") == 0)
+    else if (span_is(v, "v1beta1"))
         *out = "v1beta1";
     else
         return false;
     return true;
 }
 
-static as_negotiated judge_clause(const char *clause, as_response_shape shape)
+static as_negotiated judge_clause(span clause, as_response_shape shape)
 {
     as_negotiated none = {AS_MEDIA_NONE, NULL}, json = {AS_MEDIA_JSON, NULL};
-    const char *semi = strchr(clause, ';');
-    char type[128];
-    trim_copy(clause, semi ? semi : clause + strlen(clause), type, sizeof type);
-    const char *params = semi ? semi + 1 : "";
-    char as[64], g[64], v[32];
-    clause_param(params, "as", as, sizeof as);
-    clause_param(params, "g", g, sizeof g);
-    clause_param(params, "v", v, sizeof v);
-    if (strcasecmp(type, "*/*") == 0 || strcasecmp(type, "application/*") == 0)
+    const char *end = clause.p + clause.n;
+    const char *semi = memchr(clause.p, ';', clause.n);
+    span type = trimmed(clause.p, semi ? semi : end);
+    const char *params = semi ? semi + 1 : end;
+    span as = clause_param(params, end, "as"), g = clause_param(params, end, "g");
+    span v = clause_param(params, end, "v");
+    if (span_is_ci(type, "*/*") || span_is_ci(type, "application/*"))
         return json;
-    if (strcasecmp(type, "application/json") != 0)
+    if (!span_is_ci(type, "application/json"))
         return none;
-    if (!*as)
+    if (!as.n)
         return json;
-    if (shape == AS_SHAPE_DISCOVERY && strcmp(as, "APIGroupDiscoveryList") == 0 &&
-        strcmp(g, "apidiscovery.k8s.io") == 0) {
-        if (strcmp(v, "v2") == 0)
+    if (shape == AS_SHAPE_DISCOVERY && span_is(as, "APIGroupDiscoveryList") &&
+        span_is(g, "apidiscovery.k8s.io")) {
+        if (span_is(v, "v2"))
             return (as_negotiated){AS_MEDIA_DISCOVERY_V2, NULL};
-        if (strcmp(v, "v2beta1") == 0)
+        if (span_is(v, "v2beta1"))
             return (as_negotiated){AS_MEDIA_DISCOVERY_V2BETA1, NULL};
         return none;
     }
@@ -79,11 +90,11 @@ static as_negotiated judge_clause(const char *clause, as_response_shape shape)
     as_negotiated out = none;
     if (!resource || !meta_version(g, v, &out.meta_version))
         return none;
-    if (strcmp(as, "Table") == 0)
+    if (span_is(as, "Table"))
         out.media = AS_MEDIA_TABLE;
-    else if (strcmp(as, "PartialObjectMetadata") == 0 && shape != AS_SHAPE_LIST)
+    else if (span_is(as, "PartialObjectMetadata") && shape != AS_SHAPE_LIST)
         out.media = AS_MEDIA_PARTIAL;
-    else if (strcmp(as, "PartialObjectMetadataList") == 0 && shape == AS_SHAPE_LIST)
+    else if (span_is(as, "PartialObjectMetadataList") && shape == AS_SHAPE_LIST)
         out.media = AS_MEDIA_PARTIAL_LIST;
     return out;
 }
@@ -97,10 +108,9 @@ as_negotiated as_negotiate_for(const char *accept, as_response_shape shape)
         const char *end = strchr(p, ',');
         if (!end)
             end = p + strlen(p);
-        char clause[512];
-        trim_copy(p, end, clause, sizeof clause);
+        span clause = trimmed(p, end);
         as_negotiated n = {AS_MEDIA_NONE, NULL};
-        if (clause[0])
+        if (clause.n)
             n = judge_clause(clause, shape);
         if (n.media != AS_MEDIA_NONE)
             return n;
@@ -114,13 +124,11 @@ as_media as_negotiate(const char *accept, bool discovery)
     return as_negotiate_for(accept, discovery ? AS_SHAPE_DISCOVERY : AS_SHAPE_PLAIN).media;
 }
 
-void as_media_type(const char *content_type, char *out, int outlen)
+bool as_media_type_is(const char *content_type, const char *media)
 {
-    out[0] = '\0';
     if (!content_type)
-        return;
+        return false;
     const char *semi = strchr(content_type, ';');
-    trim_copy(content_type, semi ? semi : content_type + strlen(content_type), out, outlen);
-    for (char *q = out; *q; q++)
-        *q = (char)tolower((unsigned char)*q);
+    return span_is_ci(trimmed(content_type, semi ? semi : content_type + strlen(content_type)),
+                      media);
 }

@@ -47,7 +47,11 @@ as_negotiated as_negotiate_for(const char *accept, as_response_shape shape);
  */
 as_media as_negotiate(const char *accept, bool discovery);
 
-/* Content-Type without parameters, lower-cased, into out ("" when absent). */
-void as_media_type(const char *content_type, char *out, int outlen);
+/*
+ * Whether a Content-Type (NULL: absent) is the media type `media` (lower case), its parameters
+ * aside: "Application/Merge-Patch+JSON; charset=utf-8" is "application/merge-patch+json".
+ * The whole type is compared, however long.
+ */
+bool as_media_type_is(const char *content_type, const char *media);
 
 #endif

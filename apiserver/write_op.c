@@ -214,10 +214,8 @@ static const struct {
 
 bool wo_parse_patch_type(write_op *op)
 {
-    char type[128];
-    as_media_type(op->req->content_type, type, sizeof type);
     for (size_t i = 0; i < sizeof patch_types / sizeof patch_types[0]; i++) {
-        if (strcmp(type, patch_types[i].media) == 0) {
+        if (as_media_type_is(op->req->content_type, patch_types[i].media)) {
             op->ptype = patch_types[i].type;
             return true;
         }

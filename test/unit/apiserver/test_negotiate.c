@@ -6,6 +6,7 @@
 #include "apiserver/negotiate.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 /* The Accept headers of the real clients (docs/api.md §2.2, §6, §7.3, §8.2; docs/platform.md §9) */
@@ -295,29 +296,40 @@ Test(negotiate, as_negotiate_allows_discovery_types_only_when_asked)
     cr_assert_eq(as_negotiate(KUBECTL_GET, false), AS_MEDIA_JSON);
 }
 
-Test(negotiate, media_type_drops_parameters_and_lowercases)
+Test(negotiate, media_type_is_compared_without_parameters_or_case)
 {
-    char out[64];
-    as_media_type("Application/Merge-Patch+JSON; charset=utf-8", out, sizeof out);
-    cr_assert_str_eq(out, "application/merge-patch+json");
-    as_media_type("application/json-patch+json", out, sizeof out);
-    cr_assert_str_eq(out, "application/json-patch+json");
-    as_media_type("  application/apply-patch+yaml ;charset=utf-8", out, sizeof out);
-    cr_assert_str_eq(out, "application/apply-patch+yaml");
+    cr_assert(as_media_type_is("Application/Merge-Patch+JSON; charset=utf-8",
+                               "application/merge-patch+json"));
+    cr_assert(as_media_type_is("application/json-patch+json", "application/json-patch+json"));
+    cr_assert(as_media_type_is("  application/apply-patch+yaml ;charset=utf-8",
+                               "application/apply-patch+yaml"));
+    cr_assert_not(as_media_type_is("application/json-patch+json", "application/json"));
 }
 
-Test(negotiate, media_type_of_missing_header_is_empty)
+Test(negotiate, media_type_of_missing_header_is_nothing)
 {
-    char out[16] = "garbage";
-    as_media_type(NULL, out, sizeof out);
-    cr_assert_str_eq(out, "");
-    as_media_type("", out, sizeof out);
-    cr_assert_str_eq(out, "");
+    cr_assert_not(as_media_type_is(NULL, "application/json"));
+    cr_assert_not(as_media_type_is("", "application/json"));
 }
 
-Test(negotiate, media_type_is_truncated_to_the_buffer)
+/* A long type is compared whole: no prefix of it may pass for a shorter one. */
+Test(negotiate, long_media_type_is_not_cut_to_a_known_one)
 {
-    char out[8];
-    as_media_type("application/json", out, sizeof out);
-    cr_assert_str_eq(out, "applica");
+    char ct[600];
+    memset(ct, ' ', sizeof ct);
+    memcpy(ct, "application/merge-patch+json", 28);
+    memcpy(ct + 300, "x", 1);
+    ct[sizeof ct - 1] = '\0';
+    cr_assert_not(as_media_type_is(ct, "application/merge-patch+json"));
+}
+
+/* Parameters after a long one are still read (they were cut off at 512 bytes). */
+Test(negotiate, parameters_after_a_long_clause_are_read)
+{
+    char accept[2048];
+    char pad[1000];
+    memset(pad, 'p', sizeof pad - 1);
+    pad[sizeof pad - 1] = '\0';
+    snprintf(accept, sizeof accept, "application/json;x=%s;as=Table;v=v1;g=meta.k8s.io", pad);
+    cr_assert_eq(as_negotiate_for(accept, AS_SHAPE_LIST).media, AS_MEDIA_TABLE);
 }
