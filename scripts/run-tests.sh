@@ -102,6 +102,17 @@ else
     grep -a -o -E '^[^:]+\.[ch]' "$fmt_log" | sort -u | head -n 20
 fi
 
+# The repository stands on its own: code, tests and scripts cite docs/, never outside notes.
+cite_log="$LOGDIR/citations.log"
+if "$ROOT/scripts/check-citations.sh" >"$cite_log" 2>&1; then
+    passed=$((passed + 1))
+    echo "run-tests: citations: every note cited is in docs/"
+else
+    failed=$((failed + 1))
+    echo "run-tests: citations of notes outside the repository (docs/README.md lists ours):"
+    head -n 20 "$cite_log"
+fi
+
 # ThreadSanitizer programs (their own build; Criterion cannot run under TSan).
 if [ -n "$TSAN_BUILD" ]; then
     tlog="$LOGDIR/tsan.log"
