@@ -33,7 +33,7 @@
  */
 #include "informer/informer.h"
 
-#include "../test/unit/client/server_fixture.c"
+#include "test/unit/client/server_fixture.c"
 
 #include "common/alloc.h"
 

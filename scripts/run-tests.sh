@@ -113,6 +113,17 @@ else
     head -n 20 "$cite_log"
 fi
 
+# The folders' dependency rules (docs/design.md §5), read from the #include lines.
+layers_log="$LOGDIR/layers.log"
+if "$ROOT/scripts/check-layers.sh" >"$layers_log" 2>&1; then
+    passed=$((passed + 1))
+    echo "run-tests: layers: every #include follows the folder rules"
+else
+    failed=$((failed + 1))
+    echo "run-tests: layers: includes that break the folder rules (docs/design.md §5):"
+    head -n 20 "$layers_log"
+fi
+
 # ThreadSanitizer programs (their own build; Criterion cannot run under TSan).
 if [ -n "$TSAN_BUILD" ]; then
     tlog="$LOGDIR/tsan.log"

@@ -6,7 +6,7 @@
  * Run from a -DFOO_TSAN=ON build directory (the fixture finds ./foo-apiserver, or
  * $FOO_APISERVER). Exits 0 when every check passed, 1 otherwise.
  */
-#include "../unit/client/server_fixture.c"
+#include "test/unit/client/server_fixture.c"
 
 #include "client/rest.h"
 #include "common/alloc.h"

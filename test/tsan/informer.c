@@ -6,7 +6,7 @@
  * end the store, the handlers' view and a fresh LIST must agree. Exits 0 on success, 1 on a
  * failed check (TSan itself exits 66 on a report).
  */
-#include "../unit/informer/itest.c" /* brings the server fixture too */
+#include "test/unit/informer/itest.c" /* brings the server fixture too */
 
 #include <sched.h>
 #include <stdatomic.h>

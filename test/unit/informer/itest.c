@@ -1,7 +1,7 @@
 /* itest.c - integration helpers of the informer tests (itest.h). */
 #include "itest.h"
 
-#include "../client/server_fixture.c" /* the fixture's documented reuse: compiled in once */
+#include "test/unit/client/server_fixture.c" /* the fixture's documented reuse: compiled in once */
 
 #include "common/alloc.h"
 

@@ -13,7 +13,7 @@
 
 #include "informer/informer.h"
 
-#include "../client/server_fixture.h"
+#include "test/unit/client/server_fixture.h"
 
 #include <pthread.h>
 #include <stdbool.h>
