@@ -38,7 +38,6 @@ int main(int argc, char **argv)
     alloc_install_cjson_hooks();
     as_options o = as_defaults();
     int verbosity = 0;
-    const char *etcd_servers = NULL, *etcd_prefix = NULL;
     const flag_def flags[] = {
         {"standalone", FLAG_BOOL, &o.standalone,
          "run without kube-apiserver: own CA, client-certificate users, DATA/kubeconfig"},
@@ -52,8 +51,6 @@ int main(int argc, char **argv)
          "static bearer tokens, CSV: token,user,uid,\"group1,group2\""},
         {"storage", FLAG_STRING, &o.storage, "storage backend: sqlite"},
         {"sqlite-path", FLAG_STRING, &o.sqlite_path, "SQLite file (default DATA/foo.db)"},
-        {"etcd-servers", FLAG_STRING, &etcd_servers, "etcd URLs (etcd backend)"},
-        {"etcd-prefix", FLAG_STRING, &etcd_prefix, "etcd key prefix (etcd backend)"},
         {"watch-cache-min-events", FLAG_INT, &o.watch_cache_min_events,
          "events kept for watch resumption: at least this many ..."},
         {"watch-cache-min-age-seconds", FLAG_INT, &o.watch_cache_min_age_s,

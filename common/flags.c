@@ -1,5 +1,8 @@
 #include "common/flags.h"
 
+#include <ctype.h>
+#include <limits.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,9 +37,11 @@ static int set_value(const flag_def *d, const char *value)
             return -1;
         return 0;
     case FLAG_INT: {
+        errno = 0;
         long v = strtol(value, &end, 10);
-        if (!*value || *end)
-            return -1;
+        if (!*value || isspace((unsigned char)*value) || *end || errno == ERANGE || v < INT_MIN ||
+            v > INT_MAX)
+            return -1; /* 4294967296 must not become 0 */
         *(int *)d->target = (int)v;
         return 0;
     }
