@@ -284,6 +284,8 @@ static int authn_token_cmp(const void *x, const void *y)
 /* Sorts the tokens by hash and keeps, of each duplicated token, its last line. */
 static void authn_sort_tokens(authn *a, const char *path)
 {
+    if (a->ntokens == 0)
+        return; /* qsort(NULL, 0, ...) is undefined: an empty file has no tokens array */
     qsort(a->tokens, a->ntokens, sizeof *a->tokens, authn_token_cmp);
     size_t out = 0;
     for (size_t i = 0; i < a->ntokens; i++) {

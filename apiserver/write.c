@@ -52,23 +52,7 @@ static bool check_unknown_fields(write_op *op, cJSON *obj)
         return true;
     cJSON *paths = cJSON_CreateArray();
     size_t removed = s->prune_unknown_fields(obj, paths, MAX_NAMED_UNKNOWN_FIELDS);
-    cJSON *problems = cJSON_CreateArray();
-    const cJSON *p;
-    cJSON_ArrayForEach(p, paths)
-    {
-        sbuf m = SBUF_INIT;
-        sbuf_printf(&m, "unknown field \"%s\"", p->valuestring);
-        cJSON_AddItemToArray(problems, cJSON_CreateString(m.data));
-        sbuf_free(&m);
-    }
-    if (removed > MAX_NAMED_UNKNOWN_FIELDS) {
-        sbuf m = SBUF_INIT;
-        sbuf_printf(&m, "and %zu more unknown fields", removed - MAX_NAMED_UNKNOWN_FIELDS);
-        cJSON_AddItemToArray(problems, cJSON_CreateString(m.data));
-        sbuf_free(&m);
-    }
-    bool ok = wo_report_field_problems(op, problems);
-    cJSON_Delete(problems);
+    bool ok = wo_report_fields(op, "unknown field", paths, removed);
     cJSON_Delete(paths);
     return ok;
 }

@@ -80,44 +80,54 @@ static bool parse_field_validation(write_op *op)
     return false;
 }
 
-bool wo_report_field_problems(write_op *op, const cJSON *problems)
-{
-    if (cJSON_GetArraySize(problems) == 0 || op->validation == FV_IGNORE)
-        return true;
-    const cJSON *p;
-    if (op->validation == FV_WARN) {
-        cJSON_ArrayForEach(p, problems) as_add_warning(op->req, p->valuestring);
-        return true;
-    }
-    const char *kind = op->res->kind;
-    sbuf msg = SBUF_INIT;
-    sbuf_printf(&msg,
-                "%s in version \"%s\" cannot be handled as a %s: strict decoding error: ", kind,
-                op->res->version, kind);
-    bool first = true;
-    cJSON_ArrayForEach(p, problems)
-    {
-        sbuf_printf(&msg, "%s%s", first ? "" : ", ", p->valuestring);
-        first = false;
-    }
-    as_respond_status(op->req, 400, "BadRequest", "%s", msg.data);
-    sbuf_free(&msg);
-    return false;
-}
-
-/* "duplicate field \"path\"" for each repeated key json_parse_body reported. */
-static cJSON *duplicate_field_problems(const cJSON *paths)
+/* `what "path"` for each path, and "and N more <what>s" for those left unnamed. */
+static cJSON *field_problems(const char *what, const cJSON *paths, size_t total)
 {
     cJSON *problems = cJSON_CreateArray();
     const cJSON *p;
+    sbuf m = SBUF_INIT;
     cJSON_ArrayForEach(p, paths)
     {
-        sbuf m = SBUF_INIT;
-        sbuf_printf(&m, "duplicate field \"%s\"", p->valuestring);
+        sbuf_reset(&m);
+        sbuf_printf(&m, "%s \"%s\"", what, p->valuestring);
         cJSON_AddItemToArray(problems, cJSON_CreateString(m.data));
-        sbuf_free(&m);
     }
+    size_t named = (size_t)cJSON_GetArraySize(paths);
+    if (total > named) {
+        sbuf_reset(&m);
+        sbuf_printf(&m, "and %zu more %ss", total - named, what);
+        cJSON_AddItemToArray(problems, cJSON_CreateString(m.data));
+    }
+    sbuf_free(&m);
     return problems;
+}
+
+bool wo_report_fields(write_op *op, const char *what, const cJSON *paths, size_t total)
+{
+    if (total == 0 || op->validation == FV_IGNORE)
+        return true;
+    cJSON *problems = field_problems(what, paths, total);
+    const cJSON *p;
+    bool ok = op->validation == FV_WARN;
+    if (ok) {
+        cJSON_ArrayForEach(p, problems) as_add_warning(op->req, p->valuestring);
+    } else {
+        const char *kind = op->res->kind;
+        sbuf msg = SBUF_INIT;
+        sbuf_printf(&msg,
+                    "%s in version \"%s\" cannot be handled as a %s: strict decoding error: ", kind,
+                    op->res->version, kind);
+        bool first = true;
+        cJSON_ArrayForEach(p, problems)
+        {
+            sbuf_printf(&msg, "%s%s", first ? "" : ", ", p->valuestring);
+            first = false;
+        }
+        as_respond_status(op->req, 400, "BadRequest", "%s", msg.data);
+        sbuf_free(&msg);
+    }
+    cJSON_Delete(problems);
+    return ok;
 }
 
 /* An apply body is YAML, or JSON (which is YAML): read as JSON when it is, else as YAML. */
@@ -150,12 +160,10 @@ cJSON *wo_parse_body(write_op *op)
                           "the request body is not valid JSON (at byte %zu of %zu)", at,
                           req->body.len);
     } else {
-        cJSON *problems = duplicate_field_problems(dups);
-        if (!wo_report_field_problems(op, problems)) {
+        if (!wo_report_fields(op, "duplicate field", dups, (size_t)cJSON_GetArraySize(dups))) {
             cJSON_Delete(body);
             body = NULL;
         }
-        cJSON_Delete(problems);
     }
     cJSON_Delete(dups);
     return body;

@@ -96,11 +96,12 @@ void wo_respond_error(as_req *req, api_error *e);
 cJSON *wo_parse_body(write_op *op);
 
 /*
- * Strict: answers 400 with kube's strict decoding message listing each problem of `fields` (an
- * array of strings such as "unknown field \"spec.x\"") and returns false. Warn: adds a Warning
- * header per problem; Ignore: nothing; both return true.
+ * Reports `total` problem fields of a body per op->validation, naming each path of `paths` (a
+ * string array, possibly fewer than total) as `<what> "<path>"` ("unknown field", "duplicate
+ * field") and the rest as one "and N more <what>s". Strict: answers 400 with kube's strict
+ * decoding message and returns false. Warn: a Warning header each; Ignore: nothing; both true.
  */
-bool wo_report_field_problems(write_op *op, const cJSON *problems);
+bool wo_report_fields(write_op *op, const char *what, const cJSON *paths, size_t total);
 
 /*
  * Reads ?dryRun (only "All" is allowed) into op->dry_run. Returns false after answering 422 with
