@@ -102,27 +102,25 @@ else
     grep -a -o -E '^[^:]+\.[ch]' "$fmt_log" | sort -u | head -n 20
 fi
 
-# The repository stands on its own: code, tests and scripts cite docs/, never outside notes.
-cite_log="$LOGDIR/citations.log"
-if "$ROOT/scripts/check-citations.sh" >"$cite_log" 2>&1; then
-    passed=$((passed + 1))
-    echo "run-tests: citations: every note cited is in docs/"
-else
-    failed=$((failed + 1))
-    echo "run-tests: citations of notes outside the repository (docs/README.md lists ours):"
-    head -n 20 "$cite_log"
-fi
+# A repository check: runs SCRIPT; one pass when it exits 0, else one failure with its output.
+run_check() {
+    local name="$1" script="$2" ok_text="$3" fail_text="$4" log="$LOGDIR/$1.log"
+    if "$ROOT/scripts/$script" >"$log" 2>&1; then
+        passed=$((passed + 1))
+        echo "run-tests: $name: $ok_text"
+    else
+        failed=$((failed + 1))
+        echo "run-tests: $name: $fail_text"
+        head -n 20 "$log"
+    fi
+}
 
+# The repository stands on its own: code, tests and scripts cite docs/, never outside notes.
+run_check citations check-citations.sh "every note cited is in docs/" \
+    "citations of notes outside the repository (docs/README.md lists ours):"
 # The folders' dependency rules (docs/design.md §5), read from the #include lines.
-layers_log="$LOGDIR/layers.log"
-if "$ROOT/scripts/check-layers.sh" >"$layers_log" 2>&1; then
-    passed=$((passed + 1))
-    echo "run-tests: layers: every #include follows the folder rules"
-else
-    failed=$((failed + 1))
-    echo "run-tests: layers: includes that break the folder rules (docs/design.md §5):"
-    head -n 20 "$layers_log"
-fi
+run_check layers check-layers.sh "every #include follows the folder rules" \
+    "includes that break the folder rules (docs/design.md §5):"
 
 # ThreadSanitizer programs (their own build; Criterion cannot run under TSan).
 if [ -n "$TSAN_BUILD" ]; then
