@@ -7,6 +7,7 @@
  * together, and answers once the last one commits.
  */
 #include "apiserver/internal.h"
+#include "apiserver/offload.h"
 #include "apiserver/list_select.h"
 #include "apiserver/write.h"
 #include "apiserver/write_op.h"
@@ -274,5 +275,5 @@ void as_handle_delete_collection(as_req *req, const as_target *t)
     atomic_store(&cop->pending, (int)cop->n);
     as_req_park(req, collection_resume, cop);
     for (size_t i = 0; i < cop->n; i++)
-        st_submit(req->server->store, cop->writes[i]);
+        as_submit_write(req, cop->writes[i]);
 }

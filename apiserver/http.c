@@ -14,6 +14,7 @@
 #include "apiserver/http.h"
 #include "apiserver/chunked.h"
 #include "apiserver/internal.h"
+#include "apiserver/offload.h"
 #include "apiserver/watch.h"
 #include "common/alloc.h"
 #include "common/json.h"
@@ -362,6 +363,8 @@ void as_respond_status(as_req *req, int code, const char *reason, const char *fm
 
 void as_req_park(as_req *req, as_resume_fn fn, void *data)
 {
+    if (as_offload_stage_park(req, fn, data))
+        return; /* on the compute thread: parked for real when its job ends (offload.h) */
     req->parked = true;
     req->resume = fn;
     req->resume_data = data;
@@ -1039,11 +1042,26 @@ static void log_request(as_req *req)
            req->user ? req->user->name : "", NULL);
 }
 
+static bool is_write(as_method m)
+{
+    return m == AS_POST || m == AS_PUT || m == AS_PATCH || m == AS_DELETE;
+}
+
+static void route_job(as_req *req, void *data)
+{
+    (void)data;
+    as_route(req);
+}
+
 static int dispatch(as_conn *c)
 {
     as_req *req = c->req;
-    if (authenticate(c, req))
-        as_route(req);
+    if (authenticate(c, req)) {
+        if (is_write(req->method))
+            as_offload_run(req, route_job, NULL); /* bodies, patches and rules: compute thread */
+        else
+            as_route(req);
+    }
     if (!req->parked)
         log_request(req); /* a parked request is logged when it is answered */
     finish(c, req);

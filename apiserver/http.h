@@ -65,6 +65,9 @@ struct as_req {
     bool parked;
     bool orphaned; /* the connection closed while parked: resume only frees */
 
+    /* the compute job running this request (offload.h); NULL on the service thread */
+    struct as_job *job;
+
     /* a watch stream took over the connection */
     as_watch *watch;
     void *conn;        /* private to http.c */

@@ -24,6 +24,7 @@ struct as_server {
     st_store *store;
     wc_cache *cache;
     authn *auth;
+    struct as_offload *offload; /* the compute thread of write requests (offload.h) */
     clk_t *clock;
     int64_t start_ms;
 

@@ -18,13 +18,15 @@
 
 #define MAX_SEGMENTS 10
 
-/* Splits "/a/b/c" into segments (pointers into a copy owned by the caller). */
+/* Splits "/a/b/c" into segments (pointers into a copy owned by the caller); -1 past max.
+   Reentrant: requests are routed on the service thread and on the compute thread at once. */
 static int split_path(char *copy, char **seg, int max)
 {
     int n = 0;
-    for (char *tok = strtok(copy, "/"); tok && n < max; tok = strtok(NULL, "/"))
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, "/", &save); tok && n < max; tok = strtok_r(NULL, "/", &save))
         seg[n++] = tok;
-    return strtok(NULL, "/") ? -1 : n;
+    return strtok_r(NULL, "/", &save) ? -1 : n;
 }
 
 static void not_found(as_req *req)

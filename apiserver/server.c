@@ -5,6 +5,7 @@
 #include "apiserver/apiserver.h"
 #include "apiserver/discovery.h"
 #include "apiserver/internal.h"
+#include "apiserver/offload.h"
 #include "apiserver/openapi_handler.h"
 #include "apiserver/pki.h"
 #include "apiserver/registry.h"
@@ -198,7 +199,8 @@ as_server *as_new(const as_options *opt)
     as_registry_init(opt->standalone);
     as_discovery_init();
     as_openapi_init();
-    if (setup_pki(srv) != 0 || setup_storage(srv) != 0 || as_http_start(srv) != 0) {
+    if (setup_pki(srv) != 0 || setup_storage(srv) != 0 || as_offload_start(srv) != 0 ||
+        as_http_start(srv) != 0) {
         as_free(srv);
         return NULL;
     }
@@ -220,6 +222,7 @@ int as_run(as_server *srv)
         clk_mono_ns(srv->clock) + (uint64_t)srv->opt.shutdown_grace_s * CLK_NS_PER_S;
     while ((srv->parked > 0 || as_http_watch_count(srv) > 0) && clk_mono_ns(srv->clock) < deadline)
         as_http_service_for(srv, 100);
+    as_offload_stop(srv); /* its last completions are freed by as_http_stop */
     as_http_stop(srv);
     st_close(srv->store);
     srv->store = NULL;
@@ -237,6 +240,7 @@ void as_free(as_server *srv)
 {
     if (!srv)
         return;
+    as_offload_stop(srv);
     as_http_stop(srv);
     if (srv->store)
         st_close(srv->store);

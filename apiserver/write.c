@@ -13,6 +13,7 @@
  */
 #include "apiserver/write.h"
 #include "apiserver/internal.h"
+#include "apiserver/offload.h"
 #include "apiserver/write_op.h"
 #include "common/alloc.h"
 #include "common/json.h"
@@ -163,6 +164,12 @@ static void on_done(st_write *w)
     as_post_completion(op->req->server, op->req);
 }
 
+static void attempt_job(as_req *req, void *data)
+{
+    (void)req;
+    wo_attempt(data);
+}
+
 /*
  * After a failed write: attempts op again and returns true when the failure is one a retry can
  * fix (a lost race the client did not pin; a generateName collision) and attempts remain.
@@ -179,8 +186,9 @@ static bool retry(write_op *op, int result)
         return false;
     st_write_free(op->w);
     op->w = NULL;
-    /* Recompute from the newer state (the cache already has it), or with a new random suffix. */
-    wo_attempt(op);
+    /* Recompute from the newer state (the cache already has it), or with a new random suffix,
+       on the compute thread like the first attempt. */
+    as_offload_run(op->req, attempt_job, op);
     return true;
 }
 
@@ -210,7 +218,7 @@ static void submit(write_op *op, st_op sop, cJSON *next, uint64_t expect_rev)
     op->w->done = on_done;
     op->w->arg = op;
     as_req_park(op->req, resume, op);
-    st_submit(op->req->server->store, op->w);
+    as_submit_write(op->req, op->w);
 }
 
 cJSON *wo_load_current(write_op *op, uint64_t *rev)

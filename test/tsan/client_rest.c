@@ -127,6 +127,13 @@ static char *list_rv(void)
 static int run(void)
 {
     int failed = 0;
+    /* One object first, so the list's revision is not "0": a watch from "0" starts with the
+       current objects, and writes made before it connects would then be missed as events. */
+    const char *seed = "{\"apiVersion\":\"demo.example.com/v1beta1\",\"kind\":\"Foo\","
+                       "\"metadata\":{\"name\":\"seed\"}}";
+    if (check(kc_request(cli, "POST", FOOS, NULL, seed, strlen(seed), NULL, NULL) == 0,
+              "seed object"))
+        return 1;
     char *rv = list_rv();
     if (check(rv != NULL, "initial list"))
         return 1;
