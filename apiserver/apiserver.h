@@ -17,7 +17,7 @@ typedef struct as_options {
     const char *tls_key_file;    /* --tls-private-key-file */
     const char *client_ca_file;  /* --client-ca-file (standalone: DATA/pki/ca.crt) */
     const char *token_auth_file; /* --token-auth-file: kube-apiserver's static token CSV */
-    const char *storage;         /* "sqlite" (default) or "etcd" */
+    const char *storage;         /* "sqlite", the only backend built so far */
     const char *sqlite_path;     /* --sqlite-path (default DATA/foo.db) */
     int watch_cache_min_events;  /* history kept for watches: at least this many events ... */
     int watch_cache_min_age_s;   /* ... and at least this many seconds of them */
@@ -37,11 +37,15 @@ as_server *as_new(const as_options *opt);
 
 /*
  * Serves until as_stop() is called, then drains: /readyz fails, watch streams end cleanly,
- * in-flight writes complete and are answered. Returns 0 on a clean stop.
+ * in-flight writes complete and are answered (for at most shutdown_grace_s). Returns 0.
  */
 int as_run(as_server *srv);
 
-/* Asks as_run to stop. Async-signal-safe (for SIGTERM/SIGINT handlers) and thread-safe. */
+/*
+ * Asks as_run to stop. Thread-safe, but NOT async-signal-safe (it takes the lock of the
+ * completion queue to wake the service loop): call it from a thread that waits for signals
+ * (sigwait), as cmd/foo-apiserver.c does, never from a signal handler.
+ */
 void as_stop(as_server *srv);
 
 void as_free(as_server *srv);

@@ -29,7 +29,6 @@ struct as_server {
     int64_t start_ms;
 
     atomic_bool stopping;     /* set by as_stop (any thread / signal handler) */
-    atomic_bool ready;        /* /readyz: storage loaded and not stopping */
     atomic_bool wake_pending; /* a lws_cancel_service() has not been serviced yet */
 
     /* Requests whose storage write completed, waiting to be resumed on the service thread.

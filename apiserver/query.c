@@ -5,6 +5,7 @@
 
 #include "common/alloc.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,9 +25,16 @@ static int by_key_then_value(const void *a, const void *b)
     return c ? c : strcmp(x->value, y->value);
 }
 
+/* Parameters that are lists, read value by value: the health checks' ?exclude=a&exclude=b. */
+static bool is_list(const char *key)
+{
+    return strcmp(key, "exclude") == 0;
+}
+
 /*
- * The first key given twice with different values, or NULL. Kube reads the first value of most
- * parameters and every value of some (dryRun), and proxies in front of us may read the last:
+ * The first key (not a list) given twice with different values, or NULL. Kube reads the first value
+ * of most parameters and every value of some (dryRun), and proxies in front of us may read the
+ * last:
  * "?labelSelector=app%3Dx&labelSelector=" or "?dryRun=All&dryRun=" must not mean one thing to
  * them and another to us, so such a query is refused. Sorting keeps this O(n log n).
  */
@@ -41,7 +49,7 @@ static const char *ambiguous_key(const as_param *params, int n)
     const char *key = NULL;
     for (int i = 1; i < n && !key; i++)
         if (strcmp(sorted[i - 1]->key, sorted[i]->key) == 0 &&
-            strcmp(sorted[i - 1]->value, sorted[i]->value) != 0)
+            strcmp(sorted[i - 1]->value, sorted[i]->value) != 0 && !is_list(sorted[i]->key))
             key = sorted[i]->key;
     free(sorted);
     return key;

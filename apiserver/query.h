@@ -38,7 +38,8 @@ typedef struct as_query_frag {
  * or -1 with err set to a 400 BadRequest (and *out NULL, *nout 0) when a fragment holds a NUL
  * byte (lws stores one for an encoded NUL, CR or LF and drops the rest of the request line, so
  * the query cannot be read in full), or when a key is given twice with different values (which
- * of them counts differs between readers: kube takes the first, proxies may take the last).
+ * of them counts differs between readers: kube takes the first, proxies may take the last),
+ * except a key that is a list (the health checks' `exclude`).
  * Work is O(n log n) in the number of parameters. frags may be NULL when nfrags is 0. Thread-safe.
  */
 int as_query_parse(const as_query_frag *frags, int nfrags, as_param **out, int *nout,

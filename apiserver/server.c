@@ -207,7 +207,6 @@ as_server *as_new(const as_options *opt)
     char port[16];
     snprintf(port, sizeof port, "%d", opt->secure_port);
     log_kv(LOG_INFO, "serving", "address", opt->bind_address, "port", port, NULL);
-    atomic_store(&srv->ready, true);
     return srv;
 }
 
@@ -216,7 +215,6 @@ int as_run(as_server *srv)
     while (!atomic_load(&srv->stopping))
         as_http_service(srv);
     log_info("shutting down: draining watches and in-flight writes");
-    atomic_store(&srv->ready, false);
     as_http_end_watches(srv);
     uint64_t deadline =
         clk_mono_ns(srv->clock) + (uint64_t)srv->opt.shutdown_grace_s * CLK_NS_PER_S;

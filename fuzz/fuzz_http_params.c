@@ -33,7 +33,8 @@ static bool has_conflict(const as_query_frag *frags, int n)
             const char *a, *b;
             split(&frags[i], &ki, &a, &vi);
             split(&frags[j], &kj, &b, &vj);
-            if (ki == kj && memcmp(frags[i].data, frags[j].data, ki) == 0 &&
+            bool list = ki == 7 && memcmp(frags[i].data, "exclude", 7) == 0;
+            if (ki == kj && memcmp(frags[i].data, frags[j].data, ki) == 0 && !list &&
                 (vi != vj || memcmp(a, b, vi) != 0))
                 return true;
         }

@@ -893,3 +893,11 @@ def test_item7_out_of_range_replicas_are_422(server):
             assert [c["field"] for c in causes] == ["spec.replicas"], (raw, causes)
     assert names(server) == []
     assert_alive(server)
+
+
+def test_item1_class_a_list_parameter_may_repeat(server):
+    # /readyz?exclude=a&exclude=b is kube's way to skip several checks: exclude is a list.
+    r = server.request("GET", "/readyz?verbose&exclude=ping&exclude=shutdown")
+    assert r.status == 200, r
+    assert b"[+]storage ok" in r.body, r.body
+    assert b"ping" not in r.body and b"shutdown" not in r.body, r.body

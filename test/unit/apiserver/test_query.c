@@ -144,3 +144,14 @@ Test(query, a_key_given_twice_with_the_same_value_is_kept)
     cr_expect_eq(n, 3);
     as_params_free(p, n);
 }
+
+Test(query, a_list_parameter_may_repeat_with_different_values)
+{
+    const char *frags[] = {"exclude=storage", "exclude=ping", "verbose"};
+    as_param *p;
+    int n;
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(parse(frags, 3, &p, &n, &err), 0);
+    cr_expect_eq(n, 3);
+    as_params_free(p, n);
+}
