@@ -64,9 +64,18 @@ static void report_duplicate(dedup_walk *w, const char *key)
     path_cut(&w->path, mark);
 }
 
-/* Up to this many members, repeated keys are found by comparing pairs: no allocation, and
-   faster than a hash for the small objects that make up nearly every body. */
-#define DEDUP_PAIRWISE_MAX 16
+/* Up to this many members, repeated keys are found, and objects compared, pair by pair: no
+   allocation, and faster than a hash for the small objects that make up nearly every body. */
+#define PAIRWISE_MAX_MEMBERS 16
+
+/* Members of obj, counted up to max + 1 (enough to tell "more than max"). */
+static size_t members_up_to(const cJSON *obj, size_t max)
+{
+    size_t n = 0;
+    for (const cJSON *m = obj->child; m && n <= max; m = m->next)
+        n++;
+    return n;
+}
 
 /* Removes `earlier`, a member of obj whose key repeats later on, and reports it. */
 static void drop_repeated(dedup_walk *w, cJSON *obj, cJSON *earlier)
@@ -107,10 +116,8 @@ static void dedup_hashed(dedup_walk *w, cJSON *obj)
 /* Keeps the last member of every key of obj, then visits what is kept. */
 static void dedup_object(dedup_walk *w, cJSON *obj)
 {
-    size_t n = 0;
-    for (cJSON *m = obj->child; m && n <= DEDUP_PAIRWISE_MAX; m = m->next)
-        n++;
-    if (n > DEDUP_PAIRWISE_MAX)
+    size_t n = members_up_to(obj, PAIRWISE_MAX_MEMBERS);
+    if (n > PAIRWISE_MAX_MEMBERS)
         dedup_hashed(w, obj);
     else if (n > 1)
         dedup_pairwise(w, obj);
@@ -266,8 +273,39 @@ bool json_parse_bool(const char *s, bool *out)
     return false;
 }
 
+/* The member of obj named key that counts (the last, when a key repeats), or NULL. */
+static const cJSON *last_member(const cJSON *obj, const char *key)
+{
+    const cJSON *found = NULL;
+    for (const cJSON *m = obj->child; m; m = m->next)
+        if (strcmp(m->string, key) == 0)
+            found = m;
+    return found;
+}
+
+/* Small objects (nearly all of them: this runs on every update) are compared without
+   allocating an index, by looking keys up in place. */
+static bool small_objects_equal(const cJSON *a, const cJSON *b)
+{
+    size_t keys_a = 0, keys_b = 0;
+    for (const cJSON *m = a->child; m; m = m->next) {
+        if (last_member(a, m->string) != m)
+            continue;
+        keys_a++;
+        const cJSON *other = last_member(b, m->string);
+        if (!other || !json_equal(m, other))
+            return false;
+    }
+    for (const cJSON *m = b->child; m; m = m->next)
+        keys_b += last_member(b, m->string) == m;
+    return keys_a == keys_b;
+}
+
 static bool objects_equal(const cJSON *a, const cJSON *b)
 {
+    if (members_up_to(a, PAIRWISE_MAX_MEMBERS) <= PAIRWISE_MAX_MEMBERS &&
+        members_up_to(b, PAIRWISE_MAX_MEMBERS) <= PAIRWISE_MAX_MEMBERS)
+        return small_objects_equal(a, b);
     jk_index *ia = jk_index_of(a), *ib = jk_index_of(b);
     bool equal = jk_index_count(ia) == jk_index_count(ib);
     for (const cJSON *m = a->child; equal && m; m = m->next) {

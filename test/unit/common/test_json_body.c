@@ -233,3 +233,29 @@ Test(json_body, repeated_keys_are_found_in_small_and_large_objects_alike)
         sbuf_free(&sb);
     }
 }
+
+Test(json_body, equal_compares_repeated_keys_by_their_last_value_small_or_large)
+{
+    sbuf big = SBUF_INIT;
+    sbuf_puts(&big, "{\"k\":0");
+    for (int i = 0; i < 40; i++)
+        sbuf_printf(&big, ",\"m%d\":%d", i, i);
+    sbuf_puts(&big, ",\"k\":1}");
+    const char *small_pair[] = {"{\"k\":0,\"x\":2,\"k\":1}", "{\"x\":2,\"k\":1}"};
+    for (int round = 0; round < 2; round++) {
+        cJSON *a = round ? cJSON_Parse(big.data) : cJSON_Parse(small_pair[0]);
+        cJSON *b = cJSON_Duplicate(a, 1);
+        cJSON_DeleteItemFromObjectCaseSensitive(b, "k"); /* removes the first k: k=1 remains */
+        cr_expect(json_equal(a, b), "round %d", round);
+        cJSON_DeleteItemFromObjectCaseSensitive(b, "k");
+        cr_expect_not(json_equal(a, b), "round %d", round);
+        cJSON_Delete(a);
+        cJSON_Delete(b);
+    }
+    cJSON *c = cJSON_Parse(small_pair[1]);
+    cJSON *d = cJSON_Parse(small_pair[0]);
+    cr_expect(json_equal(c, d));
+    cJSON_Delete(c);
+    cJSON_Delete(d);
+    sbuf_free(&big);
+}
