@@ -86,8 +86,7 @@ static bool read_delete_options(write_op *op)
     as_req *req = op->req;
     if (req->body.len && !(op->body = wo_parse_body(op)))
         return false;
-    return wo_parse_dry_run(op, "DeleteOptions") && read_body_dry_run(op) &&
-           check_delete_options(op);
+    return wo_parse_dry_run(op) && read_body_dry_run(op) && check_delete_options(op);
 }
 
 void as_handle_delete(as_req *req, const as_target *t)

@@ -49,8 +49,7 @@ void as_handle_scale(as_req *req, const as_target *t)
     write_op *op = wo_new(req, t, req->method == AS_PUT ? OP_SCALE_UPDATE : OP_SCALE_PATCH);
     /* The HPA sends a Scale without Content-Type: read it as JSON (docs/api.md §8.2). */
     if ((op->kind == OP_SCALE_PATCH && !wo_parse_patch_type(op)) ||
-        !(op->body = wo_parse_body(op)) ||
-        !wo_parse_dry_run(op, op->kind == OP_SCALE_PATCH ? "PatchOptions" : "UpdateOptions")) {
+        !(op->body = wo_parse_body(op)) || !wo_parse_dry_run(op)) {
         wo_free(op);
         return;
     }
@@ -62,7 +61,7 @@ void as_handle_bar(as_req *req, const as_target *t)
     if (!as_check_accept(req))
         return;
     write_op *op = wo_new(req, t, OP_BAR);
-    if (!(op->body = wo_parse_body(op)) || !wo_parse_dry_run(op, "CreateOptions") ||
+    if (!(op->body = wo_parse_body(op)) || !wo_parse_dry_run(op) ||
         !wo_check_type_meta(op, op->body, "FooBar")) {
         wo_free(op);
         return;

@@ -326,7 +326,7 @@ void as_handle_create(as_req *req, const as_target *t)
     if (!as_check_accept(req))
         return;
     write_op *op = wo_new(req, t, OP_CREATE);
-    if (!(op->body = wo_parse_body(op)) || !wo_parse_dry_run(op, "CreateOptions") ||
+    if (!(op->body = wo_parse_body(op)) || !wo_parse_dry_run(op) ||
         !wo_check_type_meta(op, op->body, op->res->kind) || !check_unknown_fields(op, op->body) ||
         !check_create_name(op)) {
         wo_free(op);
@@ -340,7 +340,7 @@ void as_handle_update(as_req *req, const as_target *t)
     if (!as_check_accept(req))
         return;
     write_op *op = wo_new(req, t, OP_UPDATE);
-    if (!(op->body = wo_parse_body(op)) || !wo_parse_dry_run(op, "UpdateOptions") ||
+    if (!(op->body = wo_parse_body(op)) || !wo_parse_dry_run(op) ||
         !wo_check_type_meta(op, op->body, op->res->kind) || !check_unknown_fields(op, op->body)) {
         wo_free(op);
         return;
@@ -394,8 +394,7 @@ void as_handle_patch(as_req *req, const as_target *t)
         return;
     write_op *op = wo_new(req, t, OP_PATCH);
     if (!wo_parse_patch_type(op) || !check_patch_options(op) || !(op->body = wo_parse_body(op)) ||
-        !wo_parse_dry_run(op, "PatchOptions") ||
-        (op->ptype == PATCH_APPLY && !check_apply_body(op))) {
+        !wo_parse_dry_run(op) || (op->ptype == PATCH_APPLY && !check_apply_body(op))) {
         wo_free(op);
         return;
     }

@@ -169,7 +169,7 @@ cJSON *wo_parse_body(write_op *op)
     return body;
 }
 
-bool wo_parse_dry_run(write_op *op, const char *options_kind)
+bool wo_parse_dry_run(write_op *op)
 {
     const char *v = as_param_get(op->req, "dryRun");
     if (!v || !*v)
@@ -181,7 +181,7 @@ bool wo_parse_dry_run(write_op *op, const char *options_kind)
     api_error e = API_ERROR_INIT;
     apierr_add_cause(&e, "FieldValueNotSupported", "dryRun",
                      "Unsupported value: \"%s\": supported values: \"All\"", v);
-    apierr_finish_invalid(&e, options_kind, "meta.k8s.io", "");
+    apierr_finish_invalid(&e, options_kind(op), "meta.k8s.io", "");
     wo_respond_error(op->req, &e);
     return false;
 }

@@ -104,10 +104,10 @@ cJSON *wo_parse_body(write_op *op);
 bool wo_report_fields(write_op *op, const char *what, const cJSON *paths, size_t total);
 
 /*
- * Reads ?dryRun (only "All" is allowed) into op->dry_run. Returns false after answering 422 with
- * options_kind ("CreateOptions", "PatchOptions", ...) as the invalid object's kind.
+ * Reads ?dryRun (only "All" is allowed) into op->dry_run. Returns false after answering 422 on
+ * the options kind of op's verb ("CreateOptions", "PatchOptions", ...).
  */
-bool wo_parse_dry_run(write_op *op, const char *options_kind);
+bool wo_parse_dry_run(write_op *op);
 
 /*
  * apiVersion/kind of a body, when given, must be the resource's group-version and `kind`
