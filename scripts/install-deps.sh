@@ -9,7 +9,7 @@ PACKAGES=(
   libwebsockets-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libsqlite3-dev libssl-dev
   uthash-dev libcriterion-dev
   openssl curl ca-certificates procps psmisc
-  python3-kubernetes python3-yaml python3-pytest
+  python3-kubernetes python3-yaml python3-pytest python3-cryptography
   etcd-server etcd-client
   wrk nginx-light prometheus
   valgrind
