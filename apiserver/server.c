@@ -3,12 +3,11 @@
  * registry and discovery, the HTTP listener; the service loop and the graceful drain.
  */
 #include "apiserver/apiserver.h"
-#include "apiserver/discovery.h"
-#include "apiserver/internal.h"
-#include "apiserver/offload.h"
-#include "apiserver/openapi_handler.h"
-#include "apiserver/pki.h"
-#include "apiserver/registry.h"
+#include "apiserver/rest/discovery.h"
+#include "apiserver/rest/server.h"
+#include "apiserver/rest/openapi_handler.h"
+#include "apiserver/transport/pki.h"
+#include "apiserver/resource/registry.h"
 #include "common/alloc.h"
 #include "common/log.h"
 
@@ -178,7 +177,6 @@ static int setup_storage(as_server *srv)
     }
     wc_set_rev(srv->cache, rev);
     wc_set_oldest(srv->cache, oldest);
-    wc_set_notify(srv->cache, wake, srv);
     st_set_sink(srv->store, wc_apply, srv->cache);
     if (st_start(srv->store) != 0)
         return -1;
@@ -189,18 +187,39 @@ static int setup_storage(as_server *srv)
     return 0;
 }
 
+static int start_http(as_server *srv)
+{
+    as_http_options ho = {
+        .port = srv->opt.secure_port,
+        .bind_address = srv->opt.bind_address,
+        .cert_file = srv->cert_file,
+        .key_file = srv->key_file,
+        .auth = srv->auth,
+        .clock = srv->clock,
+        .handle = as_rest_handle,
+        .app = srv,
+    };
+    api_error err = API_ERROR_INIT;
+    if (as_http_start(&ho, &srv->http, &err) != 0) {
+        log_kv(LOG_ERROR, err.message, NULL);
+        apierr_clear(&err);
+        return -1;
+    }
+    /* Committed events wake the watch streams (nothing is written before the listener). */
+    wc_set_notify(srv->cache, wake, srv->http);
+    return 0;
+}
+
 as_server *as_new(const as_options *opt)
 {
     as_server *srv = xcalloc(1, sizeof *srv);
     srv->opt = *opt;
     srv->clock = clk_system();
     srv->start_ms = clk_wall_ms(srv->clock);
-    pthread_mutex_init(&srv->done_mu, NULL);
-    as_registry_init(opt->standalone);
-    as_discovery_init();
-    as_openapi_init();
-    if (setup_pki(srv) != 0 || setup_storage(srv) != 0 || as_offload_start(srv) != 0 ||
-        as_http_start(srv) != 0) {
+    srv->registry = as_registry_new(opt->standalone);
+    srv->discovery = as_discovery_new(srv->registry);
+    srv->openapi = as_openapi_new();
+    if (setup_pki(srv) != 0 || setup_storage(srv) != 0 || start_http(srv) != 0) {
         as_free(srv);
         return NULL;
     }
@@ -213,15 +232,16 @@ as_server *as_new(const as_options *opt)
 int as_run(as_server *srv)
 {
     while (!atomic_load(&srv->stopping))
-        as_http_service(srv);
+        as_http_service(srv->http);
     log_info("shutting down: draining watches and in-flight writes");
-    as_http_end_watches(srv);
+    as_http_end_watches(srv->http);
     uint64_t deadline =
         clk_mono_ns(srv->clock) + (uint64_t)srv->opt.shutdown_grace_s * CLK_NS_PER_S;
-    while ((srv->parked > 0 || as_http_watch_count(srv) > 0) && clk_mono_ns(srv->clock) < deadline)
-        as_http_service_for(srv, 100);
-    as_offload_stop(srv); /* its last completions are freed by as_http_stop */
-    as_http_stop(srv);
+    while ((as_http_parked_count(srv->http) > 0 || as_http_watch_count(srv->http) > 0) &&
+           clk_mono_ns(srv->clock) < deadline)
+        as_http_service_for(srv->http, 100);
+    as_http_stop(srv->http); /* runs the compute thread's last jobs first */
+    srv->http = NULL;
     st_close(srv->store);
     srv->store = NULL;
     log_info("stopped");
@@ -231,22 +251,21 @@ int as_run(as_server *srv)
 void as_stop(as_server *srv)
 {
     atomic_store(&srv->stopping, true);
-    as_wake_watchers(srv);
+    as_wake_watchers(srv->http);
 }
 
 void as_free(as_server *srv)
 {
     if (!srv)
         return;
-    as_offload_stop(srv);
-    as_http_stop(srv);
+    as_http_stop(srv->http);
     if (srv->store)
         st_close(srv->store);
     wc_free(srv->cache);
     authn_free(srv->auth);
-    as_discovery_free();
-    as_openapi_free();
-    pthread_mutex_destroy(&srv->done_mu);
+    as_discovery_free(srv->discovery);
+    as_openapi_free(srv->openapi);
+    as_registry_free(srv->registry);
     free(srv->cert_file);
     free(srv->key_file);
     free(srv->ca_file);

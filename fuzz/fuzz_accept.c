@@ -1,12 +1,12 @@
 /*
- * fuzz_accept.c - Accept header negotiation (apiserver/negotiate.h) and the Content-Type
+ * fuzz_accept.c - Accept header negotiation (apiserver/transport/negotiate.h) and the Content-Type
  * reduction used to pick a body decoder, both fed raw header values by any client.
  *
  * The input is the header value. Every response shape is negotiated; the answers must be known
  * enum values, shapes that never offer a transform must get plain JSON or nothing, and the
  * media type must come back NUL-terminated within the buffer, lower-cased, without parameters.
  */
-#include "apiserver/negotiate.h"
+#include "apiserver/transport/negotiate.h"
 #include "fuzz/fuzz.h"
 
 #include <ctype.h>

@@ -1,13 +1,13 @@
 /*
- * fuzz_chunked.c - the decoder of chunked request bodies (apiserver/chunked.h), fed by any
- * client before the body is read.
+ * fuzz_chunked.c - the decoder of chunked request bodies (apiserver/transport/chunked.h), fed by
+ * any client before the body is read.
  *
  * The input is the raw body as it arrives on the connection. It is decoded twice: in one call,
  * and in pieces whose sizes come from the input itself (so every split is explored). Framing is
  * independent of how bytes are split, so both runs must agree on the result and the decoded
  * data; a complete body must never decode to more bytes than it had.
  */
-#include "apiserver/chunked.h"
+#include "apiserver/transport/chunked.h"
 #include "common/sbuf.h"
 #include "fuzz/fuzz.h"
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_field_selector.c - field selectors (apiserver/selector.h, as_selector_parse): the
+ * fuzz_field_selector.c - field selectors (apiserver/resource/selector.h, as_selector_parse): the
  * fieldSelector query parameter of list, watch and deletecollection, where selecting too much
  * deletes too much.
  *
@@ -8,8 +8,8 @@
  * few fixed names, and must select exactly the objects for which every term holds (terms are
  * ANDed); when it names one object (as_selector_only_name), nothing else may match.
  */
-#include "apiserver/selector.h"
-#include "apiserver/watchcache.h"
+#include "apiserver/resource/selector.h"
+#include "apiserver/resource/watchcache.h"
 #include "common/apierr.h"
 #include "fuzz/fuzz.h"
 

@@ -1,6 +1,6 @@
 /*
- * fuzz_http_params.c - a request's query string (apiserver/query.h), sent by any client before
- * authentication.
+ * fuzz_http_params.c - a request's query string (apiserver/transport/query.h), sent by any client
+ * before authentication.
  *
  * The input stands for the query as lws hands it over: it is split at every '&' into fragments
  * (lws splits at '&' and ';' and has URL-decoded each one, so a fragment may hold any byte,
@@ -10,7 +10,7 @@
  * fragment again, byte for byte: nothing is dropped, cut or invented. A key given twice with
  * different values is refused too (400), and only then.
  */
-#include "apiserver/query.h"
+#include "apiserver/transport/query.h"
 #include "fuzz/fuzz.h"
 
 /* Splits a fragment at its first '=' (no '=': the whole fragment is the key, the value ""). */

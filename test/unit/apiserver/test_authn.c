@@ -2,13 +2,14 @@
  * test_authn.c - client-certificate and token authentication, the order of docs/api.md §9.2,
  * and the TLS context helper (an in-process handshake over a BIO pair, no network).
  */
-#include "apiserver/authn.h"
-#include "apiserver/pki.h"
+#include "apiserver/transport/authn.h"
+#include "apiserver/transport/pki.h"
 
 #include "common/alloc.h"
 #include "common/clock.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -139,7 +140,7 @@ Test(authn, admin_cert_authenticates_as_admin_in_system_masters)
     authn *a = new_authn(NULL, NULL);
     X509 *adm = pki_cert(data, PKI_ADMIN_CERT);
     authn_user *u = NULL;
-    cr_assert_eq(authn_client_cert(a, adm, NULL, &u), AUTHN_OK);
+    cr_assert_eq(authn_client_cert(a, adm, NULL, &u), 0);
     cr_assert_str_eq(u->name, "admin");
     cr_assert_str_eq(u->uid, "");
     const char *want[] = {"system:masters", "system:authenticated"};
@@ -154,7 +155,7 @@ Test(authn, cert_signed_by_another_ca_is_invalid)
     authn *a = new_authn(NULL, NULL);
     X509 *foreign = pki_cert(other, PKI_ADMIN_CERT);
     authn_user *u = NULL;
-    cr_assert_eq(authn_client_cert(a, foreign, NULL, &u), AUTHN_INVALID);
+    cr_assert_eq(authn_client_cert(a, foreign, NULL, &u), -EACCES);
     cr_assert_null(u);
     X509_free(foreign);
     authn_free(a);
@@ -166,7 +167,7 @@ Test(authn, every_organization_becomes_a_group)
     const char *orgs[] = {"dev", "ops"};
     X509 *alice = client_cert("alice", orgs, 2);
     authn_user *u = NULL;
-    cr_assert_eq(authn_client_cert(a, alice, NULL, &u), AUTHN_OK);
+    cr_assert_eq(authn_client_cert(a, alice, NULL, &u), 0);
     cr_assert_str_eq(u->name, "alice");
     const char *want[] = {"dev", "ops", "system:authenticated"};
     assert_groups(u, 3, want);
@@ -179,7 +180,7 @@ Test(authn, no_certificate_is_none)
 {
     authn *a = new_authn(NULL, NULL);
     authn_user *u = NULL;
-    cr_assert_eq(authn_client_cert(a, NULL, NULL, &u), AUTHN_NONE);
+    cr_assert_eq(authn_client_cert(a, NULL, NULL, &u), -ENOENT);
     cr_assert_null(u);
     authn_free(a);
 }
@@ -191,7 +192,7 @@ Test(authn, certificates_are_none_without_a_client_ca)
     cr_assert_not_null(a);
     X509 *adm = pki_cert(data, PKI_ADMIN_CERT);
     authn_user *u = NULL;
-    cr_assert_eq(authn_client_cert(a, adm, NULL, &u), AUTHN_NONE);
+    cr_assert_eq(authn_client_cert(a, adm, NULL, &u), -ENOENT);
     X509_free(adm);
     authn_free(a);
 }
@@ -201,7 +202,7 @@ Test(authn, serving_cert_is_not_a_client_cert)
     authn *a = new_authn(NULL, NULL);
     X509 *srv = pki_cert(data, PKI_SERVING_CERT);
     authn_user *u = NULL;
-    cr_assert_eq(authn_client_cert(a, srv, NULL, &u), AUTHN_INVALID, "EKU serverAuth only");
+    cr_assert_eq(authn_client_cert(a, srv, NULL, &u), -EACCES, "EKU serverAuth only");
     X509_free(srv);
     authn_free(a);
 }
@@ -217,8 +218,8 @@ Test(authn, bundle_with_several_cas_trusts_each_of_them)
     cr_assert_not_null(a);
     X509 *x1 = pki_cert(data, PKI_ADMIN_CERT), *x2 = pki_cert(other, PKI_ADMIN_CERT);
     authn_user *u1 = NULL, *u2 = NULL;
-    cr_assert_eq(authn_client_cert(a, x1, NULL, &u1), AUTHN_OK);
-    cr_assert_eq(authn_client_cert(a, x2, NULL, &u2), AUTHN_OK);
+    cr_assert_eq(authn_client_cert(a, x1, NULL, &u1), 0);
+    cr_assert_eq(authn_client_cert(a, x2, NULL, &u2), 0);
     authn_user_free(u1);
     authn_user_free(u2);
     X509_free(x1);
@@ -237,7 +238,7 @@ Test(authn, expired_client_cert_is_invalid)
     authn *a = new_authn(NULL, clock);
     X509 *adm = pki_cert(data, PKI_ADMIN_CERT);
     authn_user *u = NULL;
-    cr_assert_eq(authn_client_cert(a, adm, NULL, &u), AUTHN_INVALID);
+    cr_assert_eq(authn_client_cert(a, adm, NULL, &u), -EACCES);
     X509_free(adm);
     authn_free(a);
     clk_fake_free(clock);
@@ -267,30 +268,30 @@ Test(authn, token_file_parses_quoted_groups_and_skips_comments)
 {
     authn *a = new_authn(tokens_csv, NULL);
     authn_user *u = NULL;
-    cr_assert_eq(authn_bearer(a, "Bearer tok1", &u), AUTHN_OK);
+    cr_assert_eq(authn_bearer(a, "Bearer tok1", &u), 0);
     cr_assert_str_eq(u->name, "alice");
     cr_assert_str_eq(u->uid, "uid-1");
     const char *alice[] = {"dev", "ops", "system:authenticated"};
     assert_groups(u, 3, alice);
     authn_user_free(u);
 
-    cr_assert_eq(authn_bearer(a, "Bearer tok2", &u), AUTHN_OK, "CRLF line ending");
+    cr_assert_eq(authn_bearer(a, "Bearer tok2", &u), 0, "CRLF line ending");
     cr_assert_str_eq(u->name, "bob");
     const char *bob[] = {"system:authenticated"};
     assert_groups(u, 1, bob);
     authn_user_free(u);
 
-    cr_assert_eq(authn_bearer(a, "Bearer tok,3", &u), AUTHN_OK);
+    cr_assert_eq(authn_bearer(a, "Bearer tok,3", &u), 0);
     cr_assert_str_eq(u->name, "carol");
     const char *carol[] = {"viewers", "system:authenticated"};
     assert_groups(u, 2, carol);
     authn_user_free(u);
 
-    cr_assert_eq(authn_bearer(a, "Bearer say\"hi\"", &u), AUTHN_OK, "doubled quotes");
+    cr_assert_eq(authn_bearer(a, "Bearer say\"hi\"", &u), 0, "doubled quotes");
     cr_assert_str_eq(u->name, "dave");
     authn_user_free(u);
 
-    cr_assert_eq(authn_bearer(a, "Bearer # static tokens", &u), AUTHN_INVALID);
+    cr_assert_eq(authn_bearer(a, "Bearer # static tokens", &u), -EACCES);
     authn_free(a);
 }
 
@@ -343,10 +344,10 @@ Test(authn, duplicated_token_takes_its_last_line)
 {
     authn *a = new_authn("dup,first,1\nother,x,2\ndup,second,3\n", NULL);
     authn_user *u = NULL;
-    cr_assert_eq(authn_bearer(a, "Bearer dup", &u), AUTHN_OK);
+    cr_assert_eq(authn_bearer(a, "Bearer dup", &u), 0);
     cr_assert_str_eq(u->name, "second");
     authn_user_free(u);
-    cr_assert_eq(authn_bearer(a, "Bearer other", &u), AUTHN_OK);
+    cr_assert_eq(authn_bearer(a, "Bearer other", &u), 0);
     cr_assert_str_eq(u->name, "x");
     authn_user_free(u);
     authn_free(a);
@@ -356,9 +357,9 @@ Test(authn, unknown_bearer_token_is_invalid)
 {
     authn *a = new_authn(tokens_csv, NULL);
     authn_user *u = NULL;
-    cr_assert_eq(authn_bearer(a, "Bearer tok9", &u), AUTHN_INVALID);
+    cr_assert_eq(authn_bearer(a, "Bearer tok9", &u), -EACCES);
     cr_assert_null(u);
-    cr_assert_eq(authn_bearer(a, "Bearer tok", &u), AUTHN_INVALID, "no prefix match");
+    cr_assert_eq(authn_bearer(a, "Bearer tok", &u), -EACCES, "no prefix match");
     authn_free(a);
 }
 
@@ -366,11 +367,11 @@ Test(authn, header_without_a_bearer_token_is_none)
 {
     authn *a = new_authn(tokens_csv, NULL);
     authn_user *u = NULL;
-    cr_assert_eq(authn_bearer(a, NULL, &u), AUTHN_NONE);
-    cr_assert_eq(authn_bearer(a, "", &u), AUTHN_NONE);
-    cr_assert_eq(authn_bearer(a, "Basic dG9rMTo=", &u), AUTHN_NONE);
-    cr_assert_eq(authn_bearer(a, "Bearer ", &u), AUTHN_NONE);
-    cr_assert_eq(authn_bearer(a, "Bearer  tok1", &u), AUTHN_NONE, "empty token before a space");
+    cr_assert_eq(authn_bearer(a, NULL, &u), -ENOENT);
+    cr_assert_eq(authn_bearer(a, "", &u), -ENOENT);
+    cr_assert_eq(authn_bearer(a, "Basic dG9rMTo=", &u), -ENOENT);
+    cr_assert_eq(authn_bearer(a, "Bearer ", &u), -ENOENT);
+    cr_assert_eq(authn_bearer(a, "Bearer  tok1", &u), -ENOENT, "empty token before a space");
     cr_assert_null(u);
     authn_free(a);
 }
@@ -379,10 +380,10 @@ Test(authn, bearer_scheme_is_case_insensitive_and_value_trimmed)
 {
     authn *a = new_authn(tokens_csv, NULL);
     authn_user *u = NULL;
-    cr_assert_eq(authn_bearer(a, "  bearer tok1 ", &u), AUTHN_OK);
+    cr_assert_eq(authn_bearer(a, "  bearer tok1 ", &u), 0);
     cr_assert_str_eq(u->name, "alice");
     authn_user_free(u);
-    cr_assert_eq(authn_bearer(a, "BEARER tok1 trailing-words", &u), AUTHN_OK);
+    cr_assert_eq(authn_bearer(a, "BEARER tok1 trailing-words", &u), 0);
     authn_user_free(u);
     authn_free(a);
 }
@@ -391,7 +392,7 @@ Test(authn, bearer_without_a_token_file_is_none)
 {
     authn *a = new_authn(NULL, NULL);
     authn_user *u = NULL;
-    cr_assert_eq(authn_bearer(a, "Bearer tok1", &u), AUTHN_NONE);
+    cr_assert_eq(authn_bearer(a, "Bearer tok1", &u), -ENOENT);
     authn_free(a);
 }
 
@@ -411,7 +412,7 @@ Test(authn, authenticate_without_credentials_is_anonymous)
     authn *a = new_authn(tokens_csv, NULL);
     authn_request req = {0};
     authn_user *u = NULL;
-    cr_assert_eq(authn_authenticate(a, &req, &u), AUTHN_OK);
+    cr_assert_eq(authn_authenticate(a, &req, &u), 0);
     cr_assert_str_eq(u->name, "system:anonymous");
     authn_user_free(u);
     authn_free(a);
@@ -423,7 +424,7 @@ Test(authn, authenticate_prefers_the_client_cert_over_the_token)
     X509 *adm = pki_cert(data, PKI_ADMIN_CERT);
     authn_request req = {.peer_cert = adm, .authorization = "Bearer tok1"};
     authn_user *u = NULL;
-    cr_assert_eq(authn_authenticate(a, &req, &u), AUTHN_OK);
+    cr_assert_eq(authn_authenticate(a, &req, &u), 0);
     cr_assert_str_eq(u->name, "admin");
     authn_user_free(u);
     X509_free(adm);
@@ -436,7 +437,7 @@ Test(authn, authenticate_falls_back_to_the_token_after_a_bad_cert)
     X509 *foreign = pki_cert(other, PKI_ADMIN_CERT);
     authn_request req = {.peer_cert = foreign, .authorization = "Bearer tok1"};
     authn_user *u = NULL;
-    cr_assert_eq(authn_authenticate(a, &req, &u), AUTHN_OK);
+    cr_assert_eq(authn_authenticate(a, &req, &u), 0);
     cr_assert_str_eq(u->name, "alice");
     authn_user_free(u);
     X509_free(foreign);
@@ -449,10 +450,10 @@ Test(authn, authenticate_with_only_rejected_credentials_is_invalid)
     X509 *foreign = pki_cert(other, PKI_ADMIN_CERT);
     authn_user *u = NULL;
     authn_request bad_cert = {.peer_cert = foreign};
-    cr_assert_eq(authn_authenticate(a, &bad_cert, &u), AUTHN_INVALID);
+    cr_assert_eq(authn_authenticate(a, &bad_cert, &u), -EACCES);
     cr_assert_null(u);
     authn_request bad_token = {.authorization = "Bearer nope"};
-    cr_assert_eq(authn_authenticate(a, &bad_token, &u), AUTHN_INVALID);
+    cr_assert_eq(authn_authenticate(a, &bad_token, &u), -EACCES);
     cr_assert_null(u);
     X509_free(foreign);
     authn_free(a);
@@ -471,9 +472,8 @@ static void *authenticate_many(void *arg)
     shared_case *c = arg;
     for (int i = 0; i < 50; i++) {
         authn_user *u1 = NULL, *u2 = NULL;
-        if (authn_client_cert(c->a, c->cert, NULL, &u1) == AUTHN_OK &&
-            strcmp(u1->name, "admin") == 0 && authn_bearer(c->a, "Bearer tok1", &u2) == AUTHN_OK &&
-            strcmp(u2->name, "alice") == 0)
+        if (authn_client_cert(c->a, c->cert, NULL, &u1) == 0 && strcmp(u1->name, "admin") == 0 &&
+            authn_bearer(c->a, "Bearer tok1", &u2) == 0 && strcmp(u2->name, "alice") == 0)
             c->ok++;
         authn_user_free(u1);
         authn_user_free(u2);
@@ -577,7 +577,7 @@ Test(authn, tls_handshake_with_an_unknown_ca_completes_and_then_is_invalid)
     X509 *peer = SSL_get0_peer_certificate(s);
     cr_assert_not_null(peer, "the client sent its certificate");
     authn_user *u = NULL;
-    cr_assert_eq(authn_client_cert(a, peer, SSL_get_peer_cert_chain(s), &u), AUTHN_INVALID);
+    cr_assert_eq(authn_client_cert(a, peer, SSL_get_peer_cert_chain(s), &u), -EACCES);
     SSL_free(s);
     SSL_free(c);
     SSL_CTX_free(sctx);
@@ -600,7 +600,7 @@ Test(authn, tls_handshake_advertises_the_client_ca_and_authenticates_admin)
     cr_assert_str_eq(cn, "foo-ca");
     authn_user *u = NULL;
     cr_assert_eq(authn_client_cert(a, SSL_get0_peer_certificate(s), SSL_get_peer_cert_chain(s), &u),
-                 AUTHN_OK);
+                 0);
     cr_assert_str_eq(u->name, "admin");
     cr_assert(authn_user_has_group(u, "system:masters"));
     authn_user_free(u);
@@ -619,7 +619,7 @@ Test(authn, tls_handshake_without_a_client_cert_completes)
     handshake(sctx, cctx, &s, &c);
     cr_assert_null(SSL_get0_peer_certificate(s));
     authn_user *u = NULL;
-    cr_assert_eq(authn_client_cert(a, NULL, NULL, &u), AUTHN_NONE);
+    cr_assert_eq(authn_client_cert(a, NULL, NULL, &u), -ENOENT);
     SSL_free(s);
     SSL_free(c);
     SSL_CTX_free(sctx);

@@ -3,7 +3,7 @@
  * data, chunk extensions, trailers, hex case, the exact end, every split of the input, and
  * malformed framing.
  */
-#include "apiserver/chunked.h"
+#include "apiserver/transport/chunked.h"
 
 #include "common/sbuf.h"
 

@@ -4,8 +4,9 @@
  * is recomputed here with OpenSSL), aggregated discovery v2/v2beta1 with ETag and 304, 406 and
  * /version. The handlers run on a zeroed as_req; only its response fields are read.
  */
-#include "apiserver/discovery.h"
-#include "apiserver/registry.h"
+#include "apiserver/rest/discovery.h"
+#include "apiserver/resource/registry.h"
+#include "apiserver/rest/server.h"
 
 #include "common/alloc.h"
 #include "common/json.h"
@@ -28,16 +29,19 @@ static const char *resource_verbs[] = {"create", "delete", "deletecollection", "
 static const char *sub_verbs[] = {"get", "patch", "update"};
 static const char *bar_verbs[] = {"create", "get"};
 
+static as_server server; /* only what discovery reads: the registry and the documents */
+
 static void setup(void)
 {
     alloc_install_cjson_hooks();
-    as_registry_init(true);
-    as_discovery_init();
+    server.registry = as_registry_new(true);
+    server.discovery = as_discovery_new(server.registry);
 }
 
 static void teardown(void)
 {
-    as_discovery_free();
+    as_discovery_free(server.discovery);
+    as_registry_free(server.registry);
 }
 
 TestSuite(discovery, .init = setup, .fini = teardown);
@@ -47,6 +51,7 @@ static as_req req_new(const char *accept, const char *if_none_match)
 {
     as_req req;
     memset(&req, 0, sizeof req);
+    req.app = &server;
     req.method = AS_GET;
     req.method_name = "GET";
     req.accept = (char *)accept;
@@ -498,8 +503,8 @@ Test(discovery, etag_is_stable_across_rebuilds)
 {
     as_req a = get_apis(KUBECTL_133, NULL);
     char *before = header(&a, "ETag");
-    as_discovery_free();
-    as_discovery_init();
+    as_discovery_free(server.discovery);
+    server.discovery = as_discovery_new(server.registry);
     as_req b = get_apis(KUBECTL_133, NULL);
     char *after = header(&b, "ETag");
     cr_assert_str_eq(after, before);

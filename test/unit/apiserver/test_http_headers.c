@@ -4,7 +4,7 @@
  * kube-apiserver's warning recorder (quoted-string escapes, U+FFFD for control characters and
  * bytes that are not UTF-8, deduplication, 4096 characters in all, then 256 each).
  */
-#include "apiserver/http.h"
+#include "apiserver/transport/http.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>

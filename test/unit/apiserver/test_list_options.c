@@ -3,8 +3,9 @@
  * and label selectors (apiserver/selector.c): every value is read in full, a value that does not
  * parse is a 400, and every selector term counts (issue 6: nothing a client sends is ignored).
  */
-#include "apiserver/list_options.h"
-#include "apiserver/selector.h"
+#include "apiserver/resource/list_options.h"
+#include "apiserver/transport/http.h"
+#include "apiserver/resource/selector.h"
 #include "common/alloc.h"
 
 #include <criterion/criterion.h>
@@ -19,6 +20,16 @@ static void setup(void)
 TestSuite(list_options, .init = setup);
 
 /* A request carrying only the given query parameters (key, value, key, value, ..., NULL). */
+static const char *get_param(const void *req, const char *key)
+{
+    return as_param_get(req, key);
+}
+
+static as_query query_of(const as_req *req)
+{
+    return (as_query){.get = get_param, .src = req};
+}
+
 static as_req request(as_param *storage, const char *const *kv)
 {
     as_req req;
@@ -35,7 +46,7 @@ static bool parse(as_list_verb verb, const char *const *kv, as_list_options *o, 
 {
     as_param storage[16];
     as_req req = request(storage, kv);
-    return as_list_options_parse(&req, verb, o, e);
+    return as_list_options_parse(query_of(&req), verb, o, e);
 }
 
 static void expect_bad_request(as_list_verb verb, const char *key, const char *value)
@@ -82,16 +93,16 @@ Test(list_options, watch_flag_that_is_not_a_boolean_is_400)
     as_req req = request(storage, bad);
     bool watch = true;
     api_error e = API_ERROR_INIT;
-    cr_expect_not(as_list_is_watch(&req, &watch, &e));
+    cr_expect_not(as_list_is_watch(query_of(&req), &watch, &e));
     cr_expect_eq(e.code, 400);
     apierr_clear(&e);
     const char *go[] = {"watch", "True", NULL};
     req = request(storage, go);
-    cr_expect(as_list_is_watch(&req, &watch, &e));
+    cr_expect(as_list_is_watch(query_of(&req), &watch, &e));
     cr_expect(watch);
     const char *none[] = {NULL};
     req = request(storage, none);
-    cr_expect(as_list_is_watch(&req, &watch, &e));
+    cr_expect(as_list_is_watch(query_of(&req), &watch, &e));
     cr_expect_not(watch);
 }
 

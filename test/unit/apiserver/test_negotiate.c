@@ -3,7 +3,7 @@
  * the exact headers of kubectl, python, client-node, the aggregator, the HPA and the garbage
  * collector, parameter order, skipped clauses, and as_media_type.
  */
-#include "apiserver/negotiate.h"
+#include "apiserver/transport/negotiate.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * test_pki.c - the standalone PKI: files and modes, reuse across runs, certificate contents, and
  * a kubeconfig that the real kubectl accepts.
  */
-#include "apiserver/pki.h"
+#include "apiserver/transport/pki.h"
 
 #include "common/alloc.h"
 

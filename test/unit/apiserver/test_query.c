@@ -3,7 +3,7 @@
  * keys and values split at the first '=', empty fragments skipped, long values whole, and a
  * fragment holding a NUL (lws's mark of a request line cut at an encoded CR, LF or NUL) refused.
  */
-#include "apiserver/query.h"
+#include "apiserver/transport/query.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>

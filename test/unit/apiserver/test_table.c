@@ -4,8 +4,8 @@
  * metadata) and PartialObjectMetadata[List]. Every output is parsed back with cJSON and checked
  * field by field.
  */
-#include "apiserver/registry.h"
-#include "apiserver/table.h"
+#include "apiserver/resource/registry.h"
+#include "apiserver/resource/table.h"
 
 #include "common/alloc.h"
 #include "common/json.h"
@@ -33,19 +33,25 @@
     "{\"apiVersion\":\"demo.example.com/v1beta1\",\"kind\":\"Foo\",\"metadata\":{\"name\":\"foo-"  \
     "b\"},\"spec\":{\"deploymentName\":\"dep-b\",\"replicas\":1}}"
 
+static as_registry *registry;
 static const as_resource *foos;
 static int64_t created_s; /* CREATED in unix seconds */
 
 static void setup(void)
 {
     alloc_install_cjson_hooks();
-    as_registry_init(true);
-    foos = as_registry_find("demo.example.com", "v1beta1", "foos");
+    registry = as_registry_new(true);
+    foos = as_registry_find(registry, "demo.example.com", "v1beta1", "foos");
     cr_assert_not_null(foos);
     cr_assert(time_parse_rfc3339(CREATED, &created_s));
 }
 
-TestSuite(table, .init = setup);
+static void teardown(void)
+{
+    as_registry_free(registry);
+}
+
+TestSuite(table, .init = setup, .fini = teardown);
 
 /* A blob as the watch cache would hold it (refs 1, rev 0, no key); free with free(). */
 static wc_blob *blob_new(const char *json)

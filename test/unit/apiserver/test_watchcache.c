@@ -2,7 +2,7 @@
  * Unit tests of the watch cache (apiserver/watchcache.c): objects, list ranges, event ring,
  * history trimming with a fake clock, replay at startup, blob lifetimes and a concurrency check.
  */
-#include "apiserver/watchcache.h"
+#include "apiserver/resource/watchcache.h"
 
 #include <criterion/criterion.h>
 #include <inttypes.h>

@@ -1,0 +1,47 @@
+/*
+ * handlers.h - the REST verbs on a registry resource: get, list, watch, create, update, patch,
+ * delete, and the status, scale and bar subresources (docs/api.md §5, §8).
+ * Service thread only. Writes go to storage asynchronously: the request is parked and answered
+ * when the write commits.
+ */
+#ifndef FOO_APISERVER_HANDLERS_H
+#define FOO_APISERVER_HANDLERS_H
+
+#include "apiserver/transport/http.h"
+#include "apiserver/resource/list_options.h"
+#include "apiserver/resource/registry.h"
+
+typedef struct as_target {
+    const as_resource *resource;
+    const char *ns;   /* namespace segment of the path, or NULL */
+    const char *name; /* object name, or NULL for the collection */
+    const char *sub;  /* subresource, or NULL */
+} as_target;
+
+/*
+ * A subresource that is one kind's own (Foo's bar), not generic like status and scale: what
+ * discovery says of it and the handler that serves every verb on it. The table lives in
+ * subresources.c; a registry entry names its custom subresources (custom_subresources).
+ */
+typedef struct as_custom_subresource {
+    const char *group, *resource, *name; /* e.g. demo.example.com, foos, bar */
+    const char *kind;                    /* of its request and response bodies, in the group */
+    const char *verbs[4];                /* discovery's, NULL-terminated */
+    void (*handle)(as_req *req, const as_target *t);
+} as_custom_subresource;
+
+/* The custom subresource `name` of r, or NULL. */
+const as_custom_subresource *as_custom_subresource_find(const as_resource *r, const char *name);
+
+/* The request's query parameters as the resource layer reads them (list_options.h). */
+as_query as_req_query(const as_req *req);
+
+/* GET of one object (or of a subresource that shows the object). */
+void as_handle_get(as_req *req, const as_target *t);
+/* Answers 405 MethodNotAllowed: `<verb> is not supported on resources of kind "<r>"`. */
+void as_method_not_allowed(as_req *req, const as_resource *r, const char *verb);
+
+/* Serves any request addressed to a resource (the router resolved the target). */
+void as_handle_resource(as_req *req, const as_target *t);
+
+#endif

@@ -1,0 +1,102 @@
+#include "apiserver/rest/health.h"
+#include "apiserver/rest/server.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+typedef struct check {
+    const char *name;
+    bool (*ok)(as_server *srv);
+} check;
+
+static bool ping_ok(as_server *srv)
+{
+    (void)srv;
+    return true;
+}
+
+static bool storage_ok(as_server *srv)
+{
+    return srv->store != NULL && srv->cache != NULL;
+}
+
+static bool not_shutting_down(as_server *srv)
+{
+    return !atomic_load(&srv->stopping);
+}
+
+static const check live_checks[] = {{"ping", ping_ok}, {"storage", storage_ok}};
+static const check ready_checks[] = {
+    {"ping", ping_ok}, {"storage", storage_ok}, {"shutdown", not_shutting_down}};
+
+static bool excluded(as_req *req, const char *name)
+{
+    for (int i = 0; i < req->nparams; i++)
+        if (strcmp(req->params[i].key, "exclude") == 0 && strcmp(req->params[i].value, name) == 0)
+            return true;
+    return false;
+}
+
+static void run_checks(as_req *req, const char *kind, const check *checks, int n, const char *only)
+{
+    sbuf body = SBUF_INIT;
+    bool all_ok = true, found = only == NULL;
+    for (int i = 0; i < n; i++) {
+        if ((only && strcmp(only, checks[i].name) != 0) || excluded(req, checks[i].name))
+            continue;
+        found = true;
+        bool ok = checks[i].ok(as_server_of(req));
+        all_ok = all_ok && ok;
+        sbuf_printf(&body, ok ? "[+]%s ok\n" : "[-]%s failed: reason withheld\n", checks[i].name);
+    }
+    if (!found) {
+        sbuf_free(&body);
+        as_respond_status(req, 404, "NotFound", "the server could not find the requested resource");
+        return;
+    }
+    bool verbose = as_param_get(req, "verbose") != NULL;
+    if (all_ok && !verbose) {
+        sbuf_reset(&body);
+        sbuf_puts(&body, "ok");
+    } else {
+        sbuf_printf(&body, "%s check %s", kind, all_ok ? "passed" : "failed");
+    }
+    as_respond(req, all_ok ? 200 : 500, "text/plain; charset=utf-8", body.data, body.len);
+    sbuf_free(&body);
+}
+
+bool as_health_path(const char *path)
+{
+    static const char *const roots[] = {"/healthz", "/livez", "/readyz"};
+    for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
+        size_t len = strlen(roots[i]);
+        if (strncmp(path, roots[i], len) == 0 && (path[len] == '\0' || path[len] == '/'))
+            return true;
+    }
+    return false;
+}
+
+bool as_health_handles(as_req *req)
+{
+    static const struct {
+        const char *path;
+        const check *checks;
+        int n;
+    } endpoints[] = {
+        {"/healthz", live_checks, 2},
+        {"/livez", live_checks, 2},
+        {"/readyz", ready_checks, 3},
+    };
+    for (size_t i = 0; i < sizeof endpoints / sizeof endpoints[0]; i++) {
+        size_t len = strlen(endpoints[i].path);
+        if (strncmp(req->path, endpoints[i].path, len) != 0)
+            continue;
+        const char *rest = req->path + len;
+        if (*rest && *rest != '/')
+            continue;
+        const char *kind = endpoints[i].path + 1;
+        run_checks(req, kind, endpoints[i].checks, endpoints[i].n, *rest ? rest + 1 : NULL);
+        return true;
+    }
+    return false;
+}

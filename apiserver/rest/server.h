@@ -1,0 +1,50 @@
+/*
+ * server.h - the server object the rest layer works on (private to apiserver/), and the one
+ * entry point the transport calls for every request (docs/design.md §5.1). Everything the
+ * server holds lives here, never in a global: two servers can run in one process (tests do).
+ */
+#ifndef FOO_APISERVER_REST_SERVER_H
+#define FOO_APISERVER_REST_SERVER_H
+
+#include "apiserver/apiserver.h"
+#include "apiserver/resource/registry.h"
+#include "apiserver/resource/watchcache.h"
+#include "apiserver/transport/authn.h"
+#include "apiserver/transport/http.h"
+#include "common/clock.h"
+#include "storage/storage.h"
+
+#include <stdatomic.h>
+
+struct as_discovery;
+struct as_openapi;
+
+struct as_server {
+    as_options opt;
+    char *cert_file, *key_file, *ca_file, *sqlite_path; /* resolved paths, owned */
+    as_http *http; /* the transport (listener, connections, compute thread) */
+    st_store *store;
+    wc_cache *cache;
+    authn *auth;                    /* the authentication chain the transport calls */
+    as_registry *registry;          /* the kinds served (read-only once built) */
+    struct as_discovery *discovery; /* discovery documents, rendered once (discovery.h) */
+    struct as_openapi *openapi;     /* OpenAPI documents, rendered once (openapi_handler.h) */
+    clk_t *clock;
+    int64_t start_ms;
+    atomic_bool stopping; /* set by as_stop (any thread) */
+};
+
+/* The server a request belongs to (the transport's app pointer). */
+static inline as_server *as_server_of(const as_req *req)
+{
+    return (as_server *)req->app;
+}
+
+/*
+ * The handler the transport calls for every request (as_handler_fn; app = the as_server):
+ * authorizes, then routes to discovery, OpenAPI, health or a resource. Answers, parks or streams
+ * the request. Runs on the service thread, or on the compute thread for write methods.
+ */
+void as_rest_handle(void *app, as_req *req);
+
+#endif

@@ -1,0 +1,708 @@
+/*
+ * authn.c - request authentication: client certificates, static tokens, anonymous (authn.h).
+ *
+ * Semantics follow k8s.io/apiserver: the x509 authenticator (request/x509/x509.go) verifies the
+ * peer chain with ExtKeyUsage clientAuth and maps CN -> user, O -> groups; the token-file
+ * authenticator (authenticator/token/tokenfile) reads kube-apiserver's CSV; the bearer
+ * authenticator (request/bearertoken) declines anything that is not "Bearer <token>"; and
+ * system:authenticated is added to every authenticated user (group adder).
+ */
+#include "apiserver/transport/authn.h"
+
+#include "common/alloc.h"
+#include "common/log.h"
+#include "common/sbuf.h"
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/asn1.h>
+#include <openssl/x509v3.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define AUTHN_HASH_LEN 32 /* SHA-256 */
+/* Lets TLS session resumption work with SSL_VERIFY_PEER (OpenSSL refuses it without an id). */
+#define AUTHN_SESSION_ID_CTX "foo-apiserver"
+
+/* One line of the token file, keyed by the SHA-256 of its token. */
+typedef struct authn_token {
+    unsigned char hash[AUTHN_HASH_LEN];
+    int line; /* the later line of a duplicated token wins, as in kube-apiserver */
+    authn_user user;
+} authn_token;
+
+struct authn {
+    X509_STORE *client_cas;                /* NULL: client certificates are not used */
+    STACK_OF(X509_NAME) * client_ca_names; /* subjects of client_cas, advertised in handshakes */
+    authn_token *tokens;                   /* sorted by hash, unique */
+    size_t ntokens;
+    bool tokens_configured;
+    clk_t *clock;
+};
+
+/* ---- users ---- */
+
+static void authn_user_clear(authn_user *u)
+{
+    free(u->name);
+    free(u->uid);
+    for (int i = 0; i < u->ngroups; i++)
+        free(u->groups[i]);
+    free(u->groups);
+    memset(u, 0, sizeof *u);
+}
+
+void authn_user_free(authn_user *u)
+{
+    if (!u)
+        return;
+    authn_user_clear(u);
+    free(u);
+}
+
+bool authn_user_is_anonymous(const authn_user *u)
+{
+    return strcmp(u->name, AUTHN_USER_ANONYMOUS) == 0;
+}
+
+bool authn_user_has_group(const authn_user *u, const char *g)
+{
+    for (int i = 0; u && i < u->ngroups; i++)
+        if (strcmp(u->groups[i], g) == 0)
+            return true;
+    return false;
+}
+
+static void authn_user_add_group(authn_user *u, const char *g)
+{
+    u->groups = xrealloc(u->groups, sizeof(char *) * (size_t)(u->ngroups + 1));
+    u->groups[u->ngroups++] = xstrdup(g);
+}
+
+/* A deep copy of src, plus system:authenticated unless already there. */
+static authn_user *authn_user_authenticated(const authn_user *src)
+{
+    authn_user *u = xcalloc(1, sizeof *u);
+    u->name = xstrdup(src->name);
+    u->uid = xstrdup(src->uid ? src->uid : "");
+    for (int i = 0; i < src->ngroups; i++)
+        authn_user_add_group(u, src->groups[i]);
+    if (!authn_user_has_group(u, AUTHN_GROUP_AUTHENTICATED))
+        authn_user_add_group(u, AUTHN_GROUP_AUTHENTICATED);
+    return u;
+}
+
+authn_user *authn_anonymous(void)
+{
+    authn_user *u = xcalloc(1, sizeof *u);
+    u->name = xstrdup(AUTHN_USER_ANONYMOUS);
+    u->uid = xstrdup("");
+    authn_user_add_group(u, AUTHN_GROUP_UNAUTHENTICATED);
+    return u;
+}
+
+/* ---- errors ---- */
+
+/* Logs a load failure and records it in err (may be NULL). */
+static void authn_load_error(api_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void authn_load_error(api_error *err, const char *fmt, ...)
+{
+    sbuf msg = SBUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    sbuf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    log_kv(LOG_ERROR, "authentication config", "error", msg.data, NULL);
+    if (err)
+        apierr_set(err, 500, "InternalError", "%s", msg.data);
+    sbuf_free(&msg);
+}
+
+static const char *authn_ssl_reason(char *buf, size_t n)
+{
+    unsigned long e = ERR_peek_last_error();
+    snprintf(buf, n, "%s", "no certificate found");
+    if (e)
+        ERR_error_string_n(e, buf, n);
+    ERR_clear_error();
+    return buf;
+}
+
+/* ---- client CA bundle ---- */
+
+/* Adds every certificate of the PEM bundle at path to a->client_cas and its subject to the names
+ * list. Returns 0 or -1 (logged, err set). */
+static int authn_load_client_cas(authn *a, const char *path, api_error *err)
+{
+    BIO *b = BIO_new_file(path, "r");
+    if (!b) {
+        authn_load_error(err, "client CA file %s: %s", path, strerror(errno));
+        ERR_clear_error();
+        return -1;
+    }
+    a->client_cas = X509_STORE_new();
+    a->client_ca_names = sk_X509_NAME_new_null();
+    if (!a->client_cas || !a->client_ca_names) {
+        authn_load_error(err, "client CA file %s: out of memory", path);
+        BIO_free(b);
+        return -1;
+    }
+    /* Like Go's CertPool: any certificate of the bundle is a trust anchor (partial chains). */
+    X509_STORE_set_flags(a->client_cas, X509_V_FLAG_PARTIAL_CHAIN);
+    int count = 0, rc = 0;
+    X509 *x;
+    while (rc == 0 && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+        X509_NAME *name = X509_NAME_dup(X509_get_subject_name(x));
+        if (X509_STORE_add_cert(a->client_cas, x) != 1 || !name ||
+            !sk_X509_NAME_push(a->client_ca_names, name)) {
+            X509_NAME_free(name);
+            rc = -1;
+        }
+        X509_free(x);
+        count++;
+    }
+    /* The loop ends at EOF with "no start line"; anything else is a broken bundle. */
+    unsigned long e = ERR_peek_last_error();
+    bool eof = ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
+    if (rc != 0 || count == 0 || !eof) {
+        char why[256];
+        authn_load_error(err, "client CA file %s: certificate %d: %s", path, count + 1,
+                         authn_ssl_reason(why, sizeof why));
+        rc = -1;
+    }
+    ERR_clear_error();
+    BIO_free(b);
+    return rc;
+}
+
+/* ---- token file ---- */
+
+/* Splits one CSV record (no line terminator) like Go's encoding/csv. Fields are appended to
+ * *fields / *n (caller frees). Returns NULL or a static description of the syntax error. */
+static const char *authn_csv_split(const char *s, size_t len, char ***fields, int *n)
+{
+    size_t i = 0;
+    for (;;) {
+        sbuf f = SBUF_INIT;
+        sbuf_puts(&f, "");
+        if (i < len && s[i] == '"') {
+            for (i++;; i++) {
+                if (i >= len) {
+                    sbuf_free(&f);
+                    return "unterminated quoted field";
+                }
+                if (s[i] != '"') {
+                    sbuf_putc(&f, s[i]);
+                } else if (i + 1 < len && s[i + 1] == '"') {
+                    sbuf_putc(&f, '"');
+                    i++;
+                } else {
+                    break;
+                }
+            }
+            i++;
+            if (i < len && s[i] != ',') {
+                sbuf_free(&f);
+                return "extraneous or missing \" in quoted field";
+            }
+        } else {
+            size_t start = i;
+            while (i < len && s[i] != ',')
+                i++;
+            if (memchr(s + start, '"', i - start)) {
+                sbuf_free(&f);
+                return "bare \" in non-quoted field";
+            }
+            sbuf_append(&f, s + start, i - start);
+        }
+        *fields = xrealloc(*fields, sizeof(char *) * (size_t)(*n + 1));
+        (*fields)[(*n)++] = sbuf_detach(&f, NULL);
+        if (i >= len)
+            return NULL;
+        i++; /* the comma; a trailing comma yields one more empty field */
+    }
+}
+
+static void authn_free_fields(char **fields, int n)
+{
+    for (int i = 0; i < n; i++) {
+        OPENSSL_cleanse(fields[i], strlen(fields[i]));
+        free(fields[i]);
+    }
+    free(fields);
+}
+
+/* Splits "a,b,,c" into groups a, b, c (empty pieces dropped). */
+static void authn_split_groups(authn_user *u, const char *list)
+{
+    while (*list) {
+        size_t k = strcspn(list, ",");
+        if (k > 0) {
+            char *g = xstrndup(list, k);
+            authn_user_add_group(u, g);
+            free(g);
+        }
+        list += k;
+        if (*list == ',')
+            list++;
+    }
+}
+
+/* Turns one parsed record into a token entry. Returns NULL, or the reason the line is bad;
+ * *skip is set for lines that are ignored with a warning. */
+static const char *authn_token_from_fields(char **f, int n, authn_token *t, bool *skip)
+{
+    *skip = false;
+    if (n < 3)
+        return "expected at least 3 columns (token,user,uid)";
+    if (f[0][0] == '\0') {
+        *skip = true;
+        return "empty token";
+    }
+    if (f[1][0] == '\0')
+        return "empty user name";
+    memset(t, 0, sizeof *t);
+    if (EVP_Digest(f[0], strlen(f[0]), t->hash, NULL, EVP_sha256(), NULL) != 1)
+        return "cannot hash the token";
+    t->user.name = xstrdup(f[1]);
+    t->user.uid = xstrdup(f[2]);
+    if (n >= 4)
+        authn_split_groups(&t->user, f[3]);
+    return NULL;
+}
+
+static int authn_token_cmp(const void *x, const void *y)
+{
+    const authn_token *a = x, *b = y;
+    int c = memcmp(a->hash, b->hash, AUTHN_HASH_LEN);
+    return c ? c : (a->line > b->line) - (a->line < b->line);
+}
+
+/* Sorts the tokens by hash and keeps, of each duplicated token, its last line. */
+static void authn_sort_tokens(authn *a, const char *path)
+{
+    if (a->ntokens == 0)
+        return; /* qsort(NULL, 0, ...) is undefined: an empty file has no tokens array */
+    qsort(a->tokens, a->ntokens, sizeof *a->tokens, authn_token_cmp);
+    size_t out = 0;
+    for (size_t i = 0; i < a->ntokens; i++) {
+        bool dup_of_next = i + 1 < a->ntokens &&
+                           memcmp(a->tokens[i].hash, a->tokens[i + 1].hash, AUTHN_HASH_LEN) == 0;
+        if (dup_of_next) {
+            char line[16];
+            snprintf(line, sizeof line, "%d", a->tokens[i].line);
+            log_kv(LOG_WARN, "duplicate token in token file; the later line wins", "file", path,
+                   "line", line, NULL);
+            authn_user_clear(&a->tokens[i].user);
+            continue;
+        }
+        a->tokens[out++] = a->tokens[i];
+    }
+    a->ntokens = out;
+}
+
+/* Reads the whole file into sb. Returns 0 or -errno. */
+static int authn_read_file(const char *path, sbuf *sb)
+{
+    FILE *fp = fopen(path, "re");
+    if (!fp)
+        return -errno;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
+        sbuf_append(sb, buf, n);
+    int rc = ferror(fp) ? -EIO : 0;
+    fclose(fp);
+    OPENSSL_cleanse(buf, sizeof buf);
+    sbuf_putc(sb, '\0'); /* data is a C string even when empty */
+    sb->len--;
+    return rc;
+}
+
+static bool authn_blank(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!isspace((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+/* Parses one line (no terminator) into a->tokens. Returns 0 or -1 (logged, err set). */
+static int authn_parse_token_line(authn *a, const char *path, int lineno, const char *s, size_t len,
+                                  api_error *err)
+{
+    if (len > 0 && s[len - 1] == '\r')
+        len--;
+    if (authn_blank(s, len) || s[0] == '#')
+        return 0;
+    char **fields = NULL;
+    int n = 0;
+    const char *why = authn_csv_split(s, len, &fields, &n);
+    authn_token t = {0};
+    bool skip = false;
+    if (!why)
+        why = authn_token_from_fields(fields, n, &t, &skip);
+    authn_free_fields(fields, n);
+    if (why && skip) {
+        char line[16];
+        snprintf(line, sizeof line, "%d", lineno);
+        log_kv(LOG_WARN, "token file line skipped", "file", path, "line", line, "reason", why,
+               NULL);
+        return 0;
+    }
+    if (why) {
+        authn_load_error(err, "token file %s: line %d: %s", path, lineno, why);
+        return -1;
+    }
+    t.line = lineno;
+    a->tokens = xrealloc(a->tokens, sizeof *a->tokens * (a->ntokens + 1));
+    a->tokens[a->ntokens++] = t;
+    return 0;
+}
+
+static int authn_load_tokens(authn *a, const char *path, api_error *err)
+{
+    sbuf sb = SBUF_INIT;
+    int rc = authn_read_file(path, &sb);
+    if (rc != 0) {
+        authn_load_error(err, "token file %s: %s", path, strerror(-rc));
+        sbuf_free(&sb);
+        return -1;
+    }
+    const char *p = sb.data, *end = sb.data + sb.len;
+    for (int lineno = 1; rc == 0 && p < end; lineno++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        rc = authn_parse_token_line(a, path, lineno, p, len, err);
+        p += len + (nl ? 1 : 0);
+    }
+    OPENSSL_cleanse(sb.data, sb.cap); /* the file holds secrets */
+    sbuf_free(&sb);
+    if (rc == 0) {
+        a->tokens_configured = true;
+        authn_sort_tokens(a, path);
+    }
+    return rc;
+}
+
+/* ---- lifecycle ---- */
+
+authn *authn_new(const authn_options *opts)
+{
+    return authn_new_with_error(opts, NULL);
+}
+
+authn *authn_new_with_error(const authn_options *opts, api_error *err)
+{
+    authn *a = xcalloc(1, sizeof *a);
+    a->clock = opts && opts->clock ? opts->clock : clk_system();
+    int rc = 0;
+    if (opts && opts->client_ca_file)
+        rc = authn_load_client_cas(a, opts->client_ca_file, err);
+    if (rc == 0 && opts && opts->token_auth_file)
+        rc = authn_load_tokens(a, opts->token_auth_file, err);
+    if (rc != 0) {
+        authn_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void authn_free(authn *a)
+{
+    if (!a)
+        return;
+    X509_STORE_free(a->client_cas);
+    sk_X509_NAME_pop_free(a->client_ca_names, X509_NAME_free);
+    for (size_t i = 0; i < a->ntokens; i++)
+        authn_user_clear(&a->tokens[i].user);
+    free(a->tokens);
+    free(a);
+}
+
+/* ---- client certificates ---- */
+
+/* The UTF-8 text of entry i of name, or NULL (embedded NUL or conversion failure). */
+static char *authn_name_entry(X509_NAME *name, int i)
+{
+    ASN1_STRING *d = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+    unsigned char *utf8 = NULL;
+    int n = ASN1_STRING_to_UTF8(&utf8, d);
+    char *s = NULL;
+    if (n >= 0 && memchr(utf8, '\0', (size_t)n) == NULL)
+        s = xstrndup((const char *)utf8, (size_t)n);
+    OPENSSL_free(utf8);
+    return s;
+}
+
+/* user = last CN (Go keeps the last), groups = every O in order. Returns 0, -ENOENT (no CN)
+ * or -EACCES (a value that is not text). */
+static int authn_user_from_subject(X509 *leaf, authn_user *u)
+{
+    X509_NAME *name = X509_get_subject_name(leaf);
+    int last_cn = -1;
+    for (int i = -1; (i = X509_NAME_get_index_by_NID(name, NID_commonName, i)) >= 0;)
+        last_cn = i;
+    if (last_cn < 0)
+        return -ENOENT;
+    if (!(u->name = authn_name_entry(name, last_cn)))
+        return -EACCES;
+    if (u->name[0] == '\0')
+        return -ENOENT;
+    for (int i = -1; (i = X509_NAME_get_index_by_NID(name, NID_organizationName, i)) >= 0;) {
+        char *o = authn_name_entry(name, i);
+        if (!o)
+            return -EACCES;
+        authn_user_add_group(u, o);
+        free(o);
+    }
+    return 0;
+}
+
+/* Verifies leaf (+ untrusted chain) against the client CAs for TLS client use. 0 or a reason. */
+static const char *authn_verify_chain(const authn *a, X509 *leaf, STACK_OF(X509) * chain)
+{
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    if (!ctx || X509_STORE_CTX_init(ctx, a->client_cas, leaf, chain) != 1) {
+        X509_STORE_CTX_free(ctx);
+        ERR_clear_error();
+        return "cannot set up certificate verification";
+    }
+    X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+    X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx),
+                               (time_t)(clk_wall_ms(a->clock) / 1000));
+    const char *why = NULL;
+    if (X509_verify_cert(ctx) != 1)
+        why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+    X509_STORE_CTX_free(ctx);
+    ERR_clear_error();
+    return why;
+}
+
+int authn_client_cert(const authn *a, X509 *leaf, STACK_OF(X509) * chain, authn_user **out)
+{
+    *out = NULL;
+    if (!leaf || !a->client_cas)
+        return -ENOENT;
+    const char *why = authn_verify_chain(a, leaf, chain);
+    if (why) {
+        log_v(2, "client certificate rejected: %s", why);
+        return -EACCES;
+    }
+    authn_user u = {0};
+    int rc = authn_user_from_subject(leaf, &u);
+    if (rc == 0)
+        *out = authn_user_authenticated(&u);
+    else if (rc == -EACCES)
+        log_v(2, "client certificate rejected: subject is not valid text");
+    authn_user_clear(&u);
+    return rc;
+}
+
+/* ---- bearer tokens ---- */
+
+/* Finds "Bearer <token>" in an Authorization value like k8s' bearertoken authenticator:
+ * trimmed, split on single spaces, token = second piece. Returns the token span or NULL. */
+static const char *authn_bearer_token(const char *h, size_t *len)
+{
+    while (isspace((unsigned char)*h))
+        h++;
+    static const char scheme[] = "bearer ";
+    if (strncasecmp(h, scheme, sizeof scheme - 1) != 0)
+        return NULL;
+    const char *t = h + sizeof scheme - 1;
+    *len = strcspn(t, " ");
+    while (*len > 0 && isspace((unsigned char)t[*len - 1]))
+        (*len)--; /* trailing whitespace of the header value (TrimSpace) */
+    return *len > 0 ? t : NULL;
+}
+
+int authn_bearer(const authn *a, const char *authorization, authn_user **out)
+{
+    *out = NULL;
+    size_t len = 0;
+    const char *tok = authorization ? authn_bearer_token(authorization, &len) : NULL;
+    if (!tok || !a->tokens_configured)
+        return -ENOENT;
+    authn_token key;
+    if (EVP_Digest(tok, len, key.hash, NULL, EVP_sha256(), NULL) != 1) {
+        ERR_clear_error();
+        return -EACCES;
+    }
+    /* Looking up by hash leaks nothing useful about the stored tokens through timing. */
+    const authn_token *t = NULL;
+    size_t lo = 0, hi = a->ntokens;
+    while (lo < hi && !t) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(key.hash, a->tokens[mid].hash, AUTHN_HASH_LEN);
+        if (c == 0)
+            t = &a->tokens[mid];
+        else if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    if (!t || CRYPTO_memcmp(key.hash, t->hash, AUTHN_HASH_LEN) != 0) {
+        log_v(2, "bearer token rejected: unknown token");
+        return -EACCES;
+    }
+    *out = authn_user_authenticated(&t->user);
+    return 0;
+}
+
+/* ---- the whole chain ---- */
+
+/* Seconds since the epoch of an ASN.1 time; false if it cannot be read. */
+static bool asn1_epoch(const ASN1_TIME *t, int64_t *out)
+{
+    struct tm tm;
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+        return false;
+    *out = (int64_t)timegm(&tm);
+    return true;
+}
+
+/*
+ * The time window in which the client's certificates are all valid: the latest notBefore and
+ * the earliest notAfter of the leaf and of the chain it sent. An unreadable time gives an empty
+ * window.
+ */
+static void cert_window(X509 *leaf, STACK_OF(X509) * chain, int64_t *not_before, int64_t *not_after)
+{
+    *not_before = INT64_MIN;
+    *not_after = INT64_MAX;
+    int n = chain ? sk_X509_num(chain) : 0;
+    for (int i = -1; i < n; i++) {
+        X509 *x = i < 0 ? leaf : sk_X509_value(chain, i);
+        int64_t nb, na;
+        if (!asn1_epoch(X509_get0_notBefore(x), &nb) || !asn1_epoch(X509_get0_notAfter(x), &na)) {
+            *not_before = INT64_MAX;
+            *not_after = INT64_MIN;
+            return;
+        }
+        if (nb > *not_before)
+            *not_before = nb;
+        if (na < *not_after)
+            *not_after = na;
+    }
+}
+
+void authn_conn_clear(authn_conn *c)
+{
+    authn_user_free(c->cert_user);
+    memset(c, 0, sizeof *c);
+}
+
+static authn_user *user_copy(const authn_user *u)
+{
+    authn_user *c = xcalloc(1, sizeof *c);
+    c->name = xstrdup(u->name);
+    c->uid = xstrdup(u->uid ? u->uid : "");
+    c->groups = u->ngroups ? xcalloc((size_t)u->ngroups, sizeof *c->groups) : NULL;
+    for (int i = 0; i < u->ngroups; i++)
+        c->groups[i] = xstrdup(u->groups[i]);
+    c->ngroups = u->ngroups;
+    return c;
+}
+
+/* Verifies the connection's certificate once and remembers the outcome in conn. */
+static void eval_conn_cert(const authn *a, const authn_request *req, authn_conn *conn)
+{
+    conn->cert_state = 1;
+    X509 *peer = req->ssl ? SSL_get1_peer_certificate(req->ssl) : req->peer_cert;
+    if (!peer)
+        return;
+    STACK_OF(X509) *chain = req->ssl ? SSL_get_peer_cert_chain(req->ssl) : req->peer_chain;
+    int rc = authn_client_cert(a, peer, chain, &conn->cert_user);
+    if (rc == 0) {
+        conn->cert_state = 2;
+        cert_window(peer, chain, &conn->not_before, &conn->not_after);
+    } else if (rc == -EACCES) {
+        conn->cert_state = 3;
+    }
+    if (req->ssl)
+        X509_free(peer);
+}
+
+/* The client-certificate step through the connection's memory: 0, -ENOENT or -EACCES. */
+static int conn_cert(const authn *a, const authn_request *req, authn_user **out)
+{
+    authn_conn *conn = req->conn;
+    if (conn->cert_state == 0)
+        eval_conn_cert(a, req, conn);
+    if (conn->cert_state == 1)
+        return -ENOENT;
+    if (conn->cert_state == 3)
+        return -EACCES;
+    int64_t now = clk_wall_ms(a->clock) / 1000;
+    if (now < conn->not_before || now > conn->not_after) {
+        if (log_verbosity() >= 2)
+            log_kv(LOG_INFO, "client certificate outside its validity period", "user",
+                   conn->cert_user->name, NULL);
+        return -EACCES; /* expired (or not yet valid) since the handshake: like an invalid one */
+    }
+    *out = user_copy(conn->cert_user);
+    return 0;
+}
+
+int authn_authenticate(const authn *a, const authn_request *req, authn_user **out)
+{
+    *out = NULL;
+    if (!a) {
+        *out = authn_anonymous();
+        return 0;
+    }
+    /* Front-proxy (requestheader) authentication goes here, before client certificates. */
+    int cert = req->conn ? conn_cert(a, req, out)
+                         : authn_client_cert(a, req->peer_cert, req->peer_chain, out);
+    if (cert == 0)
+        return 0;
+    int bearer = authn_bearer(a, req->authorization, out);
+    if (bearer == 0)
+        return 0;
+    /* An error from any authenticator with no success is a 401, not anonymous (k8s'
+     * union.NewFailOnError in front of the anonymous authenticator). */
+    if (cert == -EACCES || bearer == -EACCES)
+        return -EACCES;
+    *out = authn_anonymous();
+    return 0;
+}
+
+/* ---- TLS server context ---- */
+
+static int authn_accept_any_chain(int preverify_ok, X509_STORE_CTX *ctx)
+{
+    (void)preverify_ok, (void)ctx;
+    return 1; /* authn_client_cert() verifies after the handshake */
+}
+
+int authn_configure_ssl_ctx(const authn *a, SSL_CTX *ctx)
+{
+    if (!a->client_ca_names)
+        return 0;
+    STACK_OF(X509_NAME) *names = SSL_dup_CA_list(a->client_ca_names);
+    if (!names) {
+        ERR_clear_error();
+        log_kv(LOG_ERROR, "cannot copy the client CA list", NULL);
+        return -EIO;
+    }
+    SSL_CTX_set_client_CA_list(ctx, names);
+    if (SSL_CTX_set_session_id_context(ctx, (const unsigned char *)AUTHN_SESSION_ID_CTX,
+                                       sizeof AUTHN_SESSION_ID_CTX - 1) != 1) {
+        ERR_clear_error();
+        log_kv(LOG_ERROR, "cannot set the TLS session id context", NULL);
+        return -EIO;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, authn_accept_any_chain);
+    return 0;
+}

@@ -1,0 +1,142 @@
+/*
+ * authn.h - who is making a request: client certificates and static bearer tokens
+ * (docs/api.md §1 and §9.2), with anonymous as the fallback.
+ *
+ * An authn is built once from authn_options and is read-only afterwards: every function taking a
+ * `const authn *` is safe to call from any thread at the same time. To reload (CA rotation),
+ * build a new authn and swap the pointer; freeing the old one is the swapper's business once no
+ * request uses it.
+ *
+ * The order of §9.2 is kept by authn_authenticate(): [front-proxy, later] -> client certificate
+ * -> bearer token -> anonymous. Front-proxy (requestheader) authentication will be one more
+ * option set, one more authn_* function, and one more step at the head of authn_authenticate().
+ */
+#ifndef FOO_APISERVER_AUTHN_H
+#define FOO_APISERVER_AUTHN_H
+
+#include "common/apierr.h"
+#include "common/clock.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Results of the authenticators, in the project's one convention (0 or a negative errno):
+   0 = authenticated, -ENOENT = no credential of this kind (try the next authenticator),
+   -EACCES = a credential was presented and is wrong (answer 401). */
+
+#define AUTHN_GROUP_AUTHENTICATED   "system:authenticated"
+#define AUTHN_GROUP_UNAUTHENTICATED "system:unauthenticated"
+#define AUTHN_USER_ANONYMOUS        "system:anonymous"
+
+typedef struct authn_options {
+    /* PEM bundle of the CAs that sign client certificates (may hold several); NULL = client
+     * certificates are not used for authentication. */
+    const char *client_ca_file;
+    /* kube-apiserver's --token-auth-file CSV: token,user,uid[,"group1,group2"]; NULL = none. */
+    const char *token_auth_file;
+    /* Time source for certificate validity; NULL = clk_system(). Not owned. */
+    clk_t *clock;
+} authn_options;
+
+typedef struct authn authn;
+
+/* An authenticated (or anonymous) user. All strings owned; uid is "" when unknown. */
+typedef struct authn_user {
+    char *name;
+    char *uid;
+    char **groups;
+    int ngroups;
+} authn_user;
+
+/*
+ * Loads the CA bundle and the token file named in opts (opts may be NULL: no credentials at all,
+ * everybody is anonymous). Returns the authenticator, or NULL when a file cannot be read or is
+ * malformed; the reason (file, line, what is wrong) is logged. Token file rules (as
+ * kube-apiserver): CSV with Go's quoting ("a,b" and "" for a quote), at least 3 columns, the 4th
+ * column split on commas into groups, extra columns ignored; blank lines and lines starting with
+ * # are skipped; a line with an empty token is skipped with a warning; the last line of a
+ * duplicated token wins. A bad line (fewer than 3 columns, empty user name, broken quoting) fails
+ * the whole load.
+ */
+authn *authn_new(const authn_options *opts);
+/* authn_new() that also stores the reason of a failure in *err (a 500 InternalError) when err is
+ * non-NULL, for callers that show it (flag validation, tests). */
+authn *authn_new_with_error(const authn_options *opts, api_error *err);
+void authn_free(authn *a);
+
+/*
+ * Client-certificate authentication. leaf is the peer certificate (NULL: none sent), chain the
+ * certificates the peer sent (may be NULL; may include leaf; used as untrusted intermediates).
+ * The chain is verified against the client CA bundle for purpose TLS client (EKU clientAuth) at
+ * the authn's clock time; a CA of the bundle is a trust anchor even if it is not self-signed.
+ * On success *out = user CN, groups = every O value in order + system:authenticated; caller frees.
+ * Returns 0, -ENOENT (no certificate, no client CA configured, or an empty CN, which
+ * kube-apiserver also declines), or -EACCES (verification failed; logged at -v 2).
+ */
+int authn_client_cert(const authn *a, X509 *leaf, STACK_OF(X509) * chain, authn_user **out);
+
+/*
+ * Bearer-token authentication from an Authorization header value ("Bearer <token>", scheme
+ * case-insensitive). Returns 0 (*out = the token's user + system:authenticated; caller
+ * frees), -ENOENT (header NULL/empty, another scheme, empty token, or no token file), or
+ * -EACCES (unknown token). Tokens are looked up by SHA-256 and compared in constant time.
+ */
+int authn_bearer(const authn *a, const char *authorization, authn_user **out);
+
+/* A new anonymous user: system:anonymous in group system:unauthenticated. Caller frees. */
+authn_user *authn_anonymous(void);
+
+/*
+ * What authn_authenticate() remembers of one TLS connection: its client certificate is verified
+ * once (a chain verification costs more than serving a GET) and its validity window is checked
+ * against the clock on every request, as kube-apiserver verifies per request. Zero-initialize;
+ * authn_conn_clear() frees. Owned by the connection (one thread).
+ */
+typedef struct authn_conn {
+    int cert_state; /* 0 = not evaluated, 1 = none, 2 = valid, 3 = invalid */
+    authn_user *cert_user;
+    int64_t not_before, not_after; /* seconds since the epoch: every certificate sent valid */
+} authn_conn;
+
+/* Frees what c holds and zeroes it (the next request evaluates the certificate again). */
+void authn_conn_clear(authn_conn *c);
+
+/* What authn_authenticate() looks at in one request. Fields may be NULL. */
+typedef struct authn_request {
+    SSL *ssl;                    /* the connection: its peer certificate is read from here ... */
+    X509 *peer_cert;             /* ... or given directly (when ssl is NULL) */
+    STACK_OF(X509) * peer_chain; /* with the certificates the peer sent */
+    authn_conn *conn;            /* the connection's memory; NULL = verify every time */
+    const char *authorization;   /* the Authorization header */
+} authn_request;
+
+/*
+ * THE authentication chain of the server (docs/api.md §9.2), the one the transport calls for
+ * every request: [front-proxy, later] -> client certificate -> bearer token -> anonymous.
+ * Returns 0 with *out (the first authenticator that succeeds, else the anonymous user; caller
+ * frees), or -EACCES (*out NULL) when no authenticator succeeded and at least one rejected a
+ * credential (a certificate that does not verify or is outside its validity period at the
+ * authn's clock, an unknown token): the caller answers 401. Thread-safe for distinct conns.
+ */
+int authn_authenticate(const authn *a, const authn_request *req, authn_user **out);
+
+/* Whether u is the anonymous user (system:anonymous). */
+bool authn_user_is_anonymous(const authn_user *u);
+/* Whether u is in group g. */
+bool authn_user_has_group(const authn_user *u, const char *g);
+/* Frees u and its strings; NULL is allowed. */
+void authn_user_free(authn_user *u);
+
+/*
+ * Configures a server SSL_CTX to ask for (not require) a client certificate: SSL_VERIFY_PEER
+ * without FAIL_IF_NO_PEER_CERT, a verify callback that accepts any chain (so an unknown CA does
+ * not abort the handshake; authn_client_cert() decides later), and the subject names of the
+ * client CA bundle as the advertised CA list (Go clients send a certificate only when its issuer
+ * is listed). Without a client CA file, no certificate is requested. Call before the context is
+ * used for connections; the CA list is copied into ctx. Returns 0 or -EIO (logged).
+ */
+int authn_configure_ssl_ctx(const authn *a, SSL_CTX *ctx);
+
+#endif
