@@ -466,3 +466,31 @@ size_t foo_prune_unknown_fields(cJSON *foo, cJSON *paths, size_t max_named)
     sbuf_free(&w.path);
     return w.removed;
 }
+
+/* ---- columns ------------------------------------------------------------------------------- */
+
+cJSON *foo_cell_ready(const cJSON *foo, int64_t now_s)
+{
+    (void)now_s;
+    const cJSON *cond;
+    cJSON_ArrayForEach(cond, json_path(foo, "status.conditions"))
+    {
+        const char *type = json_path_string(cond, "type");
+        const char *status = json_path_string(cond, "status");
+        if (type && status && strcmp(type, "Ready") == 0)
+            return cJSON_CreateString(status);
+    }
+    return cJSON_CreateNull();
+}
+
+const api_column foo_columns[FOO_NCOLUMNS] = {
+    {"Name", "string", "name", "Name of the Foo", 0, "metadata.name", NULL},
+    {"Deployment", "string", "", "Name of the Deployment the Foo owns", 0, "spec.deploymentName",
+     NULL},
+    {"Replicas", "integer", "", "Desired number of pods", 0, "spec.replicas", NULL},
+    {"Available", "integer", "", "Pods available", 0, "status.availableReplicas", NULL},
+    {"Ready", "string", "", "Status of the Ready condition", 0, NULL, foo_cell_ready},
+    {"Age", "date", "", "Time since the Foo was created", 0, NULL, api_cell_age},
+    {"Namespace", "string", "", "Namespace of the Deployment", 1, "spec.namespace", NULL},
+    {"Image", "string", "", "Container image of the pods", 1, "spec.image", NULL},
+};

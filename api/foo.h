@@ -8,6 +8,8 @@
 #ifndef FOO_API_FOO_H
 #define FOO_API_FOO_H
 
+#include "api/column.h"
+
 #include "common/apierr.h"
 
 #include <cjson/cJSON.h>
@@ -95,6 +97,16 @@ const char *meta_label_value_error(const char *s);
 
 /* Limit on the summed length of annotation keys and values (kube's TotalAnnotationSizeLimitB). */
 #define META_MAX_ANNOTATIONS_BYTES (256 * 1024)
+
+/*
+ * The columns of `kubectl get foos` (see api/column.h): NAME, DEPLOYMENT, REPLICAS, AVAILABLE,
+ * READY (status of the Ready condition, JSON null when there is none), AGE; with -o wide
+ * NAMESPACE and IMAGE. Plain cells are the stored values (null when absent), as CRD printer
+ * columns show them.
+ */
+#define FOO_NCOLUMNS 8
+extern const api_column foo_columns[FOO_NCOLUMNS];
+cJSON *foo_cell_ready(const cJSON *foo, int64_t now_s);
 
 /*
  * OpenAPI documents for the group-version, built once on first use and immutable afterwards

@@ -1,0 +1,319 @@
+/*
+ * labelselector.c - the structured metav1.LabelSelector (see labelselector.h), worded and
+ * printed as apimachinery's meta/v1 helpers and validation do.
+ */
+#include "api/labelselector.h"
+#include "api/fielderr.h"
+#include "api/foo.h"
+#include "api/kindutil.h"
+
+#include "common/alloc.h"
+#include "common/labels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum ls_op { OP_EQUALS, OP_IN, OP_NOT_IN, OP_EXISTS, OP_DOES_NOT_EXIST, OP_UNKNOWN } ls_op;
+
+static ls_op op_of(const char *s)
+{
+    static const struct {
+        const char *name;
+        ls_op op;
+    } ops[] = {{"In", OP_IN},
+               {"NotIn", OP_NOT_IN},
+               {"Exists", OP_EXISTS},
+               {"DoesNotExist", OP_DOES_NOT_EXIST}};
+    for (size_t i = 0; s && i < sizeof ops / sizeof ops[0]; i++) {
+        if (strcmp(s, ops[i].name) == 0)
+            return ops[i].op;
+    }
+    return OP_UNKNOWN;
+}
+
+/* ---- validation ---------------------------------------------------------------------------- */
+
+/* The values of one expression: an array of label values. */
+static bool validate_values(const cJSON *values, const char *prefix, api_error *err)
+{
+    char *path = xasprintf("%s.values", prefix);
+    bool ok = ku_check_array(values, path, err);
+    int j = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, ku_array(values))
+    {
+        char *vpath = xasprintf("%s[%d]", path, j++);
+        const char *msg;
+        if (!cJSON_IsString(v)) {
+            fe_type_invalid(err, vpath, v, "string");
+            ok = false;
+        } else if ((msg = meta_label_value_error(v->valuestring)) != NULL) {
+            fe_invalid_string(err, vpath, v->valuestring, msg);
+            ok = false;
+        }
+        free(vpath);
+    }
+    free(path);
+    return ok;
+}
+
+/* How many values the operator takes is kube's rule: some for In/NotIn, none for the others. */
+static bool validate_operator(const cJSON *expr, const char *prefix, api_error *err)
+{
+    char *path = xasprintf("%s.operator", prefix);
+    const char *op_name = ku_check_string(ku_member(expr, "operator"), path, err);
+    const cJSON *values = ku_member(expr, "values");
+    int nvalues = cJSON_IsArray(values) ? cJSON_GetArraySize(values) : 0;
+    bool ok = true;
+    switch (op_of(op_name)) {
+    case OP_IN:
+    case OP_NOT_IN:
+        if (nvalues == 0) {
+            char *vpath = xasprintf("%s.values", prefix);
+            fe_required(err, vpath, "must be specified when `operator` is 'In' or 'NotIn'");
+            free(vpath);
+            ok = false;
+        }
+        break;
+    case OP_EXISTS:
+    case OP_DOES_NOT_EXIST:
+        if (nvalues > 0) {
+            char *vpath = xasprintf("%s.values", prefix);
+            fe_forbidden(err, vpath,
+                         "may not be specified when `operator` is 'Exists' or 'DoesNotExist'");
+            free(vpath);
+            ok = false;
+        }
+        break;
+    default:
+        fe_invalid_string(err, path, op_name ? op_name : "", "not a valid selector operator");
+        ok = false;
+        break;
+    }
+    free(path);
+    return ok;
+}
+
+static bool validate_expression(const cJSON *expr, int i, const char *path, api_error *err)
+{
+    char *prefix = xasprintf("%s.matchExpressions[%d]", path, i);
+    bool ok = false;
+    if (!cJSON_IsObject(expr)) {
+        fe_type_invalid(err, prefix, expr, "object");
+        goto out;
+    }
+    ok = validate_operator(expr, prefix, err);
+    char *kpath = xasprintf("%s.key", prefix);
+    const cJSON *key = ku_member(expr, "key");
+    const char *k = ku_check_string(key, kpath, err);
+    const char *msg = meta_qualified_name_error(k ? k : "");
+    if (key && !k) {
+        ok = false;
+    } else if (msg) {
+        fe_invalid_string(err, kpath, k ? k : "", msg);
+        ok = false;
+    }
+    free(kpath);
+    ok &= validate_values(ku_member(expr, "values"), prefix, err);
+out:
+    free(prefix);
+    return ok;
+}
+
+bool ls_validate(const cJSON *sel, const char *path, api_error *err)
+{
+    if (!sel)
+        return true;
+    if (!ku_check_object(sel, path, err))
+        return false;
+    char *mlpath = xasprintf("%s.matchLabels", path);
+    bool ok = ku_check_labels(ku_member(sel, "matchLabels"), mlpath, err);
+    free(mlpath);
+    char *mepath = xasprintf("%s.matchExpressions", path);
+    const cJSON *exprs = ku_member(sel, "matchExpressions");
+    if (!ku_check_array(exprs, mepath, err))
+        ok = false;
+    free(mepath);
+    int i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, ku_array(exprs))
+    {
+        ok &= validate_expression(e, i++, path, err);
+    }
+    return ok;
+}
+
+bool ls_is_empty(const cJSON *sel)
+{
+    const cJSON *ml = ku_member(sel, "matchLabels");
+    const cJSON *me = ku_member(sel, "matchExpressions");
+    return cJSON_IsObject(sel) && cJSON_GetArraySize(ml) == 0 && cJSON_GetArraySize(me) == 0;
+}
+
+/* ---- the selector text --------------------------------------------------------------------- */
+
+/* One requirement: a matchLabels member (OP_EQUALS) or a matchExpressions item. */
+typedef struct requirement {
+    const char *key;
+    ls_op op;
+    const cJSON *item;
+    size_t index; /* position, so equal keys keep their order */
+} requirement;
+
+static int cmp_requirements(const void *a, const void *b)
+{
+    const requirement *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    if (c != 0)
+        return c;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int cmp_strings(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* "(a,b)": the values of an In/NotIn expression, sorted as kube prints them. */
+static void put_values(sbuf *out, const cJSON *values)
+{
+    size_t n = (size_t)cJSON_GetArraySize(values), i = 0;
+    const char **strs = xcalloc(n + 1, sizeof *strs);
+    const cJSON *v;
+    cJSON_ArrayForEach(v, values)
+    {
+        strs[i++] = v->valuestring;
+    }
+    qsort(strs, n, sizeof *strs, cmp_strings);
+    sbuf_putc(out, '(');
+    for (i = 0; i < n; i++) {
+        if (i)
+            sbuf_putc(out, ',');
+        sbuf_puts(out, strs[i]);
+    }
+    sbuf_putc(out, ')');
+    free(strs);
+}
+
+static void put_requirement(sbuf *out, const requirement *r)
+{
+    switch (r->op) {
+    case OP_EQUALS:
+        sbuf_printf(out, "%s=%s", r->key, r->item->valuestring);
+        break;
+    case OP_IN:
+    case OP_NOT_IN:
+        sbuf_printf(out, "%s %s ", r->key, r->op == OP_IN ? "in" : "notin");
+        put_values(out, ku_member(r->item, "values"));
+        break;
+    case OP_EXISTS:
+        sbuf_puts(out, r->key);
+        break;
+    case OP_DOES_NOT_EXIST:
+        sbuf_printf(out, "!%s", r->key);
+        break;
+    case OP_UNKNOWN:
+        break; /* ls_format renders validated selectors only */
+    }
+}
+
+/* The requirements of a well-formed selector, unsorted; *n receives their count. */
+static requirement *collect_requirements(const cJSON *sel, size_t *n)
+{
+    const cJSON *ml = ku_member(sel, "matchLabels");
+    const cJSON *me = ku_member(sel, "matchExpressions");
+    size_t cap = (size_t)cJSON_GetArraySize(ml) + (size_t)cJSON_GetArraySize(me);
+    requirement *reqs = xcalloc(cap + 1, sizeof *reqs);
+    size_t i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, ml)
+    {
+        reqs[i] = (requirement){it->string, OP_EQUALS, it, i};
+        i++;
+    }
+    cJSON_ArrayForEach(it, me)
+    {
+        reqs[i] = (requirement){ku_string(it, "key"), op_of(ku_string(it, "operator")), it, i};
+        i++;
+    }
+    *n = i;
+    return reqs;
+}
+
+char *ls_format(const cJSON *sel)
+{
+    api_error scratch = API_ERROR_INIT;
+    bool ok = ls_validate(sel, "selector", &scratch);
+    apierr_clear(&scratch);
+    if (!ok)
+        return NULL;
+    size_t n;
+    requirement *reqs = collect_requirements(sel, &n);
+    qsort(reqs, n, sizeof *reqs, cmp_requirements);
+    sbuf out = SBUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            sbuf_putc(&out, ',');
+        put_requirement(&out, &reqs[i]);
+    }
+    free(reqs);
+    return sbuf_detach(&out, NULL);
+}
+
+/* ---- Go's %#v ------------------------------------------------------------------------------ */
+
+static void put_go_string(sbuf *sb, const cJSON *v)
+{
+    fe_render_quoted(sb, cJSON_IsString(v) ? v->valuestring : "");
+}
+
+void ls_render_go(sbuf *sb, const cJSON *sel)
+{
+    if (!cJSON_IsObject(sel)) {
+        sbuf_puts(sb, "null");
+        return;
+    }
+    sbuf_puts(sb, "v1.LabelSelector{MatchLabels:");
+    ku_render_go_string_map(sb, ku_member(sel, "matchLabels"));
+    sbuf_puts(sb, ", MatchExpressions:");
+    const cJSON *exprs = ku_member(sel, "matchExpressions");
+    if (!cJSON_IsArray(exprs)) {
+        sbuf_puts(sb, "[]v1.LabelSelectorRequirement(nil)}");
+        return;
+    }
+    sbuf_puts(sb, "[]v1.LabelSelectorRequirement{");
+    bool first = true;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, exprs)
+    {
+        sbuf_puts(sb, first ? "v1.LabelSelectorRequirement{Key:"
+                            : ", v1.LabelSelectorRequirement{Key:");
+        put_go_string(sb, ku_member(e, "key"));
+        sbuf_puts(sb, ", Operator:");
+        put_go_string(sb, ku_member(e, "operator"));
+        sbuf_puts(sb, ", Values:");
+        ku_render_go_string_slice(sb, ku_member(e, "values"));
+        sbuf_putc(sb, '}');
+        first = false;
+    }
+    sbuf_puts(sb, "}}");
+}
+
+/* ---- matching ------------------------------------------------------------------------------ */
+
+bool ls_matches(const cJSON *sel, const cJSON *labels)
+{
+    if (!sel)
+        return false;
+    /* The text form is matched by the same code as the labelSelector query parameter. */
+    char *text = ls_format(sel);
+    if (!text)
+        return false;
+    api_error err = API_ERROR_INIT;
+    labels_selector *parsed = labels_parse(text, &err);
+    bool match = parsed && labels_match(parsed, labels);
+    labels_free(parsed);
+    apierr_clear(&err);
+    free(text);
+    return match;
+}
