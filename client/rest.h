@@ -64,6 +64,16 @@ typedef struct kc_client_options {
     clk_t *clock;                 /* default clk_system(); also the watch idle deadline's clock */
     kc_sleep_fn sleep;            /* default: nanosleep */
     void *sleep_ctx;
+    /*
+     * Optional observer of every HTTP exchange of kc_request / kc_request_json (retries count
+     * one each; watches are not observed): code is the HTTP status, or 0 when no answer came
+     * (transport failure, timeout); method as given; host is "host[:port]" of the configured
+     * server, as written in its URL (client-go's rest_client_requests_total labels). Called on
+     * the calling thread after the exchange, with no lock of the client held; must be
+     * thread-safe and quick. NULL = not observed.
+     */
+    void (*on_response)(void *ctx, int code, const char *method, const char *host);
+    void *on_response_ctx;
 } kc_client_options;
 
 /*
