@@ -1,9 +1,9 @@
 /*
  * builtin.h - the strategies of the Kubernetes kinds the standalone server serves besides Foo
- * (docs/design.md §2): apps/v1 Deployment, core v1 Event and Namespace, coordination.k8s.io/v1
- * Lease. For each kind: its names, kube's defaults, the validation kubectl users meet first
- * (kube's field paths and wording), the columns of `kubectl get`, and how metadata.generation
- * evolves.
+ * (the registry's entries, docs/design.md §4.9): apps/v1 Deployment, core v1 Event and Namespace,
+ * coordination.k8s.io/v1 Lease. For each kind: its names, kube's defaults, the validation kubectl
+ * users meet first (kube's field paths and wording), the columns of `kubectl get`, and how
+ * metadata.generation evolves.
  *
  * Functions work on cJSON trees of the wire form, like api/foo.h. They are pure (no I/O, no
  * mutable globals) and thread-safe; every one accepts any JSON (wrong types anywhere, missing

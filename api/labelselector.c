@@ -94,28 +94,30 @@ static bool validate_operator(const cJSON *expr, const char *prefix, api_error *
     return ok;
 }
 
+/* The key of one expression: a qualified name, like a label key. */
+static bool validate_key(const cJSON *expr, const char *prefix, api_error *err)
+{
+    char *path = xasprintf("%s.key", prefix);
+    const cJSON *key = ku_member(expr, "key");
+    const char *k = ku_check_string(key, path, err);
+    const char *msg = NULL;
+    if (!key || k) /* absent reads as "", as in Go */
+        msg = meta_qualified_name_error(k ? k : "");
+    if (msg)
+        fe_invalid_string(err, path, k ? k : "", msg);
+    free(path);
+    return (!key || k) && !msg;
+}
+
 static bool validate_expression(const cJSON *expr, int i, const char *path, api_error *err)
 {
     char *prefix = xasprintf("%s.matchExpressions[%d]", path, i);
-    bool ok = false;
-    if (!cJSON_IsObject(expr)) {
+    bool ok = cJSON_IsObject(expr);
+    if (!ok)
         fe_type_invalid(err, prefix, expr, "object");
-        goto out;
-    }
-    ok = validate_operator(expr, prefix, err);
-    char *kpath = xasprintf("%s.key", prefix);
-    const cJSON *key = ku_member(expr, "key");
-    const char *k = ku_check_string(key, kpath, err);
-    const char *msg = meta_qualified_name_error(k ? k : "");
-    if (key && !k) {
-        ok = false;
-    } else if (msg) {
-        fe_invalid_string(err, kpath, k ? k : "", msg);
-        ok = false;
-    }
-    free(kpath);
-    ok &= validate_values(ku_member(expr, "values"), prefix, err);
-out:
+    else /* every check runs, so that each problem is reported */
+        ok = validate_operator(expr, prefix, err) & validate_key(expr, prefix, err) &
+             validate_values(ku_member(expr, "values"), prefix, err);
     free(prefix);
     return ok;
 }
