@@ -4,6 +4,7 @@
  */
 #include "apiserver/apiserver.h"
 #include "apiserver/rest/discovery.h"
+#include "apiserver/rest/namespaces.h"
 #include "apiserver/rest/server.h"
 #include "apiserver/rest/openapi_handler.h"
 #include "apiserver/transport/pki.h"
@@ -39,7 +40,7 @@ static char *path_in(const char *dir, const char *name)
 
 static void load_kv(void *ctx, const char *key, const char *value, size_t len, uint64_t rev)
 {
-    wc_load(ctx, key, value, len, rev);
+    as_caches_load(ctx, key, value, len, rev);
 }
 
 static void wake(void *ctx)
@@ -167,17 +168,17 @@ static int setup_storage(as_server *srv)
     wo.min_events = o->watch_cache_min_events;
     wo.min_age_ms = (int64_t)o->watch_cache_min_age_s * 1000;
     wo.clock = srv->clock;
-    srv->cache = wc_new(&wo);
+    srv->caches = as_caches_new(srv->registry, &wo);
     /* History first (it rebuilds part of the state), then every current object on top. */
     uint64_t rev = 0, oldest = 0;
-    if (st_history(srv->store, 0, wc_apply, srv->cache, &oldest) != 0 ||
-        st_load(srv->store, "", load_kv, srv->cache, &rev) != 0) {
+    if (st_history(srv->store, 0, as_caches_replay, srv->caches, &oldest) != 0 ||
+        st_load(srv->store, "", load_kv, srv->caches, &rev) != 0) {
         log_error("cannot load the stored objects");
         return -1;
     }
-    wc_set_rev(srv->cache, rev);
-    wc_set_oldest(srv->cache, oldest);
-    st_set_sink(srv->store, wc_apply, srv->cache);
+    as_caches_set_rev(srv->caches, rev);
+    as_caches_set_oldest(srv->caches, oldest);
+    st_set_sink(srv->store, as_caches_apply, srv->caches);
     if (st_start(srv->store) != 0)
         return -1;
     char revs[32];
@@ -206,7 +207,7 @@ static int start_http(as_server *srv)
         return -1;
     }
     /* Committed events wake the watch streams (nothing is written before the listener). */
-    wc_set_notify(srv->cache, wake, srv->http);
+    as_caches_set_notify(srv->caches, wake, srv->http);
     return 0;
 }
 
@@ -218,8 +219,9 @@ as_server *as_new(const as_options *opt)
     srv->start_ms = clk_wall_ms(srv->clock);
     srv->registry = as_registry_new(opt->standalone);
     srv->discovery = as_discovery_new(srv->registry);
-    srv->openapi = as_openapi_new();
-    if (setup_pki(srv) != 0 || setup_storage(srv) != 0 || start_http(srv) != 0) {
+    srv->openapi = as_openapi_new(srv->registry);
+    if (setup_pki(srv) != 0 || setup_storage(srv) != 0 || as_namespaces_bootstrap(srv) != 0 ||
+        start_http(srv) != 0) {
         as_free(srv);
         return NULL;
     }
@@ -261,7 +263,7 @@ void as_free(as_server *srv)
     as_http_stop(srv->http);
     if (srv->store)
         st_close(srv->store);
-    wc_free(srv->cache);
+    as_caches_free(srv->caches);
     authn_free(srv->auth);
     as_discovery_free(srv->discovery);
     as_openapi_free(srv->openapi);

@@ -80,12 +80,16 @@ int apierr_cause_count(const api_error *e)
     return e->causes ? cJSON_GetArraySize(e->causes) : 0;
 }
 
+/* kube's qualified names: "foos.demo.example.com", or "namespaces" in the core group (three
+   printf arguments for "%s%s%s"). */
+#define QUALIFIED(resource, group) resource, *(group) ? "." : "", group
+
 bool apierr_finish_invalid(api_error *e, const char *kind, const char *group, const char *name)
 {
     if (apierr_cause_count(e) == 0)
         return false;
     sbuf sb = SBUF_INIT;
-    sbuf_printf(&sb, "%s.%s \"%s\" is invalid: ", kind, group, name ? name : "");
+    sbuf_printf(&sb, "%s%s%s \"%s\" is invalid: ", QUALIFIED(kind, group), name ? name : "");
     const cJSON *c;
     bool first = true;
     if (apierr_cause_count(e) > 1)
@@ -107,21 +111,22 @@ bool apierr_finish_invalid(api_error *e, const char *kind, const char *group, co
 
 void apierr_not_found(api_error *e, const char *resource, const char *group, const char *name)
 {
-    apierr_set(e, 404, "NotFound", "%s.%s \"%s\" not found", resource, group, name);
+    apierr_set(e, 404, "NotFound", "%s%s%s \"%s\" not found", QUALIFIED(resource, group), name);
     apierr_details(e, name, group, resource);
 }
 
 void apierr_already_exists(api_error *e, const char *resource, const char *group, const char *name)
 {
-    apierr_set(e, 409, "AlreadyExists", "%s.%s \"%s\" already exists", resource, group, name);
+    apierr_set(e, 409, "AlreadyExists", "%s%s%s \"%s\" already exists", QUALIFIED(resource, group),
+               name);
     apierr_details(e, name, group, resource);
 }
 
 void apierr_conflict(api_error *e, const char *resource, const char *group, const char *name,
                      const char *why)
 {
-    apierr_set(e, 409, "Conflict", "Operation cannot be fulfilled on %s.%s \"%s\": %s", resource,
-               group, name, why);
+    apierr_set(e, 409, "Conflict", "Operation cannot be fulfilled on %s%s%s \"%s\": %s",
+               QUALIFIED(resource, group), name, why);
     apierr_details(e, name, group, resource);
 }
 

@@ -1,4 +1,5 @@
 #include "apiserver/resource/list_select.h"
+#include "apiserver/resource/registry.h"
 #include "common/alloc.h"
 #include "common/sbuf.h"
 
@@ -68,12 +69,15 @@ static bool check_rv(const as_list_options *o, uint64_t current, api_error *e)
 }
 
 /* Keeps the selected items (in place); drops the references of the others. */
-static void filter(as_page *page, size_t prefix_len, const as_selector *sel)
+static void filter(as_page *page, const as_selector *sel)
 {
     size_t kept = 0;
     for (size_t i = 0; i < page->n; i++) {
         wc_blob *b = page->items[i];
-        if (b && as_selector_matches(sel, "", b->key + prefix_len, b)) /* cluster-scoped */
+        char ns[AS_MAX_NAMESPACE + 1];
+        const char *name;
+        if (b && as_key_split(b->key, ns, sizeof ns, &name) &&
+            as_selector_matches(sel, ns, name, b))
             page->items[kept++] = b;
         else
             wc_blob_unref(b);
@@ -127,18 +131,19 @@ static bool select_range(wc_cache *cache, const char *prefix, const as_list_opti
     return true;
 }
 
-bool as_list_select(wc_cache *cache, const char *prefix, const as_list_options *o,
-                    const as_selector *sel, as_page *page, api_error *e)
+bool as_list_select(wc_cache *cache, const char *prefix, bool all_namespaces,
+                    const as_list_options *o, const as_selector *sel, as_page *page, api_error *e)
 {
     memset(page, 0, sizeof *page);
     if (!check_rv(o, wc_rev(cache), e))
         return false;
-    const char *name = as_selector_only_name(sel);
+    /* Across namespaces a name may be in any of them: scanned, not looked up. */
+    const char *name = all_namespaces ? NULL : as_selector_only_name(sel);
     if (name)
         select_one(cache, prefix, name, page);
     else if (!select_range(cache, prefix, o, page, e))
         return false;
-    filter(page, strlen(prefix), sel);
+    filter(page, sel);
     if (sel->labels || sel->nterms)
         page->remaining = 0; /* kube counts what remains only when no selector filters it */
     return true;

@@ -26,14 +26,16 @@ typedef struct as_page {
 } as_page;
 
 /*
- * Fills *page with the objects under `prefix` that o and sel select. Returns false with e set:
+ * Fills *page with the objects under `prefix` that o and sel select; all_namespaces: prefix is
+ * a namespaced kind's, across its namespaces (so a metadata.name selector is scanned for, not
+ * looked up). Returns false with e set:
  * 400 for an invalid continue token or a continue with a resourceVersion, 410 Expired for a
  * continue token (or an Exact resourceVersion) older than the cache's history, 504 Timeout for a
  * resourceVersion newer than the cache (Retry-After 1). The page is empty on failure; free it
  * with as_page_free either way.
  */
-bool as_list_select(wc_cache *cache, const char *prefix, const as_list_options *o,
-                    const as_selector *sel, as_page *page, api_error *e);
+bool as_list_select(wc_cache *cache, const char *prefix, bool all_namespaces,
+                    const as_list_options *o, const as_selector *sel, as_page *page, api_error *e);
 
 void as_page_free(as_page *page);
 

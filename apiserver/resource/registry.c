@@ -1,28 +1,21 @@
 #include "apiserver/resource/registry.h"
+#include "api/builtin.h"
 #include "api/foo.h"
+#include "api/patchmeta.h"
 #include "common/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- the kinds (docs/design.md §4.9; README "Adding a kind") ---------------------------- */
+
 static const as_strategy foo_strategy = {
     .defaults = foo_default,
     .validate = foo_validate,
     .validate_status = foo_validate_status,
     .prune_unknown_fields = foo_prune_unknown_fields,
-};
-
-static const as_column foo_columns[] = {
-    {"Name", "string", "name", "Name of the Foo", 0, AS_COL_NAME, NULL},
-    {"Deployment", "string", "", "Name of the Deployment the Foo owns", 0, AS_COL_PATH,
-     "spec.deploymentName"},
-    {"Replicas", "integer", "", "Desired number of pods", 0, AS_COL_PATH, "spec.replicas"},
-    {"Available", "integer", "", "Pods available", 0, AS_COL_PATH, "status.availableReplicas"},
-    {"Ready", "string", "", "Status of the Ready condition", 0, AS_COL_CONDITION, "Ready"},
-    {"Age", "date", "", "Time since the Foo was created", 0, AS_COL_AGE, NULL},
-    {"Namespace", "string", "", "Namespace of the Deployment", 1, AS_COL_PATH, "spec.namespace"},
-    {"Image", "string", "", "Container image of the pods", 1, AS_COL_PATH, "spec.image"},
+    .generation = API_GENERATION_SPEC,
 };
 
 static const as_resource foos = {
@@ -40,7 +33,97 @@ static const as_resource foos = {
     .custom_subresources = {"bar", NULL},
     .strategy = &foo_strategy,
     .columns = foo_columns,
-    .ncolumns = sizeof foo_columns / sizeof foo_columns[0],
+    .ncolumns = FOO_NCOLUMNS,
+};
+
+/* Built-in kinds of --standalone: plain storage with kube's defaults and first validations
+   (api/builtin.h); unknown fields are kept as sent (no schema of ours to prune them with). */
+
+static const as_strategy deployment_as_strategy = {
+    .defaults = deployment_default,
+    .validate = deployment_validate,
+    .validate_status = deployment_validate_status,
+    .generation = API_GENERATION_SPEC_ANNOTATIONS,
+    .patch_schema = patchmeta_deployment,
+    .scale_selector = deployment_scale_selector,
+};
+
+static const as_resource deployments = {
+    .group = DEPLOYMENT_GROUP,
+    .version = DEPLOYMENT_VERSION,
+    .resource = DEPLOYMENT_RESOURCE,
+    .singular = DEPLOYMENT_SINGULAR,
+    .kind = DEPLOYMENT_KIND,
+    .list_kind = DEPLOYMENT_LIST_KIND,
+    .short_names = {DEPLOYMENT_SHORT_NAME, NULL},
+    .categories = {DEPLOYMENT_CATEGORY, NULL},
+    .namespaced = true,
+    .has_status = true,
+    .has_scale = true,
+    .strategy = &deployment_as_strategy,
+    .columns = deployment_columns,
+    .ncolumns = DEPLOYMENT_NCOLUMNS,
+};
+
+static const as_strategy event_as_strategy = {
+    .validate = event_validate,
+    .generation = API_GENERATION_NONE,
+    .patch_schema = patchmeta_event,
+};
+
+static const as_resource events = {
+    .group = EVENT_GROUP,
+    .version = EVENT_VERSION,
+    .resource = EVENT_RESOURCE,
+    .singular = EVENT_SINGULAR,
+    .kind = EVENT_KIND,
+    .list_kind = EVENT_LIST_KIND,
+    .short_names = {EVENT_SHORT_NAME, NULL},
+    .namespaced = true,
+    .strategy = &event_as_strategy,
+    .columns = event_columns,
+    .ncolumns = EVENT_NCOLUMNS,
+};
+
+static const as_strategy namespace_as_strategy = {
+    .defaults = namespace_default,
+    .validate = namespace_validate,
+    .generation = API_GENERATION_NONE,
+    .patch_schema = patchmeta_namespace,
+};
+
+static const as_resource namespaces = {
+    .group = NAMESPACE_GROUP,
+    .version = NAMESPACE_VERSION,
+    .resource = NAMESPACE_RESOURCE,
+    .singular = NAMESPACE_SINGULAR,
+    .kind = NAMESPACE_KIND,
+    .list_kind = NAMESPACE_LIST_KIND,
+    .short_names = {NAMESPACE_SHORT_NAME, NULL},
+    .namespaced = false,
+    .has_status = true,
+    .strategy = &namespace_as_strategy,
+    .columns = namespace_columns,
+    .ncolumns = NAMESPACE_NCOLUMNS,
+};
+
+static const as_strategy lease_as_strategy = {
+    .validate = lease_validate,
+    .generation = API_GENERATION_NONE,
+    .patch_schema = patchmeta_lease,
+};
+
+static const as_resource leases = {
+    .group = LEASE_GROUP,
+    .version = LEASE_VERSION,
+    .resource = LEASE_RESOURCE,
+    .singular = LEASE_SINGULAR,
+    .kind = LEASE_KIND,
+    .list_kind = LEASE_LIST_KIND,
+    .namespaced = true,
+    .strategy = &lease_as_strategy,
+    .columns = lease_columns,
+    .ncolumns = LEASE_NCOLUMNS,
 };
 
 struct as_registry {
@@ -58,7 +141,20 @@ as_registry *as_registry_new(bool standalone)
 {
     as_registry *reg = xcalloc(1, sizeof *reg);
     add(reg, &foos);
-    (void)standalone;
+    if (standalone) {
+        add(reg, &deployments);
+        add(reg, &events);
+        add(reg, &namespaces);
+        add(reg, &leases);
+    }
+    return reg;
+}
+
+as_registry *as_registry_of(const as_resource *const *entries, int n)
+{
+    as_registry *reg = xcalloc(1, sizeof *reg);
+    for (int i = 0; i < n; i++)
+        add(reg, entries[i]);
     return reg;
 }
 
@@ -122,4 +218,23 @@ const char *as_resource_qualified(const as_resource *r, char *buf, int len)
     else
         snprintf(buf, (size_t)len, "%s", r->resource);
     return buf;
+}
+
+bool as_key_split(const char *key, char *ns, size_t ns_cap, const char **name)
+{
+    const char *p = key;
+    for (int slashes = 0; slashes < 3; p++) { /* past "/G/R/" */
+        if (!*p)
+            return false;
+        if (*p == '/')
+            slashes++;
+    }
+    const char *slash = strchr(p, '/');
+    size_t len = slash ? (size_t)(slash - p) : 0;
+    if (len >= ns_cap)
+        return false;
+    memcpy(ns, p, len);
+    ns[len] = '\0';
+    *name = slash ? slash + 1 : p;
+    return true;
 }

@@ -7,6 +7,9 @@
 #ifndef FOO_APISERVER_REGISTRY_H
 #define FOO_APISERVER_REGISTRY_H
 
+#include "api/builtin.h"
+#include "api/column.h"
+#include "common/strategicpatch.h"
 #include "common/apierr.h"
 #include "common/sbuf.h"
 
@@ -24,25 +27,14 @@ typedef struct as_strategy {
     /* Removes the fields the schema does not know, names up to max_named of them in paths, and
        returns how many it removed (fieldValidation). */
     size_t (*prune_unknown_fields)(cJSON *obj, cJSON *paths, size_t max_named);
+    /* How metadata.generation evolves (api/builtin.h: none, spec, spec and annotations). */
+    api_generation generation;
+    /* The merge keys of a strategic merge patch (api/patchmeta.h); NULL: such a patch is applied
+       as a merge patch, as kube does for kinds without a compiled-in type (docs/api.md D4). */
+    const smp_schema *(*patch_schema)(void);
+    /* The label selector /scale reports (a new string); NULL: the object's status.selector. */
+    char *(*scale_selector)(const cJSON *obj);
 } as_strategy;
-
-/* One column of `kubectl get` (a meta.k8s.io Table column). */
-typedef enum as_column_kind {
-    AS_COL_NAME,      /* metadata.name */
-    AS_COL_AGE,       /* time since metadata.creationTimestamp, in kube's HumanDuration */
-    AS_COL_PATH,      /* the value at a dotted JSON path (null when absent) */
-    AS_COL_CONDITION, /* status of status.conditions[type == path] */
-} as_column_kind;
-
-typedef struct as_column {
-    const char *name;
-    const char *type;   /* "string", "integer", "date", ... */
-    const char *format; /* "name" for the Name column, else "" */
-    const char *description;
-    int priority; /* 0 = always shown; 1 = with -o wide */
-    as_column_kind kind;
-    const char *path;
-} as_column;
 
 typedef struct as_resource {
     const char *group; /* "" for the core group */
@@ -60,15 +52,21 @@ typedef struct as_resource {
        name for this kind (rest/subresources.c), e.g. Foo's "bar"; NULL-terminated. */
     const char *custom_subresources[2];
     const as_strategy *strategy;
-    const as_column *columns; /* NULL = Name and Age */
+    const api_column *columns; /* `kubectl get` columns (api/column.h); NULL = Name and Age */
     int ncolumns;
 } as_resource;
+
+/* The longest namespace name (a DNS-1123 label). */
+#define AS_MAX_NAMESPACE 63
 
 typedef struct as_registry as_registry;
 
 /* Builds the table: Foo always; in standalone mode also the built-in kinds the controller uses
    (apps/v1 deployments, v1 events and namespaces, coordination.k8s.io/v1 leases). */
 as_registry *as_registry_new(bool standalone);
+/* A registry of exactly the n entries given, in that order (tests build registries of their own
+   kinds this way). The entries are borrowed and must outlive the registry. */
+as_registry *as_registry_of(const as_resource *const *entries, int n);
 /* NULL is a no-op. */
 void as_registry_free(as_registry *reg);
 /* The entry for group/version/resource, or NULL. */
@@ -84,6 +82,13 @@ void as_resource_group_version(const as_resource *r, sbuf *out);
 /* Storage key prefix of a resource, ending in '/': "/demo.example.com/foos/" or, namespaced,
    "/apps/deployments/NS/" (ns NULL = every namespace: "/apps/deployments/"). */
 void as_resource_prefix(const as_resource *r, const char *ns, sbuf *out);
+/*
+ * Splits a storage key ("/G/R/NAME" or, namespaced, "/G/R/NS/NAME") into its namespace (copied
+ * into ns, "" for a cluster-scoped key; names and namespaces hold no '/') and its name (a pointer
+ * into key). Returns false for a key of another shape or a namespace longer than ns_cap - 1.
+ */
+bool as_key_split(const char *key, char *ns, size_t ns_cap, const char **name);
+
 /* "foos.demo.example.com" / "events" - the name used in error messages. */
 const char *as_resource_qualified(const as_resource *r, char *buf, int len);
 

@@ -104,6 +104,28 @@ static bool spec_changed(const cJSON *a, const cJSON *b)
     return false;
 }
 
+static api_generation generation_of(const as_resource *r)
+{
+    return r->strategy ? r->strategy->generation : API_GENERATION_SPEC;
+}
+
+/* Whether an update from current to next makes metadata.generation grow (the kind's rule). */
+static bool bumps_generation(const as_resource *r, const cJSON *next, const cJSON *current)
+{
+    switch (generation_of(r)) {
+    case API_GENERATION_NONE:
+        return false;
+    case API_GENERATION_SPEC_ANNOTATIONS:
+        if (!json_equal(json_path(next, "metadata.annotations"),
+                        json_path(current, "metadata.annotations")))
+            return true;
+        break;
+    case API_GENERATION_SPEC:
+        break;
+    }
+    return spec_changed(next, current);
+}
+
 static bool has_finalizers(const cJSON *obj)
 {
     return cJSON_GetArraySize(json_path(obj, "metadata.finalizers")) > 0;
@@ -183,7 +205,10 @@ static void set_create_meta(as_write_intent *op, cJSON *meta)
     id_uuid4(uid);
     json_set_string(meta, "uid", uid);
     set_now(meta, "creationTimestamp", op->now_s);
-    json_set_number(meta, "generation", 1);
+    if (generation_of(op->res) != API_GENERATION_NONE)
+        json_set_number(meta, "generation", 1);
+    else
+        json_remove(meta, "generation");
     json_remove(meta, "resourceVersion");
     drop_server_fields(meta);
 }
@@ -283,7 +308,7 @@ static cJSON *merge_main(as_write_intent *op, cJSON *incoming, const cJSON *curr
     const as_strategy *s = op->res->strategy;
     if (s && s->defaults)
         s->defaults(next);
-    if (spec_changed(next, current)) {
+    if (bumps_generation(op->res, next, current)) {
         double gen = cJSON_GetNumberValue(json_path(current, "metadata.generation"));
         json_set_number(meta, "generation", (gen > 0 ? gen : 0) + 1);
     }
@@ -348,7 +373,7 @@ outcome as_rules_update(as_write_intent *op, cJSON *incoming, const cJSON *curre
 
 /* ---- the incoming object of each verb --------------------------------------------------- */
 
-cJSON *as_rules_scale_of(const cJSON *obj)
+cJSON *as_rules_scale_of(const as_resource *r, const cJSON *obj)
 {
     cJSON *s = cJSON_CreateObject();
     cJSON_AddStringToObject(s, "kind", "Scale");
@@ -367,9 +392,16 @@ cJSON *as_rules_scale_of(const cJSON *obj)
     cJSON *status = cJSON_AddObjectToObject(s, "status");
     const cJSON *srep = json_path(obj, "status.replicas");
     cJSON_AddNumberToObject(status, "replicas", cJSON_IsNumber(srep) ? srep->valuedouble : 0);
-    const char *sel = json_path_string(obj, "status.selector");
-    if (sel)
-        cJSON_AddStringToObject(status, "selector", sel);
+    if (r->strategy && r->strategy->scale_selector) {
+        char *sel = r->strategy->scale_selector(obj);
+        if (sel && *sel)
+            cJSON_AddStringToObject(status, "selector", sel);
+        free(sel);
+    } else {
+        const char *sel = json_path_string(obj, "status.selector");
+        if (sel)
+            cJSON_AddStringToObject(status, "selector", sel);
+    }
     return s;
 }
 
@@ -380,6 +412,11 @@ static cJSON *apply_patch(as_write_intent *op, const cJSON *target, api_error *e
     if (!cJSON_IsObject(op->body)) {
         apierr_bad_request(e, "the patch is not a JSON object");
         return NULL;
+    }
+    const as_strategy *st = op->res->strategy;
+    if (op->ptype == PATCH_STRATEGIC && st && st->patch_schema) {
+        cJSON *out = NULL;
+        return smp_apply(target, op->body, st->patch_schema(), &out, e) == 0 ? out : NULL;
     }
     cJSON *patch = cJSON_Duplicate(op->body, 1);
     if (op->ptype == PATCH_STRATEGIC)
@@ -416,7 +453,7 @@ static cJSON *incoming_from_scale(as_write_intent *op, const cJSON *scale, const
 /* PATCH /scale: the patch applies to the Scale view; only the patch itself may pin a version. */
 static cJSON *incoming_from_scale_patch(as_write_intent *op, const cJSON *current, api_error *e)
 {
-    cJSON *scale = as_rules_scale_of(current);
+    cJSON *scale = as_rules_scale_of(op->res, current);
     cJSON *patched = apply_patch(op, scale, e);
     cJSON_Delete(scale);
     if (!patched)

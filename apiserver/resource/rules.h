@@ -92,8 +92,10 @@ outcome as_rules_delete(as_write_intent *in, const cJSON *current, cJSON **next,
    NULL. */
 const char *as_rules_propagation_policy(const as_write_intent *in);
 
-/* The autoscaling/v1 Scale view of obj (docs/api.md §8.2). Returns an owned tree. */
-cJSON *as_rules_scale_of(const cJSON *obj);
+/* The autoscaling/v1 Scale view of obj, of kind r (docs/api.md §8.2): spec.replicas,
+   status.replicas and the selector of the kind (its scale_selector, else status.selector).
+   Returns an owned tree. */
+cJSON *as_rules_scale_of(const as_resource *r, const cJSON *obj);
 
 /* The storage key of an object: the resource's prefix (registry.h) and the name. */
 void as_object_key(const as_resource *r, const char *ns, const char *name, sbuf *out);

@@ -5,12 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const as_column default_columns[] = {
-    {"Name", "string", "name", "Name must be unique within a namespace.", 0, AS_COL_NAME, NULL},
-    {"Age", "date", "",
-     "CreationTimestamp is a timestamp representing the server time when this "
-     "object was created.",
-     0, AS_COL_AGE, NULL},
+/* Kinds without columns of their own: Name and Age (type "date", as kube's default table). */
+static const api_column default_columns[] = {
+    {"Name", "string", "name", API_COLUMN_NAME_DESCRIPTION, 0, "metadata.name", NULL},
+    {"Age", "date", "", API_COLUMN_AGE_DESCRIPTION, 0, NULL, api_cell_age},
 };
 
 bool as_include_object_parse(const char *value, as_include_object *out)
@@ -49,48 +47,19 @@ static void partial_of(sbuf *out, const char *version, const cJSON *obj)
     sbuf_putc(out, '}');
 }
 
-static void cell(sbuf *out, const as_column *c, const cJSON *obj, int64_t now_s)
+/* A plain cell is the value at its path as stored (null when absent); a computed one is the
+   kind's function's value (api/column.h). */
+static void cell(sbuf *out, const api_column *c, const cJSON *obj, int64_t now_s)
 {
-    switch (c->kind) {
-    case AS_COL_NAME: {
-        const char *name = json_path_string(obj, "metadata.name");
-        sbuf_json_string(out, name ? name : "");
-        return;
-    }
-    case AS_COL_AGE: {
-        int64_t created;
-        char age[32] = "<unknown>";
-        const char *ts = json_path_string(obj, "metadata.creationTimestamp");
-        if (ts && time_parse_rfc3339(ts, &created))
-            time_format_human(now_s - created, age, sizeof age);
-        sbuf_json_string(out, age);
-        return;
-    }
-    case AS_COL_PATH: {
-        const cJSON *v = json_path(obj, c->path);
-        char *s = v ? json_print(v) : NULL;
-        sbuf_puts(out, s ? s : "null");
-        free(s);
-        return;
-    }
-    case AS_COL_CONDITION: {
-        const cJSON *cond;
-        cJSON_ArrayForEach(cond, json_path(obj, "status.conditions"))
-        {
-            const char *type = json_path_string(cond, "type");
-            const char *status = json_path_string(cond, "status");
-            if (type && status && strcmp(type, c->path) == 0) {
-                sbuf_json_string(out, status);
-                return;
-            }
-        }
-        sbuf_puts(out, "null");
-        return;
-    }
-    }
+    cJSON *computed = c->cell ? c->cell(obj, now_s) : NULL;
+    const cJSON *v = c->cell ? computed : json_path(obj, c->path);
+    char *s = v ? json_print(v) : NULL;
+    sbuf_puts(out, s ? s : "null");
+    free(s);
+    cJSON_Delete(computed);
 }
 
-static void column_definitions(sbuf *out, const as_column *cols, int n)
+static void column_definitions(sbuf *out, const api_column *cols, int n)
 {
     sbuf_puts(out, "\"columnDefinitions\":[");
     for (int i = 0; i < n; i++) {
@@ -104,7 +73,7 @@ static void column_definitions(sbuf *out, const as_column *cols, int n)
     sbuf_putc(out, ']');
 }
 
-static void row(sbuf *out, const as_column *cols, int ncols, const wc_blob *b, const char *version,
+static void row(sbuf *out, const api_column *cols, int ncols, const wc_blob *b, const char *version,
                 as_include_object include, int64_t now_s)
 {
     cJSON *obj = cJSON_ParseWithLength(b->data, b->len);
@@ -130,7 +99,7 @@ void as_table_render(sbuf *out, const as_resource *r, const char *version,
                      const wc_blob *const *items, size_t n, const as_list_meta *meta,
                      as_include_object include, bool headers, int64_t now_s)
 {
-    const as_column *cols = r->columns ? r->columns : default_columns;
+    const api_column *cols = r->columns ? r->columns : default_columns;
     int ncols = r->columns ? r->ncolumns : 2;
     sbuf_printf(out, "{\"kind\":\"Table\",\"apiVersion\":\"meta.k8s.io/%s\",", version);
     list_meta(out, meta);

@@ -546,6 +546,19 @@ void wc_apply(void *cache, st_event_type type, const char *key, const char *json
         notify(notify_ctx);
 }
 
+void wc_advance(wc_cache *c, uint64_t rev)
+{
+    writer_lock(c);
+    if (rev > c->rev) {
+        if (!c->live)
+            end_replay(c);
+        wr_lock(c);
+        c->rev = rev;
+        rw_unlock(c);
+    }
+    writer_unlock(c);
+}
+
 wc_blob *wc_get(wc_cache *c, const char *key)
 {
     rd_lock(c);

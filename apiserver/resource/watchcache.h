@@ -1,10 +1,11 @@
 /*
  * watchcache.h - every current object in memory as serialized JSON, plus a ring of recent events.
  *
- * One cache holds every resource, keyed by storage key ("/demo.example.com/foos/NAME"), ordered
- * by key, so a resource's objects are one contiguous range (list = prefix range, sorted by name).
- * It mirrors the store's single global revision: wc_rev() is the revision of the last applied
- * event, whatever resource it touched.
+ * One cache per kind (kindcaches.h), keyed by storage key ("/demo.example.com/foos/NAME"),
+ * ordered by key, so a namespace's objects are one contiguous range (list = prefix range, sorted
+ * by namespace and name). Each mirrors the store's single global revision: wc_rev() is the
+ * revision of the last event the store committed, whatever kind it touched (wc_advance), so a
+ * watcher of one kind never wakes for another kind's events.
  *
  * Objects are immutable, reference-counted blobs: readers take references under a short lock and
  * then splice the bytes into responses without holding it (no re-serialization on GET/LIST).
@@ -112,6 +113,14 @@ void wc_set_oldest(wc_cache *c, uint64_t oldest_rev);
  */
 void wc_apply(void *cache, st_event_type type, const char *key, const char *json, size_t len,
               uint64_t rev);
+
+/*
+ * Raises wc_rev() to rev (never lowers it) without an event: the store committed revision rev for
+ * another kind (one cache per kind, kindcaches.h). Lists and bookmarks then carry the store's
+ * revision, as kube's do, and a later event of this kind is live, not replay. Does not call the
+ * notify hook. Writer thread, like wc_apply.
+ */
+void wc_advance(wc_cache *c, uint64_t rev);
 
 /* Called after each wc_apply (on the writer thread, no lock held, so it may call the readers);
    e.g. wakes the HTTP loop. fn NULL = none. Not called for ignored out-of-order events. */

@@ -145,7 +145,8 @@ static void collection_respond(collection_op *cop)
     sbuf_puts(out, "{\"apiVersion\":\"");
     as_resource_group_version(cop->res, out);
     sbuf_printf(out, "\",\"kind\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\"},\"items\":[",
-                cop->res->list_kind, (unsigned long long)wc_rev(as_server_of(req)->cache));
+                cop->res->list_kind,
+                (unsigned long long)wc_rev(as_cache_of(as_server_of(req), cop->res)));
     bool first = true;
     for (size_t i = 0; i < cop->n; i++) {
         if (cop->writes[i]->result != ST_OK)
@@ -224,7 +225,8 @@ static bool select_collection(as_req *req, const as_target *t, as_page *page, si
     *prefix_len = prefix.len;
     bool ok = as_list_options_parse(as_req_query(req), AS_VERB_DELETECOLLECTION, &o, &e) &&
               as_selector_parse(o.field_selector, o.label_selector, &sel, &e) &&
-              as_list_select(as_server_of(req)->cache, prefix.data, &o, &sel, page, &e);
+              as_list_select(as_cache_of(as_server_of(req), t->resource), prefix.data,
+                             t->resource->namespaced && !t->ns, &o, &sel, page, &e);
     if (!ok) {
         as_respond_error(req, &e);
         apierr_clear(&e);

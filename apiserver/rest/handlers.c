@@ -105,7 +105,7 @@ void as_handle_get(as_req *req, const as_target *t)
         return;
     sbuf key = SBUF_INIT;
     as_object_key(t->resource, t->ns, t->name, &key);
-    wc_blob *b = wc_get(as_server_of(req)->cache, key.data);
+    wc_blob *b = wc_get(as_cache_of(as_server_of(req), t->resource), key.data);
     sbuf_free(&key);
     if (!b) {
         api_error e = API_ERROR_INIT;
@@ -168,7 +168,8 @@ static void handle_list(as_req *req, const as_target *t)
     as_resource_prefix(t->resource, t->ns, &prefix);
     if (as_list_options_parse(as_req_query(req), AS_VERB_LIST, &o, &e) &&
         as_selector_parse(o.field_selector, o.label_selector, &sel, &e) &&
-        as_list_select(as_server_of(req)->cache, prefix.data, &o, &sel, &page, &e)) {
+        as_list_select(as_cache_of(as_server_of(req), t->resource), prefix.data,
+                       t->resource->namespaced && !t->ns, &o, &sel, &page, &e)) {
         as_list_meta meta = {.rev = page.rev, .cont = page.cont, .remaining = page.remaining};
         if (neg.media == AS_MEDIA_JSON)
             splice_json_list(req, t->resource, page.items, page.n, &meta);
@@ -208,8 +209,23 @@ static void handle_collection_read(as_req *req, const as_target *t)
     }
 }
 
+/* Writes that kube serves only at a namespace's collection, or not at all (namespaces have no
+   deletecollection). */
+static bool collection_write_allowed(const as_target *t, as_method m)
+{
+    if (t->resource->namespaced && !t->ns)
+        return false;
+    if (m == AS_DELETE && !*t->resource->group && strcmp(t->resource->resource, "namespaces") == 0)
+        return false;
+    return true;
+}
+
 static void handle_collection(as_req *req, const as_target *t)
 {
+    if ((req->method == AS_POST || req->method == AS_DELETE) &&
+        !collection_write_allowed(t, req->method))
+        return as_method_not_allowed(req, t->resource,
+                                     req->method == AS_POST ? "create" : "deletecollection");
     switch (req->method) {
     case AS_GET:
     case AS_HEAD:

@@ -17,7 +17,7 @@ static bool ping_ok(as_server *srv)
 
 static bool storage_ok(as_server *srv)
 {
-    return srv->store != NULL && srv->cache != NULL;
+    return srv->store != NULL && srv->caches != NULL;
 }
 
 static bool not_shutting_down(as_server *srv)

@@ -7,6 +7,7 @@
 #define FOO_APISERVER_REST_SERVER_H
 
 #include "apiserver/apiserver.h"
+#include "apiserver/resource/kindcaches.h"
 #include "apiserver/resource/registry.h"
 #include "apiserver/resource/watchcache.h"
 #include "apiserver/transport/authn.h"
@@ -24,7 +25,7 @@ struct as_server {
     char *cert_file, *key_file, *ca_file, *sqlite_path; /* resolved paths, owned */
     as_http *http; /* the transport (listener, connections, compute thread) */
     st_store *store;
-    wc_cache *cache;
+    as_caches *caches;              /* one watch cache per kind (kindcaches.h) */
     authn *auth;                    /* the authentication chain the transport calls */
     as_registry *registry;          /* the kinds served (read-only once built) */
     struct as_discovery *discovery; /* discovery documents, rendered once (discovery.h) */
@@ -38,6 +39,12 @@ struct as_server {
 static inline as_server *as_server_of(const as_req *req)
 {
     return (as_server *)req->app;
+}
+
+/* The watch cache of kind r (an entry of srv's registry). */
+static inline wc_cache *as_cache_of(const as_server *srv, const as_resource *r)
+{
+    return as_caches_of(srv->caches, r);
 }
 
 /*

@@ -26,7 +26,7 @@ static void scale_get(as_req *req, const as_target *t)
         wo_respond_error(req, &e);
         return;
     }
-    cJSON *scale = as_rules_scale_of(cur);
+    cJSON *scale = as_rules_scale_of(t->resource, cur);
     char *s = json_print(scale);
     as_respond_json(req, 200, s, strlen(s));
     free(s);

@@ -69,7 +69,7 @@ static void set_expired(as_watch *w, uint64_t rv)
 {
     char msg[128];
     snprintf(msg, sizeof msg, "too old resource version: %llu (%llu)", (unsigned long long)rv,
-             (unsigned long long)wc_oldest_rev(w->srv->cache));
+             (unsigned long long)wc_oldest_rev(as_cache_of(w->srv, w->res)));
     set_error(w, 410, "Expired", msg);
 }
 
@@ -86,7 +86,7 @@ static uint64_t timeout_ns(as_watch *w, int64_t seconds)
 /* Where the stream starts: a snapshot, the live events after a revision, or an ERROR event. */
 static void position(as_watch *w, const as_list_options *o)
 {
-    wc_cache *cache = w->srv->cache;
+    wc_cache *cache = as_cache_of(w->srv, w->res);
     const char *rv = o->resource_version;
     if (o->send_initial_events || !rv || strcmp(rv, "0") == 0) {
         size_t remaining;
@@ -140,7 +140,9 @@ static bool wanted(as_watch *w, wc_blob *b)
 {
     if (!b || strncmp(b->key, w->prefix, w->prefix_len) != 0)
         return false;
-    return as_selector_matches(&w->sel, "", b->key + w->prefix_len, b); /* cluster-scoped */
+    char ns[AS_MAX_NAMESPACE + 1];
+    const char *name;
+    return as_key_split(b->key, ns, sizeof ns, &name) && as_selector_matches(&w->sel, ns, name, b);
 }
 
 static void append_event(as_watch *w, sbuf *out, const char *type, const wc_blob *b)
@@ -220,7 +222,7 @@ static void fill_live(as_watch *w, sbuf *out, size_t max_bytes)
 {
     wc_event evs[EVENT_BATCH];
     while (out->len < max_bytes) {
-        int n = wc_events_since(w->srv->cache, w->pos, evs, EVENT_BATCH);
+        int n = wc_events_since(as_cache_of(w->srv, w->res), w->pos, evs, EVENT_BATCH);
         if (n < 0) {
             set_expired(w, w->pos);
             return;

@@ -12,6 +12,7 @@
  * DELETE and deletecollection live in delete.c, /scale and /bar in subresources.c.
  */
 #include "apiserver/rest/write.h"
+#include "apiserver/rest/namespaces.h"
 #include "apiserver/rest/server.h"
 #include "apiserver/rest/write_op.h"
 #include "common/alloc.h"
@@ -68,7 +69,7 @@ static int success_code(const write_op *op)
 static void respond_scale(write_op *op, const char *json, size_t len)
 {
     cJSON *obj = cJSON_ParseWithLength(json, len);
-    cJSON *scale = as_rules_scale_of(obj);
+    cJSON *scale = as_rules_scale_of(op->in.res, obj);
     char *s = json_print(scale);
     as_respond_json(op->req, 200, s, strlen(s));
     free(s);
@@ -234,7 +235,7 @@ cJSON *wo_load_current(write_op *op, uint64_t *rev)
 {
     sbuf key = SBUF_INIT;
     object_key(op, &key);
-    wc_blob *b = wc_get(as_server_of(op->req)->cache, key.data);
+    wc_blob *b = wc_get(as_cache_of(as_server_of(op->req), op->in.res), key.data);
     sbuf_free(&key);
     if (!b)
         return NULL;
@@ -288,6 +289,11 @@ void wo_attempt(write_op *op)
     cJSON *next = NULL, *current = NULL;
     uint64_t rev = 0;
     outcome out = compute_next(op, &current, &rev, &next, &e);
+    if (out == OUT_WRITE && !as_namespace_admit(as_server_of(op->req), &op->in, &e)) {
+        cJSON_Delete(next);
+        next = NULL;
+        out = OUT_ERROR;
+    }
     if (out == OUT_WRITE && !op->dry_run) {
         st_op sop = op->in.kind == OP_CREATE ? ST_CREATE : op->in.removed ? ST_DELETE : ST_UPDATE;
         submit(op, sop, next, rev); /* next and op now belong to the write */
