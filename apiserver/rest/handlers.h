@@ -36,6 +36,11 @@ const as_custom_subresource *as_custom_subresource_find(const as_resource *r, co
 /* The request's query parameters as the resource layer reads them (list_options.h). */
 as_query as_req_query(const as_req *req);
 
+/* The server's wall clock, in seconds (rules take the request's time from it). */
+int64_t as_now_s(as_req *req);
+/* Whether the Accept header allows JSON; answers 406 and returns false when it does not. */
+bool as_check_accept(as_req *req);
+
 /* GET of one object (or of a subresource that shows the object). */
 void as_handle_get(as_req *req, const as_target *t);
 /* Answers 405 MethodNotAllowed: `<verb> is not supported on resources of kind "<r>"`. */

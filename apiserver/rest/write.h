@@ -28,9 +28,7 @@ void as_handle_bar(as_req *req, const as_target *t);   /* POST /bar */
    job running req ends (as_req_after_job: the write's completion must not overtake the job's). */
 void as_submit_write(as_req *req, st_write *w);
 
-/* Shared with handlers.c. */
-int64_t as_now_s(as_req *req); /* the server's wall clock, in seconds */
-bool as_check_accept(as_req *req);
+/* The 404 of an object of r: `<resource>.<group> "<name>" not found` (defined in write.c). */
 void as_error_not_found(api_error *e, const as_resource *r, const char *name);
 
 #endif
