@@ -1,0 +1,600 @@
+/*
+ * manager.c - foo-controller-manager's wiring, run and shutdown (manager.h,
+ * docs/controller-manager.md §4).
+ *
+ * The controllers (the Foo controller and, with --simulate-deployments, the simulator) are run
+ * by one worker loop written here rather than fc_run_worker: on shutdown a worker must stop
+ * taking keys at once, while fc_run_worker drains everything still queued.
+ */
+#include "controllers/manager.h"
+
+#include "client/config.h"
+#include "client/rest.h"
+#include "common/alloc.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "controllers/events.h"
+#include "controllers/fence.h"
+#include "controllers/foo_controller.h"
+#include "controllers/httpd.h"
+#include "controllers/kapi.h"
+#include "controllers/leader.h"
+#include "controllers/metrics.h"
+#include "controllers/simulate.h"
+#include "informer/informer.h"
+#include "workqueue/workqueue.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define FOOS_PATH        "/apis/demo.example.com/v1beta1/foos"
+#define DEPLOYMENTS_PATH "/apis/apps/v1/deployments"
+/* How often mgr_run looks at the stop flag while it waits for the caches. */
+#define SYNC_POLL_MS 200
+/* The longest the recorder may take to deliver what was recorded, at shutdown. */
+#define EVENT_FLUSH_MAX_MS 5000
+
+/* One controller run by the manager's workers. */
+typedef struct mgr_ctrl {
+    const char *name; /* FC_DEFAULT_NAME or SIM_NAME */
+    wq *queue;
+    fc_result (*reconcile)(void *impl, const char *key);
+    void *impl;
+    pthread_t *threads;
+    int nthreads; /* started */
+    mgr_manager *m;
+} mgr_ctrl;
+
+struct mgr_manager {
+    mgr_options o;
+    char *lease_namespace;
+    clk_t *clock;
+    kc_config *cfg;
+    kc_client *client;
+    metrics_registry *metrics;
+    inf_factory *factory;
+    inf_informer *foos, *deployments; /* owned by the factory */
+    ctl_kapi api;                     /* what the controllers and the recorder write through */
+    ctl_fence fence;                  /* behind api when leader election is on */
+    le_elector *elector;              /* NULL without leader election */
+    ev_recorder *recorder;
+    fc_controller *fc;
+    sim_simulator *sim; /* NULL without --simulate-deployments */
+    mgr_ctrl ctrls[2];
+    int nctrls;
+    httpd *metrics_server, *probe_server;
+
+    pthread_mutex_t mu; /* guards the fields below and the workers' start */
+    pthread_cond_t cond;
+    bool stop_requested;
+    bool lost;            /* leadership was lost while running */
+    bool workers_started; /* once */
+    atomic_bool stopping; /* workers take no more keys */
+    bool workers_stuck;   /* a worker outlived the shutdown budget */
+};
+
+/* ---- adapters between the parts ------------------------------------------------------------- */
+
+static void observe_response(void *ctx, int code, const char *method, const char *host)
+{
+    metrics_observe_request(ctx, code, method, host);
+}
+
+static void record_event(void *ctx, const cJSON *obj, const char *type, const char *reason,
+                         const char *message)
+{
+    ev_record(ctx, obj, type, reason, "%s", message);
+}
+
+static bool is_leader(void *ctx)
+{
+    return le_is_leader(ctx);
+}
+
+static fc_result reconcile_foo(void *impl, const char *key)
+{
+    return fc_reconcile(impl, key);
+}
+
+static fc_result reconcile_simulated(void *impl, const char *key)
+{
+    return sim_reconcile(impl, key);
+}
+
+static metrics_result metrics_result_of(fc_result r)
+{
+    switch (r.action) {
+    case FC_DONE:
+        return METRICS_RESULT_SUCCESS;
+    case FC_REQUEUE:
+        return METRICS_RESULT_REQUEUE;
+    case FC_REQUEUE_AFTER:
+        return METRICS_RESULT_REQUEUE_AFTER;
+    case FC_REQUEUE_RATE_LIMITED:
+        break;
+    }
+    return METRICS_RESULT_ERROR;
+}
+
+/* ---- workers -------------------------------------------------------------------------------- */
+
+/* Takes keys until the queue is shut down; once the manager is stopping, takes none more. */
+static void *worker(void *arg)
+{
+    mgr_ctrl *c = arg;
+    mgr_manager *m = c->m;
+    char *key;
+    while (wq_get(c->queue, &key)) {
+        if (atomic_load(&m->stopping)) { /* shutdown: the key is dropped, not worked */
+            wq_done(c->queue, key);
+            free(key);
+            break;
+        }
+        metrics_active_workers_add(m->metrics, c->name, 1);
+        uint64_t start = clk_mono_ns(m->clock);
+        fc_result r = c->reconcile(c->impl, key);
+        double secs = (double)(clk_mono_ns(m->clock) - start) / (double)CLK_NS_PER_S;
+        metrics_reconcile_done(m->metrics, c->name, metrics_result_of(r), secs);
+        metrics_active_workers_add(m->metrics, c->name, -1);
+        fc_apply_result(c->queue, key, r);
+        wq_done(c->queue, key);
+        free(key);
+    }
+    return NULL;
+}
+
+/* Starts every controller's workers, once (called by mgr_run or on becoming leader). */
+static void start_workers(mgr_manager *m)
+{
+    pthread_mutex_lock(&m->mu);
+    if (m->workers_started || m->stop_requested) {
+        pthread_mutex_unlock(&m->mu);
+        return;
+    }
+    m->workers_started = true;
+    for (int i = 0; i < m->nctrls; i++) {
+        mgr_ctrl *c = &m->ctrls[i];
+        c->threads = xcalloc((size_t)m->o.workers, sizeof *c->threads);
+        for (int w = 0; w < m->o.workers; w++) {
+            int rc = pthread_create(&c->threads[w], NULL, worker, c);
+            if (rc != 0) {
+                log_kv(LOG_ERROR, "cannot start a worker", "controller", c->name, "error",
+                       strerror(rc), NULL);
+                break;
+            }
+            c->nthreads++;
+        }
+        char n[16];
+        snprintf(n, sizeof n, "%d", c->nthreads);
+        log_kv(LOG_INFO, "Starting workers", "controller", c->name, "worker count", n, NULL);
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* Joins every worker, waiting at most until the real-time deadline; false if one is stuck. */
+static bool join_workers(mgr_manager *m, const struct timespec *deadline)
+{
+    bool all = true;
+    for (int i = 0; i < m->nctrls; i++) {
+        mgr_ctrl *c = &m->ctrls[i];
+        for (int w = 0; w < c->nthreads; w++)
+            if (pthread_timedjoin_np(c->threads[w], NULL, deadline) != 0)
+                all = false;
+    }
+    return all;
+}
+
+/* ---- leader election callbacks -------------------------------------------------------------- */
+
+static void on_started_leading(void *ctx)
+{
+    start_workers(ctx);
+}
+
+/* controller-runtime's rule: a manager that loses the lease stops (and is restarted). */
+static void on_stopped_leading(void *ctx)
+{
+    mgr_manager *m = ctx;
+    pthread_mutex_lock(&m->mu);
+    if (!m->stop_requested) {
+        m->lost = true;
+        m->stop_requested = true;
+        pthread_cond_broadcast(&m->cond);
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* ---- probes and metrics --------------------------------------------------------------------- */
+
+static void serve_metrics(void *ctx, httpd_response *resp)
+{
+    mgr_manager *m = ctx;
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    metrics_write(m->metrics, &resp->body);
+}
+
+/* Liveness: the elector's loop is alive (client-go's HealthzAdaptor); always ok without it. */
+static void serve_healthz(void *ctx, httpd_response *resp)
+{
+    mgr_manager *m = ctx;
+    if (m->elector && !le_healthy(m->elector, MGR_LEADER_HEALTH_TOLERANCE_MS)) {
+        resp->code = 500;
+        sbuf_puts(&resp->body, "[-]leaderElection failed: the leader has not renewed its lease "
+                               "in time\nhealthz check failed\n");
+        return;
+    }
+    sbuf_puts(&resp->body, "ok");
+}
+
+/* Readiness: both caches hold their first full list. */
+static void serve_readyz(void *ctx, httpd_response *resp)
+{
+    mgr_manager *m = ctx;
+    if (!inf_has_synced(m->foos) || !inf_has_synced(m->deployments)) {
+        resp->code = 500;
+        sbuf_puts(&resp->body, "[-]informers-synced failed: the caches have not synced yet\n"
+                               "readyz check failed\n");
+        return;
+    }
+    sbuf_puts(&resp->body, "ok");
+}
+
+static int start_servers(mgr_manager *m, char **errmsg)
+{
+    const httpd_route metrics_routes[] = {{"/metrics", serve_metrics, m}};
+    int rc = httpd_start(m->o.metrics_bind_address, metrics_routes, 1, "metrics",
+                         &m->metrics_server, errmsg);
+    if (rc < 0)
+        return rc;
+    const httpd_route probe_routes[] = {{"/healthz", serve_healthz, m},
+                                        {"/readyz", serve_readyz, m}};
+    rc = httpd_start(m->o.health_probe_bind_address, probe_routes, 2, "probes", &m->probe_server,
+                     errmsg);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- construction --------------------------------------------------------------------------- */
+
+static int load_client(mgr_manager *m, char **errmsg)
+{
+    kc_load_options lo = {.kubeconfig = m->o.kubeconfig,
+                          .context = m->o.context,
+                          .incluster_dir = m->o.incluster_dir};
+    int rc = kc_load(&lo, &m->cfg, errmsg);
+    if (rc != 0)
+        return rc;
+    kc_client_options co = kc_client_defaults();
+    co.qps = m->o.qps;
+    co.burst = m->o.burst;
+    co.user_agent = "foo-controller-manager/v0.1.0";
+    co.on_response = observe_response;
+    co.on_response_ctx = m->metrics;
+    m->client = kc_client_new(m->cfg, &co, errmsg);
+    return m->client ? 0 : -EINVAL;
+}
+
+static int make_informers(mgr_manager *m, char **errmsg)
+{
+    inf_options io = inf_options_defaults();
+    io.clock = m->clock;
+    m->factory = inf_factory_new(m->client, &io);
+    m->foos = inf_factory_informer(m->factory, FOOS_PATH, NULL, NULL, errmsg);
+    if (!m->foos)
+        return -EINVAL;
+    m->deployments = inf_factory_informer(m->factory, DEPLOYMENTS_PATH, NULL, NULL, errmsg);
+    if (!m->deployments)
+        return -EINVAL;
+    int rc = fc_add_indexes(inf_informer_store(m->foos));
+    if (rc != 0)
+        *errmsg = xasprintf("cannot index the Foo cache: %s", strerror(-rc));
+    return rc;
+}
+
+/* A rate-limited queue named after its controller, with the controller defaults, on /metrics. */
+static wq *make_queue(mgr_manager *m, const char *name)
+{
+    wq_options qo = wq_defaults();
+    qo.name = name;
+    qo.clock = m->clock;
+    qo.ratelimiter = wq_rl_default_controller_new(m->clock);
+    wq *q = wq_new(&qo);
+    if (q)
+        metrics_add_queue(m->metrics, q);
+    return q;
+}
+
+static void add_ctrl(mgr_manager *m, const char *name, wq *q,
+                     fc_result (*reconcile)(void *, const char *), void *impl)
+{
+    m->ctrls[m->nctrls++] =
+        (mgr_ctrl){.name = name, .queue = q, .reconcile = reconcile, .impl = impl, .m = m};
+    metrics_controller_init(m->metrics, name, m->o.workers);
+}
+
+static int make_foo_controller(mgr_manager *m, char **errmsg)
+{
+    wq *q = make_queue(m, FC_DEFAULT_NAME);
+    if (!q) {
+        *errmsg = xstrdup("cannot create the workqueue");
+        return -ENOMEM;
+    }
+    fc_options fo = {.foos = inf_informer_store(m->foos),
+                     .deployments = inf_informer_store(m->deployments),
+                     .queue = q,
+                     .api = m->api,
+                     .record = record_event,
+                     .record_ctx = m->recorder,
+                     .clock = m->clock,
+                     .name = FC_DEFAULT_NAME};
+    m->fc = fc_controller_new(&fo);
+    add_ctrl(m, FC_DEFAULT_NAME, q, reconcile_foo, m->fc); /* the queue is freed with the ctrls */
+    if (!m->fc) {
+        *errmsg = xstrdup("cannot create the Foo controller");
+        return -EINVAL;
+    }
+    inf_handlers fh = fc_foo_handlers(m->fc), dh = fc_deployment_handlers(m->fc);
+    inf_add_handlers(m->foos, &fh);
+    inf_add_handlers(m->deployments, &dh);
+    return 0;
+}
+
+static int make_simulator(mgr_manager *m, char **errmsg)
+{
+    wq *q = make_queue(m, SIM_NAME);
+    if (!q) {
+        *errmsg = xstrdup("cannot create the workqueue");
+        return -ENOMEM;
+    }
+    sim_options so = {.deployments = inf_informer_store(m->deployments),
+                      .queue = q,
+                      .api = m->api,
+                      .clock = m->clock};
+    m->sim = sim_new(&so);
+    add_ctrl(m, SIM_NAME, q, reconcile_simulated, m->sim);
+    if (!m->sim) {
+        *errmsg = xstrdup("cannot create the Deployment simulator");
+        return -EINVAL;
+    }
+    inf_handlers h = sim_handlers(m->sim);
+    inf_add_handlers(m->deployments, &h);
+    log_kv(LOG_INFO,
+           "Deployment status is SIMULATED (--simulate-deployments): every Deployment "
+           "is reported ready as if its pods ran",
+           "controller", SIM_NAME, NULL);
+    return 0;
+}
+
+/* The elector (unfenced: its own writes are how it leads) and the fence over the write seam. */
+static int make_elector(mgr_manager *m, char **errmsg)
+{
+    le_options lo = le_options_defaults();
+    lo.lease_namespace = m->lease_namespace;
+    lo.clock = m->clock;
+    lo.metrics = m->metrics;
+    lo.callbacks = (le_callbacks){.on_started_leading = on_started_leading,
+                                  .on_stopped_leading = on_stopped_leading,
+                                  .ctx = m};
+    int rc = le_new(ctl_kapi_client(m->client), &lo, &m->elector);
+    if (rc != 0) {
+        *errmsg = xstrdup("cannot create the leader elector");
+        return rc;
+    }
+    m->fence = (ctl_fence){.inner = m->api, .allowed = is_leader, .allowed_ctx = m->elector};
+    m->api = ctl_fence_kapi(&m->fence);
+    return 0;
+}
+
+static int build(mgr_manager *m, char **errmsg)
+{
+    int rc = load_client(m, errmsg);
+    if (rc == 0)
+        rc = make_informers(m, errmsg);
+    if (rc != 0)
+        return rc;
+    m->api = ctl_kapi_client(m->client);
+    if (m->o.leader_elect && (rc = make_elector(m, errmsg)) != 0)
+        return rc;
+    m->recorder = ev_recorder_new(m->api, m->clock, NULL);
+    if (!m->recorder) {
+        *errmsg = xstrdup("cannot start the event recorder");
+        return -ENOMEM;
+    }
+    rc = make_foo_controller(m, errmsg);
+    if (rc == 0 && m->o.simulate_deployments)
+        rc = make_simulator(m, errmsg);
+    if (rc == 0)
+        rc = start_servers(m, errmsg);
+    return rc;
+}
+
+int mgr_new(const mgr_options *o, mgr_manager **out, char **errmsg)
+{
+    *out = NULL;
+    *errmsg = NULL;
+    int rc = mgr_options_check(o, errmsg);
+    if (rc != 0)
+        return rc;
+    mgr_manager *m = xcalloc(1, sizeof *m);
+    m->o = *o;
+    m->clock = clk_system();
+    m->lease_namespace = o->leader_elect_namespace ? xstrdup(o->leader_elect_namespace)
+                                                   : mgr_default_lease_namespace(o->incluster_dir);
+    m->o.leader_elect_namespace = m->lease_namespace;
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->cond, NULL);
+    atomic_init(&m->stopping, false);
+    m->metrics = metrics_registry_new_manager();
+    rc = build(m, errmsg);
+    /* the caller's strings are borrowed only until we return */
+    m->o.kubeconfig = m->o.context = m->o.incluster_dir = m->o.watch_transport = NULL;
+    m->o.metrics_bind_address = m->o.health_probe_bind_address = NULL;
+    if (rc != 0) {
+        mgr_free(m);
+        return rc;
+    }
+    log_kv(LOG_INFO, "controller-manager configured", "config", m->cfg->source, "server",
+           m->cfg->server, "leaderElection", m->elector ? "on" : "off", "leaseNamespace",
+           m->elector ? m->lease_namespace : "", "simulateDeployments", m->sim ? "on" : "off",
+           NULL);
+    *out = m;
+    return 0;
+}
+
+/* ---- running -------------------------------------------------------------------------------- */
+
+void mgr_request_stop(mgr_manager *m)
+{
+    pthread_mutex_lock(&m->mu);
+    m->stop_requested = true;
+    pthread_cond_broadcast(&m->cond);
+    pthread_mutex_unlock(&m->mu);
+}
+
+static bool stop_requested(mgr_manager *m)
+{
+    pthread_mutex_lock(&m->mu);
+    bool stop = m->stop_requested;
+    pthread_mutex_unlock(&m->mu);
+    return stop;
+}
+
+/* Waits until both caches synced (true) or a stop was asked for (false). */
+static bool wait_for_caches(mgr_manager *m)
+{
+    while (!stop_requested(m))
+        if (inf_factory_wait_for_sync(m->factory, SYNC_POLL_MS)) {
+            log_kv(LOG_INFO, "caches synced", NULL);
+            return true;
+        }
+    return false;
+}
+
+static void wait_for_stop(mgr_manager *m)
+{
+    pthread_mutex_lock(&m->mu);
+    while (!m->stop_requested)
+        pthread_cond_wait(&m->cond, &m->mu);
+    pthread_mutex_unlock(&m->mu);
+}
+
+static struct timespec deadline_in(int ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+/* The shutdown of docs/controller-manager.md §4.3, in its order. */
+static void shut_down(mgr_manager *m)
+{
+    log_kv(LOG_INFO, "Stopping and waiting for running reconciles", NULL);
+    uint64_t start = clk_mono_ns(m->clock);
+    atomic_store(&m->stopping, true);
+    /* A start_workers running on the elector's thread finishes under the lock before we go on;
+     * later ones see stop_requested and start nothing, so the thread counts below are final. */
+    pthread_mutex_lock(&m->mu);
+    m->stop_requested = true;
+    pthread_mutex_unlock(&m->mu);
+    for (int i = 0; i < m->nctrls; i++)
+        wq_shutdown(m->ctrls[i].queue);
+    struct timespec deadline = deadline_in(m->o.shutdown_timeout_ms);
+    if (!join_workers(m, &deadline)) {
+        m->workers_stuck = true;
+        log_kv(LOG_ERROR, "reconciles still running after the shutdown budget; exiting anyway",
+               NULL);
+    }
+    if (!m->lost) {
+        uint64_t spent_ms = (clk_mono_ns(m->clock) - start) / CLK_NS_PER_MS;
+        int left = m->o.shutdown_timeout_ms - (int)spent_ms;
+        if (ev_flush(m->recorder,
+                     left < EVENT_FLUSH_MAX_MS ? (left > 0 ? left : 0) : EVENT_FLUSH_MAX_MS) != 0)
+            log_kv(LOG_WARN, "not every event was delivered before shutdown", NULL);
+    }
+    if (m->elector)
+        le_release(m->elector, NULL);
+    inf_factory_stop(m->factory);
+    httpd_stop(m->metrics_server);
+    httpd_stop(m->probe_server);
+    m->metrics_server = m->probe_server = NULL;
+}
+
+int mgr_run(mgr_manager *m)
+{
+    int rc = inf_factory_start(m->factory);
+    if (rc != 0)
+        log_kv(LOG_ERROR, "cannot start the informers", "error", strerror(-rc), NULL);
+    else if (wait_for_caches(m)) {
+        if (m->elector) {
+            log_kv(LOG_INFO, "attempting to acquire the leader lease", "lease",
+                   "foo-controller-manager", "namespace", m->lease_namespace, "identity",
+                   le_identity(m->elector), NULL);
+            rc = le_start(m->elector);
+            if (rc != 0)
+                log_kv(LOG_ERROR, "cannot start the leader elector", "error", strerror(-rc), NULL);
+        } else {
+            start_workers(m);
+        }
+    }
+    if (rc == 0)
+        wait_for_stop(m);
+    shut_down(m);
+    if (rc != 0)
+        return 1;
+    if (m->lost) {
+        log_kv(LOG_ERROR, "leader election lost", NULL);
+        return MGR_EXIT_LEADERSHIP_LOST;
+    }
+    log_kv(LOG_INFO, "stopped", NULL);
+    return 0;
+}
+
+int mgr_metrics_port(const mgr_manager *m)
+{
+    return m->metrics_server ? httpd_port(m->metrics_server) : 0;
+}
+
+int mgr_probe_port(const mgr_manager *m)
+{
+    return m->probe_server ? httpd_port(m->probe_server) : 0;
+}
+
+/* ---- teardown ------------------------------------------------------------------------------- */
+
+void mgr_free(mgr_manager *m)
+{
+    if (!m)
+        return;
+    if (m->workers_stuck)
+        return; /* a worker may still use any of it; the process is about to exit */
+    httpd_stop(m->metrics_server);
+    httpd_stop(m->probe_server);
+    if (m->factory)
+        inf_factory_stop(m->factory);
+    le_free(m->elector);
+    ev_recorder_free(m->recorder);
+    fc_controller_free(m->fc);
+    sim_free(m->sim);
+    metrics_registry_free(m->metrics); /* before the queues it borrows */
+    for (int i = 0; i < m->nctrls; i++) {
+        wq_free(m->ctrls[i].queue);
+        free(m->ctrls[i].threads);
+    }
+    inf_factory_free(m->factory);
+    kc_client_free(m->client);
+    kc_config_free(m->cfg);
+    free(m->lease_namespace);
+    pthread_cond_destroy(&m->cond);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}

@@ -1,0 +1,361 @@
+/*
+ * The controller-manager's pure parts and its life cycle without a server: option defaults,
+ * flag parsing (DESIGN §3's flags, strict values, unknown flags refused), the option checks, the
+ * lease namespace's default, the leader fence over a ctl_kapi, and a manager whose server is
+ * unreachable: its probes and metrics answer, /readyz stays unready, and a stop request ends
+ * mgr_run with 0.
+ */
+#include "controllers/fence.h"
+#include "controllers/manager.h"
+
+#include "common/alloc.h"
+#include "common/json.h"
+#include "common/sbuf.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+TestSuite(mgr_options);
+TestSuite(mgr_fence);
+
+/* ---- options and flags ---------------------------------------------------------------------- */
+
+Test(mgr_options, defaults_are_those_of_the_design)
+{
+    mgr_options o = mgr_options_defaults();
+    cr_assert_eq(o.workers, 2);
+    cr_assert(!o.leader_elect);
+    cr_assert_null(o.leader_elect_namespace, "resolved by mgr_default_lease_namespace");
+    cr_assert_str_eq(o.metrics_bind_address, ":8080");
+    cr_assert_str_eq(o.health_probe_bind_address, ":8081");
+    cr_assert_eq(o.qps, 0);
+    cr_assert_eq(o.burst, 0);
+    cr_assert_str_eq(o.watch_transport, "http");
+    cr_assert(!o.simulate_deployments);
+    cr_assert_null(o.kubeconfig);
+    cr_assert_null(o.context);
+    cr_assert_eq(o.shutdown_timeout_ms, 30000);
+    char *msg = NULL;
+    cr_assert_eq(mgr_options_check(&o, &msg), 0);
+}
+
+/* Parses a NULL-terminated list of arguments into fresh defaults. */
+static int parse_args(mgr_options *o, const char *const *args)
+{
+    char *argv[32] = {"foo-controller-manager"};
+    int argc = 1;
+    for (; args[argc - 1]; argc++)
+        argv[argc] = (char *)args[argc - 1];
+    *o = mgr_options_defaults();
+    return mgr_parse_flags(argc, argv, o);
+}
+
+Test(mgr_options, every_flag_of_the_design_is_parsed)
+{
+    const char *args[] = {"--kubeconfig",
+                          "/k",
+                          "--context=c",
+                          "--workers",
+                          "5",
+                          "--leader-elect",
+                          "--leader-elect-namespace",
+                          "ns",
+                          "--metrics-bind-address",
+                          "127.0.0.1:9090",
+                          "--health-probe-bind-address=:9091",
+                          "--qps",
+                          "20.5",
+                          "--burst",
+                          "30",
+                          "--watch-transport",
+                          "http",
+                          "--simulate-deployments",
+                          "-v",
+                          "4",
+                          NULL};
+    mgr_options o;
+    cr_assert_eq(parse_args(&o, args), 0);
+    cr_assert_str_eq(o.kubeconfig, "/k");
+    cr_assert_str_eq(o.context, "c");
+    cr_assert_eq(o.workers, 5);
+    cr_assert(o.leader_elect);
+    cr_assert_str_eq(o.leader_elect_namespace, "ns");
+    cr_assert_str_eq(o.metrics_bind_address, "127.0.0.1:9090");
+    cr_assert_str_eq(o.health_probe_bind_address, ":9091");
+    cr_assert_float_eq(o.qps, 20.5, 1e-9);
+    cr_assert_eq(o.burst, 30);
+    cr_assert(o.simulate_deployments);
+    cr_assert_eq(o.verbosity, 4);
+}
+
+Test(mgr_options, bad_values_and_unknown_flags_are_errors)
+{
+    const char *const bad[][4] = {
+        {"--workers", "0", NULL},
+        {"--workers", "2x", NULL},
+        {"--workers", "4294967298", NULL},
+        {"--qps", "fast", NULL},
+        {"--qps", "-1", NULL},
+        {"--qps", "nan", NULL},
+        {"--burst", "-2", NULL},
+        {"--metrics-bind-address", "8080", NULL},
+        {"--health-probe-bind-address", "[::1]", NULL},
+        {"--leader-elect-namespace", "", NULL},
+        {"--watch-transport", "websocket", NULL},
+        {"--watch-transport", "grpc", NULL},
+        {"--leader-elect=maybe", NULL},
+        {"--no-such-flag", NULL},
+        {"stray", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        mgr_options o;
+        cr_assert_eq(parse_args(&o, bad[i]), -1, "case %zu (%s) was accepted", i, bad[i][0]);
+    }
+}
+
+Test(mgr_options, off_addresses_and_zero_qps_are_accepted)
+{
+    const char *args[] = {
+        "--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--qps", "0", NULL};
+    mgr_options o;
+    cr_assert_eq(parse_args(&o, args), 0);
+}
+
+Test(mgr_options, websocket_is_refused_as_not_built)
+{
+    mgr_options o = mgr_options_defaults();
+    o.watch_transport = "websocket";
+    char *msg = NULL;
+    cr_assert_eq(mgr_options_check(&o, &msg), -EINVAL);
+    cr_assert(strstr(msg, "not built yet"), "%s", msg);
+    free(msg);
+}
+
+Test(mgr_options, the_lease_namespace_comes_from_the_pod_else_default)
+{
+    char dir[] = "/tmp/mgr-ns-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char *ns = mgr_default_lease_namespace(dir);
+    cr_assert_str_eq(ns, "default", "no namespace file");
+    free(ns);
+    char *path = xasprintf("%s/namespace", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("  team-a\n", f);
+    fclose(f);
+    ns = mgr_default_lease_namespace(dir);
+    cr_assert_str_eq(ns, "team-a", "the file's content, trimmed");
+    free(ns);
+    f = fopen(path, "w");
+    fclose(f);
+    ns = mgr_default_lease_namespace(dir);
+    cr_assert_str_eq(ns, "default", "an empty file");
+    free(ns);
+    unlink(path);
+    rmdir(dir);
+    free(path);
+}
+
+/* ---- the fence ------------------------------------------------------------------------------ */
+
+typedef struct inner_api {
+    int calls;
+    char last_method[8];
+} inner_api;
+
+static int inner_call(void *ctx, const char *method, const char *path, const char *content_type,
+                      const cJSON *body, cJSON **out, api_error *err)
+{
+    (void)path, (void)content_type, (void)body, (void)err;
+    inner_api *a = ctx;
+    a->calls++;
+    snprintf(a->last_method, sizeof a->last_method, "%s", method);
+    if (out)
+        *out = cJSON_CreateObject();
+    return 0;
+}
+
+static bool leading;
+
+static bool allowed(void *ctx)
+{
+    (void)ctx;
+    return leading;
+}
+
+Test(mgr_fence, writes_pass_only_while_leading)
+{
+    inner_api in = {0};
+    ctl_fence f = {.inner = {.call = inner_call, .ctx = &in}, .allowed = allowed};
+    ctl_kapi k = ctl_fence_kapi(&f);
+    const char *writes[] = {"POST", "PUT", "PATCH", "DELETE"};
+    for (size_t i = 0; i < 4; i++) {
+        leading = true;
+        cJSON *out = NULL;
+        api_error e = API_ERROR_INIT;
+        cr_assert_eq(k.call(k.ctx, writes[i], "/x", NULL, NULL, &out, &e), 0);
+        cr_assert_not_null(out);
+        cJSON_Delete(out);
+        cr_assert_str_eq(in.last_method, writes[i]);
+
+        leading = false;
+        int before = in.calls;
+        out = (cJSON *)1;
+        cr_assert_eq(k.call(k.ctx, writes[i], "/apis/x", NULL, NULL, &out, &e), -EPERM);
+        cr_assert_null(out);
+        cr_assert_eq(in.calls, before, "nothing reaches the server");
+        cr_assert_eq(e.code, 0, "reads as a failure without an answer: retried, not reported");
+        cr_assert_str_eq(e.reason, CTL_FENCE_REASON);
+        cr_assert(strstr(e.message, "not the leader"), "%s", e.message);
+        cr_assert(strstr(e.message, writes[i]), "%s", e.message);
+        apierr_clear(&e);
+    }
+}
+
+Test(mgr_fence, reads_always_pass)
+{
+    inner_api in = {0};
+    ctl_fence f = {.inner = {.call = inner_call, .ctx = &in}, .allowed = allowed};
+    ctl_kapi k = ctl_fence_kapi(&f);
+    leading = false;
+    cr_assert_eq(k.call(k.ctx, "GET", "/x", NULL, NULL, NULL, NULL), 0);
+    cr_assert_eq(in.calls, 1);
+}
+
+/* ---- a manager without a reachable server --------------------------------------------------- */
+
+static char tmpdir[] = "/tmp/mgr-run-XXXXXX";
+static char *kubeconfig;
+
+static void write_kubeconfig(void)
+{
+    alloc_install_cjson_hooks();
+    cr_assert_not_null(mkdtemp(tmpdir));
+    kubeconfig = xasprintf("%s/kubeconfig", tmpdir);
+    FILE *f = fopen(kubeconfig, "w");
+    cr_assert_not_null(f);
+    /* port 1: nothing listens there, every request is refused at once */
+    fputs("apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+          "clusters:\n- name: k\n  cluster:\n    server: https://127.0.0.1:1\n"
+          "    insecure-skip-tls-verify: true\n"
+          "users:\n- name: u\n  user:\n    token: t\n"
+          "contexts:\n- name: c\n  context:\n    cluster: k\n    user: u\n",
+          f);
+    fclose(f);
+}
+
+static void remove_kubeconfig(void)
+{
+    unlink(kubeconfig);
+    rmdir(tmpdir);
+    free(kubeconfig);
+}
+
+TestSuite(mgr_run, .init = write_kubeconfig, .fini = remove_kubeconfig, .timeout = 60);
+
+static mgr_options local_options(void)
+{
+    mgr_options o = mgr_options_defaults();
+    o.kubeconfig = kubeconfig;
+    o.metrics_bind_address = "127.0.0.1:0";
+    o.health_probe_bind_address = "127.0.0.1:0";
+    o.incluster_dir = tmpdir;
+    return o;
+}
+
+/* GET path on 127.0.0.1:port; returns the whole answer (caller frees). */
+static char *http_get(int port, const char *path)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    char *req = xasprintf("GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    cr_assert_eq(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+    free(req);
+    sbuf b = SBUF_INIT;
+    char buf[4096];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0)
+        sbuf_append(&b, buf, (size_t)n);
+    close(fd);
+    sbuf_putc(&b, '\0');
+    return sbuf_detach(&b, NULL);
+}
+
+static void *run_manager(void *arg)
+{
+    return (void *)(intptr_t)mgr_run(arg);
+}
+
+Test(mgr_run, probes_answer_and_a_stop_request_ends_the_run_with_zero)
+{
+    mgr_options o = local_options();
+    o.simulate_deployments = true;
+    o.leader_elect = true;
+    mgr_manager *m = NULL;
+    char *msg = NULL;
+    cr_assert_eq(mgr_new(&o, &m, &msg), 0, "%s", msg ? msg : "");
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, run_manager, m), 0);
+
+    char *r = http_get(mgr_probe_port(m), "/readyz");
+    cr_assert(strstr(r, "HTTP/1.1 500 "), "no cache can sync: %s", r);
+    cr_assert(strstr(r, "informers-synced failed"), "%s", r);
+    free(r);
+    r = http_get(mgr_probe_port(m), "/healthz");
+    cr_assert(strstr(r, "HTTP/1.1 200 "), "not leading is healthy: %s", r);
+    free(r);
+    r = http_get(mgr_metrics_port(m), "/metrics");
+    cr_assert(strstr(r, "text/plain; version=0.0.4"), "%s", r);
+    cr_assert(
+        strstr(r, "controller_runtime_reconcile_total{controller=\"foo\",result=\"success\"} 0"),
+        "%s", r);
+    cr_assert(strstr(r, "controller=\"deployment-simulator\""), "%s", r);
+    cr_assert(strstr(r, "workqueue_depth{controller=\"foo\",name=\"foo\"}"), "%s", r);
+    free(r);
+
+    mgr_request_stop(m);
+    void *rc = NULL;
+    pthread_join(t, &rc);
+    cr_assert_eq((intptr_t)rc, 0);
+    mgr_free(m);
+}
+
+Test(mgr_run, a_missing_kubeconfig_is_reported_by_mgr_new)
+{
+    mgr_options o = local_options();
+    o.kubeconfig = "/nonexistent/kubeconfig";
+    mgr_manager *m = (mgr_manager *)1;
+    char *msg = NULL;
+    cr_assert_lt(mgr_new(&o, &m, &msg), 0);
+    cr_assert_null(m);
+    cr_assert_not_null(msg);
+    free(msg);
+}
+
+Test(mgr_run, a_port_in_use_is_reported_by_mgr_new)
+{
+    mgr_options o = local_options();
+    mgr_manager *first = NULL;
+    char *msg = NULL;
+    cr_assert_eq(mgr_new(&o, &first, &msg), 0, "%s", msg ? msg : "");
+    char *addr = xasprintf("127.0.0.1:%d", mgr_metrics_port(first));
+    o.metrics_bind_address = addr;
+    mgr_manager *second = NULL;
+    cr_assert_eq(mgr_new(&o, &second, &msg), -EADDRINUSE);
+    cr_assert_null(second);
+    cr_assert(strstr(msg, "cannot listen"), "%s", msg);
+    free(msg);
+    free(addr);
+    mgr_free(first);
+}
