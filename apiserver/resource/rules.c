@@ -458,10 +458,11 @@ static cJSON *incoming_from_scale_patch(as_write_intent *op, const cJSON *curren
     cJSON_Delete(scale);
     if (!patched)
         return NULL;
-    const cJSON *prv = json_path(op->body, "metadata.resourceVersion");
-    op->rv_pinned = cJSON_IsString(prv) && *prv->valuestring;
     cJSON *in = incoming_from_scale(op, patched, current, e);
     cJSON_Delete(patched);
+    /* After incoming_from_scale, which pinned the view's own resourceVersion. */
+    const cJSON *prv = json_path(op->body, "metadata.resourceVersion");
+    op->rv_pinned = cJSON_IsString(prv) && *prv->valuestring;
     if (in && !op->rv_pinned)
         json_remove(json_path(in, "metadata"), "resourceVersion");
     return in;
