@@ -230,11 +230,13 @@ bool as_key_split(const char *key, char *ns, size_t ns_cap, const char **name)
             slashes++;
     }
     const char *slash = strchr(p, '/');
+    const char *rest = slash ? slash + 1 : p;
     size_t len = slash ? (size_t)(slash - p) : 0;
-    if (len >= ns_cap)
+    /* Empty names and namespaces, and a third segment, are not keys of ours. */
+    if (!*rest || strchr(rest, '/') || slash == p || len >= ns_cap)
         return false;
     memcpy(ns, p, len);
     ns[len] = '\0';
-    *name = slash ? slash + 1 : p;
+    *name = rest;
     return true;
 }

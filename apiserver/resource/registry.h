@@ -85,7 +85,8 @@ void as_resource_prefix(const as_resource *r, const char *ns, sbuf *out);
 /*
  * Splits a storage key ("/G/R/NAME" or, namespaced, "/G/R/NS/NAME") into its namespace (copied
  * into ns, "" for a cluster-scoped key; names and namespaces hold no '/') and its name (a pointer
- * into key). Returns false for a key of another shape or a namespace longer than ns_cap - 1.
+ * into key). Returns false for a key of another shape (an empty name or namespace, a third
+ * segment) or a namespace longer than ns_cap - 1.
  */
 bool as_key_split(const char *key, char *ns, size_t ns_cap, const char **name);
 
