@@ -1,9 +1,10 @@
 /*
  * foo.h - the Foo API (docs/design.md §2), shared by foo-apiserver and foo-controller-manager:
- * names, defaulting, validation, the unknown-field check, and the OpenAPI documents.
+ * names, defaulting, validation and the unknown-field check. Foo's OpenAPI schema is rendered by
+ * api/openapi.h with the other kinds'.
  *
- * Functions here work on cJSON trees of the wire form. They are pure (no I/O, no globals apart
- * from the lazily built, immutable OpenAPI documents) and thread-safe.
+ * Functions here work on cJSON trees of the wire form. They are pure (no I/O, no globals) and
+ * thread-safe.
  */
 #ifndef FOO_API_FOO_H
 #define FOO_API_FOO_H
@@ -107,17 +108,5 @@ const char *meta_label_value_error(const char *s);
 #define FOO_NCOLUMNS 8
 extern const api_column foo_columns[FOO_NCOLUMNS];
 cJSON *foo_cell_ready(const cJSON *foo, int64_t now_s);
-
-/*
- * OpenAPI documents for the group-version, built once on first use and immutable afterwards
- * (borrowed pointers, valid for the process lifetime):
- *  - v3: the OpenAPI 3.0 document served at /openapi/v3/apis/demo.example.com/v1beta1
- *  - v2 JSON: the Swagger 2.0 document served at /openapi/v2
- *  - v2 protobuf: the same document in gnostic's openapi_v2.Document protobuf encoding
- *    (kubectl 1.27/1.28 fetch only that form before create/apply)
- */
-const char *foo_openapi_v3(size_t *len);
-const char *foo_openapi_v2_json(size_t *len);
-const unsigned char *foo_openapi_v2_protobuf(size_t *len);
 
 #endif

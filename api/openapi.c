@@ -1,25 +1,22 @@
 /*
- * openapi.c - the OpenAPI documents of demo.example.com/v1beta1 (docs/api.md §3): the paths and
- * operations, the assembly of the v3 and v2 documents, and their lazy, once-only construction.
+ * openapi.c - the paths and operations of the OpenAPI documents (docs/api.md §3) and the assembly
+ * of the v3 document of one group-version and of the v2 document of every kind (api/openapi.h).
  *
- * Both documents come from one table of operations, rendered in either dialect, so they cannot
- * drift apart. What clients look for (docs/api.md §3.2): each operation carries operationId,
- * x-kubernetes-action and x-kubernetes-group-version-kind (one object); PATCH operations list
- * fieldValidation (kubectl then validates on the server) and offer exactly JSON patch, merge patch
- * and apply patch: no strategic merge patch (docs/api.md D4), so kubectl apply sends merge patches.
+ * Both dialects come from the same tables of operations, so they cannot drift apart. A kind's
+ * paths follow kube's: the collection, the item, /status, /scale and custom subresources, under
+ * /namespaces/{namespace}/ for a namespaced kind, which also gets the all-namespaces list at
+ * /RESOURCE; operations are named as kube-openapi names them (listAppsV1NamespacedDeployment,
+ * patchDemoExampleComV1beta1FooStatus, listCoreV1EventForAllNamespaces).
  */
-#include "api/foo.h"
+#include "api/openapi.h"
 #include "api/openapi_internal.h"
 #include "common/alloc.h"
 #include "common/json.h"
 
 #include <ctype.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define OA_BASE "/apis/" FOO_API_VERSION "/" FOO_RESOURCE
 
 /* Groups of query parameters; an operation lists the groups it takes. */
 enum {
@@ -81,81 +78,98 @@ static const oa_param oa_params[] = {
 
 typedef enum oa_body { B_NONE, B_JSON, B_PATCH, B_DELETE } oa_body;
 
+/* Which schema an operation's body or result is, resolved per path (oa_role_schema). */
+typedef enum oa_role {
+    R_NONE,
+    R_OBJECT, /* the object the path serves: the kind, or Scale on /scale */
+    R_LIST,   /* the kind's list */
+    R_STATUS, /* meta/v1 Status */
+    R_BODY,   /* a subresource's request body: the kind, Scale, or a custom body kind */
+} oa_role;
+
 typedef struct oa_op {
-    const char *method; /* lower-case HTTP method: the key of the path item */
-    const char *verb;   /* first word of operationId */
-    const char *action; /* x-kubernetes-action */
+    const char *verb;    /* the discovery verb that brings this operation */
+    const char *method;  /* lower-case HTTP method: the key of the path item */
+    const char *id_verb; /* first word of operationId */
+    const char *action;  /* x-kubernetes-action */
+    /* On a resource: one %s, the kind ("Foo", or "a Foo" with article). On a subresource: two,
+       the subresource and the kind. */
     const char *desc;
-    unsigned query;     /* Q_* groups */
-    oa_body body;       /* kind of request body */
-    const char *schema; /* schema of the request body for B_JSON */
-    const char *result; /* schema of the 200 response */
-    bool created;       /* may answer 201 */
-    bool accepted;      /* may answer 202 */
+    bool article;
+    unsigned query;    /* Q_* groups */
+    oa_body body;      /* kind of request body */
+    oa_role body_role; /* schema of a B_JSON body */
+    oa_role result;    /* schema of the 200 response */
+    bool created;      /* may answer 201 */
+    bool accepted;     /* may answer 202 */
 } oa_op;
 
-typedef struct oa_path {
-    const char *suffix; /* after OA_BASE */
-    const char *what;   /* ending of operationIds: "Foo", "FooStatus", ... */
-    const char *group, *version, *kind;
-    const oa_op *ops;
-    size_t n_ops;
-} oa_path;
-
 static const oa_op ops_collection[] = {
-    {"get", "list", "list", "List or watch objects of kind Foo.", Q_LIST | Q_WATCH, B_NONE, NULL,
-     OA_FOO_LIST, false, false},
-    {"post", "create", "post", "Create a Foo.", Q_DRY_RUN | Q_WRITE, B_JSON, OA_FOO, OA_FOO, true,
-     true},
-    {"delete", "deletecollection", "deletecollection", "Delete a collection of Foo.",
-     Q_DRY_RUN | Q_DELETE | Q_LIST, B_DELETE, NULL, OA_STATUS, false, false},
+    {"list", "get", "list", "list", "List or watch objects of kind %s.", false, Q_LIST | Q_WATCH,
+     B_NONE, R_NONE, R_LIST, false, false},
+    {"create", "post", "create", "post", "Create %s.", true, Q_DRY_RUN | Q_WRITE, B_JSON, R_OBJECT,
+     R_OBJECT, true, true},
+    {"deletecollection", "delete", "deletecollection", "deletecollection",
+     "Delete a collection of %s.", false, Q_DRY_RUN | Q_DELETE | Q_LIST, B_DELETE, R_NONE, R_STATUS,
+     false, false},
 };
 
 static const oa_op ops_item[] = {
-    {"get", "read", "get", "Read the specified Foo.", 0, B_NONE, NULL, OA_FOO, false, false},
-    {"put", "replace", "put", "Replace the specified Foo.", Q_DRY_RUN | Q_WRITE, B_JSON, OA_FOO,
-     OA_FOO, true, false},
-    {"patch", "patch", "patch", "Partially update the specified Foo.",
-     Q_DRY_RUN | Q_WRITE | Q_FORCE, B_PATCH, NULL, OA_FOO, true, false},
-    {"delete", "delete", "delete", "Delete a Foo.", Q_DRY_RUN | Q_DELETE, B_DELETE, NULL, OA_STATUS,
-     false, true},
+    {"get", "get", "read", "get", "Read the specified %s.", false, 0, B_NONE, R_NONE, R_OBJECT,
+     false, false},
+    {"update", "put", "replace", "put", "Replace the specified %s.", false, Q_DRY_RUN | Q_WRITE,
+     B_JSON, R_OBJECT, R_OBJECT, true, false},
+    {"patch", "patch", "patch", "patch", "Partially update the specified %s.", false,
+     Q_DRY_RUN | Q_WRITE | Q_FORCE, B_PATCH, R_NONE, R_OBJECT, true, false},
+    {"delete", "delete", "delete", "delete", "Delete %s.", true, Q_DRY_RUN | Q_DELETE, B_DELETE,
+     R_NONE, R_STATUS, false, true},
 };
 
-static const oa_op ops_status[] = {
-    {"get", "read", "get", "Read status of the specified Foo.", 0, B_NONE, NULL, OA_FOO, false,
-     false},
-    {"put", "replace", "put", "Replace status of the specified Foo.", Q_DRY_RUN | Q_WRITE, B_JSON,
-     OA_FOO, OA_FOO, true, false},
-    {"patch", "patch", "patch", "Partially update status of the specified Foo.",
-     Q_DRY_RUN | Q_WRITE | Q_FORCE, B_PATCH, NULL, OA_FOO, true, false},
+/* Every subresource: status and scale have get, update and patch; a custom one its own verbs. */
+static const oa_op ops_sub[] = {
+    {"get", "get", "read", "get", "Read %s of the specified %s.", false, 0, B_NONE, R_NONE,
+     R_OBJECT, false, false},
+    {"update", "put", "replace", "put", "Replace %s of the specified %s.", false,
+     Q_DRY_RUN | Q_WRITE, B_JSON, R_BODY, R_OBJECT, true, false},
+    {"patch", "patch", "patch", "patch", "Partially update %s of the specified %s.", false,
+     Q_DRY_RUN | Q_WRITE | Q_FORCE, B_PATCH, R_NONE, R_OBJECT, true, false},
+    {"create", "post", "create", "post", "Create %s of the specified %s.", false,
+     Q_DRY_RUN | Q_WRITE, B_JSON, R_BODY, R_OBJECT, true, false},
+    {"delete", "delete", "delete", "delete", "Delete %s of the specified %s.", false,
+     Q_DRY_RUN | Q_DELETE, B_DELETE, R_NONE, R_STATUS, false, true},
 };
 
-static const oa_op ops_scale[] = {
-    {"get", "read", "get", "Read scale of the specified Foo.", 0, B_NONE, NULL, OA_SCALE, false,
-     false},
-    {"put", "replace", "put", "Replace scale of the specified Foo.", Q_DRY_RUN | Q_WRITE, B_JSON,
-     OA_SCALE, OA_SCALE, true, false},
-    {"patch", "patch", "patch", "Partially update scale of the specified Foo.",
-     Q_DRY_RUN | Q_WRITE | Q_FORCE, B_PATCH, NULL, OA_SCALE, true, false},
-};
+#define N_OPS(a) (sizeof(a) / sizeof(a[0]))
 
-static const oa_op ops_bar[] = {
-    {"post", "create", "post",
-     "Request a rolling restart of the specified Foo: sets spec.restartedAt to the server's "
-     "current time and returns the updated Foo.",
-     Q_DRY_RUN | Q_WRITE, B_JSON, OA_FOO_BAR, OA_FOO, true, false},
-    {"get", "read", "get", "Read the specified Foo through its bar subresource.", 0, B_NONE, NULL,
-     OA_FOO, false, false},
-};
+static const char *const status_scale_verbs[] = {"get", "update", "patch", NULL};
 
-#define OA_OPS(a) a, sizeof(a) / sizeof(a[0])
-static const oa_path oa_paths[] = {
-    {"", "Foo", FOO_GROUP, FOO_VERSION, FOO_KIND, OA_OPS(ops_collection)},
-    {"/{name}", "Foo", FOO_GROUP, FOO_VERSION, FOO_KIND, OA_OPS(ops_item)},
-    {"/{name}/status", "FooStatus", FOO_GROUP, FOO_VERSION, FOO_KIND, OA_OPS(ops_status)},
-    {"/{name}/scale", "FooScale", "autoscaling", "v1", "Scale", OA_OPS(ops_scale)},
-    {"/{name}/bar", "FooBar", FOO_GROUP, FOO_VERSION, FOO_BAR_KIND, OA_OPS(ops_bar)},
-};
+/* One path of a kind, with what its operations resolve against. */
+typedef struct oa_path {
+    const oa_kind *kind;
+    const oa_model *model;                  /* the kind's, or NULL */
+    const char *what;                       /* operationId ending: "NamespacedDeploymentStatus" */
+    const char *group, *version, *gvk_kind; /* x-kubernetes-group-version-kind of its operations */
+    const char *sub;                        /* subresource, or NULL */
+    const char *object, *list, *body;       /* schema names of R_OBJECT, R_LIST, R_BODY */
+    const char *gv_camel, *tag;             /* of the kind's group-version */
+} oa_path;
+
+static const char *oa_role_schema(const oa_path *path, oa_role role)
+{
+    switch (role) {
+    case R_OBJECT:
+        return path->object;
+    case R_LIST:
+        return path->list;
+    case R_STATUS:
+        return OA_STATUS;
+    case R_BODY:
+        return path->body;
+    case R_NONE:
+        break;
+    }
+    return NULL;
+}
 
 /* Patch types offered (D4: no application/strategic-merge-patch+json). */
 static const char *const oa_patch_types[] = {
@@ -166,11 +180,16 @@ static const char *const oa_patch_types[] = {
 
 /* ---- names ------------------------------------------------------------------------------- */
 
-/* "demo.example.com" + "v1beta1" -> "DemoExampleComV1beta1", as kube-openapi names operations. */
-static char *oa_gv_camel(void)
+/* kube-openapi's name of a group-version in operationIds: "demo.example.com" + "v1beta1" ->
+   "DemoExampleComV1beta1"; Kubernetes' groups lose ".k8s.io" and the core group is "Core"
+   ("CoordinationV1", "CoreV1"). */
+static char *oa_gv_camel(const char *group, const char *version)
 {
-    const char *gv = FOO_GROUP "." FOO_VERSION;
-    char *out = xmalloc(strlen(gv) + 1);
+    size_t glen = strlen(group), slen = strlen(OA_K8S_GROUP_SUFFIX);
+    if (glen > slen && strcmp(group + glen - slen, OA_K8S_GROUP_SUFFIX) == 0)
+        glen -= slen;
+    char *gv =
+        *group ? xasprintf("%.*s.%s", (int)glen, group, version) : xasprintf("core.%s", version);
     size_t n = 0;
     bool upper = true;
     for (const char *p = gv; *p; p++) {
@@ -178,22 +197,42 @@ static char *oa_gv_camel(void)
             upper = true;
             continue;
         }
-        out[n++] = upper ? (char)toupper((unsigned char)*p) : *p;
+        gv[n++] = upper ? (char)toupper((unsigned char)*p) : *p;
         upper = false;
     }
-    out[n] = '\0';
-    return out;
+    gv[n] = '\0';
+    return gv;
 }
 
-/* The tag of every operation: "demoExampleCom_v1beta1". */
-static char *oa_tag(void)
+/* The tag of every operation of a group-version: "demoExampleCom_v1beta1", "core_v1". */
+static char *oa_tag(const char *gv_camel, const char *version)
 {
-    char *camel = oa_gv_camel();
-    size_t group_len = strlen(camel) - strlen(FOO_VERSION);
-    char *tag = xasprintf("%c%.*s_%s", tolower((unsigned char)camel[0]), (int)group_len - 1,
-                          camel + 1, FOO_VERSION);
-    free(camel);
-    return tag;
+    size_t group_len = strlen(gv_camel) - strlen(version);
+    return xasprintf("%c%.*s_%s", tolower((unsigned char)gv_camel[0]), (int)group_len - 1,
+                     gv_camel + 1, version);
+}
+
+/* "/apis/G/V" or "/api/V" for the core group. */
+static char *oa_prefix(const char *group, const char *version)
+{
+    return *group ? xasprintf("/apis/%s/%s", group, version) : xasprintf("/api/%s", version);
+}
+
+static bool oa_has_verb(const char *const *verbs, const char *verb)
+{
+    for (size_t i = 0; verbs && verbs[i]; i++)
+        if (!strcmp(verbs[i], verb))
+            return true;
+    return false;
+}
+
+/* "a Foo", "an Event". */
+static char *oa_noun(const char *kind, bool article)
+{
+    if (!article)
+        return xstrdup(kind);
+    bool vowel = kind[0] && strchr("AEIOU", kind[0]);
+    return xasprintf("%s %s", vowel ? "an" : "a", kind);
 }
 
 /* ---- parameters -------------------------------------------------------------------------- */
@@ -224,23 +263,13 @@ static void oa_add_query_params(cJSON *params, oa_version v, unsigned groups)
     }
 }
 
-static cJSON *oa_path_params(oa_version v, bool named)
-{
-    cJSON *params = cJSON_CreateArray();
-    if (named)
-        cJSON_AddItemToArray(params, oa_param_new(v, "name", "path", "string", "Name of the Foo."));
-    cJSON_AddItemToArray(params, oa_param_new(v, "pretty", "query", "string",
-                                              "Accepted for compatibility; output is compact."));
-    return params;
-}
-
 /* ---- request bodies ---------------------------------------------------------------------- */
 
-static const char *oa_body_schema(const oa_op *op)
+static const char *oa_body_schema(const oa_path *path, const oa_op *op)
 {
     switch (op->body) {
     case B_JSON:
-        return op->schema;
+        return oa_role_schema(path, op->body_role);
     case B_PATCH:
         return OA_PATCH;
     case B_DELETE:
@@ -251,9 +280,9 @@ static const char *oa_body_schema(const oa_op *op)
     return NULL;
 }
 
-static void oa_add_body_v3(cJSON *opj, const oa_op *op)
+static void oa_add_body_v3(cJSON *opj, const oa_path *path, const oa_op *op)
 {
-    const char *schema = oa_body_schema(op);
+    const char *schema = oa_body_schema(path, op);
     if (!schema)
         return;
     cJSON *body = cJSON_AddObjectToObject(opj, "requestBody");
@@ -272,9 +301,9 @@ static void oa_add_body_v3(cJSON *opj, const oa_op *op)
 }
 
 /* v2 has no requestBody: the body is a parameter "in: body", its media types are `consumes`. */
-static void oa_add_body_v2(cJSON *opj, cJSON *params, const oa_op *op)
+static void oa_add_body_v2(cJSON *opj, cJSON *params, const oa_path *path, const oa_op *op)
 {
-    const char *schema = oa_body_schema(op);
+    const char *schema = oa_body_schema(path, op);
     if (!schema)
         return;
     cJSON *p = cJSON_CreateObject();
@@ -317,15 +346,16 @@ static cJSON *oa_response(oa_version v, const char *desc, const char *schema, bo
     return r;
 }
 
-static cJSON *oa_responses(oa_version v, const oa_op *op)
+static cJSON *oa_responses(oa_version v, const oa_path *path, const oa_op *op, unsigned query)
 {
-    bool watchable = (op->query & Q_WATCH) != 0;
+    bool watchable = (query & Q_WATCH) != 0;
+    const char *result = oa_role_schema(path, op->result);
     cJSON *rs = cJSON_CreateObject();
-    cJSON_AddItemToObject(rs, "200", oa_response(v, "OK", op->result, watchable));
+    cJSON_AddItemToObject(rs, "200", oa_response(v, "OK", result, watchable));
     if (op->created)
-        cJSON_AddItemToObject(rs, "201", oa_response(v, "Created", op->result, false));
+        cJSON_AddItemToObject(rs, "201", oa_response(v, "Created", result, false));
     if (op->accepted)
-        cJSON_AddItemToObject(rs, "202", oa_response(v, "Accepted", op->result, false));
+        cJSON_AddItemToObject(rs, "202", oa_response(v, "Accepted", result, false));
     cJSON_AddItemToObject(rs, "401", oa_response(v, "Unauthorized", NULL, false));
     return rs;
 }
@@ -336,156 +366,269 @@ static cJSON *oa_gvk_object(const oa_path *path)
 {
     cJSON *gvk = cJSON_CreateObject();
     cJSON_AddStringToObject(gvk, "group", path->group);
-    cJSON_AddStringToObject(gvk, "kind", path->kind);
+    cJSON_AddStringToObject(gvk, "kind", path->gvk_kind);
     cJSON_AddStringToObject(gvk, "version", path->version);
     return gvk;
 }
 
-/* kube-openapi's naming: verb + GroupVersion + Kind (+ subresource), e.g.
- * patchDemoExampleComV1beta1FooStatus; deletecollection becomes delete...CollectionFoo. */
-static char *oa_operation_id(const oa_path *path, const oa_op *op, const char *gv)
+/* kube-openapi's naming: verb + GroupVersion + what, e.g. patchDemoExampleComV1beta1FooStatus;
+ * deletecollection becomes delete...Collection..., e.g. deleteAppsV1CollectionNamespacedDeployment.
+ */
+static char *oa_operation_id(const oa_path *path, const oa_op *op)
 {
-    if (!strcmp(op->verb, "deletecollection"))
-        return xasprintf("delete%sCollection%s", gv, path->what);
-    return xasprintf("%s%s%s", op->verb, gv, path->what);
+    if (!strcmp(op->id_verb, "deletecollection"))
+        return xasprintf("delete%sCollection%s", path->gv_camel, path->what);
+    return xasprintf("%s%s%s", op->id_verb, path->gv_camel, path->what);
+}
+
+/* The operation's description: the model's words for a custom subresource, else the table's. */
+static char *oa_description(const oa_path *path, const oa_op *op)
+{
+    if (!path->sub) {
+        char *noun = oa_noun(path->kind->kind, op->article);
+        char *d = xasprintf(op->desc, noun);
+        free(noun);
+        return d;
+    }
+    for (const struct oa_op_doc *doc = path->model ? path->model->op_docs : NULL;
+         doc && doc->subresource; doc++)
+        if (!strcmp(doc->subresource, path->sub) && !strcmp(doc->verb, op->verb))
+            return xstrdup(doc->description);
+    return xasprintf(op->desc, path->sub, path->kind->kind);
 }
 
 /* v2 only: media types produced and the scheme (v3 puts media types in content maps). */
-static void oa_add_media_v2(cJSON *o, const oa_op *op)
+static void oa_add_media_v2(cJSON *o, unsigned query)
 {
     static const char *const plain[] = {"application/json"};
     static const char *const watch[] = {"application/json", "application/json;stream=watch"};
     static const char *const https[] = {"https"};
-    bool w = (op->query & Q_WATCH) != 0;
+    bool w = (query & Q_WATCH) != 0;
     cJSON_AddItemToObject(o, "produces", cJSON_CreateStringArray(w ? watch : plain, w ? 2 : 1));
     cJSON_AddItemToObject(o, "schemes", cJSON_CreateStringArray(https, 1));
 }
 
-static cJSON *oa_operation(oa_version v, const oa_path *path, const oa_op *op, const char *gv,
-                           const char *tag)
+static cJSON *oa_operation(oa_version v, const oa_path *path, const oa_op *op)
 {
+    /* The watch parameters only where the kind can be watched. */
+    unsigned query = op->query;
+    if (!oa_has_verb(path->kind->verbs, "watch"))
+        query &= ~(unsigned)Q_WATCH;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "description", op->desc);
-    char *id = oa_operation_id(path, op, gv);
+    char *desc = oa_description(path, op);
+    cJSON_AddStringToObject(o, "description", desc);
+    free(desc);
+    char *id = oa_operation_id(path, op);
     cJSON_AddStringToObject(o, "operationId", id);
     free(id);
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "tags"), cJSON_CreateString(tag));
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "tags"), cJSON_CreateString(path->tag));
     cJSON *params = cJSON_AddArrayToObject(o, "parameters");
-    oa_add_query_params(params, v, op->query);
+    oa_add_query_params(params, v, query);
     if (v == OA_V3) {
-        oa_add_body_v3(o, op);
+        oa_add_body_v3(o, path, op);
     } else {
-        oa_add_body_v2(o, params, op);
-        oa_add_media_v2(o, op);
+        oa_add_body_v2(o, params, path, op);
+        oa_add_media_v2(o, query);
     }
     if (cJSON_GetArraySize(params) == 0)
         cJSON_DeleteItemFromObjectCaseSensitive(o, "parameters");
-    cJSON_AddItemToObject(o, "responses", oa_responses(v, op));
+    cJSON_AddItemToObject(o, "responses", oa_responses(v, path, op, query));
     cJSON_AddStringToObject(o, "x-kubernetes-action", op->action);
     cJSON_AddItemToObject(o, "x-kubernetes-group-version-kind", oa_gvk_object(path));
     return o;
 }
 
-static cJSON *oa_build_paths(oa_version v)
+/* Path-level parameters: the object's name, its namespace, and pretty. */
+static cJSON *oa_path_params(oa_version v, const oa_path *path, bool named, bool namespaced)
 {
-    char *gv = oa_gv_camel();
-    char *tag = oa_tag();
-    cJSON *paths = cJSON_CreateObject();
-    for (size_t i = 0; i < sizeof oa_paths / sizeof oa_paths[0]; i++) {
-        const oa_path *p = &oa_paths[i];
-        char *key = xasprintf("%s%s", OA_BASE, p->suffix);
-        cJSON *item = cJSON_AddObjectToObject(paths, key);
-        free(key);
-        for (size_t j = 0; j < p->n_ops; j++)
-            cJSON_AddItemToObject(item, p->ops[j].method, oa_operation(v, p, &p->ops[j], gv, tag));
-        cJSON_AddItemToObject(item, "parameters", oa_path_params(v, p->suffix[0] != '\0'));
+    cJSON *params = cJSON_CreateArray();
+    if (named) {
+        char *d = xasprintf("Name of the %s.", path->kind->kind);
+        cJSON_AddItemToArray(params, oa_param_new(v, "name", "path", "string", d));
+        free(d);
     }
-    free(tag);
-    free(gv);
-    return paths;
+    if (namespaced)
+        cJSON_AddItemToArray(
+            params, oa_param_new(v, "namespace", "path", "string", "Namespace of the objects."));
+    cJSON_AddItemToArray(params, oa_param_new(v, "pretty", "query", "string",
+                                              "Accepted for compatibility; output is compact."));
+    return params;
 }
 
-static cJSON *oa_info(void)
+/* Adds the path `key` with the operations of `ops` whose verb is in `verbs` (none: no path). */
+static void oa_add_path(cJSON *paths, oa_version v, const char *key, const oa_path *path,
+                        const oa_op *ops, size_t n_ops, const char *const *verbs, bool named,
+                        bool namespaced)
+{
+    cJSON *item = cJSON_CreateObject();
+    for (size_t i = 0; i < n_ops; i++)
+        if (oa_has_verb(verbs, ops[i].verb))
+            cJSON_AddItemToObject(item, ops[i].method, oa_operation(v, path, &ops[i]));
+    if (cJSON_GetArraySize(item) == 0) {
+        cJSON_Delete(item);
+        return;
+    }
+    cJSON_AddItemToObject(item, "parameters", oa_path_params(v, path, named, namespaced));
+    cJSON_AddItemToObject(paths, key, item);
+}
+
+/* The paths of one subresource of k under `item` (the item path). */
+static void oa_add_sub_path(cJSON *paths, oa_version v, oa_path *base, const char *item,
+                            const char *sub, const char *const *verbs)
+{
+    oa_path p = *base;
+    p.sub = sub;
+    /* "FooStatus", "NamespacedDeploymentScale", "FooBar": the subresource capitalised */
+    char *what = xasprintf("%s%c%s", base->what, toupper((unsigned char)sub[0]), sub + 1);
+    p.what = what;
+    char *key = xasprintf("%s/%s", item, sub);
+    oa_add_path(paths, v, key, &p, ops_sub, N_OPS(ops_sub), verbs, true, base->kind->namespaced);
+    free(key);
+    free(what);
+}
+
+static void oa_add_custom_paths(cJSON *paths, oa_version v, oa_path *base, const char *item)
+{
+    const oa_kind *k = base->kind;
+    for (size_t i = 0; i < k->nsubresources; i++) {
+        const oa_subresource *s = &k->subresources[i];
+        oa_path p = *base;
+        p.gvk_kind = s->kind;
+        char *body = oa_schema_name(k->group, k->version, s->kind);
+        p.body = body;
+        oa_add_sub_path(paths, v, &p, item, s->name, s->verbs);
+        free(body);
+    }
+}
+
+static void oa_add_scale_path(cJSON *paths, oa_version v, oa_path *base, const char *item)
+{
+    oa_path p = *base;
+    p.group = "autoscaling";
+    p.version = "v1";
+    p.gvk_kind = "Scale";
+    p.object = p.body = OA_SCALE;
+    oa_add_sub_path(paths, v, &p, item, "scale", status_scale_verbs);
+}
+
+/* Every path of kind k (kube's order: collection, item, subresources, all-namespaces list). */
+static void oa_add_kind_paths(cJSON *paths, oa_version v, const oa_kind *k)
+{
+    char *camel = oa_gv_camel(k->group, k->version);
+    char *tag = oa_tag(camel, k->version);
+    char *prefix = oa_prefix(k->group, k->version);
+    char *collection = k->namespaced
+                           ? xasprintf("%s/namespaces/{namespace}/%s", prefix, k->resource)
+                           : xasprintf("%s/%s", prefix, k->resource);
+    char *item = xasprintf("%s/{name}", collection);
+    char *what = xasprintf("%s%s", k->namespaced ? "Namespaced" : "", k->kind);
+    char *object = oa_schema_name(k->group, k->version, k->kind);
+    char *list = oa_schema_name(k->group, k->version, k->list_kind);
+    oa_path p = {
+        .kind = k,
+        .model = oa_model_find(k->group, k->version, k->kind),
+        .what = what,
+        .group = k->group,
+        .version = k->version,
+        .gvk_kind = k->kind,
+        .object = object,
+        .list = list,
+        .body = object,
+        .gv_camel = camel,
+        .tag = tag,
+    };
+    oa_add_path(paths, v, collection, &p, ops_collection, N_OPS(ops_collection), k->verbs, false,
+                k->namespaced);
+    oa_add_path(paths, v, item, &p, ops_item, N_OPS(ops_item), k->verbs, true, k->namespaced);
+    if (k->has_status)
+        oa_add_sub_path(paths, v, &p, item, "status", status_scale_verbs);
+    if (k->has_scale)
+        oa_add_scale_path(paths, v, &p, item);
+    oa_add_custom_paths(paths, v, &p, item);
+    if (k->namespaced) {
+        static const char *const list_only[] = {"list", NULL};
+        char *all_what = xasprintf("%sForAllNamespaces", k->kind);
+        oa_path all = p;
+        all.what = all_what;
+        char *key = xasprintf("%s/%s", prefix, k->resource);
+        oa_add_path(paths, v, key, &all, ops_collection, N_OPS(ops_collection),
+                    oa_has_verb(k->verbs, "list") ? list_only : NULL, false, false);
+        free(key);
+        free(all_what);
+    }
+    free(what);
+    free(object);
+    free(list);
+    free(item);
+    free(collection);
+    free(prefix);
+    free(tag);
+    free(camel);
+}
+
+/* ---- documents --------------------------------------------------------------------------- */
+
+static cJSON *oa_info(const char *title, const char *version)
 {
     cJSON *info = cJSON_CreateObject();
-    cJSON_AddStringToObject(info, "title", "foo-apiserver " FOO_API_VERSION);
-    cJSON_AddStringToObject(info, "version", FOO_VERSION);
+    cJSON_AddStringToObject(info, "title", title);
+    cJSON_AddStringToObject(info, "version", version);
     return info;
 }
 
-static cJSON *oa_build_v3(void)
+static cJSON *oa_paths(oa_version v, const oa_kind *kinds, size_t n)
 {
-    cJSON *doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(doc, "openapi", "3.0.0");
-    cJSON_AddItemToObject(doc, "info", oa_info());
-    cJSON_AddItemToObject(doc, "paths", oa_build_paths(OA_V3));
-    cJSON *components = cJSON_AddObjectToObject(doc, "components");
-    oa_add_schemas(cJSON_AddObjectToObject(components, "schemas"), OA_V3);
-    return doc;
+    cJSON *paths = cJSON_CreateObject();
+    for (size_t i = 0; i < n; i++)
+        oa_add_kind_paths(paths, v, &kinds[i]);
+    return paths;
 }
 
-static cJSON *oa_build_v2(void)
+char *oa_render_v3(const oa_kind *kinds, size_t n, const char *group, const char *version,
+                   size_t *len)
+{
+    /* The kinds of this group-version, in the caller's order. */
+    oa_kind *mine = xcalloc(n ? n : 1, sizeof *mine);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(kinds[i].group, group) && !strcmp(kinds[i].version, version))
+            mine[m++] = kinds[i];
+    char *gv = *group ? xasprintf("%s/%s", group, version) : xstrdup(version);
+    char *title = xasprintf("foo-apiserver %s", gv);
+    free(gv);
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "openapi", "3.0.0");
+    cJSON_AddItemToObject(doc, "info", oa_info(title, version));
+    free(title);
+    cJSON_AddItemToObject(doc, "paths", oa_paths(OA_V3, mine, m));
+    cJSON *components = cJSON_AddObjectToObject(doc, "components");
+    oa_add_schemas(cJSON_AddObjectToObject(components, "schemas"), OA_V3, mine, m);
+    free(mine);
+    char *out = json_print(doc);
+    cJSON_Delete(doc);
+    if (len)
+        *len = strlen(out);
+    return out;
+}
+
+void oa_render_v2(const oa_kind *kinds, size_t n, oa_v2 *out)
 {
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "swagger", "2.0");
-    cJSON_AddItemToObject(doc, "info", oa_info());
-    cJSON_AddItemToObject(doc, "paths", oa_build_paths(OA_V2));
-    oa_add_schemas(cJSON_AddObjectToObject(doc, "definitions"), OA_V2);
-    return doc;
-}
-
-/* ---- the documents, built once ----------------------------------------------------------- */
-
-static pthread_once_t oa_v3_once = PTHREAD_ONCE_INIT;
-static pthread_once_t oa_v2_once = PTHREAD_ONCE_INIT;
-static char *oa_v3_json;
-static size_t oa_v3_len;
-static char *oa_v2_json;
-static size_t oa_v2_len;
-static unsigned char *oa_v2_pb;
-static size_t oa_v2_pb_len;
-
-static void oa_init_v3(void)
-{
-    cJSON *doc = oa_build_v3();
-    oa_v3_json = json_print(doc);
-    oa_v3_len = strlen(oa_v3_json);
+    cJSON_AddItemToObject(doc, "info", oa_info("foo-apiserver", "unversioned"));
+    cJSON_AddItemToObject(doc, "paths", oa_paths(OA_V2, kinds, n));
+    oa_add_schemas(cJSON_AddObjectToObject(doc, "definitions"), OA_V2, kinds, n);
+    out->json = json_print(doc);
+    out->json_len = strlen(out->json);
+    out->pb = oa_pb_encode_document(doc, &out->pb_len);
     cJSON_Delete(doc);
 }
 
-static void oa_init_v2(void)
+void oa_v2_free(oa_v2 *d)
 {
-    cJSON *doc = oa_build_v2();
-    oa_v2_json = json_print(doc);
-    oa_v2_len = strlen(oa_v2_json);
-    oa_v2_pb = oa_pb_encode_document(doc, &oa_v2_pb_len);
-    cJSON_Delete(doc);
-}
-
-const char *foo_openapi_v3(size_t *len)
-{
-    /* pthread_once fails only on invalid arguments; ours are static, so failure is a bug. */
-    if (pthread_once(&oa_v3_once, oa_init_v3) != 0)
-        abort();
-    if (len)
-        *len = oa_v3_len;
-    return oa_v3_json;
-}
-
-const char *foo_openapi_v2_json(size_t *len)
-{
-    if (pthread_once(&oa_v2_once, oa_init_v2) != 0)
-        abort();
-    if (len)
-        *len = oa_v2_len;
-    return oa_v2_json;
-}
-
-const unsigned char *foo_openapi_v2_protobuf(size_t *len)
-{
-    if (pthread_once(&oa_v2_once, oa_init_v2) != 0)
-        abort();
-    if (len)
-        *len = oa_v2_pb_len;
-    return oa_v2_pb;
+    if (!d)
+        return;
+    free(d->json);
+    free(d->pb);
+    memset(d, 0, sizeof *d);
 }

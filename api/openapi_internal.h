@@ -1,12 +1,14 @@
 /*
  * openapi_internal.h - private pieces of the OpenAPI documents (api/openapi*.c), not part of the
- * public face of api/ (that is foo.h: foo_openapi_v3, foo_openapi_v2_json, ...).
+ * public face of api/ (that is api/openapi.h: oa_render_v3, oa_render_v2).
  *
- * The documents are built as cJSON trees from one description of the API; `oa_version` selects
+ * The documents are built as cJSON trees from one description of the kinds; `oa_version` selects
  * the dialect (OpenAPI 3.0 under components.schemas, or Swagger 2.0 under definitions).
  */
 #ifndef FOO_API_OPENAPI_INTERNAL_H
 #define FOO_API_OPENAPI_INTERNAL_H
+
+#include "api/openapi.h"
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
@@ -27,6 +29,9 @@ typedef enum oa_version { OA_V2, OA_V3 } oa_version;
 #define OA_DELETE_OPTIONS OA_META "DeleteOptions"
 #define OA_SCALE          "io.k8s.api.autoscaling.v1.Scale"
 
+/* The suffix of Kubernetes' own API groups, which kube-openapi leaves out of names. */
+#define OA_K8S_GROUP_SUFFIX ".k8s.io"
+
 /*
  * Builds the schema reference "#/components/schemas/NAME" (v3) or "#/definitions/NAME" (v2).
  * Returns a new string owned by the caller (free()).
@@ -42,12 +47,38 @@ char *oa_ref_path(oa_version v, const char *name);
 cJSON *oa_schema_ref(oa_version v, const char *name, const char *desc);
 
 /*
- * Adds every named schema of the API (Foo, FooList, FooSpec, FooStatus, FooBar, the meta/v1
- * types they use, autoscaling/v1 Scale, WatchEvent ...) to `schemas`, a cJSON object that is
- * components.schemas (v3) or definitions (v2). Every reference made by these schemas resolves
- * within the set. Not thread-safe on the same `schemas` object; pure otherwise.
+ * The schema name of a kind, as kube-openapi names it: "io.k8s.api.GROUP.VERSION.KIND" for
+ * Kubernetes' own groups (the core group is "core", "coordination.k8s.io" is "coordination"),
+ * the reversed group otherwise ("com.example.demo.v1beta1.Foo", as for a CRD). Returns a new
+ * string owned by the caller (free()).
  */
-void oa_add_schemas(cJSON *schemas, oa_version v);
+char *oa_schema_name(const char *group, const char *version, const char *kind);
+
+/* A kind whose full schema api/ holds (Foo), found by oa_model_find. */
+typedef struct oa_model {
+    const char *group, *version, *kind;
+    /* Adds the kind's schemas (the kind, its list, their parts, its custom subresources' body
+       kinds), named by oa_schema_name. */
+    void (*add_schemas)(cJSON *schemas, oa_version v);
+    /* Descriptions of its custom subresources' operations: {subresource, verb, description},
+       ended by an entry with a NULL subresource. Operations not listed get a generic one. */
+    const struct oa_op_doc {
+        const char *subresource, *verb, *description;
+    } * op_docs;
+} oa_model;
+
+/* The model of group/version/kind, or NULL when api/ has none (the kind's schema is loose). */
+const oa_model *oa_model_find(const char *group, const char *version, const char *kind);
+
+/*
+ * Adds to `schemas` (components.schemas in v3, definitions in v2) the schemas of the n kinds:
+ * each kind's model, or a loose schema of the kind, its list kind and its custom subresources'
+ * kinds; then the meta/v1 and runtime types they use (DeleteOptions and WatchEvent carry the GVK
+ * of every group-version among the kinds) and autoscaling/v1 Scale when a kind has /scale.
+ * Every reference made by these schemas resolves within the set. Not thread-safe on the same
+ * `schemas` object; pure otherwise.
+ */
+void oa_add_schemas(cJSON *schemas, oa_version v, const oa_kind *kinds, size_t n);
 
 /*
  * Encodes a Swagger 2.0 document (a cJSON tree as built for /openapi/v2) as the protobuf

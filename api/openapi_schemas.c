@@ -1,6 +1,7 @@
 /*
- * openapi_schemas.c - the schemas of the OpenAPI documents: Foo and its parts, and the meta/v1,
- * autoscaling/v1 and runtime types they refer to, in OpenAPI 3.0 or Swagger 2.0 form.
+ * openapi_schemas.c - the schemas of the OpenAPI documents: Foo and its parts (the one kind whose
+ * full schema we hold), loose schemas of the other kinds, and the meta/v1, autoscaling/v1 and
+ * runtime types they refer to, in OpenAPI 3.0 or Swagger 2.0 form.
  *
  * Descriptions matter: `kubectl explain foos.spec.replicas` prints them. Defaults and limits come
  * from the macros of foo.h so that the documents and the defaulting code cannot disagree.
@@ -11,8 +12,10 @@
 #include "api/foo.h"
 #include "api/openapi_internal.h"
 #include "common/alloc.h"
+#include "common/sbuf.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define OA_TIME           OA_META "Time"
 #define OA_FIELDS_V1      OA_META "FieldsV1"
@@ -154,9 +157,37 @@ static void s_add_type_meta(cJSON *obj, const char *api_version, const char *kin
     free(k);
 }
 
+/* Adds a named schema; a name already present keeps its first schema (two kinds may name the
+   same body kind). */
 static void s_put(cJSON *schemas, const char *name, cJSON *schema)
 {
+    if (cJSON_GetObjectItemCaseSensitive(schemas, name)) {
+        cJSON_Delete(schema);
+        return;
+    }
     cJSON_AddItemToObject(schemas, name, schema);
+}
+
+/* ---- names ------------------------------------------------------------------------------- */
+
+char *oa_schema_name(const char *group, const char *version, const char *kind)
+{
+    if (!*group)
+        return xasprintf("io.k8s.api.core.%s.%s", version, kind);
+    size_t len = strlen(group), slen = strlen(OA_K8S_GROUP_SUFFIX);
+    bool k8s = len > slen && strcmp(group + len - slen, OA_K8S_GROUP_SUFFIX) == 0;
+    if (k8s || !strchr(group, '.')) /* "apps", "coordination.k8s.io": the first label */
+        return xasprintf("io.k8s.api.%.*s.%s.%s", (int)strcspn(group, "."), group, version, kind);
+    sbuf out = SBUF_INIT; /* the labels of the group in reverse order */
+    for (size_t end = len; end > 0;) {
+        size_t start = end;
+        while (start > 0 && group[start - 1] != '.')
+            start--;
+        sbuf_printf(&out, "%.*s.", (int)(end - start), group + start);
+        end = start > 0 ? start - 1 : 0;
+    }
+    sbuf_printf(&out, "%s.%s", version, kind);
+    return sbuf_detach(&out, NULL);
 }
 
 /* ---- the Foo API ------------------------------------------------------------------------- */
@@ -496,7 +527,29 @@ static cJSON *status_cause_schema(void)
     return s;
 }
 
-static cJSON *delete_options_schema(oa_version v)
+/* The group-versions a document covers, which DeleteOptions and WatchEvent are part of. */
+typedef struct oa_gvs {
+    const oa_kind *kinds;
+    size_t n;
+} oa_gvs;
+
+/* Appends {group, kind, version} for the core v1 and then every other group-version of gvs, each
+   once, in the order of the kinds. */
+static void s_gvk_every_gv(cJSON *s, const oa_gvs *gvs, const char *kind)
+{
+    s_gvk(s, "", "v1", kind);
+    for (size_t i = 0; i < gvs->n; i++) {
+        const oa_kind *k = &gvs->kinds[i];
+        bool seen = !*k->group && strcmp(k->version, "v1") == 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(gvs->kinds[j].group, k->group) == 0 &&
+                   strcmp(gvs->kinds[j].version, k->version) == 0;
+        if (!seen)
+            s_gvk(s, k->group, k->version, kind);
+    }
+}
+
+static cJSON *delete_options_schema(oa_version v, const oa_gvs *gvs)
 {
     cJSON *s = s_object("DeleteOptions may be sent as the body of a DELETE request.");
     s_add_type_meta(s, "v1", "DeleteOptions");
@@ -514,8 +567,7 @@ static cJSON *delete_options_schema(oa_version v)
                                 "not persisted.",
                                 s_string(NULL)));
     cJSON_AddStringToObject(dry, "x-kubernetes-list-type", "atomic");
-    s_gvk(s, "", "v1", "DeleteOptions");
-    s_gvk(s, FOO_GROUP, FOO_VERSION, "DeleteOptions");
+    s_gvk_every_gv(s, gvs, "DeleteOptions");
     return s;
 }
 
@@ -527,7 +579,7 @@ static cJSON *preconditions_schema(void)
     return s;
 }
 
-static cJSON *watch_event_schema(oa_version v)
+static cJSON *watch_event_schema(oa_version v, const oa_gvs *gvs)
 {
     cJSON *s = s_object("WatchEvent is one line of a watch stream.");
     s_prop(s, "type",
@@ -538,12 +590,11 @@ static cJSON *watch_event_schema(oa_version v)
                          "only metadata.resourceVersion for BOOKMARK."));
     static const char *const req[] = {"type", "object"};
     s_required(s, req, 2);
-    s_gvk(s, "", "v1", "WatchEvent");
-    s_gvk(s, FOO_GROUP, FOO_VERSION, "WatchEvent");
+    s_gvk_every_gv(s, gvs, "WatchEvent");
     return s;
 }
 
-static void add_meta_schemas(cJSON *schemas, oa_version v)
+static void add_meta_schemas(cJSON *schemas, oa_version v, const oa_gvs *gvs)
 {
     s_put(schemas, OA_OBJECT_META, object_meta_schema(v));
     s_put(schemas, OA_LIST_META, list_meta_schema());
@@ -561,9 +612,9 @@ static void add_meta_schemas(cJSON *schemas, oa_version v)
     s_put(schemas, OA_STATUS, status_schema(v));
     s_put(schemas, OA_STATUS_DETAILS, status_details_schema(v));
     s_put(schemas, OA_STATUS_CAUSE, status_cause_schema());
-    s_put(schemas, OA_DELETE_OPTIONS, delete_options_schema(v));
+    s_put(schemas, OA_DELETE_OPTIONS, delete_options_schema(v, gvs));
     s_put(schemas, OA_PRECONDITIONS, preconditions_schema());
-    s_put(schemas, OA_WATCH_EVENT, watch_event_schema(v));
+    s_put(schemas, OA_WATCH_EVENT, watch_event_schema(v, gvs));
     s_put(schemas, OA_RAW_EXTENSION,
           s_typed("object", "RawExtension holds a complete object of any kind, as JSON."));
 }
@@ -572,10 +623,10 @@ static void add_meta_schemas(cJSON *schemas, oa_version v)
 
 static void add_scale_schemas(cJSON *schemas, oa_version v)
 {
-    cJSON *s = s_object("Scale is the scale subresource of a Foo: spec.replicas, status.replicas "
-                        "and status.selector of the Foo.");
+    cJSON *s = s_object("Scale is the scale subresource of an object: its spec.replicas, "
+                        "status.replicas and status.selector.");
     s_add_type_meta(s, "autoscaling/v1", "Scale");
-    s_prop(s, "metadata", oa_schema_ref(v, OA_OBJECT_META, "Metadata of the scaled Foo."));
+    s_prop(s, "metadata", oa_schema_ref(v, OA_OBJECT_META, "Metadata of the scaled object."));
     s_prop(s, "spec", oa_schema_ref(v, OA_SCALE_SPEC, "Desired scale."));
     s_prop(s, "status", oa_schema_ref(v, OA_SCALE_STATUS, "Observed scale. Read-only."));
     s_gvk(s, "autoscaling", "v1", "Scale");
@@ -593,13 +644,113 @@ static void add_scale_schemas(cJSON *schemas, oa_version v)
     s_put(schemas, OA_SCALE_STATUS, st);
 }
 
-void oa_add_schemas(cJSON *schemas, oa_version v)
+/* ---- kinds without a model: loose schemas ------------------------------------------------ */
+
+/* An object of group/version/kind whose fields we do not publish: apiVersion, kind, metadata,
+   and x-kubernetes-preserve-unknown-fields for the rest (the server validates them). */
+static cJSON *loose_schema(oa_version v, const char *group, const char *version, const char *kind)
+{
+    char *api_version = *group ? xasprintf("%s/%s", group, version) : xstrdup(version);
+    char *d = xasprintf("%s of %s. Its fields are not described here: the server defaults and "
+                        "validates the object when it is written.",
+                        kind, api_version);
+    cJSON *s = s_object(d);
+    free(d);
+    s_add_type_meta(s, api_version, kind);
+    free(api_version);
+    s_prop(s, "metadata", oa_schema_ref(v, OA_OBJECT_META, "Standard object metadata."));
+    cJSON_AddTrueToObject(s, "x-kubernetes-preserve-unknown-fields");
+    s_gvk(s, group, version, kind);
+    return s;
+}
+
+static cJSON *loose_list_schema(oa_version v, const oa_kind *k, const char *item_schema)
+{
+    char *api_version = *k->group ? xasprintf("%s/%s", k->group, k->version) : xstrdup(k->version);
+    char *d = xasprintf("%s is a list of %s objects.", k->list_kind, k->kind);
+    cJSON *s = s_object(d);
+    free(d);
+    s_add_type_meta(s, api_version, k->list_kind);
+    free(api_version);
+    s_prop(s, "metadata",
+           oa_schema_ref(v, OA_LIST_META,
+                         "Standard list metadata: resourceVersion and the continue token."));
+    d = xasprintf("The %s objects.", k->kind);
+    s_prop(s, "items", s_array(d, oa_schema_ref(v, item_schema, NULL)));
+    free(d);
+    static const char *const req[] = {"items"};
+    s_required(s, req, 1);
+    s_gvk(s, k->group, k->version, k->list_kind);
+    return s;
+}
+
+/* Puts the loose schema of group/version/kind under its name. */
+static void put_loose(cJSON *schemas, oa_version v, const char *group, const char *version,
+                      const char *kind)
+{
+    char *name = oa_schema_name(group, version, kind);
+    s_put(schemas, name, loose_schema(v, group, version, kind));
+    free(name);
+}
+
+static void add_loose_kind(cJSON *schemas, oa_version v, const oa_kind *k)
+{
+    char *item = oa_schema_name(k->group, k->version, k->kind);
+    char *list = oa_schema_name(k->group, k->version, k->list_kind);
+    s_put(schemas, item, loose_schema(v, k->group, k->version, k->kind));
+    s_put(schemas, list, loose_list_schema(v, k, item));
+    free(item);
+    free(list);
+    for (size_t i = 0; i < k->nsubresources; i++)
+        put_loose(schemas, v, k->group, k->version, k->subresources[i].kind);
+}
+
+/* ---- models ------------------------------------------------------------------------------ */
+
+static void add_foo_schemas(cJSON *schemas, oa_version v)
 {
     s_put(schemas, OA_FOO, foo_schema(v));
     s_put(schemas, OA_FOO_LIST, foo_list_schema(v));
     s_put(schemas, OA_FOO_SPEC, foo_spec_schema());
     s_put(schemas, OA_FOO_STATUS, foo_status_schema(v));
     s_put(schemas, OA_FOO_BAR, foo_bar_schema());
-    add_meta_schemas(schemas, v);
-    add_scale_schemas(schemas, v);
+}
+
+static const struct oa_op_doc foo_op_docs[] = {
+    {"bar", "create",
+     "Request a rolling restart of the specified Foo: sets spec.restartedAt to the server's "
+     "current time and returns the updated Foo."},
+    {"bar", "get", "Read the specified Foo through its bar subresource."},
+    {NULL, NULL, NULL},
+};
+
+static const oa_model oa_models[] = {
+    {FOO_GROUP, FOO_VERSION, FOO_KIND, add_foo_schemas, foo_op_docs},
+};
+
+const oa_model *oa_model_find(const char *group, const char *version, const char *kind)
+{
+    for (size_t i = 0; i < sizeof oa_models / sizeof oa_models[0]; i++) {
+        const oa_model *m = &oa_models[i];
+        if (!strcmp(m->group, group) && !strcmp(m->version, version) && !strcmp(m->kind, kind))
+            return m;
+    }
+    return NULL;
+}
+
+void oa_add_schemas(cJSON *schemas, oa_version v, const oa_kind *kinds, size_t n)
+{
+    bool scale = false;
+    for (size_t i = 0; i < n; i++) {
+        const oa_model *m = oa_model_find(kinds[i].group, kinds[i].version, kinds[i].kind);
+        if (m)
+            m->add_schemas(schemas, v);
+        else
+            add_loose_kind(schemas, v, &kinds[i]);
+        scale = scale || kinds[i].has_scale;
+    }
+    oa_gvs gvs = {kinds, n};
+    add_meta_schemas(schemas, v, &gvs);
+    if (scale)
+        add_scale_schemas(schemas, v);
 }

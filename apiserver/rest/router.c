@@ -1,9 +1,11 @@
 /*
  * router.c - maps a request path to its handler (service thread).
  *
- * Paths: /healthz /livez /readyz [/<check>], /version, /api, /apis, /apis/G, /apis/G/V,
- * /apis/G/V[/namespaces/NS]/RESOURCE[/NAME[/SUBRESOURCE]], /openapi/v2, /openapi/v3[/apis/G/V].
- * Anything else: 404 with kube's "the server could not find the requested resource".
+ * Paths: /healthz /livez /readyz [/<check>], /version, /api, /api/V, /apis, /apis/G, /apis/G/V,
+ * {/api/V,/apis/G/V}[/namespaces/NS]/RESOURCE[/NAME[/SUBRESOURCE]], /openapi/v2,
+ * /openapi/v3[/api/V or /apis/G/V]; every group, version and resource comes from the registry.
+ * Anything else, a known group with a version it does not serve included: 404 with kube's "the
+ * server could not find the requested resource".
  */
 #include "apiserver/rest/discovery.h"
 #include "apiserver/rest/handlers.h"
@@ -34,39 +36,53 @@ static void not_found(as_req *req)
     as_respond_status(req, 404, "NotFound", "the server could not find the requested resource");
 }
 
-static void method_not_allowed_unless_get(as_req *req, void (*fn)(as_req *))
+/* Read-only endpoints: true for GET and HEAD, else answers 405 and returns false. */
+static bool get_only(as_req *req)
 {
-    if (req->method != AS_GET && req->method != AS_HEAD)
-        return as_respond_status(req, 405, "MethodNotAllowed",
-                                 "the server does not allow this "
-                                 "method on the requested resource");
-    fn(req);
+    if (req->method == AS_GET || req->method == AS_HEAD)
+        return true;
+    as_respond_status(req, 405, "MethodNotAllowed",
+                      "the server does not allow this method on the requested resource");
+    return false;
 }
 
-/* /apis/G/V/... with seg[0] = "apis". */
-static void route_group(as_req *req, char **seg, int n)
+/* Whether the registry serves group (any version), or group/version when version is given. */
+static bool served(const as_registry *reg, const char *group, const char *version)
 {
-    if (n == 1)
-        return method_not_allowed_unless_get(req, as_discovery_apis);
-    bool known_group = false;
-    int count;
-    const as_resource *const *all = as_registry_all(as_server_of(req)->registry, &count);
-    for (int i = 0; i < count; i++)
-        if (strcmp(all[i]->group, seg[1]) == 0)
-            known_group = true;
-    if (!known_group)
-        return not_found(req);
-    if (n == 2)
-        return method_not_allowed_unless_get(req, as_discovery_group);
-    if (n == 3)
-        return method_not_allowed_unless_get(req, as_discovery_resources);
+    int n;
+    const as_resource *const *all = as_registry_all(reg, &n);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(all[i]->group, group) && (!version || !strcmp(all[i]->version, version)))
+            return true;
+    return false;
+}
+
+/*
+ * kube's special case under a group-version that serves namespaces: /namespaces/NAME/SUB, where
+ * SUB is a subresource of namespaces (status), addresses the namespace NAME itself, not a
+ * resource SUB in the namespace NAME (/namespaces/NAME/events).
+ */
+static bool is_namespace_subresource(const as_registry *reg, const char *group, const char *version,
+                                     char **seg, int n)
+{
+    if (n != 3)
+        return false;
+    const as_resource *ns = as_registry_find(reg, group, version, "namespaces");
+    return ns && as_resource_has_subresource(ns, seg[2]);
+}
+
+/* [namespaces/NS/]RESOURCE[/NAME[/SUBRESOURCE]] under group/version (n >= 1 segments). */
+static void route_resource(as_req *req, const char *group, const char *version, char **seg, int n)
+{
+    const as_registry *reg = as_server_of(req)->registry;
     as_target t = {0};
-    int i = 3;
-    if (strcmp(seg[i], "namespaces") == 0 && n >= i + 3) {
-        t.ns = seg[i + 1];
-        i += 2;
+    int i = 0;
+    if (strcmp(seg[0], "namespaces") == 0 && n >= 3 &&
+        !is_namespace_subresource(reg, group, version, seg, n)) {
+        t.ns = seg[1];
+        i = 2;
     }
-    t.resource = as_registry_find(as_server_of(req)->registry, seg[1], seg[2], seg[i]);
+    t.resource = as_registry_find(reg, group, version, seg[i]);
     if (!t.resource)
         return not_found(req);
     i++;
@@ -77,6 +93,49 @@ static void route_group(as_req *req, char **seg, int n)
     if (i < n)
         return not_found(req);
     as_handle_resource(req, &t);
+}
+
+/* /api[/V[/...]] (seg[0] = "api"): the core group. */
+static void route_core(as_req *req, char **seg, int n)
+{
+    const as_registry *reg = as_server_of(req)->registry;
+    if (!served(reg, "", n >= 2 ? seg[1] : NULL))
+        return not_found(req);
+    if (n == 1) {
+        if (get_only(req))
+            as_discovery_api(req);
+        return;
+    }
+    if (n == 2) {
+        if (get_only(req))
+            as_discovery_resources(req, "", seg[1]);
+        return;
+    }
+    route_resource(req, "", seg[1], seg + 2, n - 2);
+}
+
+/* /apis[/G[/V[/...]]] (seg[0] = "apis"). */
+static void route_group(as_req *req, char **seg, int n)
+{
+    const as_registry *reg = as_server_of(req)->registry;
+    if (n == 1) {
+        if (get_only(req))
+            as_discovery_apis(req);
+        return;
+    }
+    if (!served(reg, seg[1], n >= 3 ? seg[2] : NULL)) /* the core group ("") is never a segment */
+        return not_found(req);
+    if (n == 2) {
+        if (get_only(req))
+            as_discovery_group(req, seg[1]);
+        return;
+    }
+    if (n == 3) {
+        if (get_only(req))
+            as_discovery_resources(req, seg[1], seg[2]);
+        return;
+    }
+    route_resource(req, seg[1], seg[2], seg + 3, n - 3);
 }
 
 /*
@@ -92,24 +151,41 @@ static bool authorize(as_req *req)
     return false;
 }
 
+#define OPENAPI_V3 "/openapi/v3/"
+
+/* The fixed paths: /version and the OpenAPI documents. Returns false when p is none of them. */
+static bool route_fixed(as_req *req, const char *p)
+{
+    void (*fn)(as_req *) = NULL;
+    if (strcmp(p, "/version") == 0 || strcmp(p, "/version/") == 0)
+        fn = as_discovery_version;
+    else if (strcmp(p, "/openapi/v2") == 0)
+        fn = as_openapi_v2;
+    else if (strcmp(p, "/openapi/v3") == 0)
+        fn = as_openapi_v3_index;
+    else if (strncmp(p, OPENAPI_V3, strlen(OPENAPI_V3)) != 0)
+        return false;
+    if (!get_only(req))
+        return true;
+    if (fn)
+        fn(req);
+    else /* /openapi/v3/api/v1, /openapi/v3/apis/G/V */
+        as_openapi_v3_group(req, p + strlen(OPENAPI_V3));
+    return true;
+}
+
 static void route(as_req *req)
 {
     const char *p = req->path;
-    if (as_health_handles(req))
+    if (as_health_handles(req) || route_fixed(req, p))
         return;
-    if (strcmp(p, "/version") == 0 || strcmp(p, "/version/") == 0)
-        return method_not_allowed_unless_get(req, as_discovery_version);
-    if (strcmp(p, "/openapi/v2") == 0)
-        return method_not_allowed_unless_get(req, as_openapi_v2);
-    if (strcmp(p, "/openapi/v3") == 0)
-        return method_not_allowed_unless_get(req, as_openapi_v3_index);
-    if (strcmp(p, "/openapi/v3/apis/demo.example.com/v1beta1") == 0)
-        return method_not_allowed_unless_get(req, as_openapi_v3_group);
     char *copy = xstrdup(p);
     char *seg[MAX_SEGMENTS];
     int n = split_path(copy, seg, MAX_SEGMENTS);
     if (n >= 1 && strcmp(seg[0], "apis") == 0)
         route_group(req, seg, n);
+    else if (n >= 1 && strcmp(seg[0], "api") == 0)
+        route_core(req, seg, n);
     else
         not_found(req);
     free(copy);

@@ -1,8 +1,10 @@
 /*
- * Tests of the OpenAPI documents (api/openapi*.c): shape of v3 and v2 JSON, and the gnostic
- * protobuf encoding of v2, checked with a tiny protobuf reader written here.
+ * Tests of the OpenAPI documents (api/openapi*.c) of Foo alone, as a server without the built-in
+ * kinds serves them: shape of v3 and v2 JSON, and the gnostic protobuf encoding of v2, checked
+ * with a tiny protobuf reader written here. Other kinds: test_openapi_kinds.c.
  */
 #include "api/foo.h"
+#include "api/openapi.h"
 #include "common/alloc.h"
 
 #include <criterion/criterion.h>
@@ -14,16 +16,39 @@
 #define BASE       "/apis/demo.example.com/v1beta1/foos"
 #define FOO_SCHEMA "com.example.demo.v1beta1.Foo"
 
-static cJSON *v3, *v2;
+/* Foo as the server's registry describes it (apiserver/rest/openapi_handler.c). */
+static const char *const foo_verbs[] = {
+    "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch", NULL};
+static const char *const bar_verbs[] = {"create", "get", NULL};
+static const oa_subresource foo_subresources[] = {{"bar", FOO_BAR_KIND, bar_verbs}};
+static const oa_kind foo_kind = {
+    .group = FOO_GROUP,
+    .version = FOO_VERSION,
+    .kind = FOO_KIND,
+    .list_kind = FOO_LIST_KIND,
+    .resource = FOO_RESOURCE,
+    .namespaced = false,
+    .verbs = foo_verbs,
+    .has_status = true,
+    .has_scale = true,
+    .subresources = foo_subresources,
+    .nsubresources = 1,
+};
+
+static char *v3_text; /* as rendered */
+static oa_v2 v2_docs;
+static cJSON *v3, *v2; /* parsed */
 
 static void setup(void)
 {
     alloc_install_cjson_hooks();
     size_t len;
-    const char *text = foo_openapi_v3(&len);
-    v3 = cJSON_ParseWithLength(text, len);
-    text = foo_openapi_v2_json(&len);
-    v2 = cJSON_ParseWithLength(text, len);
+    v3_text = oa_render_v3(&foo_kind, 1, FOO_GROUP, FOO_VERSION, &len);
+    cr_assert_eq(len, strlen(v3_text));
+    v3 = cJSON_ParseWithLength(v3_text, len);
+    oa_render_v2(&foo_kind, 1, &v2_docs);
+    cr_assert_eq(v2_docs.json_len, strlen(v2_docs.json));
+    v2 = cJSON_ParseWithLength(v2_docs.json, v2_docs.json_len);
     cr_assert_not_null(v3, "v3 document is not JSON");
     cr_assert_not_null(v2, "v2 document is not JSON");
 }
@@ -32,6 +57,8 @@ static void teardown(void)
 {
     cJSON_Delete(v3);
     cJSON_Delete(v2);
+    free(v3_text);
+    oa_v2_free(&v2_docs);
 }
 
 TestSuite(openapi, .init = setup, .fini = teardown);
@@ -145,8 +172,8 @@ Test(openapi, v3_patch_offers_json_merge_and_apply_patch_only)
 
 Test(openapi, no_document_mentions_strategic_merge_patch)
 {
-    cr_assert_null(strstr(foo_openapi_v3(NULL), "strategic-merge-patch"));
-    cr_assert_null(strstr(foo_openapi_v2_json(NULL), "strategic-merge-patch"));
+    cr_assert_null(strstr(v3_text, "strategic-merge-patch"));
+    cr_assert_null(strstr(v2_docs.json, "strategic-merge-patch"));
 }
 
 Test(openapi, write_operations_take_dry_run_field_manager_and_field_validation)
@@ -365,41 +392,55 @@ Test(openapi, v2_refs_with_description_have_no_type)
     cr_assert_null(get(meta, "allOf"));
 }
 
-/* ---- lifetime ---------------------------------------------------------------------------- */
+/* ---- determinism and threads ------------------------------------------------------------ */
 
-Test(openapi, documents_are_built_once_and_lengths_match)
+Test(openapi, rendering_is_deterministic)
 {
-    size_t a_len, b_len;
-    const char *a = foo_openapi_v3(&a_len);
-    const char *b = foo_openapi_v3(&b_len);
-    cr_assert_eq(a, b);
-    cr_assert_eq(a_len, strlen(a));
-    cr_assert_eq(foo_openapi_v2_json(NULL), foo_openapi_v2_json(&b_len));
-    cr_assert_eq(b_len, strlen(foo_openapi_v2_json(NULL)));
-    cr_assert_eq(foo_openapi_v2_protobuf(NULL), foo_openapi_v2_protobuf(&b_len));
-    cr_assert_gt(b_len, 1000);
+    /* The served hashes and ETags must not change across restarts. */
+    char *again = oa_render_v3(&foo_kind, 1, FOO_GROUP, FOO_VERSION, NULL);
+    cr_assert_str_eq(again, v3_text);
+    free(again);
+    oa_v2 other;
+    oa_render_v2(&foo_kind, 1, &other);
+    cr_assert_str_eq(other.json, v2_docs.json);
+    cr_assert_eq(other.pb_len, v2_docs.pb_len);
+    cr_assert_eq(memcmp(other.pb, v2_docs.pb, other.pb_len), 0);
+    cr_assert_gt(other.pb_len, 1000);
+    oa_v2_free(&other);
+    oa_v2_free(&other); /* a zeroed oa_v2 is a no-op */
 }
 
-static void *fetch_all(void *arg)
+static void *render_all(void *arg)
 {
-    const void **out = arg;
-    out[0] = foo_openapi_v3(NULL);
-    out[1] = foo_openapi_v2_protobuf(NULL);
+    char **out = arg;
+    out[0] = oa_render_v3(&foo_kind, 1, FOO_GROUP, FOO_VERSION, NULL);
+    oa_v2 d;
+    oa_render_v2(&foo_kind, 1, &d);
+    out[1] = d.json;
+    free(d.pb);
     return NULL;
 }
 
-Test(openapi, concurrent_first_calls_see_the_same_documents)
+Test(openapi, concurrent_renderings_agree)
 {
     pthread_t t[4];
-    const void *got[4][2];
+    char *got[4][2];
     for (int i = 0; i < 4; i++)
-        cr_assert_eq(pthread_create(&t[i], NULL, fetch_all, got[i]), 0);
+        cr_assert_eq(pthread_create(&t[i], NULL, render_all, got[i]), 0);
     for (int i = 0; i < 4; i++)
         cr_assert_eq(pthread_join(t[i], NULL), 0);
-    for (int i = 1; i < 4; i++) {
-        cr_assert_eq(got[i][0], got[0][0]);
-        cr_assert_eq(got[i][1], got[0][1]);
+    for (int i = 0; i < 4; i++) {
+        cr_assert_str_eq(got[i][0], v3_text);
+        cr_assert_str_eq(got[i][1], v2_docs.json);
+        free(got[i][0]);
+        free(got[i][1]);
     }
+}
+
+Test(openapi, scale_schema_describes_any_scaled_object)
+{
+    cJSON *scale = get(get(get(v3, "components"), "schemas"), "io.k8s.api.autoscaling.v1.Scale");
+    cr_assert_null(strstr(str(scale, "description"), "Foo"));
 }
 
 /* ---- v2 protobuf: a tiny reader ---------------------------------------------------------- */
@@ -505,9 +546,7 @@ static pbv pb_sub(pbv m, uint32_t num)
 
 static pbv pb_doc(void)
 {
-    size_t n;
-    const unsigned char *p = foo_openapi_v2_protobuf(&n);
-    return (pbv){p, n};
+    return (pbv){v2_docs.pb, v2_docs.pb_len};
 }
 
 /* Any.yaml (field 2) of a NamedAny vendor extension, parsed (it holds JSON text). */
