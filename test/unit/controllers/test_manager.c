@@ -232,12 +232,14 @@ Test(mgr_fence, reads_always_pass)
 
 /* ---- a manager without a reachable server --------------------------------------------------- */
 
-static char tmpdir[] = "/tmp/mgr-run-XXXXXX";
+static char tmpdir[32];
 static char *kubeconfig;
 
 static void write_kubeconfig(void)
 {
     alloc_install_cjson_hooks();
+    /* a fresh template each time: the TSan shim runs every test in one process */
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/mgr-run-XXXXXX");
     cr_assert_not_null(mkdtemp(tmpdir));
     kubeconfig = xasprintf("%s/kubeconfig", tmpdir);
     FILE *f = fopen(kubeconfig, "w");
