@@ -432,13 +432,29 @@ static cJSON *apply_patch(as_write_intent *op, const cJSON *target, api_error *e
 static cJSON *incoming_from_scale(as_write_intent *op, const cJSON *scale, const cJSON *current,
                                   api_error *e)
 {
+    /* As kube decodes a Scale: an absent spec.replicas is 0, a value that is not an int32 a
+       decode error (400), a negative one a validation error (422). */
     const cJSON *rep = json_path(scale, "spec.replicas");
-    int64_t replicas;
-    if (!json_int64(rep, 0, INT32_MAX, &replicas)) {
-        char v[64];
-        snprintf(v, sizeof v, "%g", cJSON_IsNumber(rep) ? rep->valuedouble : 0.0);
+    int64_t replicas = 0;
+    if (rep && !cJSON_IsNull(rep) && !json_int64(rep, INT32_MIN, INT32_MAX, &replicas)) {
+        char *v = json_print(rep);
+        const char *type = cJSON_IsString(rep)   ? "string"
+                           : cJSON_IsBool(rep)   ? "bool"
+                           : cJSON_IsArray(rep)  ? "array"
+                           : cJSON_IsObject(rep) ? "object"
+                                                 : "number ";
+        apierr_bad_request(
+            e,
+            "json: cannot unmarshal %s%s into Go struct field ScaleSpec.spec.replicas "
+            "of type int32",
+            type, cJSON_IsNumber(rep) ? v : "");
+        free(v);
+        return NULL;
+    }
+    if (replicas < 0) {
         apierr_add_cause(e, "FieldValueInvalid", "spec.replicas",
-                         "Invalid value: %s: must be greater than or equal to 0", v);
+                         "Invalid value: %lld: must be greater than or equal to 0",
+                         (long long)replicas);
         apierr_finish_invalid(e, "Scale", "autoscaling", op->name);
         return NULL;
     }

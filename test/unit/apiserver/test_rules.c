@@ -1282,6 +1282,47 @@ Test(rules, scale_to_negative_replicas_is_422_on_the_scale)
     cJSON_Delete(cur);
 }
 
+Test(rules, scale_replicas_that_are_not_an_int32_are_a_400_decode_error)
+{
+    cJSON *cur = stored_foo();
+    cJSON *next;
+    bool pinned;
+    static const char *const bad[][2] = {
+        {"1.5", "number 1.5"},
+        {"3000000000", "number 3000000000"},
+        {"\"3\"", "string"},
+        {"true", "bool"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *scale =
+            xasprintf("{\"metadata\":{\"name\":\"web\"},\"spec\":{\"replicas\":%s}}", bad[i][0]);
+        char *want = xasprintf("json: cannot unmarshal %s into Go struct field "
+                               "ScaleSpec.spec.replicas of type int32",
+                               bad[i][1]);
+        api_error e = API_ERROR_INIT;
+        cr_assert_eq(scale_put(foos, NULL, scale, cur, &pinned, &next, &e), OUT_ERROR);
+        expect_error(&e, 400, "BadRequest", want);
+        apierr_clear(&e);
+        free(scale);
+        free(want);
+    }
+    cJSON_Delete(cur);
+}
+
+Test(rules, scale_without_replicas_scales_to_zero_as_kube_decodes_it)
+{
+    cJSON *cur = stored_foo();
+    cJSON *next;
+    bool pinned;
+    api_error e = API_ERROR_INIT;
+    cr_assert_eq(scale_put(foos, NULL, "{\"metadata\":{\"name\":\"web\"},\"spec\":{}}", cur,
+                           &pinned, &next, &e),
+                 OUT_WRITE, "%s", e.message);
+    cr_expect_eq(num_at(next, "spec.replicas"), 0);
+    cJSON_Delete(next);
+    cJSON_Delete(cur);
+}
+
 Test(rules, scale_beyond_the_foo_maximum_is_422_on_the_foo)
 {
     cJSON *cur = stored_foo();
