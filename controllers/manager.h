@@ -63,10 +63,10 @@ typedef struct mgr_options {
 mgr_options mgr_options_defaults(void);
 
 /*
- * Parses argv (DESIGN §3's flags, common/flags.h's syntax: strict integers, an unknown flag is
- * an error) into *o, which should hold the defaults, then checks it with mgr_options_check.
- * Returns 0, 1 when --help was printed (stdout), or -1 after printing why on stderr. String
- * options point into argv. Not thread-safe (main, before threads).
+ * Parses argv (docs/controller-manager.md §4.1, common/flags.h's syntax: strict integers, an
+ * unknown flag is an error) into *o, which should hold the defaults, then checks it with
+ * mgr_options_check. Returns 0, 1 when --help was printed (stdout), or -1 after printing why on
+ * stderr. String options point into argv. Not thread-safe (main, before threads).
  */
 int mgr_parse_flags(int argc, char **argv, mgr_options *o);
 

@@ -1,9 +1,9 @@
 /*
  * The controller-manager's pure parts and its life cycle without a server: option defaults,
- * flag parsing (DESIGN §3's flags, strict values, unknown flags refused), the option checks, the
- * lease namespace's default, the leader fence over a ctl_kapi, and a manager whose server is
- * unreachable: its probes and metrics answer, /readyz stays unready, and a stop request ends
- * mgr_run with 0.
+ * flag parsing (docs/controller-manager.md §4.1, strict values, unknown flags refused), the option
+ * checks, the lease namespace's default, the leader fence over a ctl_kapi, and a manager whose
+ * server is unreachable: its probes and metrics answer, /readyz stays unready, and a stop request
+ * ends mgr_run with 0.
  */
 #include "controllers/fence.h"
 #include "controllers/manager.h"
