@@ -29,6 +29,9 @@
 
 /* How long a closed-for-writing connection may keep sending before we close it. */
 #define LINGER_MS 1000
+/* After accept() failed for want of descriptors, how long to leave the listener alone (else
+ * poll() would report it readable at once, for ever). */
+#define ACCEPT_PAUSE_MS 100
 
 typedef enum conn_state { C_FREE, C_READ, C_WRITE, C_LINGER } conn_state;
 
@@ -50,6 +53,7 @@ struct httpd {
     httpd_route *routes;
     size_t nroutes;
     pthread_t thread;
+    uint64_t accept_paused_until_ns; /* server thread only */
     conn conns[HTTPD_MAX_CONNS];
 };
 
@@ -311,8 +315,12 @@ static void accept_all(httpd *s)
         if (c->state != C_FREE)
             continue;
         int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
-            return; /* EAGAIN: nothing more; other errors: try again at the next poll */
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                s->accept_paused_until_ns =
+                    clk_mono_ns(clk_system()) + ACCEPT_PAUSE_MS * CLK_NS_PER_MS;
+            return; /* EAGAIN: nothing more; a lost connection: the next poll tells */
+        }
         c->fd = fd;
         c->state = C_READ;
         c->in_len = 0;
@@ -322,11 +330,12 @@ static void accept_all(httpd *s)
 
 /* ---- the loop ------------------------------------------------------------------------------- */
 
-/* Closes connections past their deadline; returns the poll timeout to the next one (ms, -1). */
+/* Closes connections past their deadline; returns the poll timeout to the next deadline or the
+ * end of an accept pause (ms; -1 = none). */
 static int expire(httpd *s)
 {
     uint64_t now = clk_mono_ns(clk_system());
-    uint64_t next = UINT64_MAX;
+    uint64_t next = s->accept_paused_until_ns > now ? s->accept_paused_until_ns : UINT64_MAX;
     for (size_t i = 0; i < HTTPD_MAX_CONNS; i++) {
         conn *c = &s->conns[i];
         if (c->state == C_FREE)
@@ -362,10 +371,16 @@ static void *serve(void *arg)
                 (struct pollfd){.fd = c->fd, .events = c->state == C_WRITE ? POLLOUT : POLLIN};
         }
         size_t lidx = n;
+        room = room && clk_mono_ns(clk_system()) >= s->accept_paused_until_ns;
         if (room)
             pfd[n++] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
-        if (poll(pfd, n, timeout) < 0 && errno != EINTR)
+        if (poll(pfd, n, timeout) < 0) {
+            if (errno == EINTR)
+                continue;
+            log_kv(LOG_ERROR, "poll failed; the server stops", "server", s->name, "error",
+                   strerror(errno), NULL);
             break;
+        }
         if (pfd[0].revents)
             break;
         for (size_t i = 1; i < lidx; i++) {
