@@ -113,11 +113,14 @@ static bool validate_expression(const cJSON *expr, int i, const char *path, api_
 {
     char *prefix = xasprintf("%s.matchExpressions[%d]", path, i);
     bool ok = cJSON_IsObject(expr);
-    if (!ok)
+    if (!ok) {
         fe_type_invalid(err, prefix, expr, "object");
-    else /* every check runs, so that each problem is reported */
-        ok = validate_operator(expr, prefix, err) & validate_key(expr, prefix, err) &
-             validate_values(ku_member(expr, "values"), prefix, err);
+    } else { /* every check runs, even after a failure, so that each problem is reported */
+        bool op_ok = validate_operator(expr, prefix, err);
+        bool key_ok = validate_key(expr, prefix, err);
+        bool values_ok = validate_values(ku_member(expr, "values"), prefix, err);
+        ok = op_ok && key_ok && values_ok;
+    }
     free(prefix);
     return ok;
 }
