@@ -295,12 +295,11 @@ static bool on_event(yj_conv *cv, const yaml_event_t *ev)
     return false;
 }
 
-cJSON *yaml_to_json(const char *text, size_t len, char **errmsg)
+cJSON *yaml_to_json(const char *text, size_t len, api_error *err)
 {
-    *errmsg = NULL;
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) {
-        *errmsg = xstrdup("cannot initialize the YAML parser");
+        apierr_set(err, 500, "InternalError", "cannot initialize the YAML parser");
         return NULL;
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
@@ -320,12 +319,13 @@ cJSON *yaml_to_json(const char *text, size_t len, char **errmsg)
     }
     yaml_parser_delete(&parser);
     conv_free(&cv);
+    if (!cv.error && !cv.root) /* a document without content, e.g. "---\n...\n" */
+        cv.error = xstrdup("empty YAML document");
     if (cv.error) {
         cJSON_Delete(cv.root);
-        *errmsg = cv.error;
+        apierr_bad_request(err, "%s", cv.error);
+        free(cv.error);
         return NULL;
     }
-    if (!cv.root) /* a document without content, e.g. "---\n...\n" */
-        *errmsg = xstrdup("empty YAML document");
     return cv.root;
 }

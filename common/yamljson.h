@@ -16,6 +16,8 @@
 #ifndef FOO_COMMON_YAMLJSON_H
 #define FOO_COMMON_YAMLJSON_H
 
+#include "common/apierr.h"
+
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
@@ -39,13 +41,15 @@ size_t yaml_node_budget(size_t len);
 
 /*
  * Converts the first YAML document of text[0..len) and returns a new tree the caller frees with
- * cJSON_Delete, or NULL with *errmsg (malloc'd, the caller frees it) describing the first
- * problem: the parser's ("invalid YAML at line N: ..."), an empty document, a non-scalar
- * mapping key, a string holding a NUL character (C strings would cut it short), nesting deeper
- * than YAMLJSON_MAX_DEPTH, an alias to an unknown or unfinished anchor, or "document contains
- * excessive aliasing: ..." when the budget above is exceeded. Work and memory are linear in len
- * plus the budget; the parser is stopped at the first problem, before it allocates more.
+ * cJSON_Delete, or NULL with *err (must not be NULL; the caller clears it) set to a 400
+ * BadRequest whose message describes the first problem: the parser's ("invalid YAML at line N:
+ * ..."), an empty document, a non-scalar mapping key, a string holding a NUL character (C strings
+ * would cut it short), nesting deeper than YAMLJSON_MAX_DEPTH, an alias to an unknown or
+ * unfinished anchor, or "document contains excessive aliasing: ..." when the budget above is
+ * exceeded; or to a 500 InternalError when libyaml cannot start. err is untouched on success.
+ * Work and memory are linear in len plus the budget; the parser is stopped at the first problem,
+ * before it allocates more.
  */
-cJSON *yaml_to_json(const char *text, size_t len, char **errmsg);
+cJSON *yaml_to_json(const char *text, size_t len, api_error *err);
 
 #endif

@@ -36,20 +36,19 @@ static bool round_trips(const cJSON *item)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *errmsg = NULL;
-    cJSON *tree = yaml_to_json((const char *)data, size, &errmsg);
+    api_error err = API_ERROR_INIT;
+    cJSON *tree = yaml_to_json((const char *)data, size, &err);
     if (!tree) {
-        FUZZ_CHECK(errmsg != NULL);
-        free(errmsg);
+        FUZZ_CHECK(err.code == 400 && err.message != NULL);
+        apierr_clear(&err);
         return 0;
     }
-    FUZZ_CHECK(errmsg == NULL);
+    FUZZ_CHECK(!apierr_is_set(&err));
     if (round_trips(tree)) {
         char *json = json_print(tree);
-        char *errmsg2 = NULL;
-        cJSON *back = yaml_to_json(json, strlen(json), &errmsg2);
+        cJSON *back = yaml_to_json(json, strlen(json), &err);
         if (!back)
-            fprintf(stderr, "printed JSON %s does not convert back: %s\n", json, errmsg2);
+            fprintf(stderr, "printed JSON %s does not convert back: %s\n", json, err.message);
         FUZZ_CHECK(back != NULL);
         if (!json_equal(tree, back)) {
             char *p = json_print(back);

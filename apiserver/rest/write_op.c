@@ -135,11 +135,11 @@ bool wo_report_fields(write_op *op, const char *what, const cJSON *paths, size_t
 /* An apply body is YAML, or JSON (which is YAML): read as JSON when it is, else as YAML. */
 static cJSON *parse_apply_yaml(write_op *op)
 {
-    char *why = NULL;
-    cJSON *body = yaml_to_json(op->req->body.data, op->req->body.len, &why);
+    api_error err = API_ERROR_INIT;
+    cJSON *body = yaml_to_json(op->req->body.data, op->req->body.len, &err);
     if (!body)
-        as_respond_status(op->req, 400, "BadRequest", "error decoding YAML: %s", why ? why : "");
-    free(why);
+        as_respond_status(op->req, 400, "BadRequest", "error decoding YAML: %s", err.message);
+    apierr_clear(&err);
     return body;
 }
 

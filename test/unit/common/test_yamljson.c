@@ -22,9 +22,9 @@ TestSuite(yamljson, .init = setup);
 /* Converts yaml and asserts the result equals want_json. */
 static void expect_yaml(const char *yaml, const char *want_json)
 {
-    char *err = NULL;
+    api_error err = API_ERROR_INIT;
     cJSON *got = yaml_to_json(yaml, strlen(yaml), &err);
-    cr_assert_not_null(got, "conversion failed: %s", err ? err : "?");
+    cr_assert_not_null(got, "conversion failed: %s", err.message ? err.message : "?");
     cJSON *want = cJSON_Parse(want_json);
     cr_assert_not_null(want, "bad test JSON: %s", want_json);
     char *text = json_print(got);
@@ -34,14 +34,19 @@ static void expect_yaml(const char *yaml, const char *want_json)
     cJSON_Delete(got);
 }
 
-/* Converts yaml, asserts it fails, and returns the message (caller frees). */
+/* Converts yaml, asserts it fails with a 400 BadRequest, and returns the message (caller frees). */
 static char *expect_error(const char *yaml, size_t len)
 {
-    char *err = NULL;
+    api_error err = API_ERROR_INIT;
     cJSON *got = yaml_to_json(yaml, len, &err);
     cr_assert_null(got, "conversion should have failed");
-    cr_assert_not_null(err);
-    return err;
+    cr_assert_eq(err.code, 400);
+    cr_assert_str_eq(err.reason, "BadRequest");
+    cr_assert_not_null(err.message);
+    char *msg = err.message;
+    err.message = NULL;
+    apierr_clear(&err);
+    return msg;
 }
 
 Test(yamljson, scalars_resolve_like_kubes_reader)
@@ -121,9 +126,9 @@ Test(yamljson, aliases_within_the_budget_expand)
     sbuf_puts(&y, "]\nl:\n");
     for (int i = 0; i < 1000; i++)
         sbuf_puts(&y, "- *t\n");
-    char *err = NULL;
+    api_error err = API_ERROR_INIT;
     cJSON *got = yaml_to_json(y.data, y.len, &err);
-    cr_assert_not_null(got, "%s", err ? err : "?");
+    cr_assert_not_null(got, "%s", err.message ? err.message : "?");
     const cJSON *l = cJSON_GetObjectItem(got, "l");
     cr_assert_eq(cJSON_GetArraySize(l), 1000);
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetArrayItem(l, 999)), 49);
@@ -157,9 +162,9 @@ Test(yamljson, nesting_at_the_limit_is_fine)
         sbuf_putc(&y, '[');
     for (int i = 0; i < YAMLJSON_MAX_DEPTH; i++)
         sbuf_putc(&y, ']');
-    char *err = NULL;
+    api_error err = API_ERROR_INIT;
     cJSON *got = yaml_to_json(y.data, y.len, &err);
-    cr_assert_not_null(got, "%s", err ? err : "?");
+    cr_assert_not_null(got, "%s", err.message ? err.message : "?");
     cJSON_Delete(got);
     sbuf_free(&y);
 }
@@ -204,9 +209,9 @@ Test(yamljson, a_mapping_with_250000_keys_converts)
     for (int i = 0; i < N; i++)
         sbuf_printf(&y, "  k%d: v\n", i);
     sbuf_puts(&y, "  k7: last\n");
-    char *err = NULL;
+    api_error err = API_ERROR_INIT;
     cJSON *got = yaml_to_json(y.data, y.len, &err);
-    cr_assert_not_null(got, "%s", err ? err : "?");
+    cr_assert_not_null(got, "%s", err.message ? err.message : "?");
     const cJSON *labels = cJSON_GetObjectItem(got, "labels");
     cr_assert_eq(cJSON_GetArraySize(labels), N);
     cr_assert_str_eq(cJSON_GetObjectItem(labels, "k7")->valuestring, "last");
@@ -226,9 +231,9 @@ Test(yamljson, a_hundred_thousand_anchors_are_found_by_name)
     for (int i = 0; i < N; i++)
         sbuf_printf(&y, "a%d: &n%d %d\n", i, i, i);
     sbuf_puts(&y, "last: *n4242\n");
-    char *err = NULL;
+    api_error err = API_ERROR_INIT;
     cJSON *got = yaml_to_json(y.data, y.len, &err);
-    cr_assert_not_null(got, "%s", err ? err : "?");
+    cr_assert_not_null(got, "%s", err.message ? err.message : "?");
     cr_assert_eq(cJSON_GetObjectItem(got, "last")->valuedouble, 4242);
     cJSON_Delete(got);
     sbuf_free(&y);
