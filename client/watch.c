@@ -7,6 +7,10 @@
  * checks also run from the xferinfo callback, so a busy stream stops promptly too. A write
  * callback that returns a short count makes libcurl abort the transfer: that is how fn's "stop"
  * and a malformed line end the stream.
+ *
+ * Each attempt is one exchange for the client's on_response observer: observed when the answer's
+ * head has arrived (a watch may then stream for minutes, and client-go counts it at that point
+ * too), or with code 0 at the end when no answer came.
  */
 #include "client/rest_internal.h"
 #include "common/alloc.h"
@@ -23,6 +27,7 @@ typedef struct kc_watch_run {
     int decode_rc;  /* the decoder's last non-zero answer: 1 (stop), -EPROTO or -EMSGSIZE */
     bool cancelled; /* *cancel was seen */
     bool idle;      /* the idle deadline passed */
+    bool observed;  /* on_response was told about this attempt */
     atomic_bool *cancel;
     uint64_t idle_ns; /* 0 = no idle deadline */
     uint64_t last_byte_ns;
@@ -75,10 +80,32 @@ static size_t kc_watch_write(char *p, size_t size, size_t n, void *userp)
     return 0; /* short count: libcurl aborts with CURLE_WRITE_ERROR */
 }
 
+/*
+ * Header lines of the answer; the blank line ends a head. An interim 1xx head is followed by
+ * the real one, so only a final status is observed.
+ */
+static size_t kc_watch_header(char *p, size_t size, size_t n, void *userp)
+{
+    kc_watch_run *w = userp;
+    size_t len = size * n;
+    bool head_end = (len == 2 && p[0] == '\r' && p[1] == '\n') || (len == 1 && p[0] == '\n');
+    long code = 0;
+    if (!w->observed && head_end &&
+        curl_easy_getinfo(w->call->h, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code >= 200) {
+        w->observed = true;
+        kc_observe_exchange(w->c, code, "GET");
+    }
+    return len;
+}
+
 static CURLcode kc_watch_setopts(kc_watch_run *w)
 {
     CURL *h = w->call->h;
     CURLcode rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, kc_watch_write);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, kc_watch_header);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(h, CURLOPT_HEADERDATA, w);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
     if (rc == CURLE_OK)
@@ -220,6 +247,8 @@ static int kc_watch_once(kc_client *c, const char *path, int idle_timeout_ms, kc
     if (cc == CURLE_OK) {
         cc = kc_watch_perform(&w);
         kc_call_count(c, &call);
+        if (!w.observed) /* no answer's head came: a transport failure or a cancel */
+            kc_observe_exchange(c, 0, "GET");
         rc = kc_watch_outcome(&w, cc, path, st, wait_ms, err);
     } else {
         rc = kc_transport_error(&call, cc, "GET", path, err);

@@ -1,7 +1,8 @@
 /*
  * The REST client's response observer (kc_client_options.on_response) against the scripted HTTP
  * stub (http_stub.h): one call per HTTP exchange, retries included, with the status code, the
- * method and the server's host:port; code 0 when no answer came.
+ * method and the server's host:port; code 0 when no answer came; a watch is observed once per
+ * attempt, as soon as its answer's head arrives.
  */
 #include "client/rest.h"
 #include "common/alloc.h"
@@ -156,6 +157,112 @@ Test(rest_hook, without_an_observer_nothing_is_called)
     kc_client *c = kc_client_new(cfg, NULL, &msg);
     cr_assert_not_null(c);
     cr_assert_eq(kc_request(c, "GET", "/x", NULL, NULL, 0, NULL, NULL), 0);
+    cr_assert_eq(obs.n, 0);
+    kc_client_free(c);
+}
+
+/* ---- watches: one observation per attempt, when the answer's head arrives ---- */
+
+/* Counts the events of a watch and what the observer had seen when the first one came. */
+typedef struct watched {
+    int events;
+    int observed_at_first_event;
+} watched;
+
+static bool on_watch_event(void *ctx, kc_watch_event *ev)
+{
+    (void)ev;
+    watched *w = ctx;
+    if (w->events++ == 0) {
+        pthread_mutex_lock(&obs.mu);
+        w->observed_at_first_event = obs.n;
+        pthread_mutex_unlock(&obs.mu);
+    }
+    return true;
+}
+
+static void push_stream(const char *body)
+{
+    char *raw = xasprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                          "Connection: close\r\n\r\n%s",
+                          body);
+    stub_push(&stub, raw);
+    free(raw);
+}
+
+Test(rest_hook, a_watch_is_observed_once_with_its_code_before_its_first_event)
+{
+    push_stream("{\"type\":\"ADDED\",\"object\":{}}\n{\"type\":\"DELETED\",\"object\":{}}\n");
+    kc_client *c = observed_client(cfg);
+    watched w = {0};
+    api_error e = API_ERROR_INIT;
+    cr_assert_eq(kc_watch(c, "/w?watch=true", 0, on_watch_event, &w, NULL, &e), 0, "%s",
+                 e.message ? e.message : "");
+    cr_assert_eq(w.events, 2);
+    cr_assert_eq(w.observed_at_first_event, 1, "observed when the head came, not at the end");
+    cr_assert_eq(obs.n, 1);
+    cr_assert_eq(obs.code[0], 200);
+    cr_assert_str_eq(obs.method[0], "GET");
+    char *want = xasprintf("127.0.0.1:%d", stub.port);
+    cr_assert_str_eq(obs.host[0], want);
+    free(want);
+    kc_client_free(c);
+}
+
+Test(rest_hook, a_refused_watch_is_observed_with_its_code)
+{
+    char *status = stub_status(403, "Forbidden", "foos is forbidden");
+    char *raw = stub_response(403, "Forbidden", NULL, status);
+    stub_push(&stub, raw);
+    kc_client *c = observed_client(cfg);
+    watched w = {0};
+    api_error e = API_ERROR_INIT;
+    cr_assert_eq(kc_watch(c, "/w?watch=true", 0, on_watch_event, &w, NULL, &e), -EREMOTEIO);
+    cr_assert_eq(obs.n, 1);
+    cr_assert_eq(obs.code[0], 403);
+    apierr_clear(&e);
+    free(raw);
+    free(status);
+    kc_client_free(c);
+}
+
+Test(rest_hook, each_attempt_of_a_retried_watch_is_observed)
+{
+    char *status = stub_status(429, "TooManyRequests", "slow down");
+    char *raw = stub_response(429, "Too Many Requests", "Retry-After: 1\r\n", status);
+    stub_push(&stub, raw);
+    push_stream("{\"type\":\"ADDED\",\"object\":{}}\n");
+    kc_client *c = observed_client(cfg);
+    watched w = {0};
+    cr_assert_eq(kc_watch(c, "/w?watch=true", 0, on_watch_event, &w, NULL, NULL), 0);
+    cr_assert_eq(w.events, 1);
+    cr_assert_eq(obs.n, 2);
+    cr_assert_eq(obs.code[0], 429);
+    cr_assert_eq(obs.code[1], 200);
+    free(raw);
+    free(status);
+    kc_client_free(c);
+}
+
+Test(rest_hook, a_watch_without_an_answer_is_observed_as_code_zero)
+{
+    kc_config *c2 = config_for("http://127.0.0.1:1"); /* nothing listens on port 1 */
+    kc_client *c = observed_client(c2);
+    watched w = {0};
+    cr_assert_eq(kc_watch(c, "/w?watch=true", 0, on_watch_event, &w, NULL, NULL), -ECONNREFUSED);
+    cr_assert_eq(obs.n, 1);
+    cr_assert_eq(obs.code[0], 0);
+    cr_assert_str_eq(obs.method[0], "GET");
+    kc_client_free(c);
+    kc_config_free(c2);
+}
+
+Test(rest_hook, a_watch_cancelled_before_it_starts_is_not_observed)
+{
+    kc_client *c = observed_client(cfg);
+    atomic_bool cancel = true;
+    watched w = {0};
+    cr_assert_eq(kc_watch(c, "/w?watch=true", 0, on_watch_event, &w, &cancel, NULL), 0);
     cr_assert_eq(obs.n, 0);
     kc_client_free(c);
 }
