@@ -59,20 +59,51 @@ void fc_apply_result(wq *q, const char *key, fc_result result)
     }
 }
 
-void fc_run_worker(fc_controller *c)
+static bool stop_asked(const fc_worker *w)
 {
+    return w->stop && atomic_load(w->stop);
+}
+
+static void work_one(const fc_worker *w, clk_t *clock, const char *key)
+{
+    if (w->hooks.started)
+        w->hooks.started(w->hooks.ctx);
+    uint64_t start = clk_mono_ns(clock);
+    fc_result result = w->reconcile(w->impl, key);
+    if (w->hooks.finished)
+        w->hooks.finished(w->hooks.ctx, result, clk_mono_ns(clock) - start);
+    fc_apply_result(w->queue, key, result);
+}
+
+void fc_worker_run(const fc_worker *w)
+{
+    clk_t *clock = w->clock ? w->clock : clk_system();
     char *key;
-    while (wq_get(c->queue, &key)) {
-        if (c->hooks.started)
-            c->hooks.started(c->hooks.ctx);
-        uint64_t start = clk_mono_ns(c->clock);
-        fc_result result = fc_reconcile(c, key);
-        if (c->hooks.finished)
-            c->hooks.finished(c->hooks.ctx, result, clk_mono_ns(c->clock) - start);
-        fc_apply_result(c->queue, key, result);
-        wq_done(c->queue, key);
+    while (!stop_asked(w) && wq_get(w->queue, &key)) {
+        bool drop = stop_asked(w); /* asked while we waited: the key is not worked */
+        if (!drop)
+            work_one(w, clock, key);
+        wq_done(w->queue, key);
         free(key);
+        if (drop)
+            break;
     }
+}
+
+static fc_result reconcile_impl(void *impl, const char *key)
+{
+    return fc_reconcile(impl, key);
+}
+
+void fc_run_worker(fc_controller *c, const atomic_bool *stop)
+{
+    fc_worker w = {.queue = c->queue,
+                   .reconcile = reconcile_impl,
+                   .impl = c,
+                   .hooks = c->hooks,
+                   .clock = c->clock,
+                   .stop = stop};
+    fc_worker_run(&w);
 }
 
 /* ---- the index of Foos by the Deployment they want ----------------------------------------- */

@@ -4,10 +4,11 @@
  *
  * Data flow: informers on foos and deployments fill two stores and call the fc_on_* handlers,
  * which map each object to the key of the Foo it concerns and add that key to the workqueue;
- * workers (fc_run_worker) take keys, run fc_reconcile and act on its result in one place
- * (fc_apply_result). fc_reconcile reads only the stores and writes only through the ctl_kapi:
- * the finalizer (merge patch with the resourceVersion), the Deployment (create, update, delete)
- * and the Foo's /status (merge patch with the resourceVersion, only when it changed).
+ * workers (fc_run_worker, or fc_worker_run for any controller) take keys, run fc_reconcile and act
+ * on its result in one place (fc_apply_result). fc_reconcile reads only the stores and writes only
+ * through the ctl_kapi: the finalizer (merge patch with the resourceVersion), the Deployment
+ * (create, update, delete) and the Foo's /status (merge patch with the resourceVersion, only when
+ * it changed).
  *
  * Thread-safety: after fc_controller_new, every function may be called from any thread; the
  * controller holds no mutable state (its stores, queue, kapi and recorder are thread-safe). The
@@ -22,6 +23,7 @@
 #include "workqueue/workqueue.h"
 
 #include <cjson/cJSON.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -70,9 +72,9 @@ typedef void (*fc_record_fn)(void *ctx, const cJSON *obj, const char *type, cons
                              const char *message);
 
 /*
- * Observation hooks for metrics, called by fc_run_worker around each reconcile (any may be
- * NULL): started before fc_reconcile, finished after it with the result and its duration on the
- * controller's monotonic clock. Must be thread-safe.
+ * Observation hooks for metrics, called by the worker loop (fc_worker_run) around each
+ * reconcile (any may be NULL): started before the reconcile, finished after it with the result
+ * and its duration on the worker's monotonic clock. Must be thread-safe.
  */
 typedef struct fc_hooks {
     void (*started)(void *ctx);
@@ -134,11 +136,35 @@ fc_result fc_reconcile(fc_controller *c, const char *key);
  */
 void fc_apply_result(wq *q, const char *key, fc_result result);
 
+/* A reconcile over some controller (impl): fc_reconcile's shape, for any controller. */
+typedef fc_result (*fc_reconcile_fn)(void *impl, const char *key);
+
+/* What one worker runs: the queue, the reconcile, and how it is observed and stopped. */
+typedef struct fc_worker {
+    wq *queue;                 /* required, borrowed */
+    fc_reconcile_fn reconcile; /* required */
+    void *impl;                /* passed to reconcile */
+    fc_hooks hooks;            /* all NULL = not observed */
+    clk_t *clock;              /* NULL = clk_system(): the durations given to hooks.finished */
+    const atomic_bool *stop;   /* NULL = never asked to stop; borrowed */
+} fc_worker;
+
 /*
- * A worker: wq_get, fc_reconcile, fc_apply_result, wq_done, until the queue is shut down and
- * drained. Runs on the caller's thread; start N threads for N workers. Thread-safe.
+ * The worker loop, the only one of the code base: wq_get, hooks.started, reconcile,
+ * hooks.finished, fc_apply_result, wq_done, until the queue is shut down and drained, or until
+ * *stop is true. Stopping takes no new key but finishes the reconcile in hand (its result is
+ * applied as usual): *stop is read before each wq_get and again after it, and a key got once
+ * it is true is marked done and dropped, not worked. Keys left in the queue stay there. To
+ * stop workers blocked in wq_get, set *stop, then wq_shutdown the queue to wake them. Runs on
+ * the caller's thread; start N threads for N workers. Thread-safe.
  */
-void fc_run_worker(fc_controller *c);
+void fc_worker_run(const fc_worker *w);
+
+/*
+ * fc_worker_run for the Foo controller: its queue, fc_reconcile, the hooks and clock of its
+ * options, and stop (NULL: run until the queue is shut down and drained). Thread-safe.
+ */
+void fc_run_worker(fc_controller *c, const atomic_bool *stop);
 
 /*
  * The key of the Foo that controls deployment: the name in its controlling owner reference when

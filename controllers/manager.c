@@ -3,8 +3,7 @@
  * docs/controller-manager.md §4).
  *
  * The controllers (the Foo controller and, with --simulate-deployments, the simulator) are run
- * by one worker loop written here rather than fc_run_worker: on shutdown a worker must stop
- * taking keys at once, while fc_run_worker drains everything still queued.
+ * by fc_worker_run, with hooks that feed the metrics and the manager's stop flag.
  */
 #include "controllers/manager.h"
 
@@ -43,8 +42,7 @@
 typedef struct mgr_ctrl {
     const char *name; /* FC_DEFAULT_NAME or SIM_NAME */
     wq *queue;
-    fc_result (*reconcile)(void *impl, const char *key);
-    void *impl;
+    fc_worker worker; /* what each of its threads runs */
     pthread_t *threads;
     int nthreads; /* started */
     mgr_manager *m;
@@ -123,28 +121,25 @@ static metrics_result metrics_result_of(fc_result r)
 
 /* ---- workers -------------------------------------------------------------------------------- */
 
+static void reconcile_started(void *ctx)
+{
+    mgr_ctrl *c = ctx;
+    metrics_active_workers_add(c->m->metrics, c->name, 1);
+}
+
+static void reconcile_finished(void *ctx, fc_result r, uint64_t duration_ns)
+{
+    mgr_ctrl *c = ctx;
+    double secs = (double)duration_ns / (double)CLK_NS_PER_S;
+    metrics_reconcile_done(c->m->metrics, c->name, metrics_result_of(r), secs);
+    metrics_active_workers_add(c->m->metrics, c->name, -1);
+}
+
 /* Takes keys until the queue is shut down; once the manager is stopping, takes none more. */
 static void *worker(void *arg)
 {
     mgr_ctrl *c = arg;
-    mgr_manager *m = c->m;
-    char *key;
-    while (wq_get(c->queue, &key)) {
-        if (atomic_load(&m->stopping)) { /* shutdown: the key is dropped, not worked */
-            wq_done(c->queue, key);
-            free(key);
-            break;
-        }
-        metrics_active_workers_add(m->metrics, c->name, 1);
-        uint64_t start = clk_mono_ns(m->clock);
-        fc_result r = c->reconcile(c->impl, key);
-        double secs = (double)(clk_mono_ns(m->clock) - start) / (double)CLK_NS_PER_S;
-        metrics_reconcile_done(m->metrics, c->name, metrics_result_of(r), secs);
-        metrics_active_workers_add(m->metrics, c->name, -1);
-        fc_apply_result(c->queue, key, r);
-        wq_done(c->queue, key);
-        free(key);
-    }
+    fc_worker_run(&c->worker);
     return NULL;
 }
 
@@ -308,11 +303,18 @@ static wq *make_queue(mgr_manager *m, const char *name)
     return q;
 }
 
-static void add_ctrl(mgr_manager *m, const char *name, wq *q,
-                     fc_result (*reconcile)(void *, const char *), void *impl)
+static void add_ctrl(mgr_manager *m, const char *name, wq *q, fc_reconcile_fn reconcile, void *impl)
 {
-    m->ctrls[m->nctrls++] =
-        (mgr_ctrl){.name = name, .queue = q, .reconcile = reconcile, .impl = impl, .m = m};
+    mgr_ctrl *c = &m->ctrls[m->nctrls++];
+    *c = (mgr_ctrl){.name = name, .queue = q, .m = m};
+    c->worker = (fc_worker){
+        .queue = q,
+        .reconcile = reconcile,
+        .impl = impl,
+        .hooks = {.started = reconcile_started, .finished = reconcile_finished, .ctx = c},
+        .clock = m->clock,
+        .stop = &m->stopping,
+    };
     metrics_controller_init(m->metrics, name, m->o.workers);
 }
 

@@ -39,6 +39,8 @@ static fc_controller *ctl;
 static event events[64];
 static int nevents;
 static atomic_int started, finished; /* workers may run on several threads */
+static atomic_bool stop_worker;      /* the worker loop's stop flag */
+static bool stop_at_start;           /* hook_started asks the worker to stop */
 static pthread_mutex_t events_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void record(void *ctx, const cJSON *obj, const char *type, const char *reason,
@@ -59,6 +61,8 @@ static void hook_started(void *ctx)
 {
     (void)ctx;
     started++;
+    if (stop_at_start)
+        atomic_store(&stop_worker, true);
 }
 
 static void hook_finished(void *ctx, fc_result r, uint64_t ns)
@@ -80,6 +84,8 @@ static void setup(void)
     o.name = "foo";
     queue = wq_new(&o);
     nevents = started = finished = 0;
+    atomic_store(&stop_worker, false);
+    stop_at_start = false;
     fc_options opt = {.foos = foos,
                       .deployments = deps,
                       .queue = queue,
@@ -882,10 +888,52 @@ Test(worker, runs_queued_keys_until_shutdown_and_calls_the_hooks)
     wq_add(queue, "foo-example");
     wq_add(queue, "absent");
     wq_shutdown(queue);
-    fc_run_worker(ctl); /* drains the two keys, then returns */
+    fc_run_worker(ctl, NULL); /* drains the two keys, then returns */
     cr_assert_eq(started, 2);
     cr_assert_eq(finished, 2);
     cr_assert_not_null(fake_kapi_get(api, DEP_P));
+}
+
+Test(worker, asked_to_stop_it_finishes_the_key_in_hand_and_takes_no_other)
+{
+    seed_foo("foo-example", NULL, false);
+    sync_caches();
+    wq_add(queue, "foo-example");
+    wq_add(queue, "other-1");
+    wq_add(queue, "other-2");
+    stop_at_start = true; /* asked during the first reconcile; the queue is not shut down */
+    fc_run_worker(ctl, &stop_worker);
+    cr_assert_eq(started, 1);
+    cr_assert_eq(finished, 1, "the reconcile in hand ran to its end");
+    cr_assert_not_null(fake_kapi_get(api, DEP_P));
+    cr_assert_eq(wq_len(queue), 2, "the other keys were not taken");
+}
+
+Test(worker, asked_to_stop_before_it_starts_it_takes_nothing)
+{
+    wq_add(queue, "foo-example");
+    atomic_store(&stop_worker, true);
+    fc_run_worker(ctl, &stop_worker);
+    cr_assert_eq(started, 0);
+    cr_assert_eq(wq_len(queue), 1);
+}
+
+static void *stoppable_worker_thread(void *arg)
+{
+    fc_run_worker(arg, &stop_worker);
+    return NULL;
+}
+
+Test(worker, asked_to_stop_while_waiting_it_drops_the_key_it_gets)
+{
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, stoppable_worker_thread, ctl), 0);
+    /* Whether the worker is still before wq_get or already blocked in it, it works nothing. */
+    atomic_store(&stop_worker, true);
+    wq_add(queue, "foo-example");
+    pthread_join(t, NULL);
+    cr_assert_eq(started, 0);
+    cr_assert_eq(fake_kapi_call_count(api), 0);
 }
 
 /* ---- the whole loop: informer events, queue, worker ---------------------------------------- */
@@ -984,7 +1032,7 @@ Test(worker, a_deleted_foo_goes_with_its_deployment_through_the_loop)
 
 static void *worker_thread(void *arg)
 {
-    fc_run_worker(arg);
+    fc_run_worker(arg, NULL);
     return NULL;
 }
 
