@@ -10,6 +10,8 @@
 #include "common/apierr.h"
 #include "common/json.h"
 
+#include "api_testutil.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,13 +23,6 @@ static void setup(void)
 }
 
 TestSuite(deployment, .init = setup);
-
-static cJSON *parse(const char *json)
-{
-    cJSON *j = cJSON_Parse(json);
-    cr_assert_not_null(j, "bad test JSON: %s", json);
-    return j;
-}
 
 /* A valid Deployment as `kubectl create deployment web --image=nginx:1.27` sends it. */
 #define VALID                                                                                      \
@@ -57,42 +52,6 @@ static cJSON *valid_with(const char *dotted, const char *value)
     return d;
 }
 
-static void assert_no_causes(const api_error *err)
-{
-    char *causes = json_print(err->causes);
-    cr_assert_eq(apierr_cause_count(err), 0, "unexpected causes: %s", causes);
-    free(causes);
-}
-
-/* Asserts that err holds exactly one cause, with this reason, field and message. */
-static void assert_cause(const api_error *err, const char *reason, const char *field,
-                         const char *msg)
-{
-    char *causes = json_print(err->causes);
-    cr_assert_eq(apierr_cause_count(err), 1, "want one cause, got %s", causes);
-    const cJSON *c = cJSON_GetArrayItem(err->causes, 0);
-    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "reason")), reason, "%s", causes);
-    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "field")), field, "%s", causes);
-    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "message")), msg, "%s", causes);
-    free(causes);
-}
-
-/* Asserts that one of err's causes has this field and message. */
-static void assert_has_cause(const api_error *err, const char *field, const char *msg)
-{
-    const cJSON *c;
-    cJSON_ArrayForEach(c, err->causes)
-    {
-        const char *f = cJSON_GetStringValue(cJSON_GetObjectItem(c, "field"));
-        const char *m = cJSON_GetStringValue(cJSON_GetObjectItem(c, "message"));
-        if (f && m && strcmp(f, field) == 0 && strcmp(m, msg) == 0)
-            return;
-    }
-    char *causes = json_print(err->causes);
-    cr_assert_fail("no cause %s: %s in %s", field, msg, causes);
-    free(causes);
-}
-
 /* Validates VALID with one value replaced (create), expecting exactly one cause. */
 static void expect_cause(const char *dotted, const char *value, const char *reason,
                          const char *field, const char *msg)
@@ -113,20 +72,6 @@ static void expect_valid(const char *dotted, const char *value)
     assert_no_causes(&err);
     apierr_clear(&err);
     cJSON_Delete(d);
-}
-
-static const char *str_at(const cJSON *obj, const char *dotted)
-{
-    const char *s = json_path_string(obj, dotted);
-    cr_assert_not_null(s, "no string at %s", dotted);
-    return s;
-}
-
-static double num_at(const cJSON *obj, const char *dotted)
-{
-    const cJSON *v = json_path(obj, dotted);
-    cr_assert(cJSON_IsNumber(v), "no number at %s", dotted);
-    return v->valuedouble;
 }
 
 #define LABEL_REGEX_MSG                                                                            \

@@ -9,6 +9,8 @@
 #include "common/apierr.h"
 #include "common/json.h"
 
+#include "api_testutil.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,13 +22,6 @@ static void setup(void)
 }
 
 TestSuite(event, .init = setup);
-
-static cJSON *parse(const char *json)
-{
-    cJSON *j = cJSON_Parse(json);
-    cr_assert_not_null(j, "bad test JSON: %s", json);
-    return j;
-}
 
 /* An Event as client-go's recorder creates it for a Deployment. */
 #define VALID                                                                                      \
@@ -49,33 +44,6 @@ static cJSON *valid_with(const char *key, const char *value)
     else
         json_remove(ev, key);
     return ev;
-}
-
-static void assert_cause(const api_error *err, const char *reason, const char *field,
-                         const char *msg)
-{
-    char *causes = json_print(err->causes);
-    cr_assert_eq(apierr_cause_count(err), 1, "want one cause, got %s", causes);
-    const cJSON *c = cJSON_GetArrayItem(err->causes, 0);
-    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "reason")), reason, "%s", causes);
-    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "field")), field, "%s", causes);
-    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "message")), msg, "%s", causes);
-    free(causes);
-}
-
-static void assert_has_cause(const api_error *err, const char *field, const char *msg)
-{
-    const cJSON *c;
-    cJSON_ArrayForEach(c, err->causes)
-    {
-        const char *f = cJSON_GetStringValue(cJSON_GetObjectItem(c, "field"));
-        const char *m = cJSON_GetStringValue(cJSON_GetObjectItem(c, "message"));
-        if (f && m && strcmp(f, field) == 0 && strcmp(m, msg) == 0)
-            return;
-    }
-    char *causes = json_print(err->causes);
-    cr_assert_fail("no cause %s: %s in %s", field, msg, causes);
-    free(causes);
 }
 
 static int cause_count(const cJSON *ev)

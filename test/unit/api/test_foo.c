@@ -8,6 +8,8 @@
 #include "common/apierr.h"
 #include "common/json.h"
 
+#include "api_testutil.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,13 +21,6 @@ static void setup(void)
 }
 
 TestSuite(foo, .init = setup);
-
-static cJSON *parse(const char *json)
-{
-    cJSON *j = cJSON_Parse(json);
-    cr_assert_not_null(j, "bad test JSON: %s", json);
-    return j;
-}
 
 /* A Foo with every spec field set and valid. */
 #define VALID_FOO                                                                                  \
@@ -44,25 +39,6 @@ static void validate_with_spec(const char *key, const char *value, api_error *er
         json_remove(spec, key);
     foo_validate(foo, NULL, err);
     cJSON_Delete(foo);
-}
-
-static void assert_no_causes(api_error *err)
-{
-    char *causes = json_print(err->causes);
-    cr_assert_eq(apierr_cause_count(err), 0, "unexpected causes: %s", causes);
-    free(causes);
-}
-
-/* Asserts that err holds exactly one cause, with this reason, field and message. */
-static void assert_cause(api_error *err, const char *reason, const char *field, const char *msg)
-{
-    char *causes = json_print(err->causes);
-    cr_assert_eq(apierr_cause_count(err), 1, "want one cause, got %s", causes);
-    const cJSON *c = cJSON_GetArrayItem(err->causes, 0);
-    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "reason")), reason, "%s", causes);
-    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "field")), field, "%s", causes);
-    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "message")), msg, "%s", causes);
-    free(causes);
 }
 
 static void expect_spec_cause(const char *key, const char *value, const char *reason,

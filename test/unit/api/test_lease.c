@@ -8,6 +8,8 @@
 #include "common/apierr.h"
 #include "common/json.h"
 
+#include "api_testutil.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,13 +21,6 @@ static void setup(void)
 }
 
 TestSuite(lease, .init = setup);
-
-static cJSON *parse(const char *json)
-{
-    cJSON *j = cJSON_Parse(json);
-    cr_assert_not_null(j, "bad test JSON: %s", json);
-    return j;
-}
 
 /* A Lease as client-go's leader election writes it. */
 #define VALID_SPEC                                                                                 \
@@ -45,18 +40,6 @@ static cJSON *lease(const char *name, const char *key, const char *value)
     if (key)
         json_set_item(cJSON_GetObjectItem(l, "spec"), key, parse(value));
     return l;
-}
-
-static void assert_cause(const api_error *err, const char *reason, const char *field,
-                         const char *msg)
-{
-    char *causes = json_print(err->causes);
-    cr_assert_eq(apierr_cause_count(err), 1, "want one cause, got %s", causes);
-    const cJSON *c = cJSON_GetArrayItem(err->causes, 0);
-    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "reason")), reason, "%s", causes);
-    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "field")), field, "%s", causes);
-    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "message")), msg, "%s", causes);
-    free(causes);
 }
 
 static void expect_cause(const char *key, const char *value, const char *reason, const char *field,

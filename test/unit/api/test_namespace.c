@@ -9,6 +9,8 @@
 #include "common/apierr.h"
 #include "common/json.h"
 
+#include "api_testutil.h"
+
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,25 +21,6 @@ static void setup(void)
 }
 
 TestSuite(namespace, .init = setup);
-
-static cJSON *parse(const char *json)
-{
-    cJSON *j = cJSON_Parse(json);
-    cr_assert_not_null(j, "bad test JSON: %s", json);
-    return j;
-}
-
-static void assert_cause(const api_error *err, const char *reason, const char *field,
-                         const char *msg)
-{
-    char *causes = json_print(err->causes);
-    cr_assert_eq(apierr_cause_count(err), 1, "want one cause, got %s", causes);
-    const cJSON *c = cJSON_GetArrayItem(err->causes, 0);
-    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "reason")), reason, "%s", causes);
-    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "field")), field, "%s", causes);
-    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "message")), msg, "%s", causes);
-    free(causes);
-}
 
 static void expect_cause(const char *json, const char *reason, const char *field, const char *msg)
 {
