@@ -339,13 +339,13 @@ int main(int argc, char **argv)
         kubeconfig = srv.kubeconfig;
     }
     kc_config *cfg = NULL;
-    char *err = NULL;
+    api_error err = API_ERROR_INIT;
     kc_load_options lo = {.kubeconfig = kubeconfig};
     if (kc_load(&lo, &cfg, &err) != 0)
-        die("kubeconfig", err);
+        die("kubeconfig", err.message);
     kc_client *kc = kc_client_new(cfg, NULL, &err);
     if (!kc)
-        die("client", err);
+        die("client", err.message);
 
     double t0 = now_s();
     if (fill) {

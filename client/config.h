@@ -12,12 +12,16 @@
  * REST client passes it to libcurl with CURLOPT_CAINFO_BLOB, CURLOPT_SSLCERT_BLOB and
  * CURLOPT_SSLKEY_BLOB.
  *
- * Errors are negative errno-style codes plus one malloc'd message naming the file and what is
- * wrong (caller frees it).
+ * Errors (docs/design.md §4.8): a function that can fail returns 0 or a negative errno-style code
+ * and fills *err (common/apierr.h; must not be NULL; untouched on success; the caller clears it)
+ * with a message naming the file and what is wrong: a 400 BadRequest for bad content (-EINVAL: a
+ * kubeconfig, a plugin's output, an empty token file), a 500 InternalError for any other failure
+ * (a file that cannot be read, a plugin that cannot run or fails, ...).
  */
 #ifndef FOO_CLIENT_CONFIG_H
 #define FOO_CLIENT_CONFIG_H
 
+#include "common/apierr.h"
 #include "common/clock.h"
 
 #include <stdbool.h>
@@ -83,11 +87,11 @@ typedef struct kc_load_options {
  * context is validated; CA/cert/key files are read and -data fields base64-decoded at load.
  * tokenFile is read lazily by the credentials; the in-cluster token is checked at load.
  * On success *out is a new config (free with kc_config_free) and 0 is returned. On failure
- * returns -ENOENT (no file / no configuration), -EINVAL (bad content) or another -errno, sets
- * *errmsg to a malloc'd message, and leaves *out NULL. opt may be NULL.
+ * returns -ENOENT (no file / no configuration), -EINVAL (bad content) or another -errno, fills
+ * *err (see above), and leaves *out NULL. opt may be NULL.
  * Reads the environment: call it before threads that setenv() start.
  */
-int kc_load(const kc_load_options *opt, kc_config **out, char **errmsg);
+int kc_load(const kc_load_options *opt, kc_config **out, api_error *err);
 
 /*
  * In-cluster configuration from KUBERNETES_SERVICE_HOST / KUBERNETES_SERVICE_PORT (an IPv6 host
@@ -95,9 +99,10 @@ int kc_load(const kc_load_options *opt, kc_config **out, char **errmsg);
  * (must be readable and non-empty; re-read every KC_TOKEN_FILE_REFRESH_MS and after
  * invalidation), `ca.crt` (required), `namespace` (optional). The namespace is $POD_NAMESPACE,
  * else the namespace file, else "default" (client-go's order). Returns 0 and *out, or -ENOENT
- * when the variables are unset or a file is missing, with *errmsg set.
+ * when the variables are unset or a file is missing (-EINVAL when the token is empty), with *err
+ * filled.
  */
-int kc_incluster_load(const char *dir, kc_config **out, char **errmsg);
+int kc_incluster_load(const char *dir, kc_config **out, api_error *err);
 
 /* Frees a config and its credentials. NULL is a no-op. No request may be using it. */
 void kc_config_free(kc_config *cfg);
@@ -120,8 +125,8 @@ void kc_credentials_free(kc_credentials *c);
  *   - exec: the plugin runs when nothing is cached, after invalidation, or once the wall clock
  *     reaches expirationTimestamp minus KC_EXEC_EXPIRY_MARGIN_MS (no timestamp = cached until
  *     invalidated).
- * On failure returns a negative errno, sets *errmsg (malloc'd) and *authorization to NULL
- * (an exec plugin that times out gives -ETIMEDOUT, one whose output is too large -EMSGSIZE).
+ * On failure returns a negative errno, fills *err and sets *authorization to NULL (an exec
+ * plugin that times out gives -ETIMEDOUT, one whose output is too large -EMSGSIZE).
  * Thread-safe, and refreshes are single-flight without the source's lock held: while one caller
  * refreshes, callers whose cached credential is still valid (not yet expired, not invalidated)
  * get it without waiting, and callers with nothing valid wait for that one refresh (bounded by
@@ -129,7 +134,7 @@ void kc_credentials_free(kc_credentials *c);
  * The returned value is a secret: wipe it before freeing it (OPENSSL_cleanse).
  */
 int kc_credentials_authorization(kc_credentials *c, clk_t *clock, char **authorization,
-                                 char **errmsg);
+                                 api_error *err);
 
 /*
  * The client certificate and key an exec plugin returned (PEM, malloc'd copies, not
@@ -139,7 +144,7 @@ int kc_credentials_authorization(kc_credentials *c, clk_t *clock, char **authori
  */
 int kc_credentials_client_cert(kc_credentials *c, clk_t *clock, unsigned char **cert,
                                size_t *cert_len, unsigned char **key, size_t *key_len,
-                               char **errmsg);
+                               api_error *err);
 
 /*
  * Called after a 401: forgets the cached token/certificate so the next call re-reads the file or

@@ -58,8 +58,8 @@ void kc_exec_result_clear(kc_exec_result *r);
  * Runs the plugin (posix_spawnp, argv array, no shell, stdin /dev/null, stderr inherited, no
  * other inherited descriptor, its own process group, child environment = ours + spec->env +
  * KUBERNETES_EXEC_INFO), reads stdout and parses it. Returns 0 and fills *out, or a negative
- * errno with *errmsg set (the message names the plugin; it includes the install hint when the
- * plugin is missing or fails):
+ * errno with *err filled as config.h says (the message names the plugin; it includes the install
+ * hint when the plugin is missing or fails):
  *   -ETIMEDOUT  the plugin had not exited and closed stdout spec->timeout_ms after its start
  *               (measured on `clock`, checked at least every KC_EXEC_POLL_MS of real time):
  *               its process group is killed with SIGKILL and reaped;
@@ -68,15 +68,16 @@ void kc_exec_result_clear(kc_exec_result *r);
  * The output buffer is wiped before it is freed. Blocks the calling thread at most about
  * timeout_ms; takes no lock. Thread-safe (spec is only read).
  */
-int kc_exec_run(const kc_exec_spec *spec, clk_t *clock, kc_exec_result *out, char **errmsg);
+int kc_exec_run(const kc_exec_spec *spec, clk_t *clock, kc_exec_result *out, api_error *err);
 /*
  * Parses an ExecCredential JSON document produced by the plugin of spec: a pure function of its
  * input (no file, no process), the entry point for fuzzing the plugin output parser. spec needs
  * only api_version and command (where and install_hint may be NULL). Returns 0 and fills *out,
- * or -EINVAL with *errmsg set. The parsed tree is wiped before it is freed. Thread-safe.
+ * or -EINVAL with *err filled (a 400 BadRequest). The parsed tree is wiped before it is freed.
+ * Thread-safe.
  */
 int kc_exec_parse(const kc_exec_spec *spec, const char *json, size_t len, kc_exec_result *out,
-                  char **errmsg);
+                  api_error *err);
 
 /* ---- credential sources (credentials.c) ---- */
 
@@ -137,13 +138,14 @@ typedef struct kcf_doc {
 /*
  * Parses the kubeconfig text of file `path` (YAML or JSON): a pure function of the buffer (path
  * is only used in messages and to resolve relative paths, no file is read), the entry point for
- * fuzzing kubeconfig parsing. Returns 0 and a new *out, or -EINVAL with *errmsg
- * ("kubeconfig PATH: line N: ..."). The parser's copies of the text and every parsed scalar are
- * wiped before they are freed (the text may hold tokens and keys). Thread-safe.
+ * fuzzing kubeconfig parsing. Returns 0 and a new *out, or -EINVAL with *err filled (a 400
+ * BadRequest: "kubeconfig PATH: line N: ..."; -ENOMEM and a 500 InternalError when libyaml cannot
+ * start). The parser's copies of the text and every parsed scalar are wiped before they are freed
+ * (the text may hold tokens and keys). Thread-safe.
  */
-int kcf_parse(const char *path, const char *text, size_t len, kcf_doc **out, char **errmsg);
-/* Reads and parses a file. -ENOENT (with *errmsg) when it does not exist. */
-int kcf_load_file(const char *path, kcf_doc **out, char **errmsg);
+int kcf_parse(const char *path, const char *text, size_t len, kcf_doc **out, api_error *err);
+/* Reads and parses a file. -ENOENT (with *err, a 500 InternalError) when it does not exist. */
+int kcf_load_file(const char *path, kcf_doc **out, api_error *err);
 /*
  * Merges `from` into `into` with client-go's rule: entries whose name `into` already has are
  * dropped whole; current-context is taken only when `into` has none. Frees `from`.
@@ -156,6 +158,13 @@ kcf_user *kcf_find_user(kcf_doc *doc, const char *name);
 const kcf_context *kcf_find_context(const kcf_doc *doc, const char *name);
 
 /* ---- helpers (kc_util.c) ---- */
+
+/*
+ * Fills *err for a local failure of the client's setup (configuration, credentials, a new
+ * client's transport) and returns rc (negative): -EINVAL (bad content) is a 400 BadRequest, any
+ * other code a 500 InternalError (config.h); the message is the printf text as given.
+ */
+int kc_fail(api_error *err, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /*
  * Reads a whole file into a malloc'd, NUL-terminated buffer (the NUL is not counted in *len).

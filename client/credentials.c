@@ -44,10 +44,10 @@ struct kc_credentials {
     uint64_t read_ns;  /* CRED_FILE: monotonic time of the last successful read */
     int64_t expiry_ms; /* CRED_EXEC: wall time of expirationTimestamp; 0 = none */
     /* single flight */
-    bool refreshing;   /* a caller is refreshing, without the mutex */
-    uint64_t finished; /* refreshes ended so far: waiters watch it change */
-    int last_rc;       /* outcome of the last refresh, shared with its waiters */
-    char *last_err;    /* its message when last_rc < 0 */
+    bool refreshing;    /* a caller is refreshing, without the mutex */
+    uint64_t finished;  /* refreshes ended so far: waiters watch it change */
+    int last_rc;        /* outcome of the last refresh, shared with its waiters */
+    api_error last_err; /* its error when last_rc < 0 */
 };
 
 static kc_credentials *cred_new(enum cred_kind kind)
@@ -129,7 +129,7 @@ void kc_credentials_free(kc_credentials *c)
     forget_material(c);
     free(c->path);
     free(c->what);
-    free(c->last_err);
+    apierr_clear(&c->last_err);
     kc_exec_spec_free(c->exec);
     pthread_cond_destroy(&c->done);
     pthread_mutex_destroy(&c->mu);
@@ -179,40 +179,35 @@ typedef struct fetched {
 } fetched;
 
 /* Reads the file or runs the plugin. No lock held: only immutable fields are read. */
-static int fetch(kc_credentials *c, clk_t *clock, fetched *f, char **errmsg)
+static int fetch(kc_credentials *c, clk_t *clock, fetched *f, api_error *err)
 {
     if (c->kind == CRED_EXEC)
-        return kc_exec_run(c->exec, clock, &f->exec, errmsg);
+        return kc_exec_run(c->exec, clock, &f->exec, err);
     size_t len;
     int rc = kc_read_file(c->path, &f->file, &len);
-    if (rc < 0) {
-        *errmsg = xasprintf("%s: cannot read: %s", c->what, strerror(-rc));
-        return rc;
-    }
+    if (rc < 0)
+        return kc_fail(err, rc, "%s: cannot read: %s", c->what, strerror(-rc));
     /* An exact-size copy: trimming moves the token, leaving a partial copy past its end. */
     unsigned char *raw = f->file;
     const char *token = kc_trim((char *)raw);
     f->file = *token ? (unsigned char *)xstrdup(token) : NULL;
     kc_free_secret(raw, len + 1);
-    if (!f->file) {
-        *errmsg = xasprintf("%s: the file is empty", c->what);
-        return -EINVAL;
-    }
+    if (!f->file)
+        return kc_fail(err, -EINVAL, "%s: the file is empty", c->what);
     return 0;
 }
 
 /*
  * Installs a refresh's outcome. A failed token-file re-read keeps the previous token (client-go
  * does; the next call tries the file again) and counts as a success. Caller holds the lock.
- * Returns the outcome; *errmsg stays set only for a failure.
+ * Returns the outcome; *err stays filled only for a failure.
  */
-static int install(kc_credentials *c, clk_t *clock, int rc, fetched *f, char **errmsg)
+static int install(kc_credentials *c, clk_t *clock, int rc, fetched *f, api_error *err)
 {
     if (rc < 0) {
         if (c->kind == CRED_FILE && c->token) {
-            log_warn("%s; keeping the previous token", *errmsg);
-            free(*errmsg);
-            *errmsg = NULL;
+            log_warn("%s; keeping the previous token", err->message);
+            apierr_clear(err);
             return 0;
         }
         return rc;
@@ -236,9 +231,9 @@ static int install(kc_credentials *c, clk_t *clock, int rc, fetched *f, char **e
 /*
  * Makes the cached material usable, refreshing it single-flight (see the file comment).
  * Called and returns with the lock held; drops it while this caller refreshes or waits.
- * Returns 0 (use the cache) or a negative errno with *errmsg set.
+ * Returns 0 (use the cache) or a negative errno with *err filled.
  */
-static int ensure_fresh(kc_credentials *c, clk_t *clock, char **errmsg)
+static int ensure_fresh(kc_credentials *c, clk_t *clock, api_error *err)
 {
     if (is_fresh(c, clock))
         return 0;
@@ -254,20 +249,25 @@ static int ensure_fresh(kc_credentials *c, clk_t *clock, char **errmsg)
             }
         }
         if (c->last_rc < 0)
-            *errmsg = xstrdup(c->last_err ? c->last_err : "refreshing the credentials failed");
+            apierr_set(err, c->last_err.code, c->last_err.reason, "%s", c->last_err.message);
         return c->last_rc;
     }
     c->refreshing = true;
     unlock(c);
     fetched f = {0};
-    int rc = fetch(c, clock, &f, errmsg);
+    api_error fetch_err = API_ERROR_INIT;
+    int rc = fetch(c, clock, &f, &fetch_err);
     lock(c);
-    rc = install(c, clock, rc, &f, errmsg);
+    rc = install(c, clock, rc, &f, &fetch_err);
     c->refreshing = false;
     c->finished++;
     c->last_rc = rc;
-    free(c->last_err);
-    c->last_err = rc < 0 && *errmsg ? xstrdup(*errmsg) : NULL;
+    apierr_clear(&c->last_err);
+    if (rc < 0) {
+        apierr_set(&c->last_err, fetch_err.code, fetch_err.reason, "%s", fetch_err.message);
+        apierr_move(err, &fetch_err);
+    }
+    apierr_clear(&fetch_err);
     int brc = pthread_cond_broadcast(&c->done);
     if (brc != 0) {
         log_error("pthread_cond_broadcast: %s", strerror(brc));
@@ -277,12 +277,11 @@ static int ensure_fresh(kc_credentials *c, clk_t *clock, char **errmsg)
 }
 
 int kc_credentials_authorization(kc_credentials *c, clk_t *clock, char **authorization,
-                                 char **errmsg)
+                                 api_error *err)
 {
     *authorization = NULL;
-    *errmsg = NULL;
     lock(c);
-    int rc = ensure_fresh(c, clock, errmsg);
+    int rc = ensure_fresh(c, clock, err);
     if (rc == 0 && c->token)
         *authorization = xasprintf("Bearer %s", c->token);
     unlock(c);
@@ -299,15 +298,14 @@ static unsigned char *dup_bytes(const unsigned char *p, size_t n)
 
 int kc_credentials_client_cert(kc_credentials *c, clk_t *clock, unsigned char **cert,
                                size_t *cert_len, unsigned char **key, size_t *key_len,
-                               char **errmsg)
+                               api_error *err)
 {
     *cert = *key = NULL;
     *cert_len = *key_len = 0;
-    *errmsg = NULL;
     if (c->kind != CRED_EXEC)
         return 0; /* kind is immutable: no lock needed */
     lock(c);
-    int rc = ensure_fresh(c, clock, errmsg);
+    int rc = ensure_fresh(c, clock, err);
     if (rc == 0 && c->cert) {
         *cert = dup_bytes(c->cert, c->cert_len);
         *cert_len = c->cert_len;

@@ -73,11 +73,13 @@ void kc_exec_result_clear(kc_exec_result *r)
     memset(r, 0, sizeof *r);
 }
 
-/* "<where>: exec plugin \"cmd\": " prefix of every message. */
-static char *fail(const kc_exec_spec *spec, bool with_hint, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Fills *err (kc_fail) with the "<where>: exec plugin \"cmd\": " prefix of every message, and
+   returns rc. */
+static int fail(api_error *err, int rc, const kc_exec_spec *spec, bool with_hint, const char *fmt,
+                ...) __attribute__((format(printf, 5, 6)));
 
-static char *fail(const kc_exec_spec *spec, bool with_hint, const char *fmt, ...)
+static int fail(api_error *err, int rc, const kc_exec_spec *spec, bool with_hint, const char *fmt,
+                ...)
 {
     sbuf sb = SBUF_INIT;
     if (spec->where)
@@ -89,7 +91,10 @@ static char *fail(const kc_exec_spec *spec, bool with_hint, const char *fmt, ...
     va_end(ap);
     if (with_hint && spec->install_hint)
         sbuf_printf(&sb, "; install hint: %s", spec->install_hint);
-    return sbuf_detach(&sb, NULL);
+    char *msg = sbuf_detach(&sb, NULL);
+    kc_fail(err, rc, "%s", msg);
+    free(msg);
+    return rc;
 }
 
 static char **build_argv(const kc_exec_spec *spec)
@@ -314,41 +319,39 @@ static int wait_run(exec_run *r, clk_t *clock, uint64_t deadline_ns)
     return rc;
 }
 
-/* The message of a run that ended without output to parse. */
-static char *run_failure(const kc_exec_spec *spec, int rc, const exec_run *r, int timeout_ms)
+/* Fills *err for a run that ended without output to parse (rc 0: it failed) and returns the
+   run's code (-EIO for a failed exit or a signal). */
+static int run_failure(const kc_exec_spec *spec, int rc, const exec_run *r, int timeout_ms,
+                       api_error *err)
 {
     switch (rc) {
     case -ETIMEDOUT:
-        return fail(spec, false, "did not finish within %d ms (the timeout); killed", timeout_ms);
+        return fail(err, rc, spec, false, "did not finish within %d ms (the timeout); killed",
+                    timeout_ms);
     case -EMSGSIZE:
-        return fail(spec, false, "wrote more than %d bytes on stdout (the limit); killed",
+        return fail(err, rc, spec, false, "wrote more than %d bytes on stdout (the limit); killed",
                     KC_EXEC_MAX_OUTPUT);
     case 0:
         break;
     default:
-        return fail(spec, false, "reading its output: %s", strerror(-rc));
+        return fail(err, rc, spec, false, "reading its output: %s", strerror(-rc));
     }
     if (WIFSIGNALED(r->status))
-        return fail(spec, true, "killed by signal %d", WTERMSIG(r->status));
-    return fail(spec, true, "exited with status %d", WEXITSTATUS(r->status));
+        return fail(err, -EIO, spec, true, "killed by signal %d", WTERMSIG(r->status));
+    return fail(err, -EIO, spec, true, "exited with status %d", WEXITSTATUS(r->status));
 }
 
-int kc_exec_run(const kc_exec_spec *spec, clk_t *clock, kc_exec_result *out, char **errmsg)
+int kc_exec_run(const kc_exec_spec *spec, clk_t *clock, kc_exec_result *out, api_error *err)
 {
     memset(out, 0, sizeof *out);
-    *errmsg = NULL;
     int timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : KC_EXEC_TIMEOUT_MS;
     uint64_t deadline_ns = clk_mono_ns(clock) + (uint64_t)timeout_ms * CLK_NS_PER_MS;
     exec_run r = {.pid_fd = -1};
     int rc = spawn(spec, &r.pid, &r.out_fd);
-    if (rc == -ENOENT) {
-        *errmsg = fail(spec, true, "executable not found");
-        return rc;
-    }
-    if (rc < 0) {
-        *errmsg = fail(spec, true, "cannot start: %s", strerror(-rc));
-        return rc;
-    }
+    if (rc == -ENOENT)
+        return fail(err, rc, spec, true, "executable not found");
+    if (rc < 0)
+        return fail(err, rc, spec, true, "cannot start: %s", strerror(-rc));
     r.pid_fd = pidfd_open(r.pid, 0); /* O_CLOEXEC by definition; -1: poll waitpid instead */
     rc = wait_run(&r, clock, deadline_ns);
     if (r.out_fd >= 0)
@@ -357,10 +360,9 @@ int kc_exec_run(const kc_exec_spec *spec, clk_t *clock, kc_exec_result *out, cha
         close(r.pid_fd);
     if (rc == 0 && WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0) {
         const char *text = r.out.data ? (const char *)r.out.data : "";
-        rc = kc_exec_parse(spec, text, r.out.len, out, errmsg);
+        rc = kc_exec_parse(spec, text, r.out.len, out, err);
     } else {
-        *errmsg = run_failure(spec, rc, &r, timeout_ms);
-        rc = rc < 0 ? rc : -EIO;
+        rc = run_failure(spec, rc, &r, timeout_ms, err);
     }
     kc_secret_buf_free(&r.out);
     return rc;
@@ -380,7 +382,7 @@ static const char *member_string(const cJSON *obj, const char *key, bool *bad)
 }
 
 static int parse_status(const kc_exec_spec *spec, const cJSON *status, kc_exec_result *out,
-                        char **errmsg)
+                        api_error *err)
 {
     bool bad = false;
     const char *token = member_string(status, "token", &bad);
@@ -388,22 +390,17 @@ static int parse_status(const kc_exec_spec *spec, const cJSON *status, kc_exec_r
     const char *key = member_string(status, "clientKeyData", &bad);
     const char *expiry = member_string(status, "expirationTimestamp", &bad);
     int64_t expiry_s = 0;
-    if (bad) {
-        *errmsg = fail(spec, false, "status fields must be strings");
-        return -EINVAL;
-    }
-    if (!!cert != !!key) {
-        *errmsg = fail(spec, false, "returned only one of clientCertificateData and clientKeyData");
-        return -EINVAL;
-    }
-    if (!token && !cert) {
-        *errmsg = fail(spec, false, "returned neither a token nor a client certificate and key");
-        return -EINVAL;
-    }
-    if (expiry && !time_parse_rfc3339(expiry, &expiry_s)) {
-        *errmsg = fail(spec, false, "expirationTimestamp \"%s\" is not an RFC 3339 time", expiry);
-        return -EINVAL;
-    }
+    if (bad)
+        return fail(err, -EINVAL, spec, false, "status fields must be strings");
+    if (!!cert != !!key)
+        return fail(err, -EINVAL, spec, false,
+                    "returned only one of clientCertificateData and clientKeyData");
+    if (!token && !cert)
+        return fail(err, -EINVAL, spec, false,
+                    "returned neither a token nor a client certificate and key");
+    if (expiry && !time_parse_rfc3339(expiry, &expiry_s))
+        return fail(err, -EINVAL, spec, false, "expirationTimestamp \"%s\" is not an RFC 3339 time",
+                    expiry);
     /* Copies, because the parsed tree is wiped on return. */
     out->token = token ? xstrdup(token) : NULL;
     if (cert) {
@@ -417,31 +414,29 @@ static int parse_status(const kc_exec_spec *spec, const cJSON *status, kc_exec_r
 }
 
 int kc_exec_parse(const kc_exec_spec *spec, const char *json, size_t len, kc_exec_result *out,
-                  char **errmsg)
+                  api_error *err)
 {
     memset(out, 0, sizeof *out);
-    *errmsg = NULL;
     cJSON *root = json_parse_body(json, len, NULL, NULL);
     if (!root || !cJSON_IsObject(root)) {
         kc_json_free_secret(root);
-        *errmsg = fail(spec, false, "output is not an ExecCredential JSON object");
-        return -EINVAL;
+        return fail(err, -EINVAL, spec, false, "output is not an ExecCredential JSON object");
     }
-    int rc = -EINVAL;
+    int rc;
     const char *api_version = json_path_string(root, "apiVersion");
     const char *kind = json_path_string(root, "kind");
     const cJSON *status = cJSON_GetObjectItemCaseSensitive(root, "status");
     if (!api_version || strcmp(api_version, spec->api_version) != 0)
-        *errmsg =
-            fail(spec, false, "returned apiVersion \"%s\", but the kubeconfig asks for \"%s\"",
-                 api_version ? api_version : "", spec->api_version);
+        rc = fail(err, -EINVAL, spec, false,
+                  "returned apiVersion \"%s\", but the kubeconfig asks for \"%s\"",
+                  api_version ? api_version : "", spec->api_version);
     else if (!kind || strcmp(kind, "ExecCredential") != 0)
-        *errmsg =
-            fail(spec, false, "returned kind \"%s\", expected ExecCredential", kind ? kind : "");
+        rc = fail(err, -EINVAL, spec, false, "returned kind \"%s\", expected ExecCredential",
+                  kind ? kind : "");
     else if (!cJSON_IsObject(status))
-        *errmsg = fail(spec, false, "returned no status");
+        rc = fail(err, -EINVAL, spec, false, "returned no status");
     else
-        rc = parse_status(spec, status, out, errmsg);
+        rc = parse_status(spec, status, out, err);
     kc_json_free_secret(root);
     return rc;
 }

@@ -20,21 +20,17 @@ static const char *env_nonempty(const char *name)
 }
 
 /* Checks that the token file is readable and non-empty now, so a broken mount fails at start. */
-static int check_token(const char *path, char **errmsg)
+static int check_token(const char *path, api_error *err)
 {
     unsigned char *data;
     size_t len;
     int rc = kc_read_file(path, &data, &len);
-    if (rc < 0) {
-        *errmsg = xasprintf("in-cluster: token file %s: cannot read: %s", path, strerror(-rc));
-        return rc;
-    }
+    if (rc < 0)
+        return kc_fail(err, rc, "in-cluster: token file %s: cannot read: %s", path, strerror(-rc));
     bool empty = *kc_trim((char *)data) == '\0';
     kc_free_secret(data, len + 1);
-    if (empty) {
-        *errmsg = xasprintf("in-cluster: token file %s is empty", path);
-        return -EINVAL;
-    }
+    if (empty)
+        return kc_fail(err, -EINVAL, "in-cluster: token file %s is empty", path);
     return 0;
 }
 
@@ -64,28 +60,26 @@ static char *server_url(const char *host, const char *port)
     return xasprintf("https://%s:%s", host, port);
 }
 
-int kc_incluster_load(const char *dir, kc_config **out, char **errmsg)
+int kc_incluster_load(const char *dir, kc_config **out, api_error *err)
 {
     *out = NULL;
-    *errmsg = NULL;
     if (!dir)
         dir = KC_INCLUSTER_DIR;
     const char *host = env_nonempty("KUBERNETES_SERVICE_HOST");
     const char *port = env_nonempty("KUBERNETES_SERVICE_PORT");
-    if (!host || !port) {
-        *errmsg = xstrdup("in-cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT "
-                          "must be set (not running in a pod?)");
-        return -ENOENT;
-    }
+    if (!host || !port)
+        return kc_fail(err, -ENOENT,
+                       "in-cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be "
+                       "set (not running in a pod?)");
     char *token_path = xasprintf("%s/token", dir);
     char *ca_path = xasprintf("%s/ca.crt", dir);
     unsigned char *ca = NULL;
     size_t ca_len = 0;
-    int rc = check_token(token_path, errmsg);
+    int rc = check_token(token_path, err);
     if (rc == 0) {
         rc = kc_read_file(ca_path, &ca, &ca_len);
         if (rc < 0)
-            *errmsg = xasprintf("in-cluster: CA file %s: cannot read: %s", ca_path, strerror(-rc));
+            kc_fail(err, rc, "in-cluster: CA file %s: cannot read: %s", ca_path, strerror(-rc));
     }
     if (rc < 0) {
         free(token_path);

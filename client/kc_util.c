@@ -1,9 +1,10 @@
 /*
- * kc_util.c - small helpers of the configuration part: whole-file reads, base64 through OpenSSL,
- * path resolution, trimming.
+ * kc_util.c - small helpers of the configuration part: errors, whole-file reads, base64 through
+ * OpenSSL, path resolution, trimming.
  */
 #include "client/config_internal.h"
 #include "common/alloc.h"
+#include "common/sbuf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,9 +12,26 @@
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
+
+int kc_fail(api_error *err, int rc, const char *fmt, ...)
+{
+    sbuf sb = SBUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    sbuf_vprintf(&sb, fmt, ap);
+    va_end(ap);
+    char *msg = sbuf_detach(&sb, NULL);
+    if (rc == -EINVAL)
+        apierr_set(err, 400, "BadRequest", "%s", msg);
+    else
+        apierr_set(err, 500, "InternalError", "%s", msg);
+    free(msg);
+    return rc;
+}
 
 int kc_read_file(const char *path, unsigned char **data, size_t *len)
 {

@@ -52,41 +52,36 @@ static char *normalize_server(const char *server)
  * Leaves *data NULL when neither is set. `what` prefixes messages.
  */
 static int load_material(const char *what, const char *field, const char *data_b64,
-                         const char *file, unsigned char **data, size_t *len, char **errmsg)
+                         const char *file, unsigned char **data, size_t *len, api_error *err)
 {
     *data = NULL;
     *len = 0;
     if (data_b64) {
-        if (!kc_base64_decode(data_b64, data, len)) {
-            *errmsg = xasprintf("%s: %s-data is not valid base64", what, field);
-            return -EINVAL;
-        }
+        if (!kc_base64_decode(data_b64, data, len))
+            return kc_fail(err, -EINVAL, "%s: %s-data is not valid base64", what, field);
         return 0;
     }
     if (!file)
         return 0;
     int rc = kc_read_file(file, data, len);
     if (rc < 0)
-        *errmsg = xasprintf("%s: %s %s: cannot read: %s", what, field, file, strerror(-rc));
+        kc_fail(err, rc, "%s: %s %s: cannot read: %s", what, field, file, strerror(-rc));
     return rc;
 }
 
-static int build_cluster(const kcf_cluster *cl, kc_config *cfg, char **errmsg)
+static int build_cluster(const kcf_cluster *cl, kc_config *cfg, api_error *err)
 {
     char *what = xasprintf("kubeconfig %s: cluster \"%s\"", cl->origin, cl->name);
     int rc = 0;
-    if (!cl->server) {
-        *errmsg = xasprintf("%s: server is not set", what);
-        rc = -EINVAL;
-    } else if (cl->insecure && (cl->ca_file || cl->ca_data)) {
-        *errmsg = xasprintf("%s: insecure-skip-tls-verify cannot be combined with "
-                            "certificate-authority",
-                            what);
-        rc = -EINVAL;
-    } else {
+    if (!cl->server)
+        rc = kc_fail(err, -EINVAL, "%s: server is not set", what);
+    else if (cl->insecure && (cl->ca_file || cl->ca_data))
+        rc = kc_fail(err, -EINVAL,
+                     "%s: insecure-skip-tls-verify cannot be combined with certificate-authority",
+                     what);
+    else
         rc = load_material(what, "certificate-authority", cl->ca_data, cl->ca_file, &cfg->ca_pem,
-                           &cfg->ca_pem_len, errmsg);
-    }
+                           &cfg->ca_pem_len, err);
     free(what);
     if (rc < 0)
         return rc;
@@ -151,24 +146,20 @@ static kc_credentials *user_credentials(kcf_user *u, const kc_config *cfg)
     return kc_credentials_new_exec(spec);
 }
 
-static int build_user(kcf_user *u, kc_config *cfg, char **errmsg)
+static int build_user(kcf_user *u, kc_config *cfg, api_error *err)
 {
-    if (u->problem) {
-        *errmsg = xstrdup(u->problem);
-        return -EINVAL;
-    }
+    if (u->problem)
+        return kc_fail(err, -EINVAL, "%s", u->problem);
     char *what = xasprintf("kubeconfig %s: user \"%s\"", u->origin, u->name);
     int rc = load_material(what, "client-certificate", u->cert_data, u->cert_file,
-                           &cfg->client_cert_pem, &cfg->client_cert_pem_len, errmsg);
+                           &cfg->client_cert_pem, &cfg->client_cert_pem_len, err);
     if (rc == 0)
         rc = load_material(what, "client-key", u->key_data, u->key_file, &cfg->client_key_pem,
-                           &cfg->client_key_pem_len, errmsg);
-    if (rc == 0 && !cfg->client_cert_pem != !cfg->client_key_pem) {
-        *errmsg = xasprintf("%s: %s is set without %s", what,
-                            cfg->client_cert_pem ? "client-certificate" : "client-key",
-                            cfg->client_cert_pem ? "client-key" : "client-certificate");
-        rc = -EINVAL;
-    }
+                           &cfg->client_key_pem_len, err);
+    if (rc == 0 && !cfg->client_cert_pem != !cfg->client_key_pem)
+        rc = kc_fail(err, -EINVAL, "%s: %s is set without %s", what,
+                     cfg->client_cert_pem ? "client-certificate" : "client-key",
+                     cfg->client_cert_pem ? "client-key" : "client-certificate");
     free(what);
     if (rc < 0)
         return rc;
@@ -176,51 +167,44 @@ static int build_user(kcf_user *u, kc_config *cfg, char **errmsg)
     return 0;
 }
 
-/* "context X names cluster Y, which is not defined [in the merged files]". */
-static char *undefined_entry(const kcf_context *ctx, const char *kind, const char *entry,
-                             const char *source)
+/* -EINVAL with "context X names cluster Y, which is not defined [in the merged files]". */
+static int undefined_entry(const kcf_context *ctx, const char *kind, const char *entry,
+                           const char *source, api_error *err)
 {
     char *own = xasprintf("kubeconfig %s", ctx->origin);
     bool merged = strcmp(own, source) != 0;
     free(own);
-    return xasprintf("kubeconfig %s: context \"%s\" names %s \"%s\", which is not defined%s%s",
-                     ctx->origin, ctx->name, kind, entry, merged ? " in " : "",
-                     merged ? source : "");
+    return kc_fail(err, -EINVAL,
+                   "kubeconfig %s: context \"%s\" names %s \"%s\", which is not defined%s%s",
+                   ctx->origin, ctx->name, kind, entry, merged ? " in " : "", merged ? source : "");
 }
 
 /* Picks the context and fills cfg from it. `source` names the files in messages. */
 static int build_config(kcf_doc *doc, const char *source, const char *context, kc_config *cfg,
-                        char **errmsg)
+                        api_error *err)
 {
     const char *name = context ? context : doc->current_context;
-    if (!name) {
-        *errmsg = xasprintf("%s: current-context is not set and no context was given", source);
-        return -EINVAL;
-    }
+    if (!name)
+        return kc_fail(err, -EINVAL, "%s: current-context is not set and no context was given",
+                       source);
     const kcf_context *ctx = kcf_find_context(doc, name);
-    if (!ctx) {
-        *errmsg = xasprintf("%s: context \"%s\" not found", source, name);
-        return -EINVAL;
-    }
+    if (!ctx)
+        return kc_fail(err, -EINVAL, "%s: context \"%s\" not found", source, name);
     const kcf_cluster *cl = ctx->cluster ? kcf_find_cluster(doc, ctx->cluster) : NULL;
     if (!cl) {
         if (ctx->cluster)
-            *errmsg = undefined_entry(ctx, "cluster", ctx->cluster, source);
-        else
-            *errmsg =
-                xasprintf("kubeconfig %s: context \"%s\" names no cluster", ctx->origin, name);
-        return -EINVAL;
+            return undefined_entry(ctx, "cluster", ctx->cluster, source, err);
+        return kc_fail(err, -EINVAL, "kubeconfig %s: context \"%s\" names no cluster", ctx->origin,
+                       name);
     }
     kcf_user *u = ctx->user ? kcf_find_user(doc, ctx->user) : NULL;
-    if (ctx->user && !u) {
-        *errmsg = undefined_entry(ctx, "user", ctx->user, source);
-        return -EINVAL;
-    }
-    int rc = build_cluster(cl, cfg, errmsg);
+    if (ctx->user && !u)
+        return undefined_entry(ctx, "user", ctx->user, source, err);
+    int rc = build_cluster(cl, cfg, err);
     if (rc < 0)
         return rc;
     if (u)
-        rc = build_user(u, cfg, errmsg);
+        rc = build_user(u, cfg, err);
     else
         cfg->creds = kc_credentials_new_static(NULL); /* a context without user: anonymous */
     if (rc < 0)
@@ -235,7 +219,7 @@ static int build_config(kcf_doc *doc, const char *source, const char *context, k
  * (client-go's rule for KUBECONFIG entries); at least one file must load.
  */
 static int load_files(char **paths, size_t n, bool required, const char *context, kc_config **out,
-                      char **errmsg)
+                      api_error *err)
 {
     sbuf src = SBUF_INIT;
     sbuf_puts(&src, "kubeconfig ");
@@ -246,26 +230,24 @@ static int load_files(char **paths, size_t n, bool required, const char *context
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         kcf_doc *d;
-        char *err;
-        rc = kcf_load_file(paths[i], &d, &err);
+        api_error file_err = API_ERROR_INIT;
+        rc = kcf_load_file(paths[i], &d, &file_err);
         if (rc == -ENOENT && !required) {
-            free(err);
             rc = 0;
         } else if (rc < 0) {
-            *errmsg = err;
+            apierr_move(err, &file_err);
         } else {
             kcf_merge(merged, d);
             loaded++;
         }
+        apierr_clear(&file_err);
     }
-    if (rc == 0 && loaded == 0) {
-        *errmsg = xasprintf("%s: none of these files exists", src.data);
-        rc = -ENOENT;
-    }
+    if (rc == 0 && loaded == 0)
+        rc = kc_fail(err, -ENOENT, "%s: none of these files exists", src.data);
     kc_config *cfg = NULL;
     if (rc == 0) {
         cfg = xcalloc(1, sizeof *cfg);
-        rc = build_config(merged, src.data, context, cfg, errmsg);
+        rc = build_config(merged, src.data, context, cfg, err);
     }
     kcf_doc_free(merged);
     if (rc < 0) {
@@ -303,48 +285,48 @@ static void free_list(char **paths, size_t n)
     free(paths);
 }
 
-static int load_env_list(const char *value, const char *context, kc_config **out, char **errmsg)
+static int load_env_list(const char *value, const char *context, kc_config **out, api_error *err)
 {
     size_t n;
     char **paths = split_list(value, &n);
     int rc;
-    if (n == 0) {
-        *errmsg = xasprintf("KUBECONFIG=\"%s\" lists no file", value);
-        rc = -ENOENT;
-    } else {
-        rc = load_files(paths, n, false, context, out, errmsg);
-    }
+    if (n == 0)
+        rc = kc_fail(err, -ENOENT, "KUBECONFIG=\"%s\" lists no file", value);
+    else
+        rc = load_files(paths, n, false, context, out, err);
     free_list(paths, n);
     return rc;
 }
 
-/* The last resort, $HOME/.kube/config; `incluster_err` explains why in-cluster was not used. */
-static int load_home(const char *context, char *incluster_err, kc_config **out, char **errmsg)
+/*
+ * The last resort, $HOME/.kube/config. `incluster_err`, when set, explains why in-cluster was
+ * not used: it prefixes the message when the home file is missing too.
+ */
+static int load_home(const char *context, const api_error *incluster_err, kc_config **out,
+                     api_error *err)
 {
     const char *home = nonempty(getenv("HOME"));
     int rc;
     if (!home) {
-        *errmsg = xstrdup("no configuration: --kubeconfig not given, KUBECONFIG and HOME not set");
-        rc = -ENOENT;
+        rc = kc_fail(err, -ENOENT,
+                     "no configuration: --kubeconfig not given, KUBECONFIG and HOME not set");
     } else {
         char *path = xasprintf("%s/.kube/config", home);
-        rc = load_files(&path, 1, true, context, out, errmsg);
+        rc = load_files(&path, 1, true, context, out, err);
         free(path);
     }
-    if (rc == -ENOENT && incluster_err) {
-        char *both = xasprintf("%s; and %s", incluster_err, *errmsg);
-        free(*errmsg);
-        *errmsg = both;
+    if (rc == -ENOENT && apierr_is_set(incluster_err)) {
+        char *home_msg = xstrdup(err->message);
+        kc_fail(err, rc, "%s; and %s", incluster_err->message, home_msg);
+        free(home_msg);
     }
-    free(incluster_err);
     return rc;
 }
 
-int kc_load(const kc_load_options *opt, kc_config **out, char **errmsg)
+int kc_load(const kc_load_options *opt, kc_config **out, api_error *err)
 {
     static const kc_load_options none;
     *out = NULL;
-    *errmsg = NULL;
     if (!opt)
         opt = &none;
     const char *context = nonempty(opt->context);
@@ -352,21 +334,20 @@ int kc_load(const kc_load_options *opt, kc_config **out, char **errmsg)
     int rc;
     if (explicit) {
         char *path = xstrdup(explicit);
-        rc = load_files(&path, 1, true, context, out, errmsg);
+        rc = load_files(&path, 1, true, context, out, err);
         free(path);
     } else if (nonempty(getenv("KUBECONFIG"))) {
-        rc = load_env_list(getenv("KUBECONFIG"), context, out, errmsg);
+        rc = load_env_list(getenv("KUBECONFIG"), context, out, err);
     } else {
-        char *incluster_err = NULL;
+        api_error incluster_err = API_ERROR_INIT;
         rc = -ENOENT;
         /* controller-runtime tries in-cluster only when no context was asked for. */
         if (!context && nonempty(getenv("KUBERNETES_SERVICE_HOST")) &&
             nonempty(getenv("KUBERNETES_SERVICE_PORT")))
             rc = kc_incluster_load(opt->incluster_dir, out, &incluster_err);
-        if (rc == 0)
-            free(incluster_err);
-        else
-            rc = load_home(context, incluster_err, out, errmsg);
+        if (rc != 0)
+            rc = load_home(context, &incluster_err, out, err);
+        apierr_clear(&incluster_err);
     }
     if (rc == 0)
         kc_credentials_set_exec_timeout((*out)->creds, opt->exec_timeout_ms);

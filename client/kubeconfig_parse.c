@@ -495,31 +495,27 @@ static void wipe_parser(yaml_parser_t *p)
         OPENSSL_cleanse(p->buffer.start, (size_t)(p->buffer.end - p->buffer.start));
 }
 
-int kcf_parse(const char *path, const char *text, size_t len, kcf_doc **out, char **errmsg)
+int kcf_parse(const char *path, const char *text, size_t len, kcf_doc **out, api_error *err)
 {
     *out = NULL;
-    *errmsg = NULL;
     kp k = {.path = path, .dir = kc_dirname(path)};
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) {
         free(k.dir);
-        *errmsg = xasprintf("kubeconfig %s: cannot initialise the YAML parser", path);
-        return -ENOMEM;
+        return kc_fail(err, -ENOMEM, "kubeconfig %s: cannot initialise the YAML parser", path);
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     yaml_document_t doc;
     if (!yaml_parser_load(&parser, &doc)) {
-        *errmsg = xasprintf("kubeconfig %s: invalid YAML at line %lu, column %lu: %s%s%s", path,
-                            (unsigned long)parser.problem_mark.line + 1,
-                            (unsigned long)parser.problem_mark.column + 1,
-                            parser.problem ? parser.problem : "syntax error",
-                            parser.context ? " " : "", parser.context ? parser.context : "");
-        if (parser.context) {
-            char *more = xasprintf("%s (started at line %lu)", *errmsg,
-                                   (unsigned long)parser.context_mark.line + 1);
-            free(*errmsg);
-            *errmsg = more;
-        }
+        char *started = parser.context ? xasprintf(" (started at line %lu)",
+                                                   (unsigned long)parser.context_mark.line + 1)
+                                       : NULL;
+        kc_fail(err, -EINVAL, "kubeconfig %s: invalid YAML at line %lu, column %lu: %s%s%s%s", path,
+                (unsigned long)parser.problem_mark.line + 1,
+                (unsigned long)parser.problem_mark.column + 1,
+                parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
+                parser.context ? parser.context : "", started ? started : "");
+        free(started);
         wipe_parser(&parser);
         yaml_parser_delete(&parser);
         free(k.dir);
@@ -535,25 +531,23 @@ int kcf_parse(const char *path, const char *text, size_t len, kcf_doc **out, cha
     free(k.dir);
     if (!ok) {
         kcf_doc_free(d);
-        *errmsg = k.err;
+        kc_fail(err, -EINVAL, "%s", k.err);
+        free(k.err);
         return -EINVAL;
     }
     *out = d;
     return 0;
 }
 
-int kcf_load_file(const char *path, kcf_doc **out, char **errmsg)
+int kcf_load_file(const char *path, kcf_doc **out, api_error *err)
 {
     *out = NULL;
-    *errmsg = NULL;
     unsigned char *text;
     size_t len;
     int rc = kc_read_file(path, &text, &len);
-    if (rc < 0) {
-        *errmsg = xasprintf("kubeconfig %s: cannot read: %s", path, strerror(-rc));
-        return rc;
-    }
-    rc = kcf_parse(path, (const char *)text, len, out, errmsg);
+    if (rc < 0)
+        return kc_fail(err, rc, "kubeconfig %s: cannot read: %s", path, strerror(-rc));
+    rc = kcf_parse(path, (const char *)text, len, out, err);
     kc_free_secret(text, len + 1); /* tokens and keys may be written inline */
     return rc;
 }

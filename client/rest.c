@@ -66,14 +66,15 @@ static void kc_fill_defaults(kc_client_options *o)
 
 /* ---- client ---- */
 
-kc_client *kc_client_new(const kc_config *cfg, const kc_client_options *opt, char **errmsg)
+kc_client *kc_client_new(const kc_config *cfg, const kc_client_options *opt, api_error *err)
 {
-    char *local_msg = NULL;
-    char **msg = errmsg ? errmsg : &local_msg;
-    *msg = NULL;
+    api_error ignored = API_ERROR_INIT;
+    if (!err)
+        err = &ignored;
     if (!cfg || !cfg->server || !cfg->creds) {
-        *msg = xstrdup("kc_client_new: a configuration with a server and credentials is required");
-        free(local_msg);
+        apierr_set(err, 400, "BadRequest",
+                   "kc_client_new: a configuration with a server and credentials is required");
+        apierr_clear(&ignored);
         return NULL;
     }
     kc_client *c = xcalloc(1, sizeof *c);
@@ -88,9 +89,9 @@ kc_client *kc_client_new(const kc_config *cfg, const kc_client_options *opt, cha
     atomic_init(&c->n_auth_retries, 0);
     atomic_init(&c->n_throttled_ms, 0);
     kc_bucket_init(&c->bucket, c->opt.qps, c->opt.burst, c->opt.clock);
-    if (kc_transport_init(c, msg) != 0) {
+    if (kc_transport_init(c, err) != 0) {
         kc_client_free(c);
-        free(local_msg);
+        apierr_clear(&ignored);
         return NULL;
     }
     return c;

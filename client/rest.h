@@ -86,11 +86,12 @@ kc_client_options kc_client_defaults(void);
 typedef struct kc_client kc_client;
 
 /*
- * cfg is borrowed and must outlive the client; opt may be NULL (defaults). Returns NULL and sets
- * *errmsg (malloc'd; errmsg may be NULL) when the server URL is unusable or libcurl fails to
- * initialise. Thread-safe.
+ * cfg is borrowed and must outlive the client; opt may be NULL (defaults). Returns NULL and fills
+ * *err (err may be NULL) when cfg lacks a server or credentials or the server URL or
+ * tls-server-name is unusable (400 BadRequest), or libcurl fails to initialise (500
+ * InternalError); the message says what. Thread-safe.
  */
-kc_client *kc_client_new(const kc_config *cfg, const kc_client_options *opt, char **errmsg);
+kc_client *kc_client_new(const kc_config *cfg, const kc_client_options *opt, api_error *err);
 /* Closes every pooled connection. No call may be in flight. NULL is a no-op. */
 void kc_client_free(kc_client *c);
 

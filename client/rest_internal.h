@@ -104,8 +104,12 @@ typedef struct kc_call {
  */
 bool kc_call_keep_body(kc_call *call, const char *p, size_t n);
 
-/* The share object and its locks; the global init happens here (pthread_once). */
-int kc_transport_init(kc_client *c, char **errmsg);
+/*
+ * The share object and its locks; the global init happens here (pthread_once). Returns 0, or a
+ * negative errno with *err filled: -EINVAL (400 BadRequest) for an unusable server URL or
+ * tls-server-name, another code (500 InternalError) when libcurl fails to initialise.
+ */
+int kc_transport_init(kc_client *c, api_error *err);
 /* Cleans the pooled handles, then the share object. */
 void kc_transport_deinit(kc_client *c);
 /*

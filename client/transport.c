@@ -100,15 +100,14 @@ static char *kc_url_part(CURLU *u, CURLUPart part, unsigned flags)
  * the connection to the configured host and port; the Host header keeps the configured host,
  * as client-go (tls.Config.ServerName) does.
  */
-static int kc_apply_server_name(kc_client *c, CURLU *u, char **errmsg)
+static int kc_apply_server_name(kc_client *c, CURLU *u, api_error *err)
 {
     char *host = kc_url_part(u, CURLUPART_HOST, 0);
     char *port = kc_url_part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT);
     char *explicit_port = kc_url_part(u, CURLUPART_PORT, 0);
     int rc = 0;
     if (!host || !port) {
-        *errmsg = xasprintf("server URL %s has no host", c->cfg->server);
-        rc = -EINVAL;
+        rc = kc_fail(err, -EINVAL, "server URL %s has no host", c->cfg->server);
     } else {
         char *rule = xasprintf("::%s:%s", host, port);
         c->connect_to = curl_slist_append(NULL, rule);
@@ -116,11 +115,9 @@ static int kc_apply_server_name(kc_client *c, CURLU *u, char **errmsg)
         c->host_header = xasprintf("Host: %s%s%s", host, explicit_port ? ":" : "",
                                    explicit_port ? explicit_port : "");
         if (!c->connect_to ||
-            curl_url_set(u, CURLUPART_HOST, c->cfg->tls_server_name, 0) != CURLUE_OK) {
-            *errmsg =
-                xasprintf("tls-server-name %s is not a valid host name", c->cfg->tls_server_name);
-            rc = -EINVAL;
-        }
+            curl_url_set(u, CURLUPART_HOST, c->cfg->tls_server_name, 0) != CURLUE_OK)
+            rc = kc_fail(err, -EINVAL, "tls-server-name %s is not a valid host name",
+                         c->cfg->tls_server_name);
     }
     free(host);
     free(port);
@@ -128,32 +125,27 @@ static int kc_apply_server_name(kc_client *c, CURLU *u, char **errmsg)
     return rc;
 }
 
-static int kc_build_urls(kc_client *c, CURLU *u, char **errmsg)
+static int kc_build_urls(kc_client *c, CURLU *u, api_error *err)
 {
     const kc_config *cfg = c->cfg;
     CURLUcode uc = curl_url_set(u, CURLUPART_URL, cfg->server, 0);
-    if (uc != CURLUE_OK) {
-        *errmsg = xasprintf("server URL %s: %s", cfg->server, curl_url_strerror(uc));
-        return -EINVAL;
-    }
+    if (uc != CURLUE_OK)
+        return kc_fail(err, -EINVAL, "server URL %s: %s", cfg->server, curl_url_strerror(uc));
     char *scheme = kc_url_part(u, CURLUPART_SCHEME, 0);
     bool https = scheme && strcmp(scheme, "https") == 0;
     bool http = scheme && strcmp(scheme, "http") == 0;
     free(scheme);
-    if (!https && !http) {
-        *errmsg = xasprintf("server URL %s: the scheme must be https or http", cfg->server);
-        return -EINVAL;
-    }
+    if (!https && !http)
+        return kc_fail(err, -EINVAL, "server URL %s: the scheme must be https or http",
+                       cfg->server);
     if (https && cfg->tls_server_name && *cfg->tls_server_name) {
-        int rc = kc_apply_server_name(c, u, errmsg);
+        int rc = kc_apply_server_name(c, u, err);
         if (rc != 0)
             return rc;
     }
     char *url = kc_url_part(u, CURLUPART_URL, 0);
-    if (!url) {
-        *errmsg = xasprintf("server URL %s cannot be rebuilt", cfg->server);
-        return -EINVAL;
-    }
+    if (!url)
+        return kc_fail(err, -EINVAL, "server URL %s cannot be rebuilt", cfg->server);
     size_t n = strlen(url);
     while (n > 0 && url[n - 1] == '/')
         url[--n] = '\0';
@@ -161,36 +153,28 @@ static int kc_build_urls(kc_client *c, CURLU *u, char **errmsg)
     return 0;
 }
 
-int kc_transport_init(kc_client *c, char **errmsg)
+int kc_transport_init(kc_client *c, api_error *err)
 {
     /* The locks first: kc_transport_deinit() may follow any failure below. */
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&c->share_mu[i], NULL);
     pthread_mutex_init(&c->pool.mu, NULL);
     pthread_once(&kc_global_once, kc_global_init);
-    if (kc_global_rc != CURLE_OK) {
-        *errmsg = xasprintf("curl_global_init: %s", curl_easy_strerror(kc_global_rc));
-        return -EIO;
-    }
+    if (kc_global_rc != CURLE_OK)
+        return kc_fail(err, -EIO, "curl_global_init: %s", curl_easy_strerror(kc_global_rc));
     CURLU *u = curl_url();
-    if (!u) {
-        *errmsg = xstrdup("curl_url: out of memory");
-        return -ENOMEM;
-    }
-    int rc = kc_build_urls(c, u, errmsg);
+    if (!u)
+        return kc_fail(err, -ENOMEM, "curl_url: out of memory");
+    int rc = kc_build_urls(c, u, err);
     curl_url_cleanup(u);
     if (rc != 0)
         return rc;
     c->share = curl_share_init();
-    if (!c->share) {
-        *errmsg = xstrdup("curl_share_init failed");
-        return -ENOMEM;
-    }
+    if (!c->share)
+        return kc_fail(err, -ENOMEM, "curl_share_init failed");
     CURLSHcode sc = kc_share_setup(c);
-    if (sc != CURLSHE_OK) {
-        *errmsg = xasprintf("curl_share_setopt: %s", curl_share_strerror(sc));
-        return -EIO;
-    }
+    if (sc != CURLSHE_OK)
+        return kc_fail(err, -EIO, "curl_share_setopt: %s", curl_share_strerror(sc));
     return 0;
 }
 
@@ -414,15 +398,17 @@ static CURLcode kc_set_all(kc_client *c, kc_call *call, const char *method, cons
 /* Fetches the Authorization value and an exec plugin's certificate into the call. */
 static int kc_call_credentials(kc_client *c, kc_call *call, api_error *err)
 {
-    char *msg = NULL;
+    api_error cred_err = API_ERROR_INIT;
     kc_credentials *creds = c->cfg->creds;
-    int rc = kc_credentials_authorization(creds, c->opt.clock, &call->authorization, &msg);
+    int rc = kc_credentials_authorization(creds, c->opt.clock, &call->authorization, &cred_err);
     if (rc == 0)
         rc = kc_credentials_client_cert(creds, c->opt.clock, &call->cert, &call->cert_len,
-                                        &call->key, &call->key_len, &msg);
+                                        &call->key, &call->key_len, &cred_err);
     if (rc != 0) {
-        apierr_set(err, 0, "Credentials", "getting credentials: %s", msg ? msg : "unknown error");
-        free(msg);
+        /* rest.h's contract: a credential failure is reason "Credentials" with code 0. */
+        apierr_set(err, 0, "Credentials", "getting credentials: %s",
+                   cred_err.message ? cred_err.message : "unknown error");
+        apierr_clear(&cred_err);
         return -EACCES;
     }
     call->had_credentials = call->authorization != NULL || call->cert != NULL;

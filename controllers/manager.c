@@ -260,17 +260,22 @@ static int load_client(mgr_manager *m, char **errmsg)
     kc_load_options lo = {.kubeconfig = m->o.kubeconfig,
                           .context = m->o.context,
                           .incluster_dir = m->o.incluster_dir};
-    int rc = kc_load(&lo, &m->cfg, errmsg);
+    api_error err = API_ERROR_INIT;
+    int rc = kc_load(&lo, &m->cfg, &err);
+    if (rc == 0) {
+        kc_client_options co = kc_client_defaults();
+        co.qps = m->o.qps;
+        co.burst = m->o.burst;
+        co.user_agent = "foo-controller-manager/v0.1.0";
+        co.on_response = observe_response;
+        co.on_response_ctx = m->metrics;
+        m->client = kc_client_new(m->cfg, &co, &err);
+        rc = m->client ? 0 : -EINVAL;
+    }
     if (rc != 0)
-        return rc;
-    kc_client_options co = kc_client_defaults();
-    co.qps = m->o.qps;
-    co.burst = m->o.burst;
-    co.user_agent = "foo-controller-manager/v0.1.0";
-    co.on_response = observe_response;
-    co.on_response_ctx = m->metrics;
-    m->client = kc_client_new(m->cfg, &co, errmsg);
-    return m->client ? 0 : -EINVAL;
+        *errmsg = xstrdup(err.message);
+    apierr_clear(&err);
+    return rc;
 }
 
 static int make_informers(mgr_manager *m, char **errmsg)

@@ -33,14 +33,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = "/home/fuzz/.kube/config";
     kcf_doc *doc = NULL;
-    char *errmsg = NULL;
-    int rc = kcf_parse(path, (const char *)data, size, &doc, &errmsg);
+    api_error err = API_ERROR_INIT;
+    int rc = kcf_parse(path, (const char *)data, size, &doc, &err);
     if (rc != 0) {
-        FUZZ_CHECK(rc < 0 && doc == NULL && errmsg != NULL);
-        free(errmsg);
+        FUZZ_CHECK(rc < 0 && doc == NULL && apierr_is_set(&err) && err.message != NULL);
+        apierr_clear(&err);
         return 0;
     }
-    FUZZ_CHECK(doc != NULL && errmsg == NULL);
+    FUZZ_CHECK(doc != NULL && !apierr_is_set(&err));
 
     for (size_t i = 0; i < doc->ncontexts; i++) {
         const kcf_context *ctx = &doc->contexts[i];
@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)kcf_find_context(doc, doc->current_context);
 
     kcf_doc *again = NULL;
-    FUZZ_CHECK(kcf_parse(path, (const char *)data, size, &again, &errmsg) == 0);
+    FUZZ_CHECK(kcf_parse(path, (const char *)data, size, &again, &err) == 0);
     size_t nclusters = doc->nclusters, nusers = doc->nusers, ncontexts = doc->ncontexts;
     kcf_merge(doc, again); /* frees `again` */
     FUZZ_CHECK(doc->nclusters == nclusters && doc->nusers == nusers && doc->ncontexts == ncontexts);

@@ -173,16 +173,16 @@ int main(void)
         return 1;
     kc_load_options opt = {.kubeconfig = srv.kubeconfig};
     kc_config *cfg = NULL;
-    char *msg = NULL;
+    api_error err = API_ERROR_INIT;
     int failed = 1;
-    if (kc_load(&opt, &cfg, &msg) != 0) {
-        fprintf(stderr, "kc_load: %s\n", msg ? msg : "");
-        free(msg);
+    if (kc_load(&opt, &cfg, &err) != 0) {
+        fprintf(stderr, "kc_load: %s\n", err.message ? err.message : "");
+        apierr_clear(&err);
     } else {
-        cli = kc_client_new(cfg, NULL, &msg);
+        cli = kc_client_new(cfg, NULL, &err);
         if (!cli) {
-            fprintf(stderr, "kc_client_new: %s\n", msg ? msg : "");
-            free(msg);
+            fprintf(stderr, "kc_client_new: %s\n", err.message ? err.message : "");
+            apierr_clear(&err);
         } else {
             failed = run();
             kc_client_free(cli);

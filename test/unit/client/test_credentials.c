@@ -41,8 +41,8 @@ static kc_config *load_ok(const char *path)
 {
     kc_load_options opt = {.kubeconfig = path};
     kc_config *cfg = NULL;
-    char *err = NULL;
-    cr_assert_eq(kc_load(&opt, &cfg, &err), 0, "kc_load: %s", err ? err : "");
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(kc_load(&opt, &cfg, &err), 0, "kc_load: %s", err.message ? err.message : "");
     return cfg;
 }
 
@@ -50,19 +50,19 @@ static char *load_err(const char *path)
 {
     kc_load_options opt = {.kubeconfig = path};
     kc_config *cfg = NULL;
-    char *err = NULL;
+    api_error err = API_ERROR_INIT;
     cr_assert_lt(kc_load(&opt, &cfg, &err), 0);
-    cr_assert_not_null(err);
-    return err;
+    return tu_take_message(&err);
 }
 
 /* The Authorization value now; asserts success. Caller frees. */
 static char *auth(kc_config *cfg)
 {
-    char *value = NULL, *err = NULL;
+    char *value = NULL;
+    api_error err = API_ERROR_INIT;
     int rc = kc_credentials_authorization(cfg->creds, clock_, &value, &err);
-    cr_assert_eq(rc, 0, "authorization: %s", err ? err : "");
-    cr_assert_null(err);
+    cr_assert_eq(rc, 0, "authorization: %s", err.message ? err.message : "");
+    cr_assert(!apierr_is_set(&err));
     return value;
 }
 
@@ -76,12 +76,12 @@ static void expect_auth(kc_config *cfg, const char *want)
 /* The error message of a failing authorization call. Caller frees. */
 static char *auth_err(kc_config *cfg)
 {
-    char *value = NULL, *err = NULL;
+    char *value = NULL;
+    api_error err = API_ERROR_INIT;
     int rc = kc_credentials_authorization(cfg->creds, clock_, &value, &err);
     cr_assert_lt(rc, 0);
     cr_assert_null(value);
-    cr_assert_not_null(err);
-    return err;
+    return tu_take_message(&err);
 }
 
 /* ---- static token and tokenFile ---- */
@@ -89,7 +89,8 @@ static char *auth_err(kc_config *cfg)
 Test(credentials, static_token_gives_a_bearer_header)
 {
     kc_credentials *c = kc_credentials_new_static("abc");
-    char *value = NULL, *err = NULL;
+    char *value = NULL;
+    api_error err = API_ERROR_INIT;
     cr_assert_eq(kc_credentials_authorization(c, clock_, &value, &err), 0);
     cr_assert_str_eq(value, "Bearer abc");
     free(value);
@@ -103,7 +104,8 @@ Test(credentials, static_token_gives_a_bearer_header)
 Test(credentials, no_token_gives_no_authorization)
 {
     kc_credentials *c = kc_credentials_new_static(NULL);
-    char *value = (char *)"x", *err = NULL;
+    char *value = (char *)"x";
+    api_error err = API_ERROR_INIT;
     cr_assert_eq(kc_credentials_authorization(c, clock_, &value, &err), 0);
     cr_assert_null(value);
     unsigned char *cert = (unsigned char *)"x", *key = (unsigned char *)"x";
@@ -461,7 +463,7 @@ Test(credentials, exec_client_certificate_is_returned_and_refreshed)
     kc_config *cfg = load_ok(kc);
     unsigned char *cert, *key;
     size_t cl, kl;
-    char *err = NULL;
+    api_error err = API_ERROR_INIT;
     cr_assert_eq(kc_credentials_client_cert(cfg->creds, clock_, &cert, &cl, &key, &kl, &err), 0);
     cr_assert_eq(cl, 6);
     cr_assert_eq(memcmp(cert, "CERT-1", 6), 0);
@@ -500,9 +502,10 @@ Test(credentials, exec_v1_without_interactive_mode_is_refused_at_load)
 static void *fetch_in_thread(void *arg)
 {
     kc_config *cfg = arg;
-    char *value = NULL, *err = NULL;
+    char *value = NULL;
+    api_error err = API_ERROR_INIT;
     int rc = kc_credentials_authorization(cfg->creds, clock_, &value, &err);
-    free(err);
+    apierr_clear(&err);
     return rc == 0 ? value : NULL;
 }
 

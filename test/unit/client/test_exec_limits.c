@@ -110,8 +110,8 @@ static kc_config *load_with_timeout(const char *kc, int timeout_ms)
 {
     kc_load_options opt = {.kubeconfig = kc, .exec_timeout_ms = timeout_ms};
     kc_config *cfg = NULL;
-    char *err = NULL;
-    cr_assert_eq(kc_load(&opt, &cfg, &err), 0, "kc_load: %s", err ? err : "");
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(kc_load(&opt, &cfg, &err), 0, "kc_load: %s", err.message ? err.message : "");
     return cfg;
 }
 
@@ -179,7 +179,7 @@ typedef struct call_result {
     kc_config *cfg;
     int rc;
     char *value;
-    char *err;
+    api_error err;
 } call_result;
 
 static void *authorize_in_thread(void *arg)
@@ -201,12 +201,13 @@ static void expect_killed_at_timeout(int timeout_ms, int advance_ms)
     wait_plugin_started();
     clk_fake_advance_ms(clock_, advance_ms);
     cr_assert_eq(pthread_join(t, NULL), 0);
-    cr_assert_eq(r.rc, -ETIMEDOUT, "rc %d: %s", r.rc, r.err ? r.err : "");
+    cr_assert_eq(r.rc, -ETIMEDOUT, "rc %d: %s", r.rc, r.err.message ? r.err.message : "");
     cr_assert_null(r.value);
     char *want = xasprintf("kubeconfig %s: user \"u\": exec plugin \"%s/exec-hang.sh\": did not "
                            "finish within %d ms (the timeout); killed",
                            kc, tmp, advance_ms);
-    cr_assert_str_eq(r.err, want);
+    cr_assert_eq(r.err.code, 500);
+    cr_assert_str_eq(r.err.message, want);
     /* The plugin was reaped and the child it started was killed with its process group. */
     int pid = pid_in("pid");
     cr_assert_eq(kill(pid, 0), -1, "the plugin %d is still there", pid);
@@ -214,7 +215,7 @@ static void expect_killed_at_timeout(int timeout_ms, int advance_ms)
     int grandchild = pid_in("grandchild");
     cr_assert(stops_running(grandchild), "the plugin's child %d still runs", grandchild);
     free(want);
-    free(r.err);
+    apierr_clear(&r.err);
     kc_config_free(cfg);
     free(kc);
 }
@@ -240,7 +241,7 @@ Test(exec_limits, a_timed_out_refresh_is_retried_by_the_next_call)
     clk_fake_advance_ms(clock_, 1000);
     cr_assert_eq(pthread_join(t, NULL), 0);
     cr_assert_eq(r.rc, -ETIMEDOUT);
-    free(r.err);
+    apierr_clear(&r.err);
     /* The next caller starts a new run: a failure is shared with waiters, never cached. */
     call_result r2 = {.cfg = cfg};
     cr_assert_eq(pthread_create(&t, NULL, authorize_in_thread, &r2), 0);
@@ -248,7 +249,7 @@ Test(exec_limits, a_timed_out_refresh_is_retried_by_the_next_call)
     clk_fake_advance_ms(clock_, 1000);
     cr_assert_eq(pthread_join(t, NULL), 0);
     cr_assert_eq(r2.rc, -ETIMEDOUT);
-    free(r2.err);
+    apierr_clear(&r2.err);
     char *count = xasprintf("%s/count", tmp);
     cr_assert_eq(tu_read_int(count), 2);
     free(count);
@@ -268,16 +269,17 @@ Test(exec_limits, output_over_one_mebibyte_fails_and_the_plugin_is_killed)
                           tmp);
     char *kc = kubeconfig_running(plugin, env);
     kc_config *cfg = load_with_timeout(kc, 0);
-    char *value = NULL, *err = NULL;
+    char *value = NULL;
+    api_error err = API_ERROR_INIT;
     int rc = kc_credentials_authorization(cfg->creds, clock_, &value, &err);
-    cr_assert_eq(rc, -EMSGSIZE, "rc %d: %s", rc, err ? err : "");
+    cr_assert_eq(rc, -EMSGSIZE, "rc %d: %s", rc, err.message ? err.message : "");
     cr_assert_null(value);
     char *want = xasprintf("kubeconfig %s: user \"u\": exec plugin \"%s\": wrote more than "
                            "1048576 bytes on stdout (the limit); killed",
                            kc, plugin);
-    cr_assert_str_eq(err, want);
+    cr_assert_str_eq(err.message, want);
     free(want);
-    free(err);
+    apierr_clear(&err);
     free(env);
     free(plugin);
     kc_config_free(cfg);
@@ -302,9 +304,10 @@ Test(exec_limits, plugin_inherits_no_descriptor_but_stdin_stdout_stderr)
     cr_assert_eq(chmod(plugin, 0755), 0);
     char *kc = kubeconfig_running(plugin, NULL);
     kc_config *cfg = load_with_timeout(kc, 0);
-    char *value = NULL, *err = NULL;
+    char *value = NULL;
+    api_error err = API_ERROR_INIT;
     cr_assert_eq(kc_credentials_authorization(cfg->creds, clock_, &value, &err), 0, "%s",
-                 err ? err : "");
+                 err.message ? err.message : "");
     cr_assert_str_eq(value, "Bearer t");
     char *fds_path = xasprintf("%s/fds", tmp);
     char *fds = tu_read(fds_path);
@@ -330,9 +333,10 @@ Test(exec_limits, valid_cached_token_is_served_while_a_refresh_hangs)
     char *kc = hang_kubeconfig("      - {name: HANG_FROM, value: \"2\"}\n"
                                "      - {name: HANG_MODE, value: release}\n");
     kc_config *cfg = load_with_timeout(kc, 0);
-    char *value = NULL, *err = NULL;
+    char *value = NULL;
+    api_error err = API_ERROR_INIT;
     cr_assert_eq(kc_credentials_authorization(cfg->creds, clock_, &value, &err), 0, "%s",
-                 err ? err : "");
+                 err.message ? err.message : "");
     cr_assert_str_eq(value, "Bearer run-1");
     free(value);
     /* Inside the expiry margin: due for a refresh, but run-1 has not expired yet. */
@@ -349,7 +353,7 @@ Test(exec_limits, valid_cached_token_is_served_while_a_refresh_hangs)
     }
     release_plugin();
     cr_assert_eq(pthread_join(t, NULL), 0);
-    cr_assert_eq(refresher.rc, 0, "%s", refresher.err ? refresher.err : "");
+    cr_assert_eq(refresher.rc, 0, "%s", refresher.err.message ? refresher.err.message : "");
     cr_assert_str_eq(refresher.value, "Bearer run-2");
     free(refresher.value);
     cr_assert_eq(kc_credentials_authorization(cfg->creds, clock_, &value, &err), 0);
@@ -367,7 +371,8 @@ Test(exec_limits, invalidated_token_waits_for_the_one_refresh_and_shares_it)
     char *kc = hang_kubeconfig("      - {name: HANG_FROM, value: \"2\"}\n"
                                "      - {name: HANG_MODE, value: release}\n");
     kc_config *cfg = load_with_timeout(kc, 0);
-    char *used = NULL, *err = NULL;
+    char *used = NULL;
+    api_error err = API_ERROR_INIT;
     cr_assert_eq(kc_credentials_authorization(cfg->creds, clock_, &used, &err), 0);
     kc_credentials_invalidate(cfg->creds, used); /* a 401: run-1 must not be sent again */
     call_result first = {.cfg = cfg}, second = {.cfg = cfg};

@@ -45,26 +45,27 @@ TestSuite(incluster, .init = setup, .fini = teardown);
 static kc_config *incluster_ok(void)
 {
     kc_config *cfg = NULL;
-    char *err = NULL;
-    cr_assert_eq(kc_incluster_load(sa, &cfg, &err), 0, "%s", err ? err : "");
-    cr_assert_null(err);
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(kc_incluster_load(sa, &cfg, &err), 0, "%s", err.message ? err.message : "");
+    cr_assert(!apierr_is_set(&err));
     return cfg;
 }
 
 static char *incluster_err(void)
 {
     kc_config *cfg = NULL;
-    char *err = NULL;
+    api_error err = API_ERROR_INIT;
     cr_assert_lt(kc_incluster_load(sa, &cfg, &err), 0);
     cr_assert_null(cfg);
-    cr_assert_not_null(err);
-    return err;
+    return tu_take_message(&err);
 }
 
 static void expect_auth(kc_config *cfg, const char *want)
 {
-    char *value = NULL, *err = NULL;
-    cr_assert_eq(kc_credentials_authorization(cfg->creds, clock_, &value, &err), 0, "%s", err);
+    char *value = NULL;
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(kc_credentials_authorization(cfg->creds, clock_, &value, &err), 0, "%s",
+                 err.message);
     cr_assert_str_eq(value, want);
     free(value);
 }
@@ -181,8 +182,8 @@ static kc_config *load_ok(const char *context)
 {
     kc_load_options opt = {.context = context, .incluster_dir = sa};
     kc_config *cfg = NULL;
-    char *err = NULL;
-    cr_assert_eq(kc_load(&opt, &cfg, &err), 0, "%s", err ? err : "");
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(kc_load(&opt, &cfg, &err), 0, "%s", err.message ? err.message : "");
     return cfg;
 }
 
@@ -229,8 +230,9 @@ Test(incluster, load_reports_both_failures_when_nothing_works)
     cr_assert_eq(unlink(token), 0);
     kc_load_options opt = {.incluster_dir = sa};
     kc_config *cfg = NULL;
-    char *err = NULL;
-    cr_assert_eq(kc_load(&opt, &cfg, &err), -ENOENT);
+    api_error e = API_ERROR_INIT;
+    cr_assert_eq(kc_load(&opt, &cfg, &e), -ENOENT);
+    char *err = tu_take_message(&e);
     cr_assert(tu_contains(err, "in-cluster: token file"), "%s", err);
     cr_assert(tu_contains(err, ".kube/config: cannot read"), "%s", err);
     free(err);

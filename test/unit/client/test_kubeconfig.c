@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,10 +42,10 @@ static kc_config *load_ok(const char *kubeconfig, const char *context)
 {
     kc_load_options opt = {.kubeconfig = kubeconfig, .context = context};
     kc_config *cfg = NULL;
-    char *err = NULL;
+    api_error err = API_ERROR_INIT;
     int rc = kc_load(&opt, &cfg, &err);
-    cr_assert_eq(rc, 0, "kc_load failed: %s", err ? err : "(no message)");
-    cr_assert_null(err);
+    cr_assert_eq(rc, 0, "kc_load failed: %s", err.message ? err.message : "(no message)");
+    cr_assert(!apierr_is_set(&err));
     cr_assert_not_null(cfg);
     return cfg;
 }
@@ -54,12 +55,11 @@ static char *load_err(const char *kubeconfig, const char *context)
 {
     kc_load_options opt = {.kubeconfig = kubeconfig, .context = context};
     kc_config *cfg = NULL;
-    char *err = NULL;
+    api_error err = API_ERROR_INIT;
     int rc = kc_load(&opt, &cfg, &err);
     cr_assert_lt(rc, 0, "kc_load succeeded unexpectedly");
     cr_assert_null(cfg);
-    cr_assert_not_null(err);
-    return err;
+    return tu_take_message(&err);
 }
 
 static char *fixture_err(const char *name, const char *context)
@@ -72,8 +72,10 @@ static char *fixture_err(const char *name, const char *context)
 
 static void assert_token(kc_config *cfg, const char *expected_header)
 {
-    char *auth = NULL, *err = NULL;
-    cr_assert_eq(kc_credentials_authorization(cfg->creds, clock_, &auth, &err), 0, "%s", err);
+    char *auth = NULL;
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(kc_credentials_authorization(cfg->creds, clock_, &auth, &err), 0, "%s",
+                 err.message);
     if (expected_header)
         cr_assert_str_eq(auth, expected_header);
     else
@@ -518,4 +520,29 @@ Test(kubeconfig, no_configuration_at_all_is_an_error)
     char *err = load_err(NULL, NULL);
     cr_assert(tu_contains(err, ".kube/config: cannot read: No such file or directory"), "%s", err);
     free(err);
+}
+
+/* docs/design.md §4.8: bad content is a 400 BadRequest, a file that cannot be read a 500. */
+Test(kubeconfig, bad_content_is_a_bad_request_and_a_missing_file_an_internal_error)
+{
+    char *path = tu_write(tmp, "k.yaml",
+                          "current-context: c\n"
+                          "clusters:\n- name: c\n  cluster: {proxy-url: http://p}\n"
+                          "contexts:\n- name: c\n  context: {cluster: c}\n");
+    kc_load_options opt = {.kubeconfig = path};
+    kc_config *cfg = NULL;
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(kc_load(&opt, &cfg, &err), -EINVAL);
+    cr_assert_eq(err.code, 400);
+    cr_assert_str_eq(err.reason, "BadRequest");
+    apierr_clear(&err);
+    free(path);
+
+    opt.kubeconfig = "/nonexistent/kubeconfig";
+    cr_assert_eq(kc_load(&opt, &cfg, &err), -ENOENT);
+    cr_assert_eq(err.code, 500);
+    cr_assert_str_eq(err.reason, "InternalError");
+    cr_assert_str_eq(err.message,
+                     "kubeconfig /nonexistent/kubeconfig: cannot read: No such file or directory");
+    apierr_clear(&err);
 }

@@ -50,16 +50,16 @@ static kc_config *load_config(const char *path)
 {
     kc_load_options opt = {.kubeconfig = path};
     kc_config *c = NULL;
-    char *msg = NULL;
-    cr_assert_eq(kc_load(&opt, &c, &msg), 0, "kc_load: %s", msg ? msg : "");
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(kc_load(&opt, &c, &err), 0, "kc_load: %s", err.message ? err.message : "");
     return c;
 }
 
 static kc_client *new_client(kc_config *c)
 {
-    char *msg = NULL;
-    kc_client *k = kc_client_new(c, NULL, &msg);
-    cr_assert_not_null(k, "kc_client_new: %s", msg ? msg : "");
+    api_error err = API_ERROR_INIT;
+    kc_client *k = kc_client_new(c, NULL, &err);
+    cr_assert_not_null(k, "kc_client_new: %s", err.message ? err.message : "");
     return k;
 }
 

@@ -66,9 +66,9 @@ static kc_client *observed_client(kc_config *c)
     o.sleep = no_sleep;
     o.on_response = observe;
     o.on_response_ctx = &obs;
-    char *msg = NULL;
-    kc_client *k = kc_client_new(c, &o, &msg);
-    cr_assert_not_null(k, "kc_client_new: %s", msg ? msg : "");
+    api_error err = API_ERROR_INIT;
+    kc_client *k = kc_client_new(c, &o, &err);
+    cr_assert_not_null(k, "kc_client_new: %s", err.message ? err.message : "");
     return k;
 }
 
@@ -153,8 +153,8 @@ Test(rest_hook, no_answer_is_observed_as_code_zero)
 
 Test(rest_hook, without_an_observer_nothing_is_called)
 {
-    char *msg = NULL;
-    kc_client *c = kc_client_new(cfg, NULL, &msg);
+    api_error err = API_ERROR_INIT;
+    kc_client *c = kc_client_new(cfg, NULL, &err);
     cr_assert_not_null(c);
     cr_assert_eq(kc_request(c, "GET", "/x", NULL, NULL, 0, NULL, NULL), 0);
     cr_assert_eq(obs.n, 0);

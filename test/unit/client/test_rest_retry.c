@@ -94,9 +94,9 @@ static kc_client *client(int max_retries, double qps, int burst, bool fake_time)
         o.clock = fake_clock;
         slept.clock = fake_clock;
     }
-    char *msg = NULL;
-    kc_client *c = kc_client_new(cfg, &o, &msg);
-    cr_assert_not_null(c, "kc_client_new: %s", msg ? msg : "");
+    api_error err = API_ERROR_INIT;
+    kc_client *c = kc_client_new(cfg, &o, &err);
+    cr_assert_not_null(c, "kc_client_new: %s", err.message ? err.message : "");
     return c;
 }
 
@@ -108,9 +108,9 @@ static kc_client *client_with_limits(size_t max_response, size_t max_watch_event
     o.max_watch_event_bytes = max_watch_event;
     o.sleep = fake_sleep_fn;
     o.sleep_ctx = &slept;
-    char *msg = NULL;
-    kc_client *c = kc_client_new(cfg, &o, &msg);
-    cr_assert_not_null(c, "kc_client_new: %s", msg ? msg : "");
+    api_error err = API_ERROR_INIT;
+    kc_client *c = kc_client_new(cfg, &o, &err);
+    cr_assert_not_null(c, "kc_client_new: %s", err.message ? err.message : "");
     return c;
 }
 
@@ -383,9 +383,9 @@ Test(rest_stub, request_json_rejects_a_body_that_is_not_json)
 Test(rest_stub, connection_refused_is_a_transport_error)
 {
     kc_config *closed = config_for_port(1); /* nothing listens on port 1 */
-    char *msg = NULL;
-    kc_client *c = kc_client_new(closed, NULL, &msg);
-    cr_assert_not_null(c, "%s", msg ? msg : "");
+    api_error err = API_ERROR_INIT;
+    kc_client *c = kc_client_new(closed, NULL, &err);
+    cr_assert_not_null(c, "%s", err.message ? err.message : "");
     api_error e = API_ERROR_INIT;
     cr_assert_eq(kc_request(c, "GET", "/x", NULL, NULL, 0, NULL, &e), -ECONNREFUSED);
     cr_assert_eq(e.code, 0);
@@ -438,11 +438,12 @@ Test(rest_stub, unusable_server_url_fails_client_creation)
 {
     free(cfg->server);
     cfg->server = xstrdup("ftp://127.0.0.1:21");
-    char *msg = NULL;
-    cr_assert_null(kc_client_new(cfg, NULL, &msg));
-    cr_assert_not_null(msg);
-    cr_assert(tu_contains(msg, "https or http"), "%s", msg);
-    free(msg);
+    api_error err = API_ERROR_INIT;
+    cr_assert_null(kc_client_new(cfg, NULL, &err));
+    cr_assert_eq(err.code, 400);
+    cr_assert_str_eq(err.reason, "BadRequest");
+    cr_assert(tu_contains(err.message, "https or http"), "%s", err.message);
+    apierr_clear(&err);
 }
 
 /* ---- watch streams from the stub ---- */

@@ -87,8 +87,8 @@ Test(secret, exec_output_parses_from_memory)
                               "\"kind\":\"ExecCredential\",\"status\":{\"token\":\"tok\","
                               "\"expirationTimestamp\":\"2030-01-01T00:00:10Z\"}}";
     kc_exec_result r;
-    char *err = NULL;
-    cr_assert_eq(kc_exec_parse(&spec_v1, out, strlen(out), &r, &err), 0, "%s", err);
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(kc_exec_parse(&spec_v1, out, strlen(out), &r, &err), 0, "%s", err.message);
     cr_assert_str_eq(r.token, "tok");
     cr_assert_eq(r.expiry_ms, TU_WALL_START_MS + 10000);
     kc_exec_result_clear(&r);
@@ -98,8 +98,11 @@ Test(secret, exec_output_parses_from_memory)
 Test(secret, exec_output_that_is_not_json_is_einval_naming_the_plugin)
 {
     kc_exec_result r;
-    char *err = NULL;
+    api_error err = API_ERROR_INIT;
     cr_assert_eq(kc_exec_parse(&spec_v1, "{\"token\":", 9, &r, &err), -EINVAL);
-    cr_assert_str_eq(err, "exec plugin \"plugin\": output is not an ExecCredential JSON object");
-    free(err);
+    cr_assert_eq(err.code, 400);
+    cr_assert_str_eq(err.reason, "BadRequest");
+    cr_assert_str_eq(err.message,
+                     "exec plugin \"plugin\": output is not an ExecCredential JSON object");
+    apierr_clear(&err);
 }

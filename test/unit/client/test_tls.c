@@ -147,9 +147,9 @@ static int get_from(const tls_server *s, api_error *e)
         .insecure_skip_tls_verify = true,
         .creds = kc_credentials_new_static(NULL),
     };
-    char *msg = NULL;
-    kc_client *c = kc_client_new(&cfg, NULL, &msg);
-    cr_assert_not_null(c, "kc_client_new: %s", msg ? msg : "");
+    api_error err = API_ERROR_INIT;
+    kc_client *c = kc_client_new(&cfg, NULL, &err);
+    cr_assert_not_null(c, "kc_client_new: %s", err.message ? err.message : "");
     int rc = kc_request(c, "GET", "/version", NULL, NULL, 0, NULL, e);
     kc_client_free(c);
     kc_credentials_free(cfg.creds);

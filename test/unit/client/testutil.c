@@ -102,3 +102,16 @@ bool tu_contains(const char *haystack, const char *needle)
 {
     return haystack && strstr(haystack, needle) != NULL;
 }
+
+char *tu_take_message(api_error *e)
+{
+    cr_assert(apierr_is_set(e), "no error was filled");
+    cr_assert((e->code == 400 && strcmp(e->reason, "BadRequest") == 0) ||
+                  (e->code == 500 && strcmp(e->reason, "InternalError") == 0),
+              "unexpected error %d %s", e->code, e->reason ? e->reason : "");
+    cr_assert_not_null(e->message);
+    char *msg = e->message;
+    e->message = NULL;
+    apierr_clear(e);
+    return msg;
+}

@@ -5,6 +5,8 @@
 #ifndef FOO_TEST_CLIENT_TESTUTIL_H
 #define FOO_TEST_CLIENT_TESTUTIL_H
 
+#include "common/apierr.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -27,5 +29,11 @@ char *tu_read(const char *path);
 int tu_read_int(const char *path);
 /* true when haystack contains needle (for assertions on messages). */
 bool tu_contains(const char *haystack, const char *needle);
+/*
+ * Asserts e holds an error of the configuration code (docs/design.md §4.8: 400 BadRequest for
+ * bad content, else 500 InternalError, with a message), and hands its message over: the caller
+ * frees it; e is cleared.
+ */
+char *tu_take_message(api_error *e);
 
 #endif

@@ -87,17 +87,17 @@ int it_start(itest *t, const char *const *server_args, char **why)
         *why = fmt("the server did not start (is ./foo-apiserver or $FOO_APISERVER built?)");
         return -1;
     }
-    char *msg = NULL;
+    api_error err = API_ERROR_INIT;
     kc_load_options lo = {.kubeconfig = t->srv.kubeconfig};
-    if (kc_load(&lo, &t->cfg, &msg) != 0) {
-        *why = fmt("kubeconfig: %s", msg ? msg : "?");
-        free(msg);
+    if (kc_load(&lo, &t->cfg, &err) != 0) {
+        *why = fmt("kubeconfig: %s", err.message ? err.message : "?");
+        apierr_clear(&err);
         return -1;
     }
-    t->kc = kc_client_new(t->cfg, NULL, &msg);
+    t->kc = kc_client_new(t->cfg, NULL, &err);
     if (!t->kc) {
-        *why = fmt("client: %s", msg ? msg : "?");
-        free(msg);
+        *why = fmt("client: %s", err.message ? err.message : "?");
+        apierr_clear(&err);
         return -1;
     }
     return 0;
