@@ -3,6 +3,7 @@
  * verb shares: the body, ?dryRun, the body's apiVersion/kind, the patch type.
  */
 #include "apiserver/rest/write_op.h"
+#include "api/k8s_proto.h"
 #include "apiserver/transport/negotiate.h"
 #include "common/alloc.h"
 #include "common/json.h"
@@ -143,6 +144,33 @@ static cJSON *parse_apply_yaml(write_op *op)
     return body;
 }
 
+/*
+ * A protobuf body (docs/api.md §5.8), which kubectl 1.32+ and client-go send for the built-in
+ * kinds. Kube's custom resources take only JSON and YAML: Foo's answer is kube's 415.
+ */
+static cJSON *parse_protobuf_body(write_op *op)
+{
+    as_req *req = op->req;
+    if (!k8s_proto_readable(op->in.res->group, op->in.res->kind)) {
+        as_respond_status(req, 415, "UnsupportedMediaType",
+                          "the body of the request was in an unknown format - accepted media "
+                          "types include: application/json, application/yaml");
+        return NULL;
+    }
+    cJSON *dups = cJSON_CreateArray();
+    cJSON *body = NULL;
+    api_error e = API_ERROR_INIT;
+    int n = k8s_proto_decode(req->body.data, req->body.len, dups, &body, &e);
+    if (n < 0) {
+        wo_respond_error(req, &e);
+    } else if (!wo_report_fields(op, "duplicate field", dups, (size_t)n)) {
+        cJSON_Delete(body);
+        body = NULL;
+    }
+    cJSON_Delete(dups);
+    return body;
+}
+
 cJSON *wo_parse_body(write_op *op)
 {
     as_req *req = op->req;
@@ -152,6 +180,8 @@ cJSON *wo_parse_body(write_op *op)
         as_respond_status(req, 400, "BadRequest", "the request body is empty");
         return NULL;
     }
+    if (as_media_type_is(req->content_type, K8S_PROTO_MEDIA_TYPE))
+        return parse_protobuf_body(op);
     cJSON *dups = cJSON_CreateArray();
     size_t at = 0;
     cJSON *body = json_parse_body(req->body.data, req->body.len, dups, &at);
