@@ -163,10 +163,10 @@ static inf_informer *sync_informer(kc_client *kc, bool watch_list, counter *c, i
     inf_options o = inf_options_defaults();
     o.path = FOOS;
     o.watch_list = watch_list;
-    char *err = NULL;
+    api_error err = API_ERROR_INIT;
     inf_informer *inf = inf_informer_new(kc, &o, &err);
     if (!inf)
-        die("informer", err);
+        die("informer", err.message);
     inf_handlers h = {c_add, c_update, NULL, c};
     inf_add_handlers(inf, &h);
     double t0 = now_s();

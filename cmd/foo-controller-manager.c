@@ -45,11 +45,12 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sw.set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    char *msg = NULL;
+    api_error err = API_ERROR_INIT;
     mgr_manager *m = NULL;
-    if (mgr_new(&o, &m, &msg) != 0) {
-        log_kv(LOG_ERROR, "cannot start the controller-manager", "error", msg ? msg : "", NULL);
-        free(msg);
+    if (mgr_new(&o, &m, &err) != 0) {
+        log_kv(LOG_ERROR, "cannot start the controller-manager", "error",
+               err.message ? err.message : "", NULL);
+        apierr_clear(&err);
         return 1;
     }
     sw.m = m;

@@ -99,15 +99,15 @@ int httpd_split_address(const char *address, char **host, char **port)
     return 0;
 }
 
-/* A listening socket for one address family; -errno on failure. */
-static int listen_family(const char *host, const char *port, int family, char **errmsg)
+/* A listening socket for one address family; -errno on failure, with *err filled. */
+static int listen_family(const char *host, const char *port, int family, api_error *err)
 {
     struct addrinfo hints = {
         .ai_family = family, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     int gai = getaddrinfo(host, port, &hints, &res);
     if (gai != 0) {
-        *errmsg = xasprintf("cannot resolve %s: %s", host ? host : "(any)", gai_strerror(gai));
+        apierr_bad_request(err, "cannot resolve %s: %s", host ? host : "(any)", gai_strerror(gai));
         return -EINVAL;
     }
     int rc = -EADDRNOTAVAIL;
@@ -129,26 +129,26 @@ static int listen_family(const char *host, const char *port, int family, char **
         close(fd);
     }
     freeaddrinfo(res);
-    *errmsg = xasprintf("cannot listen on %s:%s: %s", host ? host : "", port, strerror(-rc));
+    apierr_set(err, 500, "InternalError", "cannot listen on %s:%s: %s", host ? host : "", port,
+               strerror(-rc));
     return rc;
 }
 
 /* Listens on host:port; with no host, on IPv6's any address (dual stack), else IPv4's. */
-static int listen_on(const char *host, const char *port, char **errmsg)
+static int listen_on(const char *host, const char *port, api_error *err)
 {
     if (host)
-        return listen_family(host, port, AF_UNSPEC, errmsg);
-    char *ignored = NULL;
-    int fd = listen_family(NULL, port, AF_INET6, &ignored);
+        return listen_family(host, port, AF_UNSPEC, err);
+    api_error v6_err = API_ERROR_INIT;
+    int fd = listen_family(NULL, port, AF_INET6, &v6_err);
     if (fd >= 0 || fd == -EADDRINUSE) {
         if (fd < 0)
-            *errmsg = ignored;
-        else
-            free(ignored);
+            apierr_move(err, &v6_err);
+        apierr_clear(&v6_err);
         return fd;
     }
-    free(ignored);
-    return listen_family(NULL, port, AF_INET, errmsg);
+    apierr_clear(&v6_err);
+    return listen_family(NULL, port, AF_INET, err);
 }
 
 static int bound_port(int fd)
@@ -400,20 +400,19 @@ static void *serve(void *arg)
 /* ---- lifetime ------------------------------------------------------------------------------- */
 
 int httpd_start(const char *address, const httpd_route *routes, size_t nroutes, const char *name,
-                httpd **out, char **errmsg)
+                httpd **out, api_error *err)
 {
     *out = NULL;
-    *errmsg = NULL;
     char *host = NULL, *port = NULL;
     int rc = httpd_split_address(address, &host, &port);
     if (rc == 1)
         return 1;
     if (rc < 0) {
-        *errmsg = xasprintf("bad %s address \"%s\": want [HOST]:PORT, or 0 to turn it off", name,
-                            address ? address : "");
+        apierr_bad_request(err, "bad %s address \"%s\": want [HOST]:PORT, or 0 to turn it off",
+                           name, address ? address : "");
         return rc;
     }
-    int fd = listen_on(host, port, errmsg);
+    int fd = listen_on(host, port, err);
     free(host);
     free(port);
     if (fd < 0)
@@ -435,7 +434,8 @@ int httpd_start(const char *address, const httpd_route *routes, size_t nroutes, 
         rc = -pthread_create(&s->thread, NULL, serve, s);
     }
     if (rc != 0) {
-        *errmsg = xasprintf("cannot start the %s server: %s", name, strerror(-rc));
+        apierr_set(err, 500, "InternalError", "cannot start the %s server: %s", name,
+                   strerror(-rc));
         if (s->wake[0] >= 0) {
             close(s->wake[0]);
             close(s->wake[1]);

@@ -16,6 +16,7 @@
 #ifndef FOO_CONTROLLERS_HTTPD_H
 #define FOO_CONTROLLERS_HTTPD_H
 
+#include "common/apierr.h"
 #include "common/sbuf.h"
 
 #include <stddef.h>
@@ -54,12 +55,13 @@ int httpd_split_address(const char *address, char **host, char **port);
 /*
  * Binds address (httpd_split_address's forms; port 0 = any free port) and starts serving routes
  * (copied) on a new thread. name is for logs ("metrics", "probes"). Returns 0 with *out, 1 with
- * *out NULL when the address is "0" (nothing to serve), or a negative errno with *errmsg
- * (malloc'd): -EINVAL for a bad address, the bind/listen error (e.g. -EADDRINUSE), or the
- * thread's.
+ * *out NULL when the address is "0" (nothing to serve), or a negative errno with *err (must not
+ * be NULL; untouched otherwise) filled: -EINVAL and a 400 BadRequest for a bad address or a host
+ * that does not resolve; the bind/listen error (e.g. -EADDRINUSE) or the thread's and a 500
+ * InternalError saying what failed.
  */
 int httpd_start(const char *address, const httpd_route *routes, size_t nroutes, const char *name,
-                httpd **out, char **errmsg);
+                httpd **out, api_error *err);
 
 /* The port actually bound (useful with port 0). Thread-safe. */
 int httpd_port(const httpd *s);

@@ -239,59 +239,61 @@ static void serve_readyz(void *ctx, httpd_response *resp)
     sbuf_puts(&resp->body, "ok");
 }
 
-static int start_servers(mgr_manager *m, char **errmsg)
+static int start_servers(mgr_manager *m, api_error *err)
 {
     const httpd_route metrics_routes[] = {{"/metrics", serve_metrics, m}};
     int rc = httpd_start(m->o.metrics_bind_address, metrics_routes, 1, "metrics",
-                         &m->metrics_server, errmsg);
+                         &m->metrics_server, err);
     if (rc < 0)
         return rc;
     const httpd_route probe_routes[] = {{"/healthz", serve_healthz, m},
                                         {"/readyz", serve_readyz, m}};
     rc = httpd_start(m->o.health_probe_bind_address, probe_routes, 2, "probes", &m->probe_server,
-                     errmsg);
+                     err);
     return rc < 0 ? rc : 0;
 }
 
 /* ---- construction --------------------------------------------------------------------------- */
 
-static int load_client(mgr_manager *m, char **errmsg)
+/* A part that could not be built: a 500 InternalError naming it (docs/design.md §4.8). */
+static int build_failed(api_error *err, int rc, const char *what)
+{
+    apierr_set(err, 500, "InternalError", "%s", what);
+    return rc;
+}
+
+static int load_client(mgr_manager *m, api_error *err)
 {
     kc_load_options lo = {.kubeconfig = m->o.kubeconfig,
                           .context = m->o.context,
                           .incluster_dir = m->o.incluster_dir};
-    api_error err = API_ERROR_INIT;
-    int rc = kc_load(&lo, &m->cfg, &err);
-    if (rc == 0) {
-        kc_client_options co = kc_client_defaults();
-        co.qps = m->o.qps;
-        co.burst = m->o.burst;
-        co.user_agent = "foo-controller-manager/v0.1.0";
-        co.on_response = observe_response;
-        co.on_response_ctx = m->metrics;
-        m->client = kc_client_new(m->cfg, &co, &err);
-        rc = m->client ? 0 : -EINVAL;
-    }
+    int rc = kc_load(&lo, &m->cfg, err);
     if (rc != 0)
-        *errmsg = xstrdup(err.message);
-    apierr_clear(&err);
-    return rc;
+        return rc;
+    kc_client_options co = kc_client_defaults();
+    co.qps = m->o.qps;
+    co.burst = m->o.burst;
+    co.user_agent = "foo-controller-manager/v0.1.0";
+    co.on_response = observe_response;
+    co.on_response_ctx = m->metrics;
+    m->client = kc_client_new(m->cfg, &co, err);
+    return m->client ? 0 : -EINVAL;
 }
 
-static int make_informers(mgr_manager *m, char **errmsg)
+static int make_informers(mgr_manager *m, api_error *err)
 {
     inf_options io = inf_options_defaults();
     io.clock = m->clock;
     m->factory = inf_factory_new(m->client, &io);
-    m->foos = inf_factory_informer(m->factory, FOOS_PATH, NULL, NULL, errmsg);
+    m->foos = inf_factory_informer(m->factory, FOOS_PATH, NULL, NULL, err);
     if (!m->foos)
         return -EINVAL;
-    m->deployments = inf_factory_informer(m->factory, DEPLOYMENTS_PATH, NULL, NULL, errmsg);
+    m->deployments = inf_factory_informer(m->factory, DEPLOYMENTS_PATH, NULL, NULL, err);
     if (!m->deployments)
         return -EINVAL;
     int rc = fc_add_indexes(inf_informer_store(m->foos));
     if (rc != 0)
-        *errmsg = xasprintf("cannot index the Foo cache: %s", strerror(-rc));
+        apierr_set(err, 500, "InternalError", "cannot index the Foo cache: %s", strerror(-rc));
     return rc;
 }
 
@@ -323,13 +325,11 @@ static void add_ctrl(mgr_manager *m, const char *name, wq *q, fc_reconcile_fn re
     metrics_controller_init(m->metrics, name, m->o.workers);
 }
 
-static int make_foo_controller(mgr_manager *m, char **errmsg)
+static int make_foo_controller(mgr_manager *m, api_error *err)
 {
     wq *q = make_queue(m, FC_DEFAULT_NAME);
-    if (!q) {
-        *errmsg = xstrdup("cannot create the workqueue");
-        return -ENOMEM;
-    }
+    if (!q)
+        return build_failed(err, -ENOMEM, "cannot create the workqueue");
     fc_options fo = {.foos = inf_informer_store(m->foos),
                      .deployments = inf_informer_store(m->deployments),
                      .queue = q,
@@ -340,33 +340,27 @@ static int make_foo_controller(mgr_manager *m, char **errmsg)
                      .name = FC_DEFAULT_NAME};
     m->fc = fc_controller_new(&fo);
     add_ctrl(m, FC_DEFAULT_NAME, q, reconcile_foo, m->fc); /* the queue is freed with the ctrls */
-    if (!m->fc) {
-        *errmsg = xstrdup("cannot create the Foo controller");
-        return -EINVAL;
-    }
+    if (!m->fc)
+        return build_failed(err, -EINVAL, "cannot create the Foo controller");
     inf_handlers fh = fc_foo_handlers(m->fc), dh = fc_deployment_handlers(m->fc);
     inf_add_handlers(m->foos, &fh);
     inf_add_handlers(m->deployments, &dh);
     return 0;
 }
 
-static int make_simulator(mgr_manager *m, char **errmsg)
+static int make_simulator(mgr_manager *m, api_error *err)
 {
     wq *q = make_queue(m, SIM_NAME);
-    if (!q) {
-        *errmsg = xstrdup("cannot create the workqueue");
-        return -ENOMEM;
-    }
+    if (!q)
+        return build_failed(err, -ENOMEM, "cannot create the workqueue");
     sim_options so = {.deployments = inf_informer_store(m->deployments),
                       .queue = q,
                       .api = m->api,
                       .clock = m->clock};
     m->sim = sim_new(&so);
     add_ctrl(m, SIM_NAME, q, reconcile_simulated, m->sim);
-    if (!m->sim) {
-        *errmsg = xstrdup("cannot create the Deployment simulator");
-        return -EINVAL;
-    }
+    if (!m->sim)
+        return build_failed(err, -EINVAL, "cannot create the Deployment simulator");
     inf_handlers h = sim_handlers(m->sim);
     inf_add_handlers(m->deployments, &h);
     log_kv(LOG_INFO,
@@ -377,7 +371,7 @@ static int make_simulator(mgr_manager *m, char **errmsg)
 }
 
 /* The elector (unfenced: its own writes are how it leads) and the fence over the write seam. */
-static int make_elector(mgr_manager *m, char **errmsg)
+static int make_elector(mgr_manager *m, api_error *err)
 {
     le_options lo = le_options_defaults();
     lo.lease_namespace = m->lease_namespace;
@@ -387,43 +381,38 @@ static int make_elector(mgr_manager *m, char **errmsg)
                                   .on_stopped_leading = on_stopped_leading,
                                   .ctx = m};
     int rc = le_new(ctl_kapi_client(m->client), &lo, &m->elector);
-    if (rc != 0) {
-        *errmsg = xstrdup("cannot create the leader elector");
-        return rc;
-    }
+    if (rc != 0)
+        return build_failed(err, rc, "cannot create the leader elector");
     m->fence = (ctl_fence){.inner = m->api, .allowed = is_leader, .allowed_ctx = m->elector};
     m->api = ctl_fence_kapi(&m->fence);
     return 0;
 }
 
-static int build(mgr_manager *m, char **errmsg)
+static int build(mgr_manager *m, api_error *err)
 {
-    int rc = load_client(m, errmsg);
+    int rc = load_client(m, err);
     if (rc == 0)
-        rc = make_informers(m, errmsg);
+        rc = make_informers(m, err);
     if (rc != 0)
         return rc;
     m->api = ctl_kapi_client(m->client);
-    if (m->o.leader_elect && (rc = make_elector(m, errmsg)) != 0)
+    if (m->o.leader_elect && (rc = make_elector(m, err)) != 0)
         return rc;
     m->recorder = ev_recorder_new(m->api, m->clock, NULL);
-    if (!m->recorder) {
-        *errmsg = xstrdup("cannot start the event recorder");
-        return -ENOMEM;
-    }
-    rc = make_foo_controller(m, errmsg);
+    if (!m->recorder)
+        return build_failed(err, -ENOMEM, "cannot start the event recorder");
+    rc = make_foo_controller(m, err);
     if (rc == 0 && m->o.simulate_deployments)
-        rc = make_simulator(m, errmsg);
+        rc = make_simulator(m, err);
     if (rc == 0)
-        rc = start_servers(m, errmsg);
+        rc = start_servers(m, err);
     return rc;
 }
 
-int mgr_new(const mgr_options *o, mgr_manager **out, char **errmsg)
+int mgr_new(const mgr_options *o, mgr_manager **out, api_error *err)
 {
     *out = NULL;
-    *errmsg = NULL;
-    int rc = mgr_options_check(o, errmsg);
+    int rc = mgr_options_check(o, err);
     if (rc != 0)
         return rc;
     mgr_manager *m = xcalloc(1, sizeof *m);
@@ -436,7 +425,7 @@ int mgr_new(const mgr_options *o, mgr_manager **out, char **errmsg)
     pthread_cond_init(&m->cond, NULL);
     atomic_init(&m->stopping, false);
     m->metrics = metrics_registry_new_manager();
-    rc = build(m, errmsg);
+    rc = build(m, err);
     /* the caller's strings are borrowed only until we return */
     m->o.kubeconfig = m->o.context = m->o.incluster_dir = m->o.watch_transport = NULL;
     m->o.metrics_bind_address = m->o.health_probe_bind_address = NULL;

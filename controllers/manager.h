@@ -19,6 +19,8 @@
 #ifndef FOO_CONTROLLERS_MANAGER_H
 #define FOO_CONTROLLERS_MANAGER_H
 
+#include "common/apierr.h"
+
 #include <stdbool.h>
 
 /* Defaults and limits, in one place. */
@@ -74,9 +76,10 @@ int mgr_parse_flags(int argc, char **argv, mgr_options *o);
  * Checks the options: workers in 1..MGR_MAX_WORKERS, qps finite and >= 0, burst >= 0, the bind
  * addresses "[HOST]:PORT" or "0", a non-empty lease namespace when one is given, and the watch
  * transport "http" ("websocket" is refused as not built yet, as any unknown value). Returns 0,
- * or -EINVAL with *errmsg (malloc'd) naming the flag. Pure; thread-safe.
+ * or -EINVAL with *err (must not be NULL; untouched on success) a 400 BadRequest whose message
+ * names the flag. Pure; thread-safe.
  */
-int mgr_options_check(const mgr_options *o, char **errmsg);
+int mgr_options_check(const mgr_options *o, api_error *err);
 
 /*
  * The namespace of the Lease when --leader-elect-namespace is not given: the content of
@@ -90,9 +93,11 @@ typedef struct mgr_manager mgr_manager;
 /*
  * Loads the configuration, builds every part and binds the HTTP servers (so a port in use is
  * reported here), without starting anything else. Returns 0 with *out, or a negative errno with
- * *errmsg (malloc'd): the options' error, kc_load's, or the bind error.
+ * *err (must not be NULL) filled as docs/design.md §4.8 says: the options' error, kc_load's or
+ * kc_client_new's, httpd_start's (the bind error), or a 500 InternalError naming the part that
+ * could not be built.
  */
-int mgr_new(const mgr_options *o, mgr_manager **out, char **errmsg);
+int mgr_new(const mgr_options *o, mgr_manager **out, api_error *err);
 
 /*
  * Runs until mgr_request_stop() or until leadership is lost, then shuts down gracefully:

@@ -32,12 +32,6 @@ mgr_options mgr_options_defaults(void)
     };
 }
 
-static int invalid(char **errmsg, char *msg)
-{
-    *errmsg = msg;
-    return -EINVAL;
-}
-
 static bool valid_address(const char *address)
 {
     char *host = NULL, *port = NULL;
@@ -47,32 +41,47 @@ static bool valid_address(const char *address)
     return rc >= 0;
 }
 
-int mgr_options_check(const mgr_options *o, char **errmsg)
+/* Each bad value is a 400 BadRequest naming the flag (docs/design.md §4.8). */
+int mgr_options_check(const mgr_options *o, api_error *err)
 {
-    *errmsg = NULL;
-    if (o->workers < 1 || o->workers > MGR_MAX_WORKERS)
-        return invalid(errmsg, xasprintf("--workers %d: must be between 1 and %d", o->workers,
-                                         MGR_MAX_WORKERS));
-    if (!isfinite(o->qps) || o->qps < 0)
-        return invalid(errmsg, xasprintf("--qps %g: must be 0 (no limit) or more", o->qps));
-    if (o->burst < 0)
-        return invalid(errmsg, xasprintf("--burst %d: must be 0 or more", o->burst));
-    if (!valid_address(o->metrics_bind_address))
-        return invalid(errmsg, xasprintf("--metrics-bind-address \"%s\": want [HOST]:PORT, or 0 "
-                                         "to turn it off",
-                                         o->metrics_bind_address ? o->metrics_bind_address : ""));
-    if (!valid_address(o->health_probe_bind_address))
-        return invalid(errmsg,
-                       xasprintf("--health-probe-bind-address \"%s\": want [HOST]:PORT, or 0 to "
-                                 "turn it off",
-                                 o->health_probe_bind_address ? o->health_probe_bind_address : ""));
-    if (o->leader_elect_namespace && !*o->leader_elect_namespace)
-        return invalid(errmsg, xstrdup("--leader-elect-namespace: must not be empty"));
+    if (o->workers < 1 || o->workers > MGR_MAX_WORKERS) {
+        apierr_bad_request(err, "--workers %d: must be between 1 and %d", o->workers,
+                           MGR_MAX_WORKERS);
+        return -EINVAL;
+    }
+    if (!isfinite(o->qps) || o->qps < 0) {
+        apierr_bad_request(err, "--qps %g: must be 0 (no limit) or more", o->qps);
+        return -EINVAL;
+    }
+    if (o->burst < 0) {
+        apierr_bad_request(err, "--burst %d: must be 0 or more", o->burst);
+        return -EINVAL;
+    }
+    if (!valid_address(o->metrics_bind_address)) {
+        apierr_bad_request(err,
+                           "--metrics-bind-address \"%s\": want [HOST]:PORT, or 0 to turn it off",
+                           o->metrics_bind_address ? o->metrics_bind_address : "");
+        return -EINVAL;
+    }
+    if (!valid_address(o->health_probe_bind_address)) {
+        apierr_bad_request(
+            err, "--health-probe-bind-address \"%s\": want [HOST]:PORT, or 0 to turn it off",
+            o->health_probe_bind_address ? o->health_probe_bind_address : "");
+        return -EINVAL;
+    }
+    if (o->leader_elect_namespace && !*o->leader_elect_namespace) {
+        apierr_bad_request(err, "--leader-elect-namespace: must not be empty");
+        return -EINVAL;
+    }
     const char *t = o->watch_transport ? o->watch_transport : "";
-    if (!strcmp(t, "websocket"))
-        return invalid(errmsg, xstrdup("--watch-transport websocket: not built yet (use http)"));
-    if (strcmp(t, "http"))
-        return invalid(errmsg, xasprintf("--watch-transport \"%s\": unknown (want http)", t));
+    if (!strcmp(t, "websocket")) {
+        apierr_bad_request(err, "--watch-transport websocket: not built yet (use http)");
+        return -EINVAL;
+    }
+    if (strcmp(t, "http")) {
+        apierr_bad_request(err, "--watch-transport \"%s\": unknown (want http)", t);
+        return -EINVAL;
+    }
     return 0;
 }
 
@@ -122,10 +131,10 @@ int mgr_parse_flags(int argc, char **argv, mgr_options *o)
         fprintf(stderr, "%s: bad value %s for flag --qps\n", PROGRAM, qps);
         return -1;
     }
-    char *msg = NULL;
-    if (mgr_options_check(o, &msg) != 0) {
-        fprintf(stderr, "%s: %s\n", PROGRAM, msg);
-        free(msg);
+    api_error err = API_ERROR_INIT;
+    if (mgr_options_check(o, &err) != 0) {
+        fprintf(stderr, "%s: %s\n", PROGRAM, err.message);
+        apierr_clear(&err);
         return -1;
     }
     return 0;

@@ -44,7 +44,7 @@ static bool same(const char *a, const char *b)
 }
 
 inf_informer *inf_factory_informer(inf_factory *f, const char *path, const char *label_selector,
-                                   const char *field_selector, char **errmsg)
+                                   const char *field_selector, api_error *err)
 {
     pthread_mutex_lock(&f->mu);
     inf_informer *inf = NULL;
@@ -57,7 +57,7 @@ inf_informer *inf_factory_informer(inf_factory *f, const char *path, const char 
         opt.path = path;
         opt.label_selector = label_selector;
         opt.field_selector = field_selector;
-        inf = inf_informer_new(f->client, &opt, errmsg);
+        inf = inf_informer_new(f->client, &opt, err);
         if (inf) {
             f->v = xrealloc(f->v, (f->n + 1) * sizeof *f->v);
             f->v[f->n++] = (fentry){

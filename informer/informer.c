@@ -204,19 +204,17 @@ static uint64_t sink_next_tick(void *ctx)
 /* ---- lifecycle --------------------------------------------------------------------------- */
 
 inf_informer *inf_informer_new_transport(const inf_transport *t, const inf_options *opt,
-                                         char **errmsg)
+                                         api_error *err)
 {
-    if (errmsg)
-        *errmsg = NULL;
     if (!opt || !opt->path || opt->path[0] != '/') {
-        if (errmsg)
-            *errmsg = xstrdup("informer: options need an absolute collection path");
+        if (err)
+            apierr_bad_request(err, "informer: options need an absolute collection path");
         return NULL;
     }
     if (opt->resync_ms < 0 || (opt->resync_ms > 0 && opt->resync_ms < INF_MIN_RESYNC_MS)) {
-        if (errmsg)
-            *errmsg =
-                xasprintf("informer: resync period must be 0 or at least %d ms", INF_MIN_RESYNC_MS);
+        if (err)
+            apierr_bad_request(err, "informer: resync period must be 0 or at least %d ms",
+                               INF_MIN_RESYNC_MS);
         return NULL;
     }
     inf_informer *inf = xcalloc(1, sizeof *inf);
@@ -247,10 +245,10 @@ inf_informer *inf_informer_new_transport(const inf_transport *t, const inf_optio
     return inf;
 }
 
-inf_informer *inf_informer_new(kc_client *c, const inf_options *opt, char **errmsg)
+inf_informer *inf_informer_new(kc_client *c, const inf_options *opt, api_error *err)
 {
     inf_transport t = inf_transport_kc(c);
-    return inf_informer_new_transport(&t, opt, errmsg);
+    return inf_informer_new_transport(&t, opt, err);
 }
 
 void inf_informer_free(inf_informer *inf)

@@ -20,7 +20,9 @@
  * Time: every timer (backoff, short-watch guard, resync) reads the injectable clock, and every
  * pause goes through an injectable wait function, so unit tests drive them with a fake clock.
  *
- * Errors are negative errno-style codes. Allocation failures abort (common/alloc.h).
+ * Errors (docs/design.md §4.8): negative errno-style codes; a constructor returns NULL and fills
+ * an api_error (400 BadRequest for bad options, with a message saying which). Allocation failures
+ * abort (common/alloc.h).
  */
 #ifndef FOO_INFORMER_INFORMER_H
 #define FOO_INFORMER_INFORMER_H
@@ -287,12 +289,13 @@ typedef struct inf_informer inf_informer;
 
 /*
  * A new informer over a REST client (borrowed, must outlive it). opt->path is required.
- * Returns NULL with *errmsg (malloc'd) on bad options.
+ * Returns NULL on bad options (no absolute path, a resync period out of range) and fills *err
+ * with a 400 BadRequest saying which (err may be NULL; untouched on success).
  */
-inf_informer *inf_informer_new(kc_client *c, const inf_options *opt, char **errmsg);
+inf_informer *inf_informer_new(kc_client *c, const inf_options *opt, api_error *err);
 /* The same over any transport (copied; its ctx is borrowed). */
 inf_informer *inf_informer_new_transport(const inf_transport *t, const inf_options *opt,
-                                         char **errmsg);
+                                         api_error *err);
 /* Stops (if running) and frees the informer and its store. No other call may be running. */
 void inf_informer_free(inf_informer *inf);
 
@@ -338,10 +341,10 @@ typedef struct inf_factory inf_factory;
 inf_factory *inf_factory_new(kc_client *c, const inf_options *defaults);
 /*
  * The informer of (path, selectors), created on first request (owned by the factory). Returns
- * NULL (with *errmsg) on bad options. Thread-safe.
+ * NULL on bad options, with *err filled as inf_informer_new says (err may be NULL). Thread-safe.
  */
 inf_informer *inf_factory_informer(inf_factory *f, const char *path, const char *label_selector,
-                                   const char *field_selector, char **errmsg);
+                                   const char *field_selector, api_error *err);
 /* Starts every informer not yet started. Returns 0 or the first error. Thread-safe. */
 int inf_factory_start(inf_factory *f);
 /* Waits until every informer has synced; false on timeout (real time; < 0 = forever). */

@@ -62,9 +62,10 @@ int main(void)
     if (it_start(&t, NULL, &why) != 0)
         return fail("start", why);
     inf_options o = it_informer_options();
-    inf_informer *inf = inf_informer_new(t.kc, &o, &why);
+    api_error err = API_ERROR_INIT;
+    inf_informer *inf = inf_informer_new(t.kc, &o, &err);
     if (!inf)
-        return fail("informer", why);
+        return fail("informer", err.message);
     inf_handlers h = it_handlers(&t);
     inf_add_handlers(inf, &h);
     if (inf_start(inf) != 0 || !inf_wait_for_sync(inf, 60000))

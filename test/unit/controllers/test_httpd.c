@@ -179,9 +179,9 @@ static void start(void)
 {
     hits = 0;
     const httpd_route routes[] = {{"/hello", hello, NULL}, {"/fail", failing, NULL}};
-    char *msg = NULL;
-    cr_assert_eq(httpd_start("127.0.0.1:0", routes, 2, "test", &srv, &msg), 0, "%s",
-                 msg ? msg : "");
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(httpd_start("127.0.0.1:0", routes, 2, "test", &srv, &err), 0, "%s",
+                 err.message ? err.message : "");
     cr_assert_gt(httpd_port(srv), 0);
 }
 
@@ -316,19 +316,34 @@ Test(httpd, a_port_in_use_is_reported)
     snprintf(addr, sizeof addr, "127.0.0.1:%d", httpd_port(srv));
     const httpd_route routes[] = {{"/hello", hello, NULL}};
     httpd *other = NULL;
-    char *msg = NULL;
-    cr_assert_eq(httpd_start(addr, routes, 1, "second", &other, &msg), -EADDRINUSE);
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(httpd_start(addr, routes, 1, "second", &other, &err), -EADDRINUSE);
     cr_assert_null(other);
-    cr_assert_not_null(msg);
-    free(msg);
+    cr_assert_eq(err.code, 500);
+    cr_assert(strstr(err.message, "cannot listen on 127.0.0.1:"), "%s", err.message);
+    apierr_clear(&err);
+}
+
+Test(httpd, a_bad_address_is_a_bad_request)
+{
+    const httpd_route routes[] = {{"/hello", hello, NULL}};
+    httpd *other = (httpd *)1;
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(httpd_start("8080", routes, 1, "metrics", &other, &err), -EINVAL);
+    cr_assert_null(other);
+    cr_assert_eq(err.code, 400);
+    cr_assert_str_eq(err.reason, "BadRequest");
+    cr_assert_str_eq(err.message,
+                     "bad metrics address \"8080\": want [HOST]:PORT, or 0 to turn it off");
+    apierr_clear(&err);
 }
 
 Test(httpd, address_zero_serves_nothing)
 {
     const httpd_route routes[] = {{"/hello", hello, NULL}};
     httpd *other = (httpd *)1;
-    char *msg = NULL;
-    cr_assert_eq(httpd_start("0", routes, 1, "off", &other, &msg), 1);
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(httpd_start("0", routes, 1, "off", &other, &err), 1);
     cr_assert_null(other);
-    cr_assert_null(msg);
+    cr_assert(!apierr_is_set(&err));
 }

@@ -43,8 +43,9 @@ Test(mgr_options, defaults_are_those_of_the_design)
     cr_assert_null(o.kubeconfig);
     cr_assert_null(o.context);
     cr_assert_eq(o.shutdown_timeout_ms, 30000);
-    char *msg = NULL;
-    cr_assert_eq(mgr_options_check(&o, &msg), 0);
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(mgr_options_check(&o, &err), 0);
+    cr_assert(!apierr_is_set(&err));
 }
 
 /* Parses a NULL-terminated list of arguments into fresh defaults. */
@@ -133,10 +134,12 @@ Test(mgr_options, websocket_is_refused_as_not_built)
 {
     mgr_options o = mgr_options_defaults();
     o.watch_transport = "websocket";
-    char *msg = NULL;
-    cr_assert_eq(mgr_options_check(&o, &msg), -EINVAL);
-    cr_assert(strstr(msg, "not built yet"), "%s", msg);
-    free(msg);
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(mgr_options_check(&o, &err), -EINVAL);
+    cr_assert_eq(err.code, 400);
+    cr_assert_str_eq(err.reason, "BadRequest");
+    cr_assert(strstr(err.message, "not built yet"), "%s", err.message);
+    apierr_clear(&err);
 }
 
 Test(mgr_options, the_lease_namespace_comes_from_the_pod_else_default)
@@ -305,8 +308,8 @@ Test(mgr_run, probes_answer_and_a_stop_request_ends_the_run_with_zero)
     o.simulate_deployments = true;
     o.leader_elect = true;
     mgr_manager *m = NULL;
-    char *msg = NULL;
-    cr_assert_eq(mgr_new(&o, &m, &msg), 0, "%s", msg ? msg : "");
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(mgr_new(&o, &m, &err), 0, "%s", err.message ? err.message : "");
     pthread_t t;
     cr_assert_eq(pthread_create(&t, NULL, run_manager, m), 0);
 
@@ -338,26 +341,28 @@ Test(mgr_run, a_missing_kubeconfig_is_reported_by_mgr_new)
     mgr_options o = local_options();
     o.kubeconfig = "/nonexistent/kubeconfig";
     mgr_manager *m = (mgr_manager *)1;
-    char *msg = NULL;
-    cr_assert_lt(mgr_new(&o, &m, &msg), 0);
+    api_error err = API_ERROR_INIT;
+    cr_assert_lt(mgr_new(&o, &m, &err), 0);
     cr_assert_null(m);
-    cr_assert_not_null(msg);
-    free(msg);
+    cr_assert_eq(err.code, 500);
+    cr_assert(strstr(err.message, "/nonexistent/kubeconfig"), "%s", err.message);
+    apierr_clear(&err);
 }
 
 Test(mgr_run, a_port_in_use_is_reported_by_mgr_new)
 {
     mgr_options o = local_options();
     mgr_manager *first = NULL;
-    char *msg = NULL;
-    cr_assert_eq(mgr_new(&o, &first, &msg), 0, "%s", msg ? msg : "");
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(mgr_new(&o, &first, &err), 0, "%s", err.message ? err.message : "");
     char *addr = xasprintf("127.0.0.1:%d", mgr_metrics_port(first));
     o.metrics_bind_address = addr;
     mgr_manager *second = NULL;
-    cr_assert_eq(mgr_new(&o, &second, &msg), -EADDRINUSE);
+    cr_assert_eq(mgr_new(&o, &second, &err), -EADDRINUSE);
     cr_assert_null(second);
-    cr_assert(strstr(msg, "cannot listen"), "%s", msg);
-    free(msg);
+    cr_assert_eq(err.code, 500);
+    cr_assert(strstr(err.message, "cannot listen"), "%s", err.message);
+    apierr_clear(&err);
     free(addr);
     mgr_free(first);
 }

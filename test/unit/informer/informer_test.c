@@ -80,9 +80,9 @@ static void start(const fk_step *steps, size_t n, inf_options *o)
     opt.wait = fake_wait;
     opt.wait_ctx = fk;
     inf_transport t = fake_transport(fk);
-    char *err = NULL;
+    api_error err = API_ERROR_INIT;
     inf = inf_informer_new_transport(&t, &opt, &err);
-    cr_assert_not_null(inf, "%s", err ? err : "");
+    cr_assert_not_null(inf, "%s", err.message ? err.message : "");
     cr_assert_eq(inf_add_handlers(inf, &recorder), 0);
     cr_assert_not(inf_has_synced(inf));
     cr_assert_eq(inf_start(inf), 0);
@@ -256,21 +256,25 @@ Test(informer, rejects_bad_options)
 {
     inf_options o = inf_options_defaults();
     inf_transport t = {0};
-    char *err = NULL;
+    api_error err = API_ERROR_INIT;
     cr_assert_null(inf_informer_new_transport(&t, &o, &err));
-    cr_assert_not_null(err);
-    free(err);
+    cr_assert_eq(err.code, 400);
+    cr_assert_str_eq(err.reason, "BadRequest");
+    cr_assert_str_eq(err.message, "informer: options need an absolute collection path");
+    apierr_clear(&err);
     o.path = PATH;
     o.resync_ms = 10;
     cr_assert_null(inf_informer_new_transport(&t, &o, &err));
-    cr_assert_not_null(err);
-    free(err);
+    cr_assert_eq(err.code, 400);
+    cr_assert_not_null(err.message);
+    apierr_clear(&err);
+    cr_assert_null(inf_informer_new_transport(&t, &o, NULL), "err may be NULL");
 }
 
 Test(informer, factory_shares_one_informer_per_path_and_selectors)
 {
     inf_factory *f = inf_factory_new(NULL, NULL);
-    char *err = NULL;
+    api_error err = API_ERROR_INIT;
     inf_informer *a = inf_factory_informer(f, PATH, NULL, NULL, &err);
     inf_informer *b = inf_factory_informer(f, PATH, "", NULL, &err);
     inf_informer *c = inf_factory_informer(f, PATH, "app=x", NULL, &err);
@@ -280,6 +284,7 @@ Test(informer, factory_shares_one_informer_per_path_and_selectors)
     cr_assert_neq(a, c);
     cr_assert_neq(a, d);
     cr_assert_null(inf_factory_informer(f, "relative", NULL, NULL, &err));
-    free(err);
+    cr_assert_eq(err.code, 400);
+    apierr_clear(&err);
     inf_factory_free(f);
 }

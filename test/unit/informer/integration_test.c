@@ -40,9 +40,9 @@ static void start_server(const char *const *args)
 
 static void start_informer(inf_options *o)
 {
-    char *err = NULL;
+    api_error err = API_ERROR_INIT;
     inf = inf_informer_new(t.kc, o, &err);
-    cr_assert_not_null(inf, "%s", err ? err : "");
+    cr_assert_not_null(inf, "%s", err.message ? err.message : "");
     inf_handlers h = it_handlers(&t);
     cr_assert_eq(inf_add_handlers(inf, &h), 0);
     cr_assert_eq(inf_start(inf), 0);
@@ -165,9 +165,9 @@ Test(informer_live, watch_from_an_expired_resource_version_relists)
     inf_options o = it_informer_options();
     o.watch_list = false;
     o.watch_timeout_min_s = o.watch_timeout_max_s = 1; /* watches end often: easy to hold back */
-    char *err = NULL;
+    api_error err = API_ERROR_INIT;
     inf = inf_informer_new_transport(&tr, &o, &err);
-    cr_assert_not_null(inf, "%s", err ? err : "");
+    cr_assert_not_null(inf, "%s", err.message ? err.message : "");
     inf_handlers h = it_handlers(&t);
     inf_add_handlers(inf, &h);
     cr_assert_eq(inf_start(inf), 0);
