@@ -48,16 +48,29 @@ static void wake(void *ctx)
     as_wake_watchers(ctx);
 }
 
+/*
+ * Logs what failed with err's reason and clears err; returns -1. as_new is the top of the
+ * server's start-up: the functions it calls fill an api_error (docs/design.md §4.8) and the
+ * reason is shown here.
+ */
+static int setup_failed(const char *what, api_error *err)
+{
+    log_kv(LOG_ERROR, what, "error", err->message ? err->message : "", NULL);
+    apierr_clear(err);
+    return -1;
+}
+
 static int setup_pki(as_server *srv)
 {
     const as_options *o = &srv->opt;
+    api_error err = API_ERROR_INIT;
     if (o->standalone) {
         const char *host = strcmp(o->bind_address, "0.0.0.0") == 0 ? "127.0.0.1" : o->bind_address;
         char *url = xasprintf("https://%s:%d", host, o->secure_port);
-        int rc = pki_ensure_standalone(o->data_dir, url, NULL);
+        int rc = pki_ensure_standalone(o->data_dir, url, &err);
         free(url);
         if (rc != 0)
-            return -1;
+            return setup_failed("pki failure", &err);
         srv->cert_file = path_in(o->data_dir, "pki/serving.crt");
         srv->key_file = path_in(o->data_dir, "pki/serving.key");
         srv->ca_file = path_in(o->data_dir, "pki/ca.crt");
@@ -80,8 +93,8 @@ static int setup_pki(as_server *srv)
         return -1;
     }
     authn_options ao = {.client_ca_file = srv->ca_file, .token_auth_file = o->token_auth_file};
-    srv->auth = authn_new(&ao);
-    return srv->auth ? 0 : -1;
+    srv->auth = authn_new(&ao, &err);
+    return srv->auth ? 0 : setup_failed("authentication config", &err);
 }
 
 /*
@@ -159,9 +172,10 @@ static int setup_storage(as_server *srv)
         return -1;
     srv->sqlite_path = o->sqlite_path ? xstrdup(o->sqlite_path) : path_in(o->data_dir, "foo.db");
     st_sqlite_options so = st_sqlite_defaults(srv->sqlite_path);
-    srv->store = st_sqlite_open(&so);
+    api_error err = API_ERROR_INIT;
+    srv->store = st_sqlite_open(&so, &err);
     if (!srv->store)
-        return -1;
+        return setup_failed("cannot open the storage", &err);
     if (make_db_private(srv->sqlite_path) != 0)
         return -1;
     wc_options wo = wc_defaults();
@@ -188,6 +202,14 @@ static int setup_storage(as_server *srv)
     return 0;
 }
 
+static int bootstrap_namespaces(as_server *srv)
+{
+    api_error err = API_ERROR_INIT;
+    if (as_namespaces_bootstrap(srv, &err) != 0)
+        return setup_failed("cannot create the system namespaces", &err);
+    return 0;
+}
+
 static int start_http(as_server *srv)
 {
     as_http_options ho = {
@@ -201,11 +223,8 @@ static int start_http(as_server *srv)
         .app = srv,
     };
     api_error err = API_ERROR_INIT;
-    if (as_http_start(&ho, &srv->http, &err) != 0) {
-        log_kv(LOG_ERROR, err.message, NULL);
-        apierr_clear(&err);
-        return -1;
-    }
+    if (as_http_start(&ho, &srv->http, &err) != 0)
+        return setup_failed("cannot start the HTTP server", &err);
     /* Committed events wake the watch streams (nothing is written before the listener). */
     as_caches_set_notify(srv->caches, wake, srv->http);
     return 0;
@@ -220,7 +239,7 @@ as_server *as_new(const as_options *opt)
     srv->registry = as_registry_new(opt->standalone);
     srv->discovery = as_discovery_new(srv->registry);
     srv->openapi = as_openapi_new(srv->registry);
-    if (setup_pki(srv) != 0 || setup_storage(srv) != 0 || as_namespaces_bootstrap(srv) != 0 ||
+    if (setup_pki(srv) != 0 || setup_storage(srv) != 0 || bootstrap_namespaces(srv) != 0 ||
         start_http(srv) != 0) {
         as_free(srv);
         return NULL;

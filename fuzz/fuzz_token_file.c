@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     authn_options opts = {.token_auth_file = path};
     api_error err = API_ERROR_INIT;
-    authn *a = authn_new_with_error(&opts, &err);
+    authn *a = authn_new(&opts, &err);
     close(fd);
     if (!a) {
         FUZZ_CHECK(err.code == 500 && err.message != NULL);

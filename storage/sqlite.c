@@ -419,10 +419,12 @@ static void *sq_writer(void *arg)
 
 /* ---- open and close ---------------------------------------------------------------------- */
 
-static void sq_open_error(sq_store *s, const char *path, const char *step)
+/* Fills *err for a failed step of the open (SQLite's message is the connection's last error). */
+static int sq_open_error(sq_store *s, const char *path, const char *step, api_error *err)
 {
-    log_kv(LOG_ERROR, "cannot open sqlite store", "path", path, "step", step, "error",
-           s->db ? sqlite3_errmsg(s->db) : "out of memory", NULL);
+    apierr_set(err, 500, "InternalError", "cannot open sqlite store %s: %s: %s", path, step,
+               s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    return -1;
 }
 
 /* Switches the file to WAL; the pragma answers with the journal mode actually in effect. */
@@ -440,60 +442,50 @@ static int sq_set_wal(sq_store *s)
     return rc;
 }
 
-/* Opens the file and sets it up. Returns 0, or -1 after logging which step failed. */
-static int sq_open_db(sq_store *s, const st_sqlite_options *opt)
+/* Opens the file and sets it up. Returns 0, or -1 with *err naming the step that failed. */
+static int sq_open_db(sq_store *s, const st_sqlite_options *opt, api_error *err)
 {
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(opt->path, &s->db, flags, NULL) != SQLITE_OK) {
-        sq_open_error(s, opt->path, "open");
-        return -1;
-    }
-    if (sqlite3_busy_timeout(s->db, opt->busy_timeout_ms) != SQLITE_OK) {
-        sq_open_error(s, opt->path, "busy_timeout");
-        return -1;
-    }
-    if (sq_set_wal(s) != SQLITE_OK) {
-        sq_open_error(s, opt->path, "journal_mode=WAL");
-        return -1;
-    }
+    if (sqlite3_open_v2(opt->path, &s->db, flags, NULL) != SQLITE_OK)
+        return sq_open_error(s, opt->path, "open", err);
+    if (sqlite3_busy_timeout(s->db, opt->busy_timeout_ms) != SQLITE_OK)
+        return sq_open_error(s, opt->path, "busy_timeout", err);
+    if (sq_set_wal(s) != SQLITE_OK)
+        return sq_open_error(s, opt->path, "journal_mode=WAL", err);
     const char *sync =
         opt->synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
-    if (sqlite3_exec(s->db, sync, NULL, NULL, NULL) != SQLITE_OK) {
-        sq_open_error(s, opt->path, sync);
-        return -1;
-    }
-    if (sqlite3_exec(s->db, sq_schema, NULL, NULL, NULL) != SQLITE_OK) {
-        sq_open_error(s, opt->path, "schema");
-        return -1;
-    }
+    if (sqlite3_exec(s->db, sync, NULL, NULL, NULL) != SQLITE_OK)
+        return sq_open_error(s, opt->path, sync, err);
+    if (sqlite3_exec(s->db, sq_schema, NULL, NULL, NULL) != SQLITE_OK)
+        return sq_open_error(s, opt->path, "schema", err);
     return 0;
 }
 
-static int sq_prepare_all(sq_store *s)
+static int sq_prepare_all(sq_store *s, const char *path, api_error *err)
 {
     for (int i = 0; i < SQ_NSTMT; i++) {
         /* PERSISTENT: these live as long as the connection. */
         int rc =
             sqlite3_prepare_v3(s->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL);
-        if (rc != SQLITE_OK) {
-            sq_log(s, sq_sql[i], rc);
-            return -1;
-        }
+        if (rc != SQLITE_OK)
+            return sq_open_error(s, path, sq_sql[i], err);
     }
     return 0;
 }
 
 /* Reads the stored revision and applies a history_events lowered since the last run. */
-static int sq_load_rev(sq_store *s)
+static int sq_load_rev(sq_store *s, const char *path, api_error *err)
 {
     int64_t rev = 0;
     bool is_null = false;
     if (sq_scalar(s, "SELECT rev FROM meta WHERE id = 1", &rev, &is_null) != SQLITE_OK || is_null ||
         rev < 0)
-        return -1;
+        return sq_open_error(s, path, "reading the revision", err);
     s->rev = (uint64_t)rev;
     atomic_store(&s->public_rev, s->rev);
-    return sq_trim_history(s, s->rev) == SQLITE_OK ? 0 : -1;
+    if (sq_trim_history(s, s->rev) != SQLITE_OK)
+        return sq_open_error(s, path, "trimming the history", err);
+    return 0;
 }
 
 /* Finalizes, closes and frees; the queue must be initialized, empty and unused. */
@@ -527,10 +519,12 @@ st_sqlite_options st_sqlite_defaults(const char *path)
 
 static const st_backend_ops sq_ops;
 
-st_store *st_sqlite_open(const st_sqlite_options *opt)
+st_store *st_sqlite_open(const st_sqlite_options *opt, api_error *err)
 {
     if (!sq_options_valid(opt)) {
-        log_kv(LOG_ERROR, "invalid sqlite store options", NULL);
+        apierr_set(err, 400, "BadRequest",
+                   "invalid sqlite store options: a path, max_batch >= 1, history_events >= 0 "
+                   "and busy_timeout_ms >= 0 are required");
         return NULL;
     }
     sq_store *s = xcalloc(1, sizeof(*s));
@@ -538,11 +532,12 @@ st_store *st_sqlite_open(const st_sqlite_options *opt)
     s->max_batch = opt->max_batch;
     s->history_events = opt->history_events;
     if (stq_init(&s->q) != 0) {
-        log_kv(LOG_ERROR, "cannot create the storage queue", NULL);
+        apierr_set(err, 500, "InternalError", "cannot create the storage queue");
         free(s);
         return NULL;
     }
-    if (sq_open_db(s, opt) != 0 || sq_prepare_all(s) != 0 || sq_load_rev(s) != 0) {
+    if (sq_open_db(s, opt, err) != 0 || sq_prepare_all(s, opt->path, err) != 0 ||
+        sq_load_rev(s, opt->path, err) != 0) {
         sq_free(s);
         return NULL;
     }

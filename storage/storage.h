@@ -17,6 +17,8 @@
 #ifndef FOO_STORAGE_STORAGE_H
 #define FOO_STORAGE_STORAGE_H
 
+#include "common/apierr.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stddef.h>
@@ -102,10 +104,12 @@ typedef struct st_sqlite_options {
 st_sqlite_options st_sqlite_defaults(const char *path);
 
 /*
- * Opens (creating if needed) a SQLite store in WAL mode. Returns NULL and logs the reason on
- * failure. The writer thread is not started until st_start().
+ * Opens (creating if needed) a SQLite store in WAL mode. Returns NULL on failure with *err (must
+ * not be NULL; untouched on success) filled (docs/design.md §4.8): a 400 BadRequest for invalid
+ * options, else a 500 InternalError naming the file, the step that failed and SQLite's reason.
+ * The writer thread is not started until st_start().
  */
-st_store *st_sqlite_open(const st_sqlite_options *opt);
+st_store *st_sqlite_open(const st_sqlite_options *opt, api_error *err);
 
 /*
  * Visits every key starting with prefix ("" = all) with its value, and returns the store's current

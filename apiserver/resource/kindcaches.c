@@ -26,8 +26,6 @@ as_caches *as_caches_new(const as_registry *reg, const wc_options *opt)
         cs->prefix_lens[i] = p.len;
         cs->prefixes[i] = sbuf_detach(&p, NULL);
         cs->caches[i] = wc_new(opt);
-        if (!cs->caches[i])
-            abort(); /* only when a lock cannot be created (logged): like running out of memory */
     }
     return cs;
 }

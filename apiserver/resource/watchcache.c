@@ -358,9 +358,9 @@ wc_cache *wc_new(const wc_options *opt)
     apply_options(c, opt);
     int rc = init_locks(c);
     if (rc != 0) {
+        /* Only for want of resources: fatal, like running out of memory (docs/design.md §4.8). */
         log_error("watchcache: lock init failed: %s", strerror(rc));
-        free(c);
-        return NULL;
+        abort();
     }
     c->ring.cap = c->max_events < WC_RING_INITIAL_CAP ? c->max_events : WC_RING_INITIAL_CAP;
     c->ring.v = xmalloc(c->ring.cap * sizeof *c->ring.v);

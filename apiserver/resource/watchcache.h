@@ -77,8 +77,8 @@ typedef struct wc_cache wc_cache;
 /*
  * Creates an empty cache (rev 0, oldest 0). opt NULL = wc_defaults(); a NULL clock means
  * clk_system(), max_events <= 0 the default, min_events is clamped to [0, max_events] and a
- * negative min_age_ms to 0. The clock must outlive the cache. Returns NULL (logged) only if the
- * locks cannot be initialized.
+ * negative min_age_ms to 0. The clock must outlive the cache. Never returns NULL: locks that
+ * cannot be initialized (only for want of resources) abort, like running out of memory.
  */
 wc_cache *wc_new(const wc_options *opt);
 /* Frees the cache and its references; blobs still referenced elsewhere stay valid. NULL is a

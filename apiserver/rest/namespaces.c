@@ -1,7 +1,6 @@
 #include "apiserver/rest/namespaces.h"
 #include "common/alloc.h"
 #include "common/json.h"
-#include "common/log.h"
 #include "common/sbuf.h"
 
 #include <errno.h>
@@ -153,7 +152,8 @@ static int store_and_wait(as_server *srv, const char *key, cJSON *obj)
     return result;
 }
 
-static int create_namespace(as_server *srv, const as_resource *ns_kind, const char *name)
+static int create_namespace(as_server *srv, const as_resource *ns_kind, const char *name,
+                            api_error *err)
 {
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(cJSON_AddObjectToObject(body, "metadata"), "name", name);
@@ -166,8 +166,8 @@ static int create_namespace(as_server *srv, const as_resource *ns_kind, const ch
     api_error e = API_ERROR_INIT;
     int rc = 0;
     if (as_rules_create(&in, &next, &e) != OUT_WRITE) {
-        log_kv(LOG_ERROR, "cannot create a system namespace", "name", name, "error",
-               e.message ? e.message : "", NULL);
+        apierr_set(err, 500, "InternalError", "cannot create the system namespace %s: %s", name,
+                   e.message ? e.message : "");
         rc = -EINVAL;
     } else {
         sbuf key = SBUF_INIT;
@@ -175,7 +175,8 @@ static int create_namespace(as_server *srv, const as_resource *ns_kind, const ch
         int result = store_and_wait(srv, key.data, next); /* takes next */
         sbuf_free(&key);
         if (result != ST_OK && result != ST_EEXIST) {
-            log_kv(LOG_ERROR, "cannot store a system namespace", "name", name, NULL);
+            apierr_set(err, 500, "InternalError", "cannot store the system namespace %s: %s", name,
+                       strerror(-result));
             rc = -EIO;
         }
     }
@@ -186,7 +187,7 @@ static int create_namespace(as_server *srv, const as_resource *ns_kind, const ch
     return rc;
 }
 
-int as_namespaces_bootstrap(as_server *srv)
+int as_namespaces_bootstrap(as_server *srv, api_error *err)
 {
     const as_resource *ns_kind = namespaces_kind(srv);
     if (!ns_kind)
@@ -197,7 +198,7 @@ int as_namespaces_bootstrap(as_server *srv)
             wc_blob_unref(b);
             continue;
         }
-        int rc = create_namespace(srv, ns_kind, system_namespaces[i]);
+        int rc = create_namespace(srv, ns_kind, system_namespaces[i], err);
         if (rc != 0)
             return rc;
     }

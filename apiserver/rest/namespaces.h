@@ -23,8 +23,9 @@ bool as_namespace_admit(const as_server *srv, const as_write_intent *in, api_err
 /*
  * Creates the system namespaces (default, kube-system, kube-public, kube-node-lease) that are
  * missing, through the same create rules as a request, and waits for each write. Call once the
- * store runs and before the listener starts. Returns 0, or a negative code after logging.
+ * store runs and before the listener starts. Returns 0, or a negative code with *err (must not be
+ * NULL) a 500 InternalError naming the namespace and what failed (docs/design.md §4.8).
  */
-int as_namespaces_bootstrap(as_server *srv);
+int as_namespaces_bootstrap(as_server *srv, api_error *err);
 
 #endif

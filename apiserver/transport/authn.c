@@ -112,7 +112,7 @@ authn_user *authn_anonymous(void)
 
 /* ---- errors ---- */
 
-/* Logs a load failure and records it in err (may be NULL). */
+/* Records a load failure in err (may be NULL) as a 500 InternalError. */
 static void authn_load_error(api_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void authn_load_error(api_error *err, const char *fmt, ...)
@@ -122,7 +122,6 @@ static void authn_load_error(api_error *err, const char *fmt, ...)
     va_start(ap, fmt);
     sbuf_vprintf(&msg, fmt, ap);
     va_end(ap);
-    log_kv(LOG_ERROR, "authentication config", "error", msg.data, NULL);
     if (err)
         apierr_set(err, 500, "InternalError", "%s", msg.data);
     sbuf_free(&msg);
@@ -397,12 +396,7 @@ static int authn_load_tokens(authn *a, const char *path, api_error *err)
 
 /* ---- lifecycle ---- */
 
-authn *authn_new(const authn_options *opts)
-{
-    return authn_new_with_error(opts, NULL);
-}
-
-authn *authn_new_with_error(const authn_options *opts, api_error *err)
+authn *authn_new(const authn_options *opts, api_error *err)
 {
     authn *a = xcalloc(1, sizeof *a);
     a->clock = opts && opts->clock ? opts->clock : clk_system();

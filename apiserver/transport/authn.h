@@ -53,17 +53,15 @@ typedef struct authn_user {
 /*
  * Loads the CA bundle and the token file named in opts (opts may be NULL: no credentials at all,
  * everybody is anonymous). Returns the authenticator, or NULL when a file cannot be read or is
- * malformed; the reason (file, line, what is wrong) is logged. Token file rules (as
+ * malformed, with *err (err may be NULL) a 500 InternalError whose message gives the reason
+ * (file, line, what is wrong; docs/design.md §4.8). Token file rules (as
  * kube-apiserver): CSV with Go's quoting ("a,b" and "" for a quote), at least 3 columns, the 4th
  * column split on commas into groups, extra columns ignored; blank lines and lines starting with
  * # are skipped; a line with an empty token is skipped with a warning; the last line of a
  * duplicated token wins. A bad line (fewer than 3 columns, empty user name, broken quoting) fails
  * the whole load.
  */
-authn *authn_new(const authn_options *opts);
-/* authn_new() that also stores the reason of a failure in *err (a 500 InternalError) when err is
- * non-NULL, for callers that show it (flag validation, tests). */
-authn *authn_new_with_error(const authn_options *opts, api_error *err);
+authn *authn_new(const authn_options *opts, api_error *err);
 void authn_free(authn *a);
 
 /*

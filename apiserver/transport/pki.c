@@ -79,8 +79,8 @@ static void pki_pair_free(pki_pair *p)
 }
 
 /*
- * Logs a failure, records it in err (first failure wins, so the root cause is what the caller
- * sees), and returns rc. err may be NULL.
+ * Records a failure in err as a 500 InternalError (first failure wins, so the root cause is what
+ * the caller sees), and returns rc. err may be NULL.
  */
 static int pki_fail(api_error *err, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -91,7 +91,6 @@ static int pki_fail(api_error *err, int rc, const char *fmt, ...)
     va_start(ap, fmt);
     sbuf_vprintf(&msg, fmt, ap);
     va_end(ap);
-    log_kv(LOG_ERROR, "pki failure", "error", msg.data, NULL);
     if (err && !apierr_is_set(err))
         apierr_set(err, 500, "InternalError", "%s", msg.data);
     sbuf_free(&msg);
@@ -234,7 +233,7 @@ static int pki_open(const char *path, FILE **fp, api_error *err)
 
 /*
  * Loads a certificate and its key. Returns 0, -ENOENT (a file is missing), -EBADMSG (a file does
- * not parse), or another negative errno (unreadable; logged and recorded in err).
+ * not parse), or another negative errno (unreadable; recorded in err).
  */
 static int pki_load_pair(const char *crt_path, const char *key_path, pki_pair *out, api_error *err)
 {
@@ -734,22 +733,22 @@ int pki_ensure_standalone(const char *data_dir, const char *server_url, api_erro
 }
 
 int pki_issue_client_cert(const char *data_dir, const char *cn, const char **orgs, int n,
-                          const char *out_crt, const char *out_key)
+                          const char *out_crt, const char *out_key, api_error *err)
 {
     if (!data_dir || !cn || !*cn || n < 0 || (n > 0 && !orgs) || !out_crt || !out_key)
-        return pki_fail(NULL, -EINVAL, "pki: bad arguments to pki_issue_client_cert");
+        return pki_fail(err, -EINVAL, "pki: bad arguments to pki_issue_client_cert");
     char *ca_crt = pki_path(data_dir, PKI_CA_CERT);
     char *ca_key = pki_path(data_dir, PKI_CA_KEY);
     pki_pair ca = {0}, leaf = {0};
-    int rc = pki_load_pair(ca_crt, ca_key, &ca, NULL);
+    int rc = pki_load_pair(ca_crt, ca_key, &ca, err);
     if (rc == -ENOENT || rc == -EBADMSG || (rc == 0 && !pki_ca_valid(&ca)))
-        rc = pki_fail(NULL, rc == -ENOENT ? -ENOENT : -EIO, "pki: no valid CA at %s", ca_crt);
+        rc = pki_fail(err, rc == -ENOENT ? -ENOENT : -EIO, "pki: no valid CA at %s", ca_crt);
     pki_spec s = {
         .kind = PKI_KIND_CLIENT, .cn = cn, .orgs = orgs, .norgs = n, .days = PKI_LEAF_DAYS};
     if (rc == 0)
-        rc = pki_issue(&s, &ca, &leaf, NULL);
+        rc = pki_issue(&s, &ca, &leaf, err);
     if (rc == 0)
-        rc = pki_store_pair(&leaf, out_crt, out_key, NULL);
+        rc = pki_store_pair(&leaf, out_crt, out_key, err);
     if (rc == 0)
         log_kv(LOG_INFO, "issued client certificate", "file", out_crt, "cn", cn, NULL);
     pki_pair_free(&ca);

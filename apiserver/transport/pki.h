@@ -10,8 +10,11 @@
  * and a data directory we create are 0700. Every file is written atomically (temp file, fsync,
  * rename), so a crash leaves either the old or the new file, never a torn one.
  *
- * Errors: functions return 0 or a negative errno-style code (-EINVAL bad argument, -EIO OpenSSL
- * or file content failure, or the errno of a failed system call) and log the reason.
+ * Errors (docs/design.md §4.8): functions return 0 or a negative errno-style code (-EINVAL bad
+ * argument, -EIO OpenSSL or file content failure, or the errno of a failed system call) and, when
+ * err is non-NULL, fill *err (clear on entry) with a 500 InternalError whose message says what
+ * failed: the first failure, so the root cause. They log only progress and warnings; the caller
+ * reports the error.
  * Thread-safety: none needed; call from main() before the server starts. Two processes running
  * pki_ensure_standalone() on one data directory at once may each create a CA; the last rename wins.
  */
@@ -63,8 +66,7 @@ char *pki_path(const char *data_dir, const char *file);
  *   current-context "foo". Rewritten on every call.
  *
  * server_url must be an absolute https URL such as "https://127.0.0.1:9443".
- * Returns 0, or a negative errno-style code; the reason is logged and, when err is non-NULL, put
- * in *err as a 500 InternalError (any previous content of *err is replaced).
+ * Returns 0, or a negative errno-style code with *err filled as above (err may be NULL).
  */
 int pki_ensure_standalone(const char *data_dir, const char *server_url, api_error *err);
 
@@ -72,9 +74,10 @@ int pki_ensure_standalone(const char *data_dir, const char *server_url, api_erro
  * Issues a client certificate signed by the CA in data_dir/pki: subject O=orgs[0..n-1], CN=cn,
  * EKU clientAuth, 3 years, fresh EC P-256 key. Writes out_crt (0644) and out_key (0600)
  * atomically. orgs may be NULL when n == 0. The CA must exist (pki_ensure_standalone first).
- * Returns 0, -EINVAL (empty cn, n < 0), -ENOENT (no CA), -EIO, or another negative errno.
+ * Returns 0, -EINVAL (empty cn, n < 0), -ENOENT (no CA), -EIO, or another negative errno, with
+ * *err filled as above (err may be NULL).
  */
 int pki_issue_client_cert(const char *data_dir, const char *cn, const char **orgs, int n,
-                          const char *out_crt, const char *out_key);
+                          const char *out_crt, const char *out_key, api_error *err);
 
 #endif

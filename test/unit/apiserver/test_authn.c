@@ -94,7 +94,7 @@ static authn *new_authn(const char *tokens, clk_t *clock)
         write_file(tok, tokens);
     authn_options o = {.client_ca_file = ca, .token_auth_file = tok, .clock = clock};
     api_error err = API_ERROR_INIT;
-    authn *a = authn_new_with_error(&o, &err);
+    authn *a = authn_new(&o, &err);
     cr_assert_not_null(a, "authn_new: %s", err.message ? err.message : "");
     free(ca);
     free(tok);
@@ -108,7 +108,7 @@ static char *token_load_error(const char *tokens)
     write_file(tok, tokens);
     authn_options o = {.token_auth_file = tok};
     api_error err = API_ERROR_INIT;
-    authn *a = authn_new_with_error(&o, &err);
+    authn *a = authn_new(&o, &err);
     cr_assert_null(a);
     cr_assert_not_null(err.message);
     char *msg = xstrdup(err.message);
@@ -128,7 +128,7 @@ static void assert_groups(const authn_user *u, int n, const char *const *want)
 static X509 *client_cert(const char *cn, const char **orgs, int n)
 {
     char *crt = at_root("client.crt"), *key = at_root("client.key");
-    cr_assert_eq(pki_issue_client_cert(data, cn, orgs, n, crt, key), 0);
+    cr_assert_eq(pki_issue_client_cert(data, cn, orgs, n, crt, key, NULL), 0);
     X509 *x = read_cert(crt);
     free(crt);
     free(key);
@@ -188,7 +188,7 @@ Test(authn, no_certificate_is_none)
 Test(authn, certificates_are_none_without_a_client_ca)
 {
     authn_options o = {0};
-    authn *a = authn_new(&o);
+    authn *a = authn_new(&o, NULL);
     cr_assert_not_null(a);
     X509 *adm = pki_cert(data, PKI_ADMIN_CERT);
     authn_user *u = NULL;
@@ -214,7 +214,7 @@ Test(authn, bundle_with_several_cas_trusts_each_of_them)
     char *cmd = xasprintf("cat '%s' '%s' > '%s'", ca1, ca2, bundle);
     cr_assert_eq(system(cmd), 0);
     authn_options o = {.client_ca_file = bundle};
-    authn *a = authn_new(&o);
+    authn *a = authn_new(&o, NULL);
     cr_assert_not_null(a);
     X509 *x1 = pki_cert(data, PKI_ADMIN_CERT), *x2 = pki_cert(other, PKI_ADMIN_CERT);
     authn_user *u1 = NULL, *u2 = NULL;
@@ -250,7 +250,7 @@ Test(authn, unreadable_client_ca_file_fails_to_load_with_its_name)
     write_file(bad, "this is not PEM\n");
     authn_options o = {.client_ca_file = bad};
     api_error err = API_ERROR_INIT;
-    cr_assert_null(authn_new_with_error(&o, &err));
+    cr_assert_null(authn_new(&o, &err));
     cr_assert_not_null(strstr(err.message, bad), "%s", err.message);
     apierr_clear(&err);
     free(bad);
@@ -335,7 +335,7 @@ Test(authn, missing_token_file_is_a_load_error)
 {
     authn_options o = {.token_auth_file = "/nonexistent/tokens.csv"};
     api_error err = API_ERROR_INIT;
-    cr_assert_null(authn_new_with_error(&o, &err));
+    cr_assert_null(authn_new(&o, &err));
     cr_assert_not_null(strstr(err.message, "/nonexistent/tokens.csv"), "%s", err.message);
     apierr_clear(&err);
 }

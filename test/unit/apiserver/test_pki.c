@@ -391,7 +391,7 @@ Test(pki, issued_client_cert_is_signed_by_the_ca_with_every_org)
     char *dir = standalone_dir();
     char *crt = under_root("alice.crt"), *key = under_root("alice.key");
     const char *orgs[] = {"dev", "ops"};
-    cr_assert_eq(pki_issue_client_cert(dir, "alice", orgs, 2, crt, key), 0);
+    cr_assert_eq(pki_issue_client_cert(dir, "alice", orgs, 2, crt, key, NULL), 0);
     cr_assert_eq(mode_of(key), 0600);
     FILE *fp = fopen(crt, "r");
     cr_assert_not_null(fp);
@@ -418,7 +418,11 @@ Test(pki, issuing_a_client_cert_without_a_ca_fails_with_enoent)
 {
     char *dir = under_root("empty");
     char *crt = under_root("x.crt"), *key = under_root("x.key");
-    cr_assert_eq(pki_issue_client_cert(dir, "bob", NULL, 0, crt, key), -ENOENT);
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(pki_issue_client_cert(dir, "bob", NULL, 0, crt, key, &err), -ENOENT);
+    cr_assert_eq(err.code, 500);
+    cr_assert(strstr(err.message, "pki: no valid CA at "), "%s", err.message);
+    apierr_clear(&err);
     cr_assert_eq(access(crt, F_OK), -1);
     free(crt);
     free(key);

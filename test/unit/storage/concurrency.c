@@ -107,9 +107,13 @@ int cc_run(const char *path, int threads, int per_thread, cc_result *out)
     memset(out, 0, sizeof(*out));
     out->total = total;
     st_sqlite_options opt = st_sqlite_defaults(path);
-    cc.store = st_sqlite_open(&opt);
-    if (!cc.store)
+    api_error err = API_ERROR_INIT;
+    cc.store = st_sqlite_open(&opt, &err);
+    if (!cc.store) {
+        fprintf(stderr, "st_sqlite_open: %s\n", err.message);
+        apierr_clear(&err);
         return -1;
+    }
     cc.slots = calloc((size_t)total, sizeof(*cc.slots));
     cc.per_thread = per_thread;
     cc.ndone = 0;

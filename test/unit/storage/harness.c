@@ -69,8 +69,9 @@ void h_teardown(void)
 
 st_store *h_open_opts(st_sqlite_options opt)
 {
-    st_store *s = st_sqlite_open(&opt);
-    cr_assert_not_null(s, "st_sqlite_open(%s)", opt.path);
+    api_error err = API_ERROR_INIT;
+    st_store *s = st_sqlite_open(&opt, &err);
+    cr_assert_not_null(s, "st_sqlite_open(%s): %s", opt.path, err.message ? err.message : "");
     return s;
 }
 

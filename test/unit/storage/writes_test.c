@@ -262,11 +262,23 @@ Test(storage, open_rejects_bad_options_and_unusable_paths)
 {
     st_sqlite_options opt = st_sqlite_defaults(h_path);
     opt.max_batch = 0;
-    cr_assert_null(st_sqlite_open(&opt));
+    api_error err = API_ERROR_INIT;
+    cr_assert_null(st_sqlite_open(&opt, &err));
+    cr_assert_eq(err.code, 400);
+    cr_assert_str_eq(err.reason, "BadRequest");
+    apierr_clear(&err);
     opt = st_sqlite_defaults(NULL);
-    cr_assert_null(st_sqlite_open(&opt));
+    cr_assert_null(st_sqlite_open(&opt, &err));
+    cr_assert_eq(err.code, 400);
+    apierr_clear(&err);
     opt = st_sqlite_defaults("/nonexistent-dir-for-foo-tests/store.db");
-    cr_assert_null(st_sqlite_open(&opt));
+    cr_assert_null(st_sqlite_open(&opt, &err));
+    cr_assert_eq(err.code, 500);
+    cr_assert_str_eq(err.reason, "InternalError");
+    cr_assert(strstr(err.message, "cannot open sqlite store "
+                                  "/nonexistent-dir-for-foo-tests/store.db: open: "),
+              "%s", err.message);
+    apierr_clear(&err);
 }
 
 /* Issue 6 item 6: an object past ST_MAX_OBJECT_BYTES is refused and consumes no revision. */
