@@ -56,7 +56,7 @@ static bool admit_create(const as_server *srv, const as_resource *ns_kind, const
     return true;
 }
 
-/* "2 deployments.apps, 1 events" for what namespace ns holds; returns the object count. */
+/* "deployments.apps: 2, events: 1" for what namespace ns holds; returns the object count. */
 static size_t contents(const as_server *srv, const char *ns, sbuf *what)
 {
     int n;
@@ -72,8 +72,8 @@ static size_t contents(const as_server *srv, const char *ns, sbuf *what)
         if (!count)
             continue;
         char q[128];
-        sbuf_printf(what, "%s%zu %s", total ? ", " : "", count,
-                    as_resource_qualified(all[i], q, sizeof q));
+        sbuf_printf(what, "%s%s: %zu", total ? ", " : "",
+                    as_resource_qualified(all[i], q, sizeof q), count);
         total += count;
     }
     return total;
