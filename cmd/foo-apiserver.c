@@ -5,29 +5,16 @@
 #include "common/alloc.h"
 #include "common/flags.h"
 #include "common/log.h"
+#include "common/signals.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-typedef struct signal_waiter {
-    sigset_t set;
-    as_server *srv;
-} signal_waiter;
-
-/* Signals are blocked in every thread; this one waits for them and asks the server to stop. */
-static void *wait_for_signal(void *arg)
+static void stop_server(void *srv)
 {
-    signal_waiter *sw = arg;
-    int sig = 0;
-    if (sigwait(&sw->set, &sig) == 0) {
-        log_kv(LOG_INFO, "signal received, stopping", "signal", strsignal(sig), NULL);
-        as_stop(sw->srv);
-    }
-    return NULL;
+    as_stop(srv);
 }
 
 int main(int argc, char **argv)
@@ -68,26 +55,20 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    signal_waiter sw;
-    sigemptyset(&sw.set);
-    sigaddset(&sw.set, SIGTERM);
-    sigaddset(&sw.set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sw.set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
+    sig_block_stop_signals(); /* before any thread starts: every thread inherits the mask */
     as_server *srv = as_new(&o);
     if (!srv)
         return 1;
-    sw.srv = srv;
-    pthread_t waiter;
-    if (pthread_create(&waiter, NULL, wait_for_signal, &sw) != 0) {
-        log_error("cannot start the signal thread");
+    api_error err = API_ERROR_INIT;
+    sig_waiter *waiter = NULL;
+    if (sig_waiter_start(stop_server, srv, &waiter, &err) != 0) {
+        log_kv(LOG_ERROR, err.message, NULL);
+        apierr_clear(&err);
         as_free(srv);
         return 1;
     }
     rc = as_run(srv);
-    pthread_cancel(waiter);
-    pthread_join(waiter, NULL);
+    sig_waiter_stop(waiter);
     as_free(srv);
     return rc == 0 ? 0 : 1;
 }

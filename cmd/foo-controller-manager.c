@@ -4,28 +4,15 @@
  */
 #include "common/alloc.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "controllers/manager.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct signal_waiter {
-    sigset_t set;
-    mgr_manager *m;
-} signal_waiter;
-
-/* Signals are blocked in every thread; this one waits for them and asks the manager to stop. */
-static void *wait_for_signal(void *arg)
+static void stop_manager(void *m)
 {
-    signal_waiter *sw = arg;
-    int sig = 0;
-    if (sigwait(&sw->set, &sig) == 0) {
-        log_kv(LOG_INFO, "signal received, stopping", "signal", strsignal(sig), NULL);
-        mgr_request_stop(sw->m);
-    }
-    return NULL;
+    mgr_request_stop(m);
 }
 
 int main(int argc, char **argv)
@@ -37,13 +24,7 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     log_set_verbosity(o.verbosity);
 
-    /* Blocked before any thread starts, so every thread inherits the mask. */
-    signal_waiter sw;
-    sigemptyset(&sw.set);
-    sigaddset(&sw.set, SIGTERM);
-    sigaddset(&sw.set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sw.set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    sig_block_stop_signals(); /* before any thread starts: every thread inherits the mask */
 
     api_error err = API_ERROR_INIT;
     mgr_manager *m = NULL;
@@ -53,16 +34,15 @@ int main(int argc, char **argv)
         apierr_clear(&err);
         return 1;
     }
-    sw.m = m;
-    pthread_t waiter;
-    if (pthread_create(&waiter, NULL, wait_for_signal, &sw) != 0) {
-        log_error("cannot start the signal thread");
+    sig_waiter *waiter = NULL;
+    if (sig_waiter_start(stop_manager, m, &waiter, &err) != 0) {
+        log_kv(LOG_ERROR, err.message, NULL);
+        apierr_clear(&err);
         mgr_free(m);
         return 1;
     }
     rc = mgr_run(m);
-    pthread_cancel(waiter);
-    pthread_join(waiter, NULL);
+    sig_waiter_stop(waiter);
     mgr_free(m);
     return rc;
 }
