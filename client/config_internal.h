@@ -160,13 +160,6 @@ const kcf_context *kcf_find_context(const kcf_doc *doc, const char *name);
 /* ---- helpers (kc_util.c) ---- */
 
 /*
- * Fills *err for a local failure of the client's setup (configuration, credentials, a new
- * client's transport) and returns rc (negative): -EINVAL (bad content) is a 400 BadRequest, any
- * other code a 500 InternalError (config.h); the message is the printf text as given.
- */
-int kc_fail(api_error *err, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/*
  * Reads a whole file into a malloc'd, NUL-terminated buffer (the NUL is not counted in *len).
  * Returns 0 or -errno. The file may hold a secret: growth leaves no unwiped copy behind, and the
  * caller frees the result with kc_free_secret(data, len + 1) when it is one.

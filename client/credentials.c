@@ -186,14 +186,14 @@ static int fetch(kc_credentials *c, clk_t *clock, fetched *f, api_error *err)
     size_t len;
     int rc = kc_read_file(c->path, &f->file, &len);
     if (rc < 0)
-        return kc_fail(err, rc, "%s: cannot read: %s", c->what, strerror(-rc));
+        return apierr_local(err, rc, "%s: cannot read: %s", c->what, strerror(-rc));
     /* An exact-size copy: trimming moves the token, leaving a partial copy past its end. */
     unsigned char *raw = f->file;
     const char *token = kc_trim((char *)raw);
     f->file = *token ? (unsigned char *)xstrdup(token) : NULL;
     kc_free_secret(raw, len + 1);
     if (!f->file)
-        return kc_fail(err, -EINVAL, "%s: the file is empty", c->what);
+        return apierr_local(err, -EINVAL, "%s: the file is empty", c->what);
     return 0;
 }
 

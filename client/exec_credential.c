@@ -73,7 +73,7 @@ void kc_exec_result_clear(kc_exec_result *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Fills *err (kc_fail) with the "<where>: exec plugin \"cmd\": " prefix of every message, and
+/* Fills *err (apierr_local) with the "<where>: exec plugin \"cmd\": " prefix of every message, and
    returns rc. */
 static int fail(api_error *err, int rc, const kc_exec_spec *spec, bool with_hint, const char *fmt,
                 ...) __attribute__((format(printf, 5, 6)));
@@ -92,7 +92,7 @@ static int fail(api_error *err, int rc, const kc_exec_spec *spec, bool with_hint
     if (with_hint && spec->install_hint)
         sbuf_printf(&sb, "; install hint: %s", spec->install_hint);
     char *msg = sbuf_detach(&sb, NULL);
-    kc_fail(err, rc, "%s", msg);
+    apierr_local(err, rc, "%s", msg);
     free(msg);
     return rc;
 }

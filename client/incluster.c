@@ -26,11 +26,12 @@ static int check_token(const char *path, api_error *err)
     size_t len;
     int rc = kc_read_file(path, &data, &len);
     if (rc < 0)
-        return kc_fail(err, rc, "in-cluster: token file %s: cannot read: %s", path, strerror(-rc));
+        return apierr_local(err, rc, "in-cluster: token file %s: cannot read: %s", path,
+                            strerror(-rc));
     bool empty = *kc_trim((char *)data) == '\0';
     kc_free_secret(data, len + 1);
     if (empty)
-        return kc_fail(err, -EINVAL, "in-cluster: token file %s is empty", path);
+        return apierr_local(err, -EINVAL, "in-cluster: token file %s is empty", path);
     return 0;
 }
 
@@ -68,9 +69,10 @@ int kc_incluster_load(const char *dir, kc_config **out, api_error *err)
     const char *host = env_nonempty("KUBERNETES_SERVICE_HOST");
     const char *port = env_nonempty("KUBERNETES_SERVICE_PORT");
     if (!host || !port)
-        return kc_fail(err, -ENOENT,
-                       "in-cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be "
-                       "set (not running in a pod?)");
+        return apierr_local(
+            err, -ENOENT,
+            "in-cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be "
+            "set (not running in a pod?)");
     char *token_path = xasprintf("%s/token", dir);
     char *ca_path = xasprintf("%s/ca.crt", dir);
     unsigned char *ca = NULL;
@@ -79,7 +81,8 @@ int kc_incluster_load(const char *dir, kc_config **out, api_error *err)
     if (rc == 0) {
         rc = kc_read_file(ca_path, &ca, &ca_len);
         if (rc < 0)
-            kc_fail(err, rc, "in-cluster: CA file %s: cannot read: %s", ca_path, strerror(-rc));
+            apierr_local(err, rc, "in-cluster: CA file %s: cannot read: %s", ca_path,
+                         strerror(-rc));
     }
     if (rc < 0) {
         free(token_path);

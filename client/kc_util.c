@@ -17,22 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-int kc_fail(api_error *err, int rc, const char *fmt, ...)
-{
-    sbuf sb = SBUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    sbuf_vprintf(&sb, fmt, ap);
-    va_end(ap);
-    char *msg = sbuf_detach(&sb, NULL);
-    if (rc == -EINVAL)
-        apierr_set(err, 400, "BadRequest", "%s", msg);
-    else
-        apierr_set(err, 500, "InternalError", "%s", msg);
-    free(msg);
-    return rc;
-}
-
 int kc_read_file(const char *path, unsigned char **data, size_t *len)
 {
     *data = NULL;

@@ -58,14 +58,14 @@ static int load_material(const char *what, const char *field, const char *data_b
     *len = 0;
     if (data_b64) {
         if (!kc_base64_decode(data_b64, data, len))
-            return kc_fail(err, -EINVAL, "%s: %s-data is not valid base64", what, field);
+            return apierr_local(err, -EINVAL, "%s: %s-data is not valid base64", what, field);
         return 0;
     }
     if (!file)
         return 0;
     int rc = kc_read_file(file, data, len);
     if (rc < 0)
-        kc_fail(err, rc, "%s: %s %s: cannot read: %s", what, field, file, strerror(-rc));
+        apierr_local(err, rc, "%s: %s %s: cannot read: %s", what, field, file, strerror(-rc));
     return rc;
 }
 
@@ -74,11 +74,11 @@ static int build_cluster(const kcf_cluster *cl, kc_config *cfg, api_error *err)
     char *what = xasprintf("kubeconfig %s: cluster \"%s\"", cl->origin, cl->name);
     int rc = 0;
     if (!cl->server)
-        rc = kc_fail(err, -EINVAL, "%s: server is not set", what);
+        rc = apierr_local(err, -EINVAL, "%s: server is not set", what);
     else if (cl->insecure && (cl->ca_file || cl->ca_data))
-        rc = kc_fail(err, -EINVAL,
-                     "%s: insecure-skip-tls-verify cannot be combined with certificate-authority",
-                     what);
+        rc = apierr_local(
+            err, -EINVAL,
+            "%s: insecure-skip-tls-verify cannot be combined with certificate-authority", what);
     else
         rc = load_material(what, "certificate-authority", cl->ca_data, cl->ca_file, &cfg->ca_pem,
                            &cfg->ca_pem_len, err);
@@ -149,7 +149,7 @@ static kc_credentials *user_credentials(kcf_user *u, const kc_config *cfg)
 static int build_user(kcf_user *u, kc_config *cfg, api_error *err)
 {
     if (u->problem)
-        return kc_fail(err, -EINVAL, "%s", u->problem);
+        return apierr_local(err, -EINVAL, "%s", u->problem);
     char *what = xasprintf("kubeconfig %s: user \"%s\"", u->origin, u->name);
     int rc = load_material(what, "client-certificate", u->cert_data, u->cert_file,
                            &cfg->client_cert_pem, &cfg->client_cert_pem_len, err);
@@ -157,9 +157,9 @@ static int build_user(kcf_user *u, kc_config *cfg, api_error *err)
         rc = load_material(what, "client-key", u->key_data, u->key_file, &cfg->client_key_pem,
                            &cfg->client_key_pem_len, err);
     if (rc == 0 && !cfg->client_cert_pem != !cfg->client_key_pem)
-        rc = kc_fail(err, -EINVAL, "%s: %s is set without %s", what,
-                     cfg->client_cert_pem ? "client-certificate" : "client-key",
-                     cfg->client_cert_pem ? "client-key" : "client-certificate");
+        rc = apierr_local(err, -EINVAL, "%s: %s is set without %s", what,
+                          cfg->client_cert_pem ? "client-certificate" : "client-key",
+                          cfg->client_cert_pem ? "client-key" : "client-certificate");
     free(what);
     if (rc < 0)
         return rc;
@@ -174,9 +174,9 @@ static int undefined_entry(const kcf_context *ctx, const char *kind, const char 
     char *own = xasprintf("kubeconfig %s", ctx->origin);
     bool merged = strcmp(own, source) != 0;
     free(own);
-    return kc_fail(err, -EINVAL,
-                   "kubeconfig %s: context \"%s\" names %s \"%s\", which is not defined%s%s",
-                   ctx->origin, ctx->name, kind, entry, merged ? " in " : "", merged ? source : "");
+    return apierr_local(
+        err, -EINVAL, "kubeconfig %s: context \"%s\" names %s \"%s\", which is not defined%s%s",
+        ctx->origin, ctx->name, kind, entry, merged ? " in " : "", merged ? source : "");
 }
 
 /* Picks the context and fills cfg from it. `source` names the files in messages. */
@@ -185,17 +185,17 @@ static int build_config(kcf_doc *doc, const char *source, const char *context, k
 {
     const char *name = context ? context : doc->current_context;
     if (!name)
-        return kc_fail(err, -EINVAL, "%s: current-context is not set and no context was given",
-                       source);
+        return apierr_local(err, -EINVAL, "%s: current-context is not set and no context was given",
+                            source);
     const kcf_context *ctx = kcf_find_context(doc, name);
     if (!ctx)
-        return kc_fail(err, -EINVAL, "%s: context \"%s\" not found", source, name);
+        return apierr_local(err, -EINVAL, "%s: context \"%s\" not found", source, name);
     const kcf_cluster *cl = ctx->cluster ? kcf_find_cluster(doc, ctx->cluster) : NULL;
     if (!cl) {
         if (ctx->cluster)
             return undefined_entry(ctx, "cluster", ctx->cluster, source, err);
-        return kc_fail(err, -EINVAL, "kubeconfig %s: context \"%s\" names no cluster", ctx->origin,
-                       name);
+        return apierr_local(err, -EINVAL, "kubeconfig %s: context \"%s\" names no cluster",
+                            ctx->origin, name);
     }
     kcf_user *u = ctx->user ? kcf_find_user(doc, ctx->user) : NULL;
     if (ctx->user && !u)
@@ -243,7 +243,7 @@ static int load_files(char **paths, size_t n, bool required, const char *context
         apierr_clear(&file_err);
     }
     if (rc == 0 && loaded == 0)
-        rc = kc_fail(err, -ENOENT, "%s: none of these files exists", src.data);
+        rc = apierr_local(err, -ENOENT, "%s: none of these files exists", src.data);
     kc_config *cfg = NULL;
     if (rc == 0) {
         cfg = xcalloc(1, sizeof *cfg);
@@ -291,7 +291,7 @@ static int load_env_list(const char *value, const char *context, kc_config **out
     char **paths = split_list(value, &n);
     int rc;
     if (n == 0)
-        rc = kc_fail(err, -ENOENT, "KUBECONFIG=\"%s\" lists no file", value);
+        rc = apierr_local(err, -ENOENT, "KUBECONFIG=\"%s\" lists no file", value);
     else
         rc = load_files(paths, n, false, context, out, err);
     free_list(paths, n);
@@ -308,8 +308,8 @@ static int load_home(const char *context, const api_error *incluster_err, kc_con
     const char *home = nonempty(getenv("HOME"));
     int rc;
     if (!home) {
-        rc = kc_fail(err, -ENOENT,
-                     "no configuration: --kubeconfig not given, KUBECONFIG and HOME not set");
+        rc = apierr_local(err, -ENOENT,
+                          "no configuration: --kubeconfig not given, KUBECONFIG and HOME not set");
     } else {
         char *path = xasprintf("%s/.kube/config", home);
         rc = load_files(&path, 1, true, context, out, err);
@@ -317,7 +317,7 @@ static int load_home(const char *context, const api_error *incluster_err, kc_con
     }
     if (rc == -ENOENT && apierr_is_set(incluster_err)) {
         char *home_msg = xstrdup(err->message);
-        kc_fail(err, rc, "%s; and %s", incluster_err->message, home_msg);
+        apierr_local(err, rc, "%s; and %s", incluster_err->message, home_msg);
         free(home_msg);
     }
     return rc;

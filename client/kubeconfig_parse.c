@@ -502,7 +502,7 @@ int kcf_parse(const char *path, const char *text, size_t len, kcf_doc **out, api
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) {
         free(k.dir);
-        return kc_fail(err, -ENOMEM, "kubeconfig %s: cannot initialise the YAML parser", path);
+        return apierr_local(err, -ENOMEM, "kubeconfig %s: cannot initialise the YAML parser", path);
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     yaml_document_t doc;
@@ -510,11 +510,11 @@ int kcf_parse(const char *path, const char *text, size_t len, kcf_doc **out, api
         char *started = parser.context ? xasprintf(" (started at line %lu)",
                                                    (unsigned long)parser.context_mark.line + 1)
                                        : NULL;
-        kc_fail(err, -EINVAL, "kubeconfig %s: invalid YAML at line %lu, column %lu: %s%s%s%s", path,
-                (unsigned long)parser.problem_mark.line + 1,
-                (unsigned long)parser.problem_mark.column + 1,
-                parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
-                parser.context ? parser.context : "", started ? started : "");
+        apierr_local(err, -EINVAL, "kubeconfig %s: invalid YAML at line %lu, column %lu: %s%s%s%s",
+                     path, (unsigned long)parser.problem_mark.line + 1,
+                     (unsigned long)parser.problem_mark.column + 1,
+                     parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
+                     parser.context ? parser.context : "", started ? started : "");
         free(started);
         wipe_parser(&parser);
         yaml_parser_delete(&parser);
@@ -531,7 +531,7 @@ int kcf_parse(const char *path, const char *text, size_t len, kcf_doc **out, api
     free(k.dir);
     if (!ok) {
         kcf_doc_free(d);
-        kc_fail(err, -EINVAL, "%s", k.err);
+        apierr_local(err, -EINVAL, "%s", k.err);
         free(k.err);
         return -EINVAL;
     }
@@ -546,7 +546,7 @@ int kcf_load_file(const char *path, kcf_doc **out, api_error *err)
     size_t len;
     int rc = kc_read_file(path, &text, &len);
     if (rc < 0)
-        return kc_fail(err, rc, "kubeconfig %s: cannot read: %s", path, strerror(-rc));
+        return apierr_local(err, rc, "kubeconfig %s: cannot read: %s", path, strerror(-rc));
     rc = kcf_parse(path, (const char *)text, len, out, err);
     kc_free_secret(text, len + 1); /* tokens and keys may be written inline */
     return rc;

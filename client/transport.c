@@ -107,7 +107,7 @@ static int kc_apply_server_name(kc_client *c, CURLU *u, api_error *err)
     char *explicit_port = kc_url_part(u, CURLUPART_PORT, 0);
     int rc = 0;
     if (!host || !port) {
-        rc = kc_fail(err, -EINVAL, "server URL %s has no host", c->cfg->server);
+        rc = apierr_local(err, -EINVAL, "server URL %s has no host", c->cfg->server);
     } else {
         char *rule = xasprintf("::%s:%s", host, port);
         c->connect_to = curl_slist_append(NULL, rule);
@@ -116,8 +116,8 @@ static int kc_apply_server_name(kc_client *c, CURLU *u, api_error *err)
                                    explicit_port ? explicit_port : "");
         if (!c->connect_to ||
             curl_url_set(u, CURLUPART_HOST, c->cfg->tls_server_name, 0) != CURLUE_OK)
-            rc = kc_fail(err, -EINVAL, "tls-server-name %s is not a valid host name",
-                         c->cfg->tls_server_name);
+            rc = apierr_local(err, -EINVAL, "tls-server-name %s is not a valid host name",
+                              c->cfg->tls_server_name);
     }
     free(host);
     free(port);
@@ -130,14 +130,14 @@ static int kc_build_urls(kc_client *c, CURLU *u, api_error *err)
     const kc_config *cfg = c->cfg;
     CURLUcode uc = curl_url_set(u, CURLUPART_URL, cfg->server, 0);
     if (uc != CURLUE_OK)
-        return kc_fail(err, -EINVAL, "server URL %s: %s", cfg->server, curl_url_strerror(uc));
+        return apierr_local(err, -EINVAL, "server URL %s: %s", cfg->server, curl_url_strerror(uc));
     char *scheme = kc_url_part(u, CURLUPART_SCHEME, 0);
     bool https = scheme && strcmp(scheme, "https") == 0;
     bool http = scheme && strcmp(scheme, "http") == 0;
     free(scheme);
     if (!https && !http)
-        return kc_fail(err, -EINVAL, "server URL %s: the scheme must be https or http",
-                       cfg->server);
+        return apierr_local(err, -EINVAL, "server URL %s: the scheme must be https or http",
+                            cfg->server);
     if (https && cfg->tls_server_name && *cfg->tls_server_name) {
         int rc = kc_apply_server_name(c, u, err);
         if (rc != 0)
@@ -145,7 +145,7 @@ static int kc_build_urls(kc_client *c, CURLU *u, api_error *err)
     }
     char *url = kc_url_part(u, CURLUPART_URL, 0);
     if (!url)
-        return kc_fail(err, -EINVAL, "server URL %s cannot be rebuilt", cfg->server);
+        return apierr_local(err, -EINVAL, "server URL %s cannot be rebuilt", cfg->server);
     size_t n = strlen(url);
     while (n > 0 && url[n - 1] == '/')
         url[--n] = '\0';
@@ -161,20 +161,20 @@ int kc_transport_init(kc_client *c, api_error *err)
     pthread_mutex_init(&c->pool.mu, NULL);
     pthread_once(&kc_global_once, kc_global_init);
     if (kc_global_rc != CURLE_OK)
-        return kc_fail(err, -EIO, "curl_global_init: %s", curl_easy_strerror(kc_global_rc));
+        return apierr_local(err, -EIO, "curl_global_init: %s", curl_easy_strerror(kc_global_rc));
     CURLU *u = curl_url();
     if (!u)
-        return kc_fail(err, -ENOMEM, "curl_url: out of memory");
+        return apierr_local(err, -ENOMEM, "curl_url: out of memory");
     int rc = kc_build_urls(c, u, err);
     curl_url_cleanup(u);
     if (rc != 0)
         return rc;
     c->share = curl_share_init();
     if (!c->share)
-        return kc_fail(err, -ENOMEM, "curl_share_init failed");
+        return apierr_local(err, -ENOMEM, "curl_share_init failed");
     CURLSHcode sc = kc_share_setup(c);
     if (sc != CURLSHE_OK)
-        return kc_fail(err, -EIO, "curl_share_setopt: %s", curl_share_strerror(sc));
+        return apierr_local(err, -EIO, "curl_share_setopt: %s", curl_share_strerror(sc));
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "common/alloc.h"
 #include "common/sbuf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,4 +220,21 @@ void apierr_from_status_json(api_error *e, int http_code, const char *body, size
             e->retry_after = ra->valueint;
     }
     cJSON_Delete(s);
+}
+
+int apierr_local(api_error *e, int rc, const char *fmt, ...)
+{
+    if (!e)
+        return rc;
+    va_list ap;
+    va_start(ap, fmt);
+    sbuf msg = SBUF_INIT;
+    sbuf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    if (rc == -EINVAL)
+        apierr_set(e, 400, "BadRequest", "%s", msg.data ? msg.data : "");
+    else
+        apierr_set(e, 500, "InternalError", "%s", msg.data ? msg.data : "");
+    sbuf_free(&msg);
+    return rc;
 }

@@ -62,6 +62,14 @@ void apierr_conflict(api_error *e, const char *resource, const char *group, cons
 void apierr_bad_request(api_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void apierr_internal(api_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Fills e for a local failure (a file, a parse, a thread: docs/design.md §4.8) and returns rc
+ * (negative): -EINVAL (bad content) is a 400 BadRequest, any other code a 500 InternalError; the
+ * message is the printf text as given (no "Internal error occurred" prefix: it names what
+ * failed). e may be NULL (only rc is returned).
+ */
+int apierr_local(api_error *e, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Renders {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",...}. Caller frees.
  */
 char *apierr_to_status_json(const api_error *e);
