@@ -133,6 +133,26 @@ bool wo_report_fields(write_op *op, const char *what, const cJSON *paths, size_t
     return ok;
 }
 
+/*
+ * The Content-Type of an object body (create, update, /status, /scale, bar, DeleteOptions; a
+ * patch's is its patch type): JSON (also when absent: the HPA sends a Scale without one), YAML,
+ * or protobuf for the kinds that have a protobuf form, as kube reads them. Anything else is kube's
+ * 415, answered here: a body is never read as something it does not say it is.
+ */
+static bool body_type_known(write_op *op)
+{
+    const char *ct = op->req->content_type;
+    if (!ct || !*ct || as_media_type_is(ct, "application/json") ||
+        as_media_type_is(ct, "application/yaml"))
+        return true;
+    bool proto = k8s_proto_readable(op->in.res->group, op->in.res->kind);
+    as_respond_status(op->req, 415, "UnsupportedMediaType",
+                      "the body of the request was in an unknown format - accepted media types "
+                      "include: application/json, application/yaml%s",
+                      proto ? ", application/vnd.kubernetes.protobuf" : "");
+    return false;
+}
+
 /* An apply body is YAML, or JSON (which is YAML): read as JSON when it is, else as YAML. */
 static cJSON *parse_apply_yaml(write_op *op)
 {
@@ -182,6 +202,11 @@ cJSON *wo_parse_body(write_op *op)
     }
     if (as_media_type_is(req->content_type, K8S_PROTO_MEDIA_TYPE))
         return parse_protobuf_body(op);
+    bool patch = op->in.kind == OP_PATCH || op->in.kind == OP_SCALE_PATCH;
+    if (!patch && !body_type_known(op))
+        return NULL;
+    if (!patch && as_media_type_is(req->content_type, "application/yaml"))
+        return parse_apply_yaml(op);
     cJSON *dups = cJSON_CreateArray();
     size_t at = 0;
     cJSON *body = json_parse_body(req->body.data, req->body.len, dups, &at);

@@ -53,12 +53,15 @@ void wo_free(write_op *op);
 void wo_respond_error(as_req *req, api_error *e);
 
 /*
- * Reads ?fieldValidation into op->validation (DELETE has none: Warn), then parses the JSON body
- * (for an apply patch: JSON, else YAML) with json_parse_body (common/json.h): where an object
- * repeats a key the last value is kept, and each repeated field is reported per op->validation
- * (Strict: 400 naming them; Warn: a Warning header each). Returns the owned tree, or NULL after
- * answering: 422 for an unsupported fieldValidation, 400 for an empty body, invalid JSON (or YAML),
- * or repeated fields under Strict.
+ * Reads ?fieldValidation into op->validation (DELETE has none: Warn), then parses the body by
+ * its Content-Type (docs/api.md §5.8): JSON (also when absent) with json_parse_body
+ * (common/json.h), YAML with yaml_to_json (an apply patch: JSON, else YAML), or, for the
+ * built-in kinds, protobuf with k8s_proto_decode (api/k8s_proto.h). Where the body repeats a
+ * field the last value is kept, and each repeated field is reported per op->validation (Strict:
+ * 400 naming them; Warn: a Warning header each). Returns the owned tree, or NULL after
+ * answering: 422 for an unsupported fieldValidation, 400 for an empty body or one that does not
+ * parse, 415 for another Content-Type or a protobuf body of a kind (or field) without a protobuf
+ * form, 400 for repeated fields under Strict.
  */
 cJSON *wo_parse_body(write_op *op);
 

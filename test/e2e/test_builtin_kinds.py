@@ -291,3 +291,25 @@ def test_python_client_reads_and_writes_the_builtin_kinds(server):
     assert lease.spec.holder_identity == "me"
     names = {n.metadata.name for n in core.list_namespace().items}
     assert SYSTEM_NAMESPACES <= names
+
+
+def test_object_bodies_are_read_as_their_content_type_says(server):
+    """YAML is read as YAML; a type the server does not read is 415 and stores nothing."""
+    yaml_foo = "apiVersion: demo.example.com/v1beta1\nkind: Foo\nmetadata:\n  name: from-yaml\n"
+    r = server.request("POST", FOOS, yaml_foo, headers={"Content-Type": "application/yaml"})
+    assert r.status == 201, r
+    assert r.json()["metadata"]["name"] == "from-yaml"
+    body = json.dumps(minimal_deployment("plain"))
+    r = server.request("POST", DEPLOYS, body, headers={"Content-Type": "text/plain"})
+    assert r.status == 415, r
+    assert r.json()["reason"] == "UnsupportedMediaType"
+    assert r.json()["message"].endswith(
+        "accepted media types include: application/json, application/yaml, "
+        "application/vnd.kubernetes.protobuf")
+    r = server.request("POST", FOOS, json.dumps({"apiVersion": "demo.example.com/v1beta1",
+                                                "kind": "Foo", "metadata": {"name": "plain"}}),
+                       headers={"Content-Type": "text/plain"})
+    assert r.status == 415, r
+    assert r.json()["message"].endswith("application/json, application/yaml")
+    assert server.request("GET", f"{DEPLOYS}/plain").status == 404
+    assert server.request("GET", f"{FOOS}/plain").status == 404
