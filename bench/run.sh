@@ -23,11 +23,24 @@
 #       counts 0 ms, so the share of such events and the p99 from write sent to event received
 #       are printed too: when the server fans out before it answers the writer, they are the
 #       meaningful numbers.
+# Part 3, the controller-manager (bench/controller_bench.c), each half on a fresh server:
+#   (h) 10 000 Foos created from CTL_THREADS threads while foo-controller-manager
+#       --simulate-deployments (CTL_WORKERS workers per controller) runs: time from the first
+#       create until every Foo has its Deployment and is Ready (an informer in controller_bench
+#       watches), beside the limit: the same writes the manager makes for each Foo (Foo create,
+#       finalizer, Deployment create, two Foo status patches, the simulated Deployment status,
+#       one Event: 7 per Foo) sent straight to the server by a plain client (the same REST
+#       client, the same bodies) from CTL_THREADS threads, as many as the manager's workers.
+#       Goal: within 3x of the limit. Also CPU seconds (utime + stime of /proc/PID/stat over
+#       the run) and peak RSS (VmHWM) of both programs; the manager's memory per cached object
+#       (10 000 Foos + 10 000 Deployments) against the target 2 KB: its RSS growth over the run,
+#       and the stores' own count of bytes (inf_store_bytes of informers with the manager's
+#       options, synced once the run is over: the manager does not publish its own).
 #
 # Load: wrk over HTTPS keep-alive. wrk cannot present client certificates, so the servers get a
 # --token-auth-file with one bearer token in group system:masters; the informers use the
 # standalone admin kubeconfig (client certificate).
-# The whole run takes about 3 minutes; every process it starts is stopped on exit. Results go to
+# The whole run takes about 4 minutes; every process it starts is stopped on exit. Results go to
 # stdout and bench/out/results.txt (raw wrk output and each program's output beside it).
 #
 # Usage: bench/run.sh BUILD_DIR   (BUILD_DIR holds foo-apiserver and the libfoo_*.a libraries)
@@ -53,6 +66,9 @@ BIG_SIZE=10000
 WATCHERS=1000
 WATCH_WRITES=100
 SQLITE_THREADS=32
+CTL_WORKERS=2                      # foo-controller-manager's default --workers
+CTL_THREADS=$((2 * CTL_WORKERS))   # its worker threads: the Foo controller's and the simulator's
+CTL_TIMEOUT_S=600
 SQLITE_SECONDS=10
 ROW_BYTES=1024
 TOKEN="bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
@@ -65,12 +81,16 @@ if [ ! -d "$NODE_MODULES" ]; then
     echo "bench: $NODE_MODULES missing (scripts/install-deps.sh runs npm ci there)" >&2
     exit 1
 fi
-for lib in foo_informer foo_client foo_common; do
+for lib in foo_controllers foo_informer foo_client foo_workqueue foo_api foo_common; do
     if [ ! -f "$BUILD/lib$lib.a" ]; then
         echo "bench: $BUILD/lib$lib.a missing (make build)" >&2
         exit 1
     fi
 done
+if [ ! -x "$BUILD/foo-controller-manager" ]; then
+    echo "bench: $BUILD/foo-controller-manager missing (make build)" >&2
+    exit 1
+fi
 
 # 1000 watch connections on each side: this shell's limit is inherited by the server and by
 # watch_latency, so raise it before anything starts (to the hard limit if that is lower).
@@ -95,6 +115,9 @@ cleanup() {
     # Keep the logs of what ran, for a look after a failure.
     cp "$WORK/foo-apiserver.log" "$OUT/foo-apiserver.log" 2>/dev/null || true
     cp "$WORK/foo-apiserver-10k.log" "$OUT/foo-apiserver-10k.log" 2>/dev/null || true
+    cp "$WORK/foo-apiserver-ctl.log" "$OUT/foo-apiserver-ctl.log" 2>/dev/null || true
+    cp "$WORK/foo-apiserver-direct.log" "$OUT/foo-apiserver-direct.log" 2>/dev/null || true
+    cp "$WORK/foo-controller-manager.log" "$OUT/foo-controller-manager.log" 2>/dev/null || true
     cp "$WORK/nginx/error.log" "$OUT/nginx-error.log" 2>/dev/null || true
     rm -rf "$WORK"
 }
@@ -148,6 +171,19 @@ server_alive() {
 # VmRSS of a process in KiB.
 rss_kib() {
     awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+# VmHWM (peak RSS) of a process in KiB.
+hwm_kib() {
+    awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
+}
+
+# CPU seconds (utime + stime) a process has used so far, from /proc/PID/stat: the fields after
+# the command name, which ends at the last ')' (it may hold spaces).
+cpu_s() {
+    local stat
+    stat="$(cat "/proc/$1/stat")"
+    awk -v tck="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($12 + $13) / tck }' <<<"${stat##*) }"
 }
 
 # ---- measurements
@@ -324,6 +360,59 @@ watch_line="$("$WORK/watch_latency" 127.0.0.1 "$SERVER_PORT" "$SERVER_CA" "$TOKE
 server_alive "watch latency"
 echo "$watch_line" >"$OUT/watch-latency.txt"
 rss_after="$(rss_kib "$SERVER_PID")"
+stop_pid "$SERVER_PID"
+
+# ============================ part 3: the controller-manager ==================================
+echo "bench: building controller_bench" >&2
+# shellcheck disable=SC2046
+cc "${CFLAGS[@]}" -I"$ROOT" -o "$WORK/controller_bench" "$HERE/controller_bench.c" \
+    "$BUILD/libfoo_controllers.a" "$BUILD/libfoo_informer.a" "$BUILD/libfoo_client.a" \
+    "$BUILD/libfoo_workqueue.a" "$BUILD/libfoo_api.a" "$BUILD/libfoo_common.a" \
+    $(pkg-config --libs libcurl libcjson yaml-0.1 openssl) -lpthread -lm
+
+start_server ctl -ctl
+MGR_METRICS="127.0.0.1:$(free_port)"
+MGR_PROBE="127.0.0.1:$(free_port)"
+"$BUILD/foo-controller-manager" --kubeconfig "$SERVER_DATA/kubeconfig" --simulate-deployments \
+    --workers "$CTL_WORKERS" --metrics-bind-address "$MGR_METRICS" \
+    --health-probe-bind-address "$MGR_PROBE" 2>"$WORK/foo-controller-manager.log" &
+MGR_PID=$!
+PIDS+=("$MGR_PID")
+# /readyz turns 200 once both (empty) caches have synced: the manager's baseline memory.
+for _ in $(seq 200); do curl -sf -o /dev/null "http://$MGR_PROBE/readyz" && break; sleep 0.1; done
+if ! curl -sf -o /dev/null "http://$MGR_PROBE/readyz"; then
+    echo "bench: foo-controller-manager not ready; last lines of its log:" >&2
+    tail -n 20 "$WORK/foo-controller-manager.log" >&2
+    exit 1
+fi
+mgr_rss0="$(rss_kib "$MGR_PID")"
+mgr_cpu0="$(cpu_s "$MGR_PID")"
+echo "bench: controller-manager, $BIG_SIZE Foos to Ready" >&2
+CTL_CONVERGE="$OUT/controller-converge.txt"
+if ! "$WORK/controller_bench" converge --kubeconfig "$SERVER_DATA/kubeconfig" \
+    --count "$BIG_SIZE" --threads "$CTL_THREADS" --timeout "$CTL_TIMEOUT_S" >"$CTL_CONVERGE"; then
+    echo "bench: the controller-manager did not converge; last lines of its log:" >&2
+    tail -n 20 "$WORK/foo-controller-manager.log" >&2
+    exit 1
+fi
+server_alive "the controller run"
+mgr_cpu="$(awk -v a="$mgr_cpu0" -v b="$(cpu_s "$MGR_PID")" 'BEGIN { printf "%.2f", b - a }')"
+mgr_rss1="$(rss_kib "$MGR_PID")"
+mgr_hwm="$(hwm_kib "$MGR_PID")"
+curl -sf "http://$MGR_METRICS/metrics" >"$OUT/controller-metrics.txt"
+# Writes the manager made (every exchange but GETs, which are its informers' LISTs and watches).
+mgr_writes="$(awk '/^rest_client_requests_total\{/ && !/method="GET"/ { n += $NF }
+    END { print n + 0 }' "$OUT/controller-metrics.txt")"
+stop_pid "$MGR_PID"
+stop_pid "$SERVER_PID"
+
+start_server direct -direct
+echo "bench: the same writes sent directly, $CTL_THREADS threads" >&2
+CTL_DIRECT="$OUT/controller-direct.txt"
+"$WORK/controller_bench" direct --kubeconfig "$SERVER_DATA/kubeconfig" --count "$BIG_SIZE" \
+    --threads "$CTL_THREADS" >"$CTL_DIRECT"
+server_alive "the direct writes"
+stop_pid "$SERVER_PID"
 
 # ---- report
 list_bytes="$(stat -c %s "$WORK/www/foos.json")"
@@ -349,6 +438,18 @@ wl() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' 
         "node syncs by one unpaged LIST; C decode alone (no network):" \
         "$(value_of "$C" decode_events_per_s) ev/s"
     echo "# watch: $watch_line; apiserver RSS after all of part 2: $((rss_after / 1024)) MiB"
+    echo "# controller: $BIG_SIZE Foos created from $CTL_THREADS threads (the creates alone took" \
+        "$(value_of "$CTL_CONVERGE" create_seconds) s), manager --workers $CTL_WORKERS" \
+        "--simulate-deployments; writes: $BIG_SIZE creates + manager $mgr_writes" \
+        "(rest_client_requests_total but GET), direct client $(value_of "$CTL_DIRECT" direct_writes)" \
+        "from $CTL_THREADS threads ($(value_of "$CTL_DIRECT" direct_writes_per_s) req/s);" \
+        "goal: time within 3x of direct (ratio >= 0.33)"
+    echo "# controller cache at the end: $(value_of "$CTL_CONVERGE" foos) Foos of" \
+        "$(value_of "$CTL_CONVERGE" foos_store_bytes_per_obj) B and" \
+        "$(value_of "$CTL_CONVERGE" deployments) Deployments of" \
+        "$(value_of "$CTL_CONVERGE" deployments_store_bytes_per_obj) B (the store's own count," \
+        "informers with the manager's options); manager RSS $((mgr_rss0 / 1024)) MiB synced and" \
+        "empty, $((mgr_rss1 / 1024)) MiB at the end"
     awk -v gf="$get_foo" -v gn="$get_nginx" -v lf="$list_foo" -v ln="$list_nginx" \
         -v cf="$create_foo" -v cs="$create_sqlite" -v lb="$list_big" -v bb="$big_bytes" \
         -v ri="$rss_idle" -v rb="$rss_big" -v wp50="$(wl ack_to_event_p50_ms)" \
@@ -362,6 +463,13 @@ wl() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' 
         -v cev="$(value_of "$C" live_events_per_s)" -v nev="$(value_of "$N" live_events_per_s)" \
         -v ccpu="$(value_of "$C" live_cpu_us_per_event)" \
         -v ncpu="$(value_of "$N" live_cpu_us_per_event)" \
+        -v cconv="$(value_of "$CTL_CONVERGE" converge_seconds)" \
+        -v cdir="$(value_of "$CTL_DIRECT" direct_seconds)" \
+        -v ccpu_m="$mgr_cpu" -v ccpu_d="$(value_of "$CTL_DIRECT" cpu_seconds)" \
+        -v chwm_m="$mgr_hwm" -v chwm_d="$(value_of "$CTL_DIRECT" peak_rss_kib)" \
+        -v crss0="$mgr_rss0" -v crss1="$mgr_rss1" \
+        -v cfs="$(value_of "$CTL_CONVERGE" foos_store_bytes_per_obj)" \
+        -v cds="$(value_of "$CTL_CONVERGE" deployments_store_bytes_per_obj)" \
         -v n="$BIG_SIZE" -v w="$WATCHERS" '
     # a / b with two decimals; "inf" when b is 0 (a 0 ms latency), "-" when either is missing
     function ratio(a, b) {
@@ -393,5 +501,14 @@ wl() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' 
         printf fmt, "informer RSS B/Foo vs client-node", crss, nrss, ratio(nrss, crss)
         printf fmt, "informer live events/s vs client-node", cev, nev, ratio(cev, nev)
         printf fmt, "informer CPU us/event (live) vs client-node", ccpu, ncpu, ratio(ncpu, ccpu)
+        printf fmt, "controller " n " Foos to Ready (s) vs direct", cconv, cdir, ratio(cdir, cconv)
+        printf fmt, "controller CPU (s) vs direct client", ccpu_m, ccpu_d, ratio(ccpu_d, ccpu_m)
+        printf fmt, "controller peak RSS (MiB) vs direct client", sprintf("%.1f", chwm_m / 1024),
+            sprintf("%.1f", chwm_d / 1024), ratio(chwm_d, chwm_m)
+        printf fmt, "controller cache B/object (store) vs target", sprintf("%.0f", (cfs + cds) / 2),
+            2048, ratio(2048, (cfs + cds) / 2)
+        printf fmt, "controller RSS B/cached object vs target",
+            sprintf("%.0f", (crss1 - crss0) * 1024 / (2 * n)), 2048,
+            ratio(2048, (crss1 - crss0) * 1024 / (2 * n))
     }'
 } | tee "$OUT/results.txt"
