@@ -66,7 +66,8 @@ typedef struct kc_client_options {
     void *sleep_ctx;
     /*
      * Optional observer of every HTTP exchange of kc_request / kc_request_json (retries count
-     * one each; watches are not observed): code is the HTTP status, or 0 when no answer came
+     * one each) and of every watch attempt (once, when the answer's head arrives, as client-go
+     * counts a watch when it starts): code is the HTTP status, or 0 when no answer came
      * (transport failure, timeout); method as given; host is "host[:port]" of the configured
      * server, as written in its URL (client-go's rest_client_requests_total labels). Called on
      * the calling thread after the exchange, with no lock of the client held; must be
