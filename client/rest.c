@@ -250,12 +250,8 @@ static bool kc_valid_call(kc_client *c, const char *method, const char *path)
     return c && method && *method && path && path[0] == '/';
 }
 
-/*
- * Tells the on_response observer about one exchange: code 0 when no answer came. The host is
- * cut from the configured server URL ("https://h:p/prefix" gives "h:p") on each call, which is
- * cheaper than it looks next to an HTTP exchange and keeps the client struct unchanged.
- */
-static void kc_observe(kc_client *c, long code, const char *method)
+/* Cutting the host on each call is cheap next to an HTTP exchange and keeps kc_client unchanged. */
+void kc_observe_exchange(kc_client *c, long code, const char *method)
 {
     if (!c->opt.on_response)
         return;
@@ -286,7 +282,7 @@ static int kc_request_attempts(kc_client *c, const char *method, const char *pat
         long code = 0;
         if (cc == CURLE_OK)
             cc = curl_easy_getinfo(call.h, CURLINFO_RESPONSE_CODE, &code);
-        kc_observe(c, cc == CURLE_OK ? code : 0, method);
+        kc_observe_exchange(c, cc == CURLE_OK ? code : 0, method);
         if (cc != CURLE_OK) {
             rc = kc_transport_error(&call, cc, method, path, err);
             kc_call_end(c, &call);

@@ -152,7 +152,8 @@ int kc_http_error(kc_call *call, long code, const char *body, size_t len, api_er
 /* Sleeps through the client's sleep function. */
 void kc_sleep(kc_client *c, uint64_t ms);
 
-/* ---- the response observer (rest.c for requests, watch.c for watches) ---- */
+/* ---- the response observer (defined in rest.c; used for requests there, for watches in watch.c)
+ * ---- */
 
 /*
  * Tells c's on_response observer, if any, about one HTTP exchange: code is the HTTP status, 0
@@ -160,19 +161,6 @@ void kc_sleep(kc_client *c, uint64_t ms);
  * ("https://h:p/prefix" gives "h:p"), as client-go labels rest_client_requests_total. Runs the
  * observer on the calling thread; call it with no lock of the client held.
  */
-static inline void kc_observe_exchange(kc_client *c, long code, const char *method)
-{
-    if (!c->opt.on_response)
-        return;
-    const char *host = strstr(c->cfg->server, "://");
-    host = host ? host + 3 : c->cfg->server;
-    char buf[256];
-    size_t n = strcspn(host, "/");
-    if (n >= sizeof buf)
-        n = sizeof buf - 1;
-    memcpy(buf, host, n);
-    buf[n] = '\0';
-    c->opt.on_response(c->opt.on_response_ctx, (int)code, method, buf);
-}
+void kc_observe_exchange(kc_client *c, long code, const char *method);
 
 #endif
