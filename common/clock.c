@@ -37,6 +37,17 @@ int64_t clk_wall_ms(clk_t *c)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+struct timespec clk_mono_deadline(uint64_t ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    /* Whole seconds and the nanosecond part are added apart so the sum cannot overflow. */
+    uint64_t nsec = (uint64_t)ts.tv_nsec + ns % CLK_NS_PER_S;
+    ts.tv_sec += (time_t)(ns / CLK_NS_PER_S + nsec / CLK_NS_PER_S);
+    ts.tv_nsec = (long)(nsec % CLK_NS_PER_S);
+    return ts;
+}
+
 clk_t *clk_fake_new(int64_t wall_ms)
 {
     clk_t *c = xcalloc(1, sizeof *c);

@@ -9,6 +9,7 @@
 #define FOO_COMMON_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 typedef struct clk clk_t;
 
@@ -18,6 +19,14 @@ clk_t *clk_system(void);
 uint64_t clk_mono_ns(clk_t *c);
 /* Wall-clock time in milliseconds since the Unix epoch - for timestamps shown to users. */
 int64_t clk_wall_ms(clk_t *c);
+
+/*
+ * The real CLOCK_MONOTONIC time `ns` nanoseconds from now, as the absolute timespec that
+ * pthread_cond_timedwait takes on a condition variable whose condattr clock is CLOCK_MONOTONIC
+ * (not for one on the default CLOCK_REALTIME). Reads the system clock, never a clk_t: a fake
+ * clock cannot make a thread wake up. Never fails; thread-safe.
+ */
+struct timespec clk_mono_deadline(uint64_t ns);
 
 /* A fake clock starting at the given wall time (ms since epoch) and monotonic time 0. */
 clk_t *clk_fake_new(int64_t wall_ms);

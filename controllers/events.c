@@ -10,6 +10,7 @@
 #include "controllers/event_correlator.h"
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/sbuf.h"
@@ -60,22 +61,12 @@ ev_options ev_options_defaults(void)
 
 /* ---- waiting -------------------------------------------------------------------------------- */
 
-static struct timespec deadline_after_ns(uint64_t ns)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t nsec = (uint64_t)ts.tv_nsec + ns % CLK_NS_PER_S;
-    ts.tv_sec += (time_t)(ns / CLK_NS_PER_S + nsec / CLK_NS_PER_S);
-    ts.tv_nsec = (long)(nsec % CLK_NS_PER_S);
-    return ts;
-}
-
 /* The default ev_wait_fn: sleeps until the time is up or the recorder stops. New events signal
  * the same condition variable, so the loop re-waits until the deadline. */
 static bool recorder_wait(void *ctx, uint64_t ns)
 {
     ev_recorder *r = ctx;
-    struct timespec until = deadline_after_ns(ns);
+    struct timespec until = clk_mono_deadline(ns);
     pthread_mutex_lock(&r->mu);
     int rc = 0;
     while (!r->stopping && rc != ETIMEDOUT)
@@ -424,7 +415,7 @@ void ev_record(ev_recorder *r, const cJSON *obj, const char *type, const char *r
 int ev_flush(ev_recorder *r, int timeout_ms)
 {
     struct timespec until =
-        deadline_after_ns((uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * CLK_NS_PER_MS);
+        clk_mono_deadline((uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * CLK_NS_PER_MS);
     pthread_mutex_lock(&r->mu);
     uint64_t target = r->accepted;
     int rc = 0;

@@ -9,6 +9,7 @@
 #include "controllers/leader.h"
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/ids.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -95,11 +96,7 @@ static bool valid_options(const le_options *o)
 static bool elector_wait(void *ctx, uint64_t ns)
 {
     le_elector *le = ctx;
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    uint64_t nsec = (uint64_t)until.tv_nsec + ns % CLK_NS_PER_S;
-    until.tv_sec += (time_t)(ns / CLK_NS_PER_S + nsec / CLK_NS_PER_S);
-    until.tv_nsec = (long)(nsec % CLK_NS_PER_S);
+    struct timespec until = clk_mono_deadline(ns);
     pthread_mutex_lock(&le->mu);
     int rc = 0;
     while (!atomic_load(&le->stopping) && rc != ETIMEDOUT)

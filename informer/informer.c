@@ -8,6 +8,7 @@
 #include "informer/internal.h"
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -61,21 +62,11 @@ static void bump(_Atomic uint64_t *c)
 
 /* ---- waiting (real time, woken by inf_stop) ---------------------------------------------- */
 
-static struct timespec deadline_after_ns(uint64_t ns)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t total = (uint64_t)ts.tv_nsec + ns % CLK_NS_PER_S;
-    ts.tv_sec += (time_t)(ns / CLK_NS_PER_S + total / CLK_NS_PER_S);
-    ts.tv_nsec = (long)(total % CLK_NS_PER_S);
-    return ts;
-}
-
 /* The default inf_wait_fn: sleeps on the condition variable so inf_stop wakes it at once. */
 static bool informer_wait(void *ctx, uint64_t ns)
 {
     inf_informer *inf = ctx;
-    struct timespec until = deadline_after_ns(ns);
+    struct timespec until = clk_mono_deadline(ns);
     pthread_mutex_lock(&inf->mu);
     int rc = 0;
     while (!inf_reflector_stopping(inf->refl) && rc != ETIMEDOUT)
@@ -321,7 +312,7 @@ bool inf_has_synced(inf_informer *inf)
 bool inf_wait_for_sync(inf_informer *inf, int timeout_ms)
 {
     struct timespec until =
-        deadline_after_ns(timeout_ms > 0 ? (uint64_t)timeout_ms * CLK_NS_PER_MS : 0);
+        clk_mono_deadline(timeout_ms > 0 ? (uint64_t)timeout_ms * CLK_NS_PER_MS : 0);
     pthread_mutex_lock(&inf->mu);
     int rc = 0;
     while (!atomic_load(&inf->synced) && !inf_reflector_stopping(inf->refl) && rc != ETIMEDOUT) {

@@ -4,6 +4,8 @@
  */
 #include "workqueue/wq_internal.h"
 
+#include "common/clock.h"
+
 #include <string.h>
 #include <time.h>
 
@@ -171,17 +173,6 @@ void wq_add(wq *q, const char *key)
     pthread_mutex_unlock(&q->mu);
 }
 
-/* Absolute CLOCK_MONOTONIC time `delta_ns` from now, for pthread_cond_timedwait. */
-static struct timespec deadline_after(uint64_t delta_ns)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t ns = (uint64_t)ts.tv_nsec + delta_ns % CLK_NS_PER_S;
-    ts.tv_sec += (time_t)(delta_ns / CLK_NS_PER_S + ns / CLK_NS_PER_S);
-    ts.tv_nsec = (long)(ns % CLK_NS_PER_S);
-    return ts;
-}
-
 /* One wait of a getter with nothing queued: until signalled, or until the earliest delayed key
  * is due (capped by the heartbeat, since the queue's clock may not be CLOCK_MONOTONIC). */
 static void getter_wait_locked(wq *q, uint64_t now_ns)
@@ -194,7 +185,7 @@ static void getter_wait_locked(wq *q, uint64_t now_ns)
         uint64_t delta = ready > now_ns ? ready - now_ns : 0;
         if (delta > q->max_wait_ns)
             delta = q->max_wait_ns;
-        struct timespec ts = deadline_after(delta);
+        struct timespec ts = clk_mono_deadline(delta);
         int rc = pthread_cond_timedwait(&q->cond, &q->mu, &ts);
         (void)rc; /* ETIMEDOUT and wake-ups alike: the caller re-checks everything */
     }
