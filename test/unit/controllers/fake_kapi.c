@@ -1,6 +1,7 @@
 /*
  * fake_kapi.c - the in-memory API server double (fake_kapi.h). Linear searches throughout: a
- * test holds a handful of objects.
+ * test holds a handful of objects. Arrays grow as needed; logged calls are allocated one by one
+ * so a pointer handed out stays valid while the log grows.
  */
 #include "fake_kapi.h"
 
@@ -15,10 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_OBJECTS 64
-#define MAX_FAILS   16
-#define MAX_CALLS   1024
-
 typedef struct stored {
     char *path;
     cJSON *obj;
@@ -29,19 +26,32 @@ typedef struct injected {
     char *prefix;
     int code, retry_after;
     char *reason, *message;
+    int times; /* calls it still fails */
 } injected;
 
 struct fake_kapi {
-    pthread_mutex_t mu;
-    stored objs[MAX_OBJECTS];
-    size_t nobjs;
-    injected fails[MAX_FAILS];
-    size_t nfails;
-    fake_call calls[MAX_CALLS];
-    size_t ncalls;
+    pthread_mutex_t mu; /* guards everything below */
+    pthread_cond_t gate_cond;
+    stored *objs;
+    size_t nobjs, objs_cap;
+    injected *fails;
+    size_t nfails, fails_cap;
+    fake_call **calls;
+    size_t ncalls, calls_cap;
     long long rv;  /* last resourceVersion handed out */
     long long uid; /* last uid number handed out */
+    bool closed;   /* the gate */
+    int blocked;   /* calls waiting at the gate */
 };
+
+/* Room for one more element in a growing array of elem_size elements. */
+static void *grow(void *arr, size_t n, size_t *cap, size_t elem_size)
+{
+    if (n < *cap)
+        return arr;
+    *cap = *cap ? *cap * 2 : 16;
+    return xrealloc(arr, *cap * elem_size);
+}
 
 /* ---- paths --------------------------------------------------------------------------------- */
 
@@ -138,8 +148,7 @@ static void fill_new(fake_kapi *f, cJSON *obj, const target *t)
 
 static stored *insert(fake_kapi *f, const char *path, cJSON *obj)
 {
-    if (f->nobjs == MAX_OBJECTS)
-        abort(); /* a test that needs more should raise the limit */
+    f->objs = grow(f->objs, f->nobjs, &f->objs_cap, sizeof *f->objs);
     stored *s = &f->objs[f->nobjs++];
     s->path = xstrdup(path);
     s->obj = obj;
@@ -339,6 +348,8 @@ static bool take_failure(fake_kapi *f, const char *method, const char *path, api
             continue;
         apierr_set(err, in->code, in->reason, "%s", in->message);
         err->retry_after = in->retry_after;
+        if (--in->times > 0)
+            return true;
         free(in->method);
         free(in->prefix);
         free(in->reason);
@@ -353,9 +364,9 @@ static bool take_failure(fake_kapi *f, const char *method, const char *path, api
 static void log_call(fake_kapi *f, const char *method, const char *path, const char *content_type,
                      const cJSON *body, int code)
 {
-    if (f->ncalls == MAX_CALLS)
-        abort();
-    fake_call *c = &f->calls[f->ncalls++];
+    f->calls = grow(f->calls, f->ncalls, &f->calls_cap, sizeof *f->calls);
+    fake_call *c = xcalloc(1, sizeof *c);
+    f->calls[f->ncalls++] = c;
     c->method = xstrdup(method);
     c->path = xstrdup(path);
     c->content_type = content_type ? xstrdup(content_type) : NULL;
@@ -363,27 +374,42 @@ static void log_call(fake_kapi *f, const char *method, const char *path, const c
     c->code = code;
 }
 
+/* Holds the calling thread while the gate is closed; mutex held. */
+static void pass_gate_locked(fake_kapi *f)
+{
+    f->blocked++;
+    pthread_cond_broadcast(&f->gate_cond);
+    while (f->closed)
+        pthread_cond_wait(&f->gate_cond, &f->mu);
+    f->blocked--;
+}
+
+/* err may be NULL (a test calling the seam by hand): the answer's reason is then dropped. */
 static int fake_call_fn(void *ctx, const char *method, const char *path, const char *content_type,
                         const cJSON *body, cJSON **out, api_error *err)
 {
     fake_kapi *f = ctx;
     cJSON *answer = NULL;
+    api_error local = API_ERROR_INIT;
     pthread_mutex_lock(&f->mu);
+    pass_gate_locked(f);
     int code;
-    if (take_failure(f, method, path, err))
-        code = err->code;
+    if (take_failure(f, method, path, &local))
+        code = local.code;
     else
-        code = serve(f, method, path, content_type, body, &answer, err);
+        code = serve(f, method, path, content_type, body, &answer, &local);
     log_call(f, method, path, content_type, body, code);
     pthread_mutex_unlock(&f->mu);
-    if (code >= 200 && code < 300) {
-        if (out)
-            *out = answer;
-        else
-            cJSON_Delete(answer);
+    bool ok = code >= 200 && code < 300;
+    if (ok && out)
+        *out = answer;
+    else
+        cJSON_Delete(answer);
+    if (!ok && err)
+        apierr_move(err, &local);
+    apierr_clear(&local);
+    if (ok)
         return 0;
-    }
-    cJSON_Delete(answer);
     return code == 0 ? -EIO : -EREMOTEIO;
 }
 
@@ -393,6 +419,7 @@ fake_kapi *fake_kapi_new(void)
 {
     fake_kapi *f = xcalloc(1, sizeof *f);
     pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->gate_cond, NULL);
     return f;
 }
 
@@ -408,7 +435,11 @@ void fake_kapi_free(fake_kapi *f)
         free(f->fails[i].reason);
         free(f->fails[i].message);
     }
+    free(f->fails);
+    free(f->objs);
     fake_kapi_clear_log(f);
+    free(f->calls);
+    pthread_cond_destroy(&f->gate_cond);
     pthread_mutex_destroy(&f->mu);
     free(f);
 }
@@ -441,6 +472,25 @@ const cJSON *fake_kapi_get(fake_kapi *f, const char *item_path)
     return s ? s->obj : NULL;
 }
 
+cJSON *fake_kapi_get_copy(fake_kapi *f, const char *item_path)
+{
+    pthread_mutex_lock(&f->mu);
+    stored *s = find(f, item_path);
+    cJSON *copy = s ? cJSON_Duplicate(s->obj, true) : NULL;
+    pthread_mutex_unlock(&f->mu);
+    return copy;
+}
+
+size_t fake_kapi_count_objects(fake_kapi *f, const char *prefix)
+{
+    pthread_mutex_lock(&f->mu);
+    size_t n = 0;
+    for (size_t i = 0; i < f->nobjs; i++)
+        n += strncmp(f->objs[i].path, prefix, strlen(prefix)) == 0;
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
 size_t fake_kapi_list(fake_kapi *f, const char *prefix, cJSON ***out)
 {
     pthread_mutex_lock(&f->mu);
@@ -453,12 +503,14 @@ size_t fake_kapi_list(fake_kapi *f, const char *prefix, cJSON ***out)
     return n;
 }
 
-void fake_kapi_fail_next(fake_kapi *f, const char *method, const char *path_prefix, int code,
-                         const char *reason, const char *message, int retry_after)
+/* Queues an injection failing the next `times` matching calls. */
+static void inject(fake_kapi *f, const char *method, const char *path_prefix, int times, int code,
+                   const char *reason, const char *message, int retry_after)
 {
+    if (times <= 0)
+        return;
     pthread_mutex_lock(&f->mu);
-    if (f->nfails == MAX_FAILS)
-        abort();
+    f->fails = grow(f->fails, f->nfails, &f->fails_cap, sizeof *f->fails);
     f->fails[f->nfails++] = (injected){
         .method = method ? xstrdup(method) : NULL,
         .prefix = xstrdup(path_prefix ? path_prefix : ""),
@@ -466,7 +518,35 @@ void fake_kapi_fail_next(fake_kapi *f, const char *method, const char *path_pref
         .retry_after = retry_after,
         .reason = xstrdup(reason ? reason : (code ? "InternalError" : "Transport")),
         .message = xstrdup(message ? message : ""),
+        .times = times,
     };
+    pthread_mutex_unlock(&f->mu);
+}
+
+void fake_kapi_fail_next(fake_kapi *f, const char *method, const char *path_prefix, int code,
+                         const char *reason, const char *message, int retry_after)
+{
+    inject(f, method, path_prefix, 1, code, reason, message, retry_after);
+}
+
+void fake_kapi_fail_times(fake_kapi *f, const char *method, int times, int code, const char *reason)
+{
+    inject(f, method, "", times, code, reason, NULL, 0);
+}
+
+void fake_kapi_gate(fake_kapi *f, bool open)
+{
+    pthread_mutex_lock(&f->mu);
+    f->closed = !open;
+    pthread_cond_broadcast(&f->gate_cond);
+    pthread_mutex_unlock(&f->mu);
+}
+
+void fake_kapi_wait_blocked(fake_kapi *f, int n)
+{
+    pthread_mutex_lock(&f->mu);
+    while (f->blocked < n)
+        pthread_cond_wait(&f->gate_cond, &f->mu);
     pthread_mutex_unlock(&f->mu);
 }
 
@@ -481,9 +561,20 @@ size_t fake_kapi_call_count(fake_kapi *f)
 const fake_call *fake_kapi_call(fake_kapi *f, size_t i)
 {
     pthread_mutex_lock(&f->mu);
-    const fake_call *c = i < f->ncalls ? &f->calls[i] : NULL;
+    const fake_call *c = i < f->ncalls ? f->calls[i] : NULL;
     pthread_mutex_unlock(&f->mu);
     return c;
+}
+
+const fake_call *fake_kapi_call_of(fake_kapi *f, const char *method, size_t i)
+{
+    const fake_call *found = NULL;
+    pthread_mutex_lock(&f->mu);
+    for (size_t k = 0; k < f->ncalls && !found; k++)
+        if ((!method || !strcmp(method, f->calls[k]->method)) && i-- == 0)
+            found = f->calls[k];
+    pthread_mutex_unlock(&f->mu);
+    return found;
 }
 
 size_t fake_kapi_count(fake_kapi *f, const char *method, const char *path)
@@ -491,8 +582,8 @@ size_t fake_kapi_count(fake_kapi *f, const char *method, const char *path)
     pthread_mutex_lock(&f->mu);
     size_t n = 0;
     for (size_t i = 0; i < f->ncalls; i++)
-        if ((!method || !strcmp(method, f->calls[i].method)) &&
-            (!path || !strcmp(path, f->calls[i].path)))
+        if ((!method || !strcmp(method, f->calls[i]->method)) &&
+            (!path || !strcmp(path, f->calls[i]->path)))
             n++;
     pthread_mutex_unlock(&f->mu);
     return n;
@@ -502,10 +593,11 @@ void fake_kapi_clear_log(fake_kapi *f)
 {
     pthread_mutex_lock(&f->mu);
     for (size_t i = 0; i < f->ncalls; i++) {
-        free(f->calls[i].method);
-        free(f->calls[i].path);
-        free(f->calls[i].content_type);
-        cJSON_Delete(f->calls[i].body);
+        free(f->calls[i]->method);
+        free(f->calls[i]->path);
+        free(f->calls[i]->content_type);
+        cJSON_Delete(f->calls[i]->body);
+        free(f->calls[i]);
     }
     f->ncalls = 0;
     pthread_mutex_unlock(&f->mu);

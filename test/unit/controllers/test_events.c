@@ -9,12 +9,12 @@
 #include "common/alloc.h"
 #include "common/json.h"
 #include "controllers/events.h"
-#include "ops_fake.h"
+#include "fake_kapi.h"
 
 #define EVENTS "/api/v1/namespaces/default/events"
 
 static clk_t *clk;
-static ops_fake *fake;
+static fake_kapi *fake;
 static uint64_t pauses[16]; /* the recorder's waits, in ns */
 static int npauses;
 
@@ -22,13 +22,13 @@ static void setup(void)
 {
     alarm(120);                        /* hang guard: SIGALRM kills a stuck test process */
     clk = clk_fake_new(1767225600000); /* 2026-01-01T00:00:00Z */
-    fake = ops_fake_new();
+    fake = fake_kapi_new();
     npauses = 0;
 }
 
 static void teardown(void)
 {
-    ops_fake_free(fake);
+    fake_kapi_free(fake);
     clk_fake_free(clk);
 }
 
@@ -48,7 +48,7 @@ static ev_recorder *recorder_with(ev_options o)
 {
     o.wait = fast_wait;
     o.seed = 7;
-    ev_recorder *r = ev_recorder_new(ops_fake_kapi(fake), clk, &o);
+    ev_recorder *r = ev_recorder_new(fake_kapi_seam(fake), clk, &o);
     cr_assert_not_null(r);
     return r;
 }
@@ -77,7 +77,7 @@ static void flush(ev_recorder *r)
 
 static const cJSON *post_body(size_t i)
 {
-    const ops_fake_call *c = ops_fake_call_at(fake, "POST", i);
+    const fake_call *c = fake_kapi_call_of(fake, "POST", i);
     cr_assert_not_null(c, "no POST #%zu", i);
     return c->body;
 }
@@ -124,8 +124,8 @@ Test(events, an_event_about_a_cluster_scoped_object_goes_to_default_with_every_f
     cJSON *f = foo("foo-a");
     ev_record(r, f, EV_WARNING, "ResourceExists", "Deployment %s/%s exists", "default", "foo-a");
     flush(r);
-    cr_assert_eq(ops_fake_calls(fake, NULL), 1);
-    cr_assert_str_eq(ops_fake_call_at(fake, "POST", 0)->path, EVENTS);
+    cr_assert_eq(fake_kapi_count(fake, NULL, NULL), 1);
+    cr_assert_str_eq(fake_kapi_call_of(fake, "POST", 0)->path, EVENTS);
     const cJSON *e = post_body(0);
     cr_assert_str_eq(str(e, "apiVersion"), "v1");
     cr_assert_str_eq(str(e, "kind"), "Event");
@@ -161,7 +161,7 @@ Test(events, a_namespaced_objects_events_go_to_its_namespace)
     json_set_string(json_ensure_object(d, "metadata"), "namespace", "shop");
     ev_record(r, d, EV_NORMAL, "Created", "created");
     flush(r);
-    cr_assert_str_eq(ops_fake_call_at(fake, "POST", 0)->path, "/api/v1/namespaces/shop/events");
+    cr_assert_str_eq(fake_kapi_call_of(fake, "POST", 0)->path, "/api/v1/namespaces/shop/events");
     cr_assert_str_eq(str(post_body(0), "involvedObject.namespace"), "shop");
     cJSON_Delete(d);
     ev_recorder_free(r);
@@ -174,9 +174,9 @@ Test(events, event_names_are_unique_even_at_the_same_instant)
     ev_record(r, f, EV_NORMAL, "A", "one");
     ev_record(r, f, EV_NORMAL, "B", "two");
     flush(r);
-    cr_assert_eq(ops_fake_calls(fake, "POST"), 2);
+    cr_assert_eq(fake_kapi_count(fake, "POST", NULL), 2);
     cr_assert_str_neq(str(post_body(0), "metadata.name"), str(post_body(1), "metadata.name"));
-    cr_assert_eq(ops_fake_count(fake, EVENTS "/"), 2);
+    cr_assert_eq(fake_kapi_count_objects(fake, EVENTS "/"), 2);
     cJSON_Delete(f);
     ev_recorder_free(r);
 }
@@ -190,20 +190,20 @@ Test(events, the_same_event_again_patches_count_and_last_timestamp)
     clk_fake_advance_ms(clk, 1000);
     ev_record(r, f, EV_NORMAL, "Synced", "synced");
     flush(r);
-    cr_assert_eq(ops_fake_calls(fake, "POST"), 1);
-    cr_assert_eq(ops_fake_calls(fake, "PATCH"), 1);
+    cr_assert_eq(fake_kapi_count(fake, "POST", NULL), 1);
+    cr_assert_eq(fake_kapi_count(fake, "PATCH", NULL), 1);
     const char *name = str(post_body(0), "metadata.name");
-    const ops_fake_call *p = ops_fake_call_at(fake, "PATCH", 0);
+    const fake_call *p = fake_kapi_call_of(fake, "PATCH", 0);
     char *path = xasprintf(EVENTS "/%s", name);
     cr_assert_str_eq(p->path, path);
     cr_assert_str_eq(p->content_type, "application/merge-patch+json");
     cr_assert_eq(num(p->body, "count"), 2);
     cr_assert_str_eq(str(p->body, "lastTimestamp"), "2026-01-01T00:00:01Z");
-    cJSON *stored = ops_fake_get(fake, path);
+    cJSON *stored = fake_kapi_get_copy(fake, path);
     cr_assert_eq(num(stored, "count"), 2);
     cr_assert_str_eq(str(stored, "firstTimestamp"), "2026-01-01T00:00:00Z");
     cr_assert_str_eq(str(stored, "lastTimestamp"), "2026-01-01T00:00:01Z");
-    cr_assert_eq(ops_fake_count(fake, EVENTS "/"), 1);
+    cr_assert_eq(fake_kapi_count_objects(fake, EVENTS "/"), 1);
     cJSON_Delete(stored);
     free(path);
     cJSON_Delete(f);
@@ -219,18 +219,19 @@ Test(events, ten_similar_events_within_ten_minutes_become_one_combined_event)
         clk_fake_advance_ms(clk, 1000);
     }
     flush(r);
-    cr_assert_eq(ops_fake_calls(fake, "POST"), 9);
+    cr_assert_eq(fake_kapi_count(fake, "POST", NULL), 9);
     ev_record(r, f, EV_WARNING, "Failed", "attempt 10 failed");
     flush(r);
-    cr_assert_eq(ops_fake_calls(fake, "POST"), 10);
+    cr_assert_eq(fake_kapi_count(fake, "POST", NULL), 10);
     const cJSON *combined = post_body(9);
     cr_assert_str_eq(str(combined, "message"), "(combined from similar events): attempt 10 failed");
     cr_assert_eq(num(combined, "count"), 1);
     cr_assert_str_eq(str(combined, "reason"), "Failed");
     ev_record(r, f, EV_WARNING, "Failed", "attempt 11 failed");
     flush(r);
-    cr_assert_eq(ops_fake_calls(fake, "POST"), 10, "later similar events land on the combined");
-    const ops_fake_call *p = ops_fake_call_at(fake, "PATCH", 0);
+    cr_assert_eq(fake_kapi_count(fake, "POST", NULL), 10,
+                 "later similar events land on the combined");
+    const fake_call *p = fake_kapi_call_of(fake, "PATCH", 0);
     char *path = xasprintf(EVENTS "/%s", str(combined, "metadata.name"));
     cr_assert_str_eq(p->path, path);
     cr_assert_eq(num(p->body, "count"), 2);
@@ -250,7 +251,7 @@ Test(events, similar_events_more_than_ten_minutes_apart_are_not_combined)
     clk_fake_advance_ms(clk, 600001);
     ev_record(r, f, EV_WARNING, "Failed", "attempt 10 failed");
     flush(r);
-    cr_assert_eq(ops_fake_calls(fake, "POST"), 10);
+    cr_assert_eq(fake_kapi_count(fake, "POST", NULL), 10);
     cr_assert_str_eq(str(post_body(9), "message"), "attempt 10 failed");
     cJSON_Delete(f);
     ev_recorder_free(r);
@@ -263,8 +264,8 @@ Test(events, events_differing_in_reason_are_not_combined)
     for (int i = 1; i <= 12; i++)
         ev_record(r, f, EV_NORMAL, i % 2 ? "Odd" : "Even", "step %d", i);
     flush(r);
-    cr_assert_eq(ops_fake_calls(fake, "POST"), 12);
-    cr_assert_eq(ops_fake_calls(fake, "PATCH"), 0);
+    cr_assert_eq(fake_kapi_count(fake, "POST", NULL), 12);
+    cr_assert_eq(fake_kapi_count(fake, "PATCH", NULL), 0);
     cJSON_Delete(f);
     ev_recorder_free(r);
 }
@@ -276,19 +277,19 @@ Test(events, spam_filter_allows_a_burst_of_25_then_one_per_five_minutes)
     for (int i = 0; i < 26; i++)
         ev_record(r, f, EV_WARNING, "Failed", "same");
     flush(r);
-    cr_assert_eq(ops_fake_calls(fake, NULL), 25, "1 POST and 24 PATCHes, the 26th skipped");
+    cr_assert_eq(fake_kapi_count(fake, NULL, NULL), 25, "1 POST and 24 PATCHes, the 26th skipped");
     ev_stats s;
     ev_stats_get(r, &s);
     cr_assert_eq(s.spam_skipped, 1);
     clk_fake_advance_ms(clk, 299999);
     ev_record(r, f, EV_WARNING, "Failed", "same");
     flush(r);
-    cr_assert_eq(ops_fake_calls(fake, NULL), 25, "no token yet");
+    cr_assert_eq(fake_kapi_count(fake, NULL, NULL), 25, "no token yet");
     clk_fake_advance_ms(clk, 1);
     ev_record(r, f, EV_WARNING, "Failed", "same");
     flush(r);
-    cr_assert_eq(ops_fake_calls(fake, NULL), 26, "one token after five minutes");
-    const ops_fake_call *p = ops_fake_call_at(fake, "PATCH", 24);
+    cr_assert_eq(fake_kapi_count(fake, NULL, NULL), 26, "one token after five minutes");
+    const fake_call *p = fake_kapi_call_of(fake, "PATCH", 24);
     cr_assert_eq(num(p->body, "count"), 28, "skipped occurrences still count, as client-go");
     ev_stats_get(r, &s);
     cr_assert_eq(s.spam_skipped, 2);
@@ -305,8 +306,8 @@ Test(events, each_object_has_its_own_spam_budget)
         ev_record(r, a, EV_NORMAL, "Tick", "tick");
     ev_record(r, b, EV_NORMAL, "Tick", "tick");
     flush(r);
-    cr_assert_eq(ops_fake_calls(fake, NULL), 26);
-    cr_assert_eq(ops_fake_calls(fake, "POST"), 2);
+    cr_assert_eq(fake_kapi_count(fake, NULL, NULL), 26);
+    cr_assert_eq(fake_kapi_count(fake, "POST", NULL), 2);
     cJSON_Delete(a);
     cJSON_Delete(b);
     ev_recorder_free(r);
@@ -318,18 +319,18 @@ Test(events, a_full_queue_drops_and_counts_without_blocking_the_caller)
     o.queue_size = 4;
     ev_recorder *r = recorder_with(o);
     cJSON *f = foo("foo-a");
-    ops_fake_gate(fake, false);
+    fake_kapi_gate(fake, false);
     ev_record(r, f, EV_NORMAL, "R0", "in flight");
-    ops_fake_wait_blocked(fake, 1); /* the sender holds it, the queue is empty again */
+    fake_kapi_wait_blocked(fake, 1); /* the sender holds it, the queue is empty again */
     for (int i = 1; i <= 6; i++)
         ev_record(r, f, EV_NORMAL, "R", "queued %d", i); /* 4 fit, 2 do not */
     ev_stats s;
     ev_stats_get(r, &s);
     cr_assert_eq(s.recorded, 5);
     cr_assert_eq(s.dropped, 2);
-    ops_fake_gate(fake, true);
+    fake_kapi_gate(fake, true);
     flush(r);
-    cr_assert_eq(ops_fake_calls(fake, "POST"), 5);
+    cr_assert_eq(fake_kapi_count(fake, "POST", NULL), 5);
     cr_assert_str_eq(str(post_body(4), "message"), "queued 4");
     cJSON_Delete(f);
     ev_recorder_free(r);
@@ -339,11 +340,11 @@ Test(events, flush_with_a_timeout_returns_while_the_server_hangs)
 {
     ev_recorder *r = recorder();
     cJSON *f = foo("foo-a");
-    ops_fake_gate(fake, false);
+    fake_kapi_gate(fake, false);
     ev_record(r, f, EV_NORMAL, "R", "m");
-    ops_fake_wait_blocked(fake, 1);
+    fake_kapi_wait_blocked(fake, 1);
     cr_assert_eq(ev_flush(r, 10), -ETIMEDOUT);
-    ops_fake_gate(fake, true);
+    fake_kapi_gate(fake, true);
     flush(r);
     cJSON_Delete(f);
     ev_recorder_free(r);
@@ -353,10 +354,10 @@ Test(events, failures_without_an_answer_are_retried_ten_seconds_apart)
 {
     ev_recorder *r = recorder();
     cJSON *f = foo("foo-a");
-    ops_fake_fail(fake, "POST", 2, 0, NULL);
+    fake_kapi_fail_times(fake, "POST", 2, 0, NULL);
     ev_record(r, f, EV_NORMAL, "R", "m");
     flush(r);
-    cr_assert_eq(ops_fake_calls(fake, "POST"), 3);
+    cr_assert_eq(fake_kapi_count(fake, "POST", NULL), 3);
     cr_assert_eq(npauses, 2);
     cr_assert_leq(pauses[0], 10000 * CLK_NS_PER_MS, "the first pause is random in 0..10 s");
     cr_assert_eq(pauses[1], 10000 * CLK_NS_PER_MS);
@@ -372,10 +373,10 @@ Test(events, an_event_is_given_up_after_twelve_tries)
 {
     ev_recorder *r = recorder();
     cJSON *f = foo("foo-a");
-    ops_fake_fail(fake, "POST", 100, 0, NULL);
+    fake_kapi_fail_times(fake, "POST", 100, 0, NULL);
     ev_record(r, f, EV_NORMAL, "R", "m");
     flush(r);
-    cr_assert_eq(ops_fake_calls(fake, "POST"), 12);
+    cr_assert_eq(fake_kapi_count(fake, "POST", NULL), 12);
     ev_stats s;
     ev_stats_get(r, &s);
     cr_assert_eq(s.failed, 1);
@@ -387,10 +388,10 @@ Test(events, an_event_the_server_refuses_is_not_retried)
 {
     ev_recorder *r = recorder();
     cJSON *f = foo("foo-a");
-    ops_fake_fail(fake, "POST", 1, 422, "Invalid");
+    fake_kapi_fail_times(fake, "POST", 1, 422, "Invalid");
     ev_record(r, f, EV_NORMAL, "R", "m");
     flush(r);
-    cr_assert_eq(ops_fake_calls(fake, "POST"), 1);
+    cr_assert_eq(fake_kapi_count(fake, "POST", NULL), 1);
     cr_assert_eq(npauses, 0);
     ev_stats s;
     ev_stats_get(r, &s);
@@ -406,14 +407,14 @@ Test(events, a_patch_of_an_expired_event_creates_it_anew)
     ev_record(r, f, EV_NORMAL, "R", "m");
     flush(r);
     char *path = xasprintf(EVENTS "/%s", str(post_body(0), "metadata.name"));
-    ctl_kapi api = ops_fake_kapi(fake);
+    ctl_kapi api = fake_kapi_seam(fake);
     cr_assert_eq(api.call(api.ctx, "DELETE", path, NULL, NULL, NULL, NULL), 0);
     ev_record(r, f, EV_NORMAL, "R", "m");
     flush(r);
-    cr_assert_eq(ops_fake_calls(fake, "PATCH"), 1);
-    cr_assert_eq(ops_fake_calls(fake, "POST"), 2);
+    cr_assert_eq(fake_kapi_count(fake, "PATCH", NULL), 1);
+    cr_assert_eq(fake_kapi_count(fake, "POST", NULL), 2);
     cr_assert_eq(num(post_body(1), "count"), 2);
-    cJSON *stored = ops_fake_get(fake, path);
+    cJSON *stored = fake_kapi_get_copy(fake, path);
     cr_assert_not_null(stored);
     cJSON_Delete(stored);
     free(path);
@@ -430,7 +431,7 @@ Test(events, a_bad_type_or_an_object_without_name_is_refused)
     ev_record(r, nameless, EV_NORMAL, "R", "m");
     ev_record(r, NULL, EV_NORMAL, "R", "m");
     flush(r);
-    cr_assert_eq(ops_fake_calls(fake, NULL), 0);
+    cr_assert_eq(fake_kapi_count(fake, NULL, NULL), 0);
     ev_stats s;
     ev_stats_get(r, &s);
     cr_assert_eq(s.invalid, 3);
@@ -459,10 +460,10 @@ Test(events, out_of_range_options_are_refused)
 {
     ev_options o = ev_options_defaults();
     o.queue_size = 0;
-    cr_assert_null(ev_recorder_new(ops_fake_kapi(fake), clk, &o));
+    cr_assert_null(ev_recorder_new(fake_kapi_seam(fake), clk, &o));
     o = ev_options_defaults();
     o.max_tries = 0;
-    cr_assert_null(ev_recorder_new(ops_fake_kapi(fake), clk, &o));
+    cr_assert_null(ev_recorder_new(fake_kapi_seam(fake), clk, &o));
 }
 
 Test(events, the_host_option_fills_source_host_and_reporting_instance)
@@ -492,8 +493,8 @@ Test(events, the_caches_keep_only_the_keys_used_last)
     ev_record(r, a, EV_NORMAL, "R", "m");
     ev_record(r, b, EV_NORMAL, "R", "m");
     flush(r);
-    cr_assert_eq(ops_fake_calls(fake, "PATCH"), 2, "a twice");
-    cr_assert_eq(ops_fake_calls(fake, "POST"), 4, "a, b, c, and b again once forgotten");
+    cr_assert_eq(fake_kapi_count(fake, "PATCH", NULL), 2, "a twice");
+    cr_assert_eq(fake_kapi_count(fake, "POST", NULL), 4, "a, b, c, and b again once forgotten");
     cJSON_Delete(a);
     cJSON_Delete(b);
     cJSON_Delete(c);

@@ -13,24 +13,24 @@
 #include "common/alloc.h"
 #include "common/json.h"
 #include "controllers/leader.h"
-#include "ops_fake.h"
+#include "fake_kapi.h"
 
 #define LEASES     "/apis/coordination.k8s.io/v1/namespaces/default/leases"
 #define LEASE_PATH LEASES "/foo-controller-manager"
 
 static clk_t *clk;
-static ops_fake *fake;
+static fake_kapi *fake;
 
 static void setup(void)
 {
     alarm(120);                        /* hang guard: SIGALRM kills a stuck test process */
     clk = clk_fake_new(1767225600000); /* 2026-01-01T00:00:00Z */
-    fake = ops_fake_new();
+    fake = fake_kapi_new();
 }
 
 static void teardown(void)
 {
-    ops_fake_free(fake);
+    fake_kapi_free(fake);
     clk_fake_free(clk);
 }
 
@@ -64,7 +64,7 @@ static le_elector *elector(const char *id, counts *c)
 {
     le_options o = options(id, c);
     le_elector *le = NULL;
-    cr_assert_eq(le_new(ops_fake_kapi(fake), &o, &le), 0);
+    cr_assert_eq(le_new(fake_kapi_seam(fake), &o, &le), 0);
     return le;
 }
 
@@ -80,22 +80,22 @@ static void seed_lease(const char *holder, int transitions)
     cJSON *spec = cJSON_GetObjectItem(l, "spec");
     json_set_string(spec, "holderIdentity", holder);
     json_set_number(spec, "leaderTransitions", transitions);
-    ops_fake_put(fake, LEASE_PATH, l);
+    fake_kapi_seed(fake, LEASE_PATH, l);
     cJSON_Delete(l);
 }
 
 /* Another holder renews: its spec changes, so observers restart their expiry clock. */
 static void other_renews(const char *renew_time)
 {
-    cJSON *l = ops_fake_get(fake, LEASE_PATH);
+    cJSON *l = fake_kapi_get_copy(fake, LEASE_PATH);
     json_set_string(cJSON_GetObjectItem(l, "spec"), "renewTime", renew_time);
-    ops_fake_put(fake, LEASE_PATH, l);
+    fake_kapi_seed(fake, LEASE_PATH, l);
     cJSON_Delete(l);
 }
 
 static cJSON *lease(void)
 {
-    cJSON *l = ops_fake_get(fake, LEASE_PATH);
+    cJSON *l = fake_kapi_get_copy(fake, LEASE_PATH);
     cr_assert_not_null(l, "no lease stored");
     return l;
 }
@@ -136,13 +136,13 @@ Test(leader, durations_that_break_client_gos_rule_are_refused)
     le_elector *le = NULL;
     le_options o = options("a", NULL);
     o.renew_deadline_ms = 15000; /* not below the lease duration */
-    cr_assert_eq(le_new(ops_fake_kapi(fake), &o, &le), -EINVAL);
+    cr_assert_eq(le_new(fake_kapi_seam(fake), &o, &le), -EINVAL);
     o = options("a", NULL);
     o.retry_period_ms = 9000; /* renew deadline not above 1.2 x retry */
-    cr_assert_eq(le_new(ops_fake_kapi(fake), &o, &le), -EINVAL);
+    cr_assert_eq(le_new(fake_kapi_seam(fake), &o, &le), -EINVAL);
     o = options("a", NULL);
     o.lease_name = "";
-    cr_assert_eq(le_new(ops_fake_kapi(fake), &o, &le), -EINVAL);
+    cr_assert_eq(le_new(fake_kapi_seam(fake), &o, &le), -EINVAL);
     cr_assert_null(le);
 }
 
@@ -168,8 +168,8 @@ Test(leader, an_absent_lease_is_created_and_held)
     cr_assert_eq(le_tick(le), 2000 * CLK_NS_PER_MS, "a leader retries every retry period");
     cr_assert(le_is_leader(le));
     cr_assert_eq(atomic_load(&c.started), 1);
-    cr_assert_eq(ops_fake_calls(fake, "POST"), 1);
-    cr_assert_str_eq(ops_fake_call_at(fake, "POST", 0)->path, LEASES);
+    cr_assert_eq(fake_kapi_count(fake, "POST", NULL), 1);
+    cr_assert_str_eq(fake_kapi_call_of(fake, "POST", 0)->path, LEASES);
     cJSON *l = lease();
     cr_assert_str_eq(spec_str(l, "holderIdentity"), "me");
     cr_assert_eq(spec_num(l, "leaseDurationSeconds"), 15);
@@ -189,8 +189,8 @@ Test(leader, renew_updates_renew_time_with_the_resource_version_and_keeps_the_re
     clk_fake_advance_ms(clk, 2000);
     le_tick(le);
     cJSON *after = lease();
-    cr_assert_eq(ops_fake_calls(fake, "PUT"), 1);
-    const ops_fake_call *put = ops_fake_call_at(fake, "PUT", 0);
+    cr_assert_eq(fake_kapi_count(fake, "PUT", NULL), 1);
+    const fake_call *put = fake_kapi_call_of(fake, "PUT", 0);
     cr_assert_str_eq(put->path, LEASE_PATH);
     cr_assert_str_eq(json_path_string(put->body, "metadata.resourceVersion"),
                      json_path_string(before, "metadata.resourceVersion"));
@@ -216,7 +216,7 @@ Test(leader, a_held_lease_is_taken_over_only_after_it_went_unchanged_for_its_dur
     clk_fake_advance_ms(clk, 14999);
     le_tick(le);
     cr_assert_not(le_is_leader(le), "15 s have not passed since we first saw the record");
-    cr_assert_eq(ops_fake_calls(fake, "PUT"), 0);
+    cr_assert_eq(fake_kapi_count(fake, "PUT", NULL), 0);
     clk_fake_advance_ms(clk, 1);
     le_tick(le);
     cr_assert(le_is_leader(le));
@@ -242,7 +242,7 @@ Test(leader, a_lease_its_holder_keeps_renewing_is_never_taken)
     }
     le_tick(le);
     cr_assert_not(le_is_leader(le));
-    cr_assert_eq(ops_fake_calls(fake, "PUT"), 0);
+    cr_assert_eq(fake_kapi_count(fake, "PUT", NULL), 0);
     cr_assert_eq(atomic_load(&c.started), 0);
     le_free(le);
 }
@@ -254,7 +254,7 @@ Test(leader, losing_the_update_race_with_409_is_not_leadership)
     le_elector *le = elector("me", &c);
     le_tick(le);
     clk_fake_advance_ms(clk, 15000);
-    ops_fake_fail(fake, "PUT", 1, 409, "Conflict");
+    fake_kapi_fail_times(fake, "PUT", 1, 409, "Conflict");
     le_tick(le);
     cr_assert_not(le_is_leader(le));
     cr_assert_eq(atomic_load(&c.started), 0);
@@ -268,7 +268,7 @@ Test(leader, losing_the_create_race_is_not_leadership)
 {
     counts c = {0};
     le_elector *le = elector("me", &c);
-    ops_fake_fail(fake, "POST", 1, 409, "AlreadyExists");
+    fake_kapi_fail_times(fake, "POST", 1, 409, "AlreadyExists");
     le_tick(le);
     cr_assert_not(le_is_leader(le));
     cr_assert_eq(atomic_load(&c.started), 0);
@@ -295,7 +295,7 @@ Test(leader, failed_renews_keep_leadership_until_the_renew_deadline_only)
     counts c = {0};
     le_elector *le = elector("me", &c);
     le_tick(le);
-    ops_fake_fail(fake, NULL, 100, 500, "InternalError");
+    fake_kapi_fail_times(fake, NULL, 100, 500, "InternalError");
     for (int i = 0; i < 4; i++) {
         clk_fake_advance_ms(clk, 2000);
         le_tick(le);
@@ -323,13 +323,13 @@ Test(leader, a_frozen_leader_writes_nothing_after_it_wakes_and_the_other_takes_o
         le_tick(b);
     }
     cr_assert(le_is_leader(b));
-    size_t puts_before = ops_fake_calls(fake, "PUT");
+    size_t puts_before = fake_kapi_count(fake, "PUT", NULL);
     /* SIGCONT: before a's loop runs again, a already knows it must not write */
     cr_assert_not(le_is_leader(a));
     le_tick(a);
     cr_assert_not(le_is_leader(a));
     cr_assert_eq(atomic_load(&ca.stopped), 1);
-    cr_assert_eq(ops_fake_calls(fake, "PUT"), puts_before, "a wrote nothing to the lease");
+    cr_assert_eq(fake_kapi_count(fake, "PUT", NULL), puts_before, "a wrote nothing to the lease");
     cJSON *l = lease();
     cr_assert_str_eq(spec_str(l, "holderIdentity"), "b");
     cr_assert_eq(spec_num(l, "leaderTransitions"), 1);
@@ -380,7 +380,7 @@ Test(leader, release_without_holding_the_lease_writes_nothing)
     le_elector *le = elector("me", &c);
     le_tick(le);
     cr_assert_eq(le_release(le, NULL), 0);
-    cr_assert_eq(ops_fake_calls(fake, "PUT"), 0);
+    cr_assert_eq(fake_kapi_count(fake, "PUT", NULL), 0);
     cr_assert_eq(atomic_load(&c.stopped), 0, "never started, so never stopped");
     le_free(le);
 }
@@ -405,7 +405,7 @@ Test(leader, master_status_metric_follows_leadership)
     le_options o = options("me", &c);
     o.metrics = m;
     le_elector *le = NULL;
-    cr_assert_eq(le_new(ops_fake_kapi(fake), &o, &le), 0);
+    cr_assert_eq(le_new(fake_kapi_seam(fake), &o, &le), 0);
     sbuf out = SBUF_INIT;
     metrics_write(m, &out);
     cr_assert_not_null(strstr(out.data, "leader_election_master_status{name=\"foo-controller-"
@@ -476,7 +476,7 @@ Test(leader, the_loop_thread_acquires_renews_and_stops)
     o.callbacks = (le_callbacks){thread_started, thread_stopped, &t};
     o.wait = fast_wait;
     le_elector *le = NULL;
-    cr_assert_eq(le_new(ops_fake_kapi(fake), &o, &le), 0);
+    cr_assert_eq(le_new(fake_kapi_seam(fake), &o, &le), 0);
     cr_assert_eq(le_start(le), 0);
     cr_assert_eq(le_start(le), -EALREADY);
     pthread_mutex_lock(&t.mu);
@@ -504,7 +504,7 @@ Test(leader, the_default_wait_is_cut_short_by_stop)
     o.renew_deadline_ms = 1800000;
     o.retry_period_ms = 1000000;
     le_elector *le = NULL;
-    cr_assert_eq(le_new(ops_fake_kapi(fake), &o, &le), 0);
+    cr_assert_eq(le_new(fake_kapi_seam(fake), &o, &le), 0);
     cr_assert_eq(le_start(le), 0);
     le_stop(le);
     cr_assert_not(le_is_leader(le));
