@@ -7,6 +7,7 @@
  */
 #include "controllers/fence.h"
 #include "controllers/manager.h"
+#include "fake_kapi.h"
 
 #include "common/alloc.h"
 #include "common/json.h"
@@ -169,22 +170,19 @@ Test(mgr_options, the_lease_namespace_comes_from_the_pod_else_default)
 
 /* ---- the fence ------------------------------------------------------------------------------ */
 
-typedef struct inner_api {
-    int calls;
-    char last_method[8];
-} inner_api;
+#define FOOS "/apis/demo.example.com/v1/namespaces/default/foos"
 
-static int inner_call(void *ctx, const char *method, const char *path, const char *content_type,
-                      const cJSON *body, cJSON **out, api_error *err)
-{
-    (void)path, (void)content_type, (void)body, (void)err;
-    inner_api *a = ctx;
-    a->calls++;
-    snprintf(a->last_method, sizeof a->last_method, "%s", method);
-    if (out)
-        *out = cJSON_CreateObject();
-    return 0;
-}
+/* One call of each write method, shaped so the API double answers it with 2xx. */
+typedef struct write_call {
+    const char *method, *path, *content_type, *body;
+} write_call;
+
+static const write_call writes[] = {
+    {"POST", FOOS, NULL, "{\"metadata\":{\"name\":\"b\"}}"},
+    {"PUT", FOOS "/a", NULL, "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"x\":1}}"},
+    {"PATCH", FOOS "/a", "application/merge-patch+json", "{\"spec\":{\"x\":2}}"},
+    {"DELETE", FOOS "/a", NULL, NULL},
+};
 
 static bool leading;
 
@@ -194,43 +192,59 @@ static bool allowed(void *ctx)
     return leading;
 }
 
+/* A double holding Foo "a", and a fence over it. */
+static fake_kapi *fenced_api(ctl_fence *f)
+{
+    fake_kapi *api = fake_kapi_new();
+    cJSON *a = cJSON_Parse("{\"metadata\":{\"name\":\"a\"}}");
+    fake_kapi_seed(api, FOOS "/a", a);
+    cJSON_Delete(a);
+    *f = (ctl_fence){.inner = fake_kapi_seam(api), .allowed = allowed};
+    return api;
+}
+
 Test(mgr_fence, writes_pass_only_while_leading)
 {
-    inner_api in = {0};
-    ctl_fence f = {.inner = {.call = inner_call, .ctx = &in}, .allowed = allowed};
+    ctl_fence f;
+    fake_kapi *api = fenced_api(&f);
     ctl_kapi k = ctl_fence_kapi(&f);
-    const char *writes[] = {"POST", "PUT", "PATCH", "DELETE"};
-    for (size_t i = 0; i < 4; i++) {
-        leading = true;
-        cJSON *out = NULL;
-        api_error e = API_ERROR_INIT;
-        cr_assert_eq(k.call(k.ctx, writes[i], "/x", NULL, NULL, &out, &e), 0);
-        cr_assert_not_null(out);
-        cJSON_Delete(out);
-        cr_assert_str_eq(in.last_method, writes[i]);
-
+    for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++) {
+        const write_call *w = &writes[i];
+        cJSON *body = w->body ? cJSON_Parse(w->body) : NULL;
         leading = false;
-        int before = in.calls;
-        out = (cJSON *)1;
-        cr_assert_eq(k.call(k.ctx, writes[i], "/apis/x", NULL, NULL, &out, &e), -EPERM);
+        size_t before = fake_kapi_call_count(api);
+        cJSON *out = (cJSON *)1;
+        api_error e = API_ERROR_INIT;
+        cr_assert_eq(k.call(k.ctx, w->method, w->path, w->content_type, body, &out, &e), -EPERM);
         cr_assert_null(out);
-        cr_assert_eq(in.calls, before, "nothing reaches the server");
+        cr_assert_eq(fake_kapi_call_count(api), before, "nothing reaches the server");
         cr_assert_eq(e.code, 0, "reads as a failure without an answer: retried, not reported");
         cr_assert_str_eq(e.reason, CTL_FENCE_REASON);
         cr_assert(strstr(e.message, "not the leader"), "%s", e.message);
-        cr_assert(strstr(e.message, writes[i]), "%s", e.message);
+        cr_assert(strstr(e.message, w->method), "%s", e.message);
         apierr_clear(&e);
+
+        leading = true;
+        out = NULL;
+        cr_assert_eq(k.call(k.ctx, w->method, w->path, w->content_type, body, &out, &e), 0,
+                     "%s: %s", w->method, e.message ? e.message : "");
+        cr_assert_not_null(out);
+        cJSON_Delete(out);
+        cr_assert_eq(fake_kapi_count(api, w->method, w->path), 1);
+        cJSON_Delete(body);
     }
+    fake_kapi_free(api);
 }
 
 Test(mgr_fence, reads_always_pass)
 {
-    inner_api in = {0};
-    ctl_fence f = {.inner = {.call = inner_call, .ctx = &in}, .allowed = allowed};
+    ctl_fence f;
+    fake_kapi *api = fenced_api(&f);
     ctl_kapi k = ctl_fence_kapi(&f);
     leading = false;
-    cr_assert_eq(k.call(k.ctx, "GET", "/x", NULL, NULL, NULL, NULL), 0);
-    cr_assert_eq(in.calls, 1);
+    cr_assert_eq(k.call(k.ctx, "GET", FOOS "/a", NULL, NULL, NULL, NULL), 0);
+    cr_assert_eq(fake_kapi_call_count(api), 1);
+    fake_kapi_free(api);
 }
 
 /* ---- a manager without a reachable server --------------------------------------------------- */
