@@ -191,3 +191,22 @@ char *stub_status(int code, const char *reason, const char *message)
                      "\"Failure\",\"message\":\"%s\",\"reason\":\"%s\",\"code\":%d}",
                      message, reason, code);
 }
+
+void stub_push_status(http_stub *s, int code, const char *reason, const char *message,
+                      const char *extra_headers)
+{
+    char *status = stub_status(code, reason, message);
+    char *raw = stub_response(code, reason, extra_headers, status);
+    stub_push(s, raw);
+    free(raw);
+    free(status);
+}
+
+void stub_push_stream(http_stub *s, const char *body)
+{
+    char *raw = xasprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                          "Connection: close\r\n\r\n%s",
+                          body);
+    stub_push(s, raw);
+    free(raw);
+}

@@ -49,4 +49,12 @@ char *stub_response(int code, const char *reason, const char *extra_headers, con
 /* A metav1 Status body for code/reason/message. Caller frees. */
 char *stub_status(int code, const char *reason, const char *message);
 
+/* Appends a scripted error answer: stub_response of code with stub_status(code, reason, message)
+ * as body, the kube reason doubling as the status line's phrase (clients read only the code). */
+void stub_push_status(http_stub *s, int code, const char *reason, const char *message,
+                      const char *extra_headers);
+/* Appends a 200 JSON answer without Content-Length that closes its connection after body: a
+ * watch stream that ends where body does. */
+void stub_push_stream(http_stub *s, const char *body);
+
 #endif

@@ -109,9 +109,7 @@ Test(rest_hook, a_successful_call_is_observed_once_with_code_method_and_host)
 
 Test(rest_hook, an_error_answer_is_observed_with_its_code)
 {
-    char *status = stub_status(404, "NotFound", "not here");
-    char *raw = stub_response(404, "Not Found", NULL, status);
-    stub_push(&stub, raw);
+    stub_push_status(&stub, 404, "NotFound", "not here", NULL);
     kc_client *c = observed_client(cfg);
     api_error e = API_ERROR_INIT;
     cr_assert_eq(kc_request(c, "GET", "/x", NULL, NULL, 0, NULL, &e), -EREMOTEIO);
@@ -119,23 +117,17 @@ Test(rest_hook, an_error_answer_is_observed_with_its_code)
     cr_assert_eq(obs.code[0], 404);
     cr_assert_str_eq(obs.method[0], "GET");
     apierr_clear(&e);
-    free(raw);
-    free(status);
     kc_client_free(c);
 }
 
 Test(rest_hook, each_retried_exchange_is_observed)
 {
-    char *status = stub_status(429, "TooManyRequests", "slow down");
-    char *raw = stub_response(429, "Too Many Requests", "Retry-After: 1\r\n", status);
-    stub_push(&stub, raw);
+    stub_push_status(&stub, 429, "TooManyRequests", "slow down", "Retry-After: 1\r\n");
     kc_client *c = observed_client(cfg);
     cr_assert_eq(kc_request(c, "POST", "/x", NULL, "{}", 2, NULL, NULL), 0);
     cr_assert_eq(obs.n, 2);
     cr_assert_eq(obs.code[0], 429);
     cr_assert_eq(obs.code[1], 200);
-    free(raw);
-    free(status);
     kc_client_free(c);
 }
 
@@ -181,18 +173,10 @@ static bool on_watch_event(void *ctx, kc_watch_event *ev)
     return true;
 }
 
-static void push_stream(const char *body)
-{
-    char *raw = xasprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                          "Connection: close\r\n\r\n%s",
-                          body);
-    stub_push(&stub, raw);
-    free(raw);
-}
-
 Test(rest_hook, a_watch_is_observed_once_with_its_code_before_its_first_event)
 {
-    push_stream("{\"type\":\"ADDED\",\"object\":{}}\n{\"type\":\"DELETED\",\"object\":{}}\n");
+    stub_push_stream(&stub,
+                     "{\"type\":\"ADDED\",\"object\":{}}\n{\"type\":\"DELETED\",\"object\":{}}\n");
     kc_client *c = observed_client(cfg);
     watched w = {0};
     api_error e = API_ERROR_INIT;
@@ -211,9 +195,7 @@ Test(rest_hook, a_watch_is_observed_once_with_its_code_before_its_first_event)
 
 Test(rest_hook, a_refused_watch_is_observed_with_its_code)
 {
-    char *status = stub_status(403, "Forbidden", "foos is forbidden");
-    char *raw = stub_response(403, "Forbidden", NULL, status);
-    stub_push(&stub, raw);
+    stub_push_status(&stub, 403, "Forbidden", "foos is forbidden", NULL);
     kc_client *c = observed_client(cfg);
     watched w = {0};
     api_error e = API_ERROR_INIT;
@@ -221,17 +203,13 @@ Test(rest_hook, a_refused_watch_is_observed_with_its_code)
     cr_assert_eq(obs.n, 1);
     cr_assert_eq(obs.code[0], 403);
     apierr_clear(&e);
-    free(raw);
-    free(status);
     kc_client_free(c);
 }
 
 Test(rest_hook, each_attempt_of_a_retried_watch_is_observed)
 {
-    char *status = stub_status(429, "TooManyRequests", "slow down");
-    char *raw = stub_response(429, "Too Many Requests", "Retry-After: 1\r\n", status);
-    stub_push(&stub, raw);
-    push_stream("{\"type\":\"ADDED\",\"object\":{}}\n");
+    stub_push_status(&stub, 429, "TooManyRequests", "slow down", "Retry-After: 1\r\n");
+    stub_push_stream(&stub, "{\"type\":\"ADDED\",\"object\":{}}\n");
     kc_client *c = observed_client(cfg);
     watched w = {0};
     cr_assert_eq(kc_watch(c, "/w?watch=true", 0, on_watch_event, &w, NULL, NULL), 0);
@@ -239,8 +217,6 @@ Test(rest_hook, each_attempt_of_a_retried_watch_is_observed)
     cr_assert_eq(obs.n, 2);
     cr_assert_eq(obs.code[0], 429);
     cr_assert_eq(obs.code[1], 200);
-    free(raw);
-    free(status);
     kc_client_free(c);
 }
 

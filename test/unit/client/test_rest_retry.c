@@ -128,14 +128,10 @@ static char *json_string_body(size_t n)
 /* Scripts `times` answers of code/reason with an optional Retry-After value. */
 static void push_answers(int times, int code, const char *reason, const char *retry_after)
 {
-    char *status = stub_status(code, reason, "please slow down");
     char *hdr = retry_after ? xasprintf("Retry-After: %s\r\n", retry_after) : NULL;
-    char *raw = stub_response(code, reason, hdr, status);
     for (int i = 0; i < times; i++)
-        stub_push(&stub, raw);
-    free(raw);
+        stub_push_status(&stub, code, reason, "please slow down", hdr);
     free(hdr);
-    free(status);
 }
 
 static kc_client_stats stats_of(kc_client *c)
@@ -463,18 +459,10 @@ static bool collect(void *ctx, kc_watch_event *ev)
     return true;
 }
 
-static void push_stream(const char *body)
-{
-    char *raw = xasprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                          "Connection: close\r\n\r\n%s",
-                          body);
-    stub_push(&stub, raw);
-    free(raw);
-}
-
 Test(rest_stub, watch_decodes_a_last_event_without_newline)
 {
-    push_stream("{\"type\":\"ADDED\",\"object\":{}}\n{\"type\":\"DELETED\",\"object\":{}}");
+    stub_push_stream(&stub,
+                     "{\"type\":\"ADDED\",\"object\":{}}\n{\"type\":\"DELETED\",\"object\":{}}");
     kc_client *c = client(10, 0, 0, false);
     events ev = {0};
     api_error e = API_ERROR_INIT;
@@ -486,7 +474,8 @@ Test(rest_stub, watch_decodes_a_last_event_without_newline)
 
 Test(rest_stub, watch_with_a_malformed_line_ends_with_eproto)
 {
-    push_stream(
+    stub_push_stream(
+        &stub,
         "{\"type\":\"ADDED\",\"object\":{}}\nnot json\n{\"type\":\"ADDED\",\"object\":{}}\n");
     kc_client *c = client(10, 0, 0, false);
     events ev = {0};
@@ -502,11 +491,7 @@ Test(rest_stub, watch_with_a_malformed_line_ends_with_eproto)
 
 Test(rest_stub, watch_error_answer_is_decoded)
 {
-    char *status = stub_status(403, "Forbidden", "foos is forbidden");
-    char *raw = stub_response(403, "Forbidden", NULL, status);
-    stub_push(&stub, raw);
-    free(raw);
-    free(status);
+    stub_push_status(&stub, 403, "Forbidden", "foos is forbidden", NULL);
     kc_client *c = client(10, 0, 0, false);
     events ev = {0};
     api_error e = API_ERROR_INIT;
@@ -523,7 +508,7 @@ Test(rest_stub, watch_error_answer_is_decoded)
 Test(rest_stub, watch_too_many_requests_with_retry_after_is_retried)
 {
     push_answers(1, 429, "TooManyRequests", "0");
-    push_stream("{\"type\":\"ADDED\",\"object\":{}}\n");
+    stub_push_stream(&stub, "{\"type\":\"ADDED\",\"object\":{}}\n");
     kc_client *c = client(10, 0, 0, false);
     events ev = {0};
     api_error e = API_ERROR_INIT;
@@ -614,7 +599,7 @@ Test(rest_stub, watch_line_over_max_watch_event_bytes_ends_the_stream_with_emsgs
                              "{\"type\":\"ADDED\",\"object\":{\"d\":%s}}\n"
                              "{\"type\":\"DELETED\",\"object\":{}}\n",
                              pad);
-    push_stream(stream);
+    stub_push_stream(&stub, stream);
     kc_client *c = client_with_limits(0, 4096);
     events ev = {0};
     api_error e = API_ERROR_INIT;
@@ -634,7 +619,7 @@ Test(rest_stub, watch_line_over_max_watch_event_bytes_ends_the_stream_with_emsgs
 Test(rest_stub, watch_unterminated_tail_over_the_cap_ends_the_stream_with_emsgsize)
 {
     char *pad = json_string_body(8192); /* no newline at all */
-    push_stream(pad);
+    stub_push_stream(&stub, pad);
     kc_client *c = client_with_limits(0, 4096);
     events ev = {0};
     api_error e = API_ERROR_INIT;
