@@ -5,6 +5,7 @@
  */
 #include "controllers/http_head.h"
 #include "controllers/httpd.h"
+#include "raw_http.h"
 
 #include "common/alloc.h"
 #include "common/sbuf.h"
@@ -194,36 +195,12 @@ TestSuite(httpd, .init = start, .fini = stop, .timeout = 60);
 
 static int connect_to_server(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_geq(fd, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)httpd_port(srv))};
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
-}
-
-/* Sends raw, reads until the server closes; returns the whole answer (caller frees). */
-static char *exchange_on(int fd, const char *raw, size_t len)
-{
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = send(fd, raw + off, len - off, MSG_NOSIGNAL);
-        cr_assert_gt(n, 0);
-        off += (size_t)n;
-    }
-    sbuf b = SBUF_INIT;
-    char buf[4096];
-    ssize_t n;
-    while ((n = recv(fd, buf, sizeof buf, 0)) > 0)
-        sbuf_append(&b, buf, (size_t)n);
-    close(fd);
-    sbuf_putc(&b, '\0');
-    return sbuf_detach(&b, NULL);
+    return raw_http_connect(httpd_port(srv));
 }
 
 static char *exchange(const char *raw)
 {
-    return exchange_on(connect_to_server(), raw, strlen(raw));
+    return raw_http_exchange(connect_to_server(), raw, strlen(raw));
 }
 
 static bool starts_with(const char *s, const char *prefix)
@@ -284,7 +261,7 @@ Test(httpd, an_endless_head_is_cut_at_the_limit)
     char *raw = xmalloc(n);
     memcpy(raw, "GET /hello HTTP/1.1\r\n", 21);
     memset(raw + 21, 'a', n - 21);
-    char *r = exchange_on(connect_to_server(), raw, n);
+    char *r = raw_http_exchange(connect_to_server(), raw, n);
     cr_assert(starts_with(r, "HTTP/1.1 431 "), "%s", r);
     free(r);
     free(raw);
@@ -296,7 +273,7 @@ Test(httpd, a_request_sent_byte_by_byte_is_answered)
     const char *raw = "GET /hello HTTP/1.1\r\n\r\n";
     for (size_t i = 0; i + 1 < strlen(raw); i++)
         cr_assert_eq(send(fd, raw + i, 1, MSG_NOSIGNAL), 1);
-    char *r = exchange_on(fd, raw + strlen(raw) - 1, 1);
+    char *r = raw_http_exchange(fd, raw + strlen(raw) - 1, 1);
     cr_assert(starts_with(r, "HTTP/1.1 200 OK\r\n"), "%s", r);
     free(r);
 }

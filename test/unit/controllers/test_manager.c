@@ -8,20 +8,17 @@
 #include "controllers/fence.h"
 #include "controllers/manager.h"
 #include "fake_kapi.h"
+#include "raw_http.h"
 
 #include "common/alloc.h"
 #include "common/json.h"
-#include "common/sbuf.h"
 
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 TestSuite(mgr_options);
@@ -290,27 +287,6 @@ static mgr_options local_options(void)
     return o;
 }
 
-/* GET path on 127.0.0.1:port; returns the whole answer (caller frees). */
-static char *http_get(int port, const char *path)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_geq(fd, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    char *req = xasprintf("GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
-    cr_assert_eq(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
-    free(req);
-    sbuf b = SBUF_INIT;
-    char buf[4096];
-    ssize_t n;
-    while ((n = recv(fd, buf, sizeof buf, 0)) > 0)
-        sbuf_append(&b, buf, (size_t)n);
-    close(fd);
-    sbuf_putc(&b, '\0');
-    return sbuf_detach(&b, NULL);
-}
-
 static void *run_manager(void *arg)
 {
     return (void *)(intptr_t)mgr_run(arg);
@@ -327,14 +303,14 @@ Test(mgr_run, probes_answer_and_a_stop_request_ends_the_run_with_zero)
     pthread_t t;
     cr_assert_eq(pthread_create(&t, NULL, run_manager, m), 0);
 
-    char *r = http_get(mgr_probe_port(m), "/readyz");
+    char *r = raw_http_get(mgr_probe_port(m), "/readyz");
     cr_assert(strstr(r, "HTTP/1.1 500 "), "no cache can sync: %s", r);
     cr_assert(strstr(r, "informers-synced failed"), "%s", r);
     free(r);
-    r = http_get(mgr_probe_port(m), "/healthz");
+    r = raw_http_get(mgr_probe_port(m), "/healthz");
     cr_assert(strstr(r, "HTTP/1.1 200 "), "not leading is healthy: %s", r);
     free(r);
-    r = http_get(mgr_metrics_port(m), "/metrics");
+    r = raw_http_get(mgr_metrics_port(m), "/metrics");
     cr_assert(strstr(r, "text/plain; version=0.0.4"), "%s", r);
     cr_assert(
         strstr(r, "controller_runtime_reconcile_total{controller=\"foo\",result=\"success\"} 0"),
