@@ -4,6 +4,7 @@
  * atomicity and untouched inputs.
  */
 #include "common/jsonpatch.h"
+#include "json_expect.h"
 
 #include "common/alloc.h"
 #include "common/json.h"
@@ -21,13 +22,6 @@ static void setup(void)
 
 TestSuite(jsonpatch, .init = setup);
 
-static cJSON *parse(const char *json)
-{
-    cJSON *j = cJSON_Parse(json);
-    cr_assert_not_null(j, "bad test JSON: %s", json);
-    return j;
-}
-
 /* Inputs must come out byte-identical when printed (member order and duplicates included). */
 static void expect_same_text(const cJSON *item, const char *before, const char *what)
 {
@@ -36,20 +30,11 @@ static void expect_same_text(const cJSON *item, const char *before, const char *
     free(after);
 }
 
-static void expect_json(const cJSON *got, const char *want_json, const char *what)
-{
-    cJSON *want = parse(want_json);
-    char *text = json_print(got);
-    cr_expect(json_equal(got, want), "%s: got %s, want %s", what, text, want_json);
-    free(text);
-    cJSON_Delete(want);
-}
-
 /* Applies patch to doc, expects success with want; also checks the inputs stay untouched. */
 static void expect_patch(const char *doc_json, const char *patch_json, const char *want_json)
 {
-    cJSON *doc = parse(doc_json);
-    cJSON *patch = parse(patch_json);
+    cJSON *doc = tj_parse(doc_json);
+    cJSON *patch = tj_parse(patch_json);
     char *doc_text = json_print(doc);
     char *patch_text = json_print(patch);
     api_error err = API_ERROR_INIT;
@@ -57,7 +42,7 @@ static void expect_patch(const char *doc_json, const char *patch_json, const cha
     cr_expect_not_null(got, "%s failed: %d %s", patch_json, err.code,
                        err.message ? err.message : "");
     if (got)
-        expect_json(got, want_json, patch_json);
+        tj_expect(got, want_json, patch_json);
     expect_same_text(doc, doc_text, "doc unchanged");
     expect_same_text(patch, patch_text, "patch unchanged");
     free(doc_text);
@@ -75,8 +60,8 @@ static void expect_patch(const char *doc_json, const char *patch_json, const cha
 static void expect_error(const char *doc_json, const char *patch_json, int code, const char *reason,
                          const char *needle)
 {
-    cJSON *doc = parse(doc_json);
-    cJSON *patch = parse(patch_json);
+    cJSON *doc = tj_parse(doc_json);
+    cJSON *patch = tj_parse(patch_json);
     char *doc_text = json_print(doc);
     char *patch_text = json_print(patch);
     api_error err = API_ERROR_INIT;
@@ -571,7 +556,7 @@ static cJSON *many_tests(int n)
 
 Test(jsonpatch, more_than_10000_operations_is_413)
 {
-    cJSON *doc = parse("{\"a\":1}");
+    cJSON *doc = tj_parse("{\"a\":1}");
     cJSON *patch = many_tests(JSONPATCH_MAX_OPERATIONS + 1);
     api_error err = API_ERROR_INIT;
     cJSON *got = jsonpatch_apply(doc, patch, &err);
@@ -589,13 +574,13 @@ Test(jsonpatch, more_than_10000_operations_is_413)
 
 Test(jsonpatch, exactly_10000_operations_are_applied)
 {
-    cJSON *doc = parse("{\"a\":1}");
+    cJSON *doc = tj_parse("{\"a\":1}");
     cJSON *patch = many_tests(JSONPATCH_MAX_OPERATIONS);
     api_error err = API_ERROR_INIT;
     cJSON *got = jsonpatch_apply(doc, patch, &err);
     cr_expect_not_null(got, "error %d %s", err.code, err.message ? err.message : "");
     cr_expect_eq(err.code, 0);
-    expect_json(got, "{\"a\":1}", "10000 tests");
+    tj_expect(got, "{\"a\":1}", "10000 tests");
     apierr_clear(&err);
     cJSON_Delete(got);
     cJSON_Delete(patch);
@@ -615,8 +600,8 @@ Test(jsonpatch, failure_late_in_the_patch_returns_null_and_keeps_doc)
 
 Test(jsonpatch, added_values_are_copies_of_the_patch)
 {
-    cJSON *doc = parse("{}");
-    cJSON *patch = parse("[{\"op\":\"add\",\"path\":\"/v\",\"value\":{\"x\":[1]}}]");
+    cJSON *doc = tj_parse("{}");
+    cJSON *patch = tj_parse("[{\"op\":\"add\",\"path\":\"/v\",\"value\":{\"x\":[1]}}]");
     api_error err = API_ERROR_INIT;
     cJSON *got = jsonpatch_apply(doc, patch, &err);
     cr_assert_not_null(got);
@@ -624,8 +609,8 @@ Test(jsonpatch, added_values_are_copies_of_the_patch)
     cJSON *value = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(patch, 0), "value");
     cr_expect_neq(added, value, "result shares a node with the patch");
     cJSON_AddNumberToObject(added, "y", 2);
-    expect_json(patch, "[{\"op\":\"add\",\"path\":\"/v\",\"value\":{\"x\":[1]}}]",
-                "patch unchanged after editing the result");
+    tj_expect(patch, "[{\"op\":\"add\",\"path\":\"/v\",\"value\":{\"x\":[1]}}]",
+              "patch unchanged after editing the result");
     cJSON_Delete(got);
     cJSON_Delete(patch);
     cJSON_Delete(doc);
@@ -633,11 +618,11 @@ Test(jsonpatch, added_values_are_copies_of_the_patch)
 
 Test(jsonpatch, null_document_is_a_json_null)
 {
-    cJSON *patch = parse("[{\"op\":\"add\",\"path\":\"\",\"value\":{\"a\":1}}]");
+    cJSON *patch = tj_parse("[{\"op\":\"add\",\"path\":\"\",\"value\":{\"a\":1}}]");
     api_error err = API_ERROR_INIT;
     cJSON *got = jsonpatch_apply(NULL, patch, &err);
     cr_assert_not_null(got);
-    expect_json(got, "{\"a\":1}", "patched null");
+    tj_expect(got, "{\"a\":1}", "patched null");
     cJSON_Delete(got);
     cJSON_Delete(patch);
 }
@@ -674,15 +659,15 @@ Test(jsonpatch, copies_may_add_up_to_exactly_the_limit)
 {
     /* The string's JSON text, quotes included, is exactly JSONPATCH_MAX_COPY_BYTES long. */
     char *doc = doc_with_string(JSONPATCH_MAX_COPY_BYTES - 2);
-    cJSON *d = parse(doc);
-    cJSON *one = parse("[{\"op\":\"copy\",\"from\":\"/s\",\"path\":\"/t\"}]");
+    cJSON *d = tj_parse(doc);
+    cJSON *one = tj_parse("[{\"op\":\"copy\",\"from\":\"/s\",\"path\":\"/t\"}]");
     api_error err = API_ERROR_INIT;
     cJSON *got = jsonpatch_apply(d, one, &err);
     cr_assert_not_null(got, "%s", err.message ? err.message : "");
     cr_assert_eq(strlen(cJSON_GetObjectItem(got, "t")->valuestring), JSONPATCH_MAX_COPY_BYTES - 2);
     cJSON_Delete(got);
-    cJSON *two = parse("[{\"op\":\"copy\",\"from\":\"/s\",\"path\":\"/t\"},"
-                       "{\"op\":\"copy\",\"from\":\"/s\",\"path\":\"/u\"}]");
+    cJSON *two = tj_parse("[{\"op\":\"copy\",\"from\":\"/s\",\"path\":\"/t\"},"
+                          "{\"op\":\"copy\",\"from\":\"/s\",\"path\":\"/u\"}]");
     cr_assert_null(jsonpatch_apply(d, two, &err));
     cr_assert_eq(err.code, 413);
     cr_assert(strstr(err.message, "json patch operation #1:"), "%s", err.message);
@@ -696,7 +681,7 @@ Test(jsonpatch, copies_may_add_up_to_exactly_the_limit)
 /* Applies patch_json to doc and expects a 413 naming operation #op. */
 static void expect_copy_refused_at(const cJSON *doc, const char *patch_json, int op)
 {
-    cJSON *patch = parse(patch_json);
+    cJSON *patch = tj_parse(patch_json);
     api_error err = API_ERROR_INIT;
     cr_assert_null(jsonpatch_apply(doc, patch, &err));
     cr_assert_eq(err.code, 413);
@@ -777,8 +762,8 @@ Test(jsonpatch, an_add_nesting_deeper_than_the_limit_is_422)
     free(patch);
     /* one level less fits */
     patch = deep_add_patch(JSONPATCH_MAX_DEPTH - 11);
-    cJSON *d = parse(doc);
-    cJSON *p = parse(patch);
+    cJSON *d = tj_parse(doc);
+    cJSON *p = tj_parse(patch);
     api_error err = API_ERROR_INIT;
     cJSON *got = jsonpatch_apply(d, p, &err);
     cr_assert_not_null(got, "%s", err.message ? err.message : "");
@@ -884,9 +869,9 @@ Test(jsonpatch, indexed_objects_follow_every_change)
 
 Test(jsonpatch, replacing_a_member_keeps_its_place)
 {
-    cJSON *doc = parse("{\"a\":1,\"b\":2,\"c\":3}");
-    cJSON *patch = parse("[{\"op\":\"replace\",\"path\":\"/b\",\"value\":20},"
-                         "{\"op\":\"add\",\"path\":\"/a\",\"value\":10}]");
+    cJSON *doc = tj_parse("{\"a\":1,\"b\":2,\"c\":3}");
+    cJSON *patch = tj_parse("[{\"op\":\"replace\",\"path\":\"/b\",\"value\":20},"
+                            "{\"op\":\"add\",\"path\":\"/a\",\"value\":10}]");
     api_error err = API_ERROR_INIT;
     cJSON *got = jsonpatch_apply(doc, patch, &err);
     cr_assert_not_null(got);

@@ -3,6 +3,7 @@
  * and merge-patch diff.
  */
 #include "common/mergepatch.h"
+#include "json_expect.h"
 
 #include "common/alloc.h"
 #include "common/json.h"
@@ -18,31 +19,15 @@ static void setup(void)
 
 TestSuite(mergepatch, .init = setup);
 
-static cJSON *parse(const char *json)
-{
-    cJSON *j = cJSON_Parse(json);
-    cr_assert_not_null(j, "bad test JSON: %s", json);
-    return j;
-}
-
-static void expect_json(const cJSON *got, const char *want_json, const char *what)
-{
-    cJSON *want = parse(want_json);
-    char *text = json_print(got);
-    cr_expect(json_equal(got, want), "%s: got %s, want %s", what, text, want_json);
-    free(text);
-    cJSON_Delete(want);
-}
-
 /* Applies patch to target and compares with want; also checks the inputs stay untouched. */
 static void expect_merge(const char *target_json, const char *patch_json, const char *want_json)
 {
-    cJSON *target = parse(target_json);
-    cJSON *patch = parse(patch_json);
+    cJSON *target = tj_parse(target_json);
+    cJSON *patch = tj_parse(patch_json);
     cJSON *got = mergepatch_apply(target, patch);
-    expect_json(got, want_json, patch_json);
-    expect_json(target, target_json, "target unchanged");
-    expect_json(patch, patch_json, "patch unchanged");
+    tj_expect(got, want_json, patch_json);
+    tj_expect(target, target_json, "target unchanged");
+    tj_expect(patch, patch_json, "patch unchanged");
     cJSON_Delete(got);
     cJSON_Delete(patch);
     cJSON_Delete(target);
@@ -85,9 +70,9 @@ Test(mergepatch, rfc7386_section3_example_holds)
 
 Test(mergepatch, missing_target_is_treated_as_absent)
 {
-    cJSON *patch = parse("{\"a\":{\"b\":null,\"c\":1}}");
+    cJSON *patch = tj_parse("{\"a\":{\"b\":null,\"c\":1}}");
     cJSON *got = mergepatch_apply(NULL, patch);
-    expect_json(got, "{\"a\":{\"c\":1}}", "NULL target");
+    tj_expect(got, "{\"a\":{\"c\":1}}", "NULL target");
     cJSON_Delete(got);
     cJSON_Delete(patch);
 }
@@ -96,9 +81,9 @@ Test(mergepatch, missing_target_is_treated_as_absent)
 
 static void expect_stripped(const char *patch_json, const char *want_json, int want_count)
 {
-    cJSON *patch = parse(patch_json);
+    cJSON *patch = tj_parse(patch_json);
     int n = mergepatch_strip_smp_directives(patch);
-    expect_json(patch, want_json, patch_json);
+    tj_expect(patch, want_json, patch_json);
     cr_expect_eq(n, want_count, "directives counted in %s", patch_json);
     cJSON_Delete(patch);
 }
@@ -145,16 +130,16 @@ Test(mergepatch, strip_ignores_null_and_scalars)
 
 Test(mergepatch, stripped_smp_body_applies_as_merge_patch)
 {
-    cJSON *target = parse("{\"metadata\":{\"name\":\"a\",\"finalizers\":[\"x\",\"y\"]},"
-                          "\"spec\":{\"replicas\":1,\"image\":\"i\"}}");
-    cJSON *patch = parse("{\"metadata\":{\"$setElementOrder/finalizers\":[\"y\"],"
-                         "\"finalizers\":[\"y\"]},\"spec\":{\"replicas\":3}}");
+    cJSON *target = tj_parse("{\"metadata\":{\"name\":\"a\",\"finalizers\":[\"x\",\"y\"]},"
+                             "\"spec\":{\"replicas\":1,\"image\":\"i\"}}");
+    cJSON *patch = tj_parse("{\"metadata\":{\"$setElementOrder/finalizers\":[\"y\"],"
+                            "\"finalizers\":[\"y\"]},\"spec\":{\"replicas\":3}}");
     mergepatch_strip_smp_directives(patch);
     cJSON *got = mergepatch_apply(target, patch);
-    expect_json(got,
-                "{\"metadata\":{\"name\":\"a\",\"finalizers\":[\"y\"]},\"spec\":{\"replicas\":3,"
-                "\"image\":\"i\"}}",
-                "SMP applied");
+    tj_expect(got,
+              "{\"metadata\":{\"name\":\"a\",\"finalizers\":[\"y\"]},\"spec\":{\"replicas\":3,"
+              "\"image\":\"i\"}}",
+              "SMP applied");
     cJSON_Delete(got);
     cJSON_Delete(patch);
     cJSON_Delete(target);
@@ -165,12 +150,12 @@ Test(mergepatch, stripped_smp_body_applies_as_merge_patch)
 /* Diffs from -> to, compares with the expected patch, and checks it replays to `to`. */
 static void expect_diff(const char *from_json, const char *to_json, const char *want_json)
 {
-    cJSON *from = parse(from_json);
-    cJSON *to = parse(to_json);
+    cJSON *from = tj_parse(from_json);
+    cJSON *to = tj_parse(to_json);
     cJSON *patch = mergepatch_diff(from, to);
-    expect_json(patch, want_json, "diff");
+    tj_expect(patch, want_json, "diff");
     cJSON *replayed = mergepatch_apply(from, patch);
-    expect_json(replayed, to_json, "diff replayed");
+    tj_expect(replayed, to_json, "diff replayed");
     cJSON_Delete(replayed);
     cJSON_Delete(patch);
     cJSON_Delete(to);
@@ -241,10 +226,10 @@ Test(mergepatch, a_patch_of_250000_keys_merges_into_250000_keys)
 
 Test(mergepatch, the_last_of_repeated_keys_counts)
 {
-    cJSON *target = parse("{\"a\":1,\"b\":2,\"a\":3}");
-    cJSON *patch = parse("{\"b\":null,\"c\":1,\"c\":null,\"d\":{\"e\":null,\"e\":5}}");
+    cJSON *target = tj_parse("{\"a\":1,\"b\":2,\"a\":3}");
+    cJSON *patch = tj_parse("{\"b\":null,\"c\":1,\"c\":null,\"d\":{\"e\":null,\"e\":5}}");
     cJSON *got = mergepatch_apply(target, patch);
-    expect_json(got, "{\"a\":3,\"d\":{\"e\":5}}", "last wins");
+    tj_expect(got, "{\"a\":3,\"d\":{\"e\":5}}", "last wins");
     cr_assert_eq(cJSON_GetArraySize(got), 2, "each key once");
     cJSON_Delete(got);
     cJSON_Delete(patch);

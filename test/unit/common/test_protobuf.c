@@ -6,6 +6,7 @@
  * integer ranges, nesting; the varint reader's edges and the descriptor checks.
  */
 #include "common/protobuf.h"
+#include "json_expect.h"
 
 #include "common/alloc.h"
 #include "common/json.h"
@@ -144,23 +145,13 @@ static void result_free(result *r)
     apierr_clear(&r->err);
 }
 
-static void expect_json(const cJSON *got, const char *want_json)
-{
-    cJSON *want = cJSON_Parse(want_json);
-    cr_assert_not_null(want, "bad test JSON %s", want_json);
-    char *text = json_print(got);
-    cr_expect(json_equal(got, want), "got %s, want %s", text, want_json);
-    free(text);
-    cJSON_Delete(want);
-}
-
 /* Decodes b (freed), expects success with that JSON and that many duplicates. */
 static void expect_decoded(sbuf *b, const char *want_json, int want_dups)
 {
     result r = decode(b);
     cr_expect_eq(r.rc, want_dups, "rc %d (%s)", r.rc, r.err.message ? r.err.message : "");
     if (r.rc >= 0)
-        expect_json(r.obj, want_json);
+        tj_expect(r.obj, want_json, "decoded");
     result_free(&r);
     sbuf_free(b);
 }
@@ -339,8 +330,8 @@ Test(protobuf, a_singular_field_given_twice_keeps_the_last_value_and_is_reported
     put_str(&b, 1, "last");
     result r = decode(&b);
     cr_expect_eq(r.rc, 1);
-    expect_json(r.obj, "{\"str\":\"last\"}");
-    expect_json(r.dups, "[\"str\"]");
+    tj_expect(r.obj, "{\"str\":\"last\"}", "decoded");
+    tj_expect(r.dups, "[\"str\"]", "duplicates");
     result_free(&r);
     sbuf_free(&b);
 }
@@ -380,8 +371,8 @@ Test(protobuf, duplicates_inside_list_elements_and_maps_are_named_by_path)
     put_msg(&b, 11, &e);
     result r = decode(&b);
     cr_expect_eq(r.rc, 2);
-    expect_json(r.obj, "{\"msgs\":[{},{\"s\":\"b\"}],\"labels\":{\"k\":\"2\"}}");
-    expect_json(r.dups, "[\"msgs[1].s\",\"labels.k\"]");
+    tj_expect(r.obj, "{\"msgs\":[{},{\"s\":\"b\"}],\"labels\":{\"k\":\"2\"}}", "decoded");
+    tj_expect(r.dups, "[\"msgs[1].s\",\"labels.k\"]", "duplicates");
     result_free(&r);
     sbuf_free(&b);
 }
@@ -397,8 +388,8 @@ Test(protobuf, an_inline_message_given_twice_replaces_what_it_set)
     put_msg(&b, 13, &in);
     result r = decode(&b);
     cr_expect_eq(r.rc, 1);
-    expect_json(r.obj, "{\"e\":\"two\",\"emap\":{\"k\":\"\"}}");
-    expect_json(r.dups, "[\"e\"]");
+    tj_expect(r.obj, "{\"e\":\"two\",\"emap\":{\"k\":\"\"}}", "decoded");
+    tj_expect(r.dups, "[\"e\"]", "duplicates");
     result_free(&r);
     sbuf_free(&b);
 }
@@ -413,7 +404,7 @@ Test(protobuf, duplicates_are_all_counted_and_the_first_hundred_named)
     result r = decode(&b);
     cr_expect_eq(r.rc, 999);
     cr_expect_eq(cJSON_GetArraySize(r.dups), PB_MAX_REPORTED_DUPLICATES);
-    expect_json(r.obj, "{\"labels\":{\"k\":\"\"}}");
+    tj_expect(r.obj, "{\"labels\":{\"k\":\"\"}}", "decoded");
     result_free(&r);
     sbuf_free(&b);
 }

@@ -4,6 +4,7 @@
  * is written with single quotes for readability; tr() turns them into double quotes.
  */
 #include "common/strategicpatch.h"
+#include "json_expect.h"
 
 #include "common/alloc.h"
 #include "common/json.h"
@@ -50,19 +51,16 @@ static char *tr(const char *s)
 static cJSON *parse(const char *json)
 {
     char *text = tr(json);
-    cJSON *j = cJSON_Parse(text);
-    cr_assert_not_null(j, "bad test JSON: %s", text);
+    cJSON *j = tj_parse(text);
     free(text);
     return j;
 }
 
 static void expect_json(const cJSON *got, const char *want_json, const char *what)
 {
-    cJSON *want = parse(want_json);
-    char *text = json_print(got);
-    cr_expect(json_equal(got, want), "%s: got %s, want %s", what, text, want_json);
-    free(text);
-    cJSON_Delete(want);
+    char *want = tr(want_json);
+    tj_expect(got, want, what);
+    free(want);
 }
 
 /* Applies patch to orig under the test schema; checks both inputs stay as they were. */
