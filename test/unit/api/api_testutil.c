@@ -13,6 +13,15 @@ cJSON *parse(const char *json)
     return j;
 }
 
+void expect_json(const cJSON *got, const char *want_json)
+{
+    cJSON *want = parse(want_json);
+    char *text = json_print(got);
+    cr_expect(json_equal(got, want), "got %s\nwant %s", text, want_json);
+    free(text);
+    cJSON_Delete(want);
+}
+
 void assert_no_causes(const api_error *err)
 {
     char *causes = json_print(err->causes);

@@ -1,7 +1,7 @@
 /*
- * api_testutil.h - what the unit tests of api/ share: parsing test JSON and asserting on the
- * validation causes an api_error holds (common/apierr.h). Criterion assertions: a failure ends
- * the calling test.
+ * api_testutil.h - what the unit tests of api/ share: parsing and comparing test JSON, and
+ * asserting on the validation causes an api_error holds (common/apierr.h). Criterion assertions: a
+ * failure ends the calling test.
  */
 #ifndef FOO_TEST_API_TESTUTIL_H
 #define FOO_TEST_API_TESTUTIL_H
@@ -12,6 +12,10 @@
 
 /* Parses test JSON (the test fails on invalid JSON). Caller frees. */
 cJSON *parse(const char *json);
+
+/* Expects got to equal the JSON want_json (json_equal: member order ignored); on a mismatch
+ * the test is marked failed and goes on, both sides printed. */
+void expect_json(const cJSON *got, const char *want_json);
 
 /* Asserts that err holds no cause. */
 void assert_no_causes(const api_error *err);

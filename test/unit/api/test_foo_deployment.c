@@ -1,5 +1,6 @@
 /* The Deployment a Foo implies, the drift check and the repair (api/foo_deployment.h). */
 #include "api/foo_deployment.h"
+#include "api_testutil.h"
 
 #include "common/alloc.h"
 #include "common/json.h"
@@ -15,22 +16,6 @@ static void setup(void)
 }
 
 TestSuite(foo_deployment, .init = setup);
-
-static cJSON *parse(const char *text)
-{
-    cJSON *j = cJSON_Parse(text);
-    cr_assert_not_null(j, "bad test JSON: %s", text);
-    return j;
-}
-
-static void assert_json_eq(const cJSON *got, const char *want_text)
-{
-    cJSON *want = parse(want_text);
-    char *g = json_print(got);
-    cr_assert(json_equal(got, want), "got %s\nwant %s", g, want_text);
-    free(g);
-    cJSON_Delete(want);
-}
 
 #define FOO_EXAMPLE                                                                                \
     "{\"apiVersion\":\"demo.example.com/v1beta1\",\"kind\":\"Foo\",\"metadata\":{\"name\":"        \
@@ -55,7 +40,7 @@ Test(foo_deployment, desired_has_every_field_of_the_design)
     cJSON *foo = parse(FOO_EXAMPLE);
     cJSON *d = foo_desired_deployment(foo);
     cr_assert_not_null(d);
-    assert_json_eq(d, DESIRED_EXAMPLE);
+    expect_json(d, DESIRED_EXAMPLE);
     cJSON_Delete(d);
     cJSON_Delete(foo);
 }

@@ -6,6 +6,7 @@
  * forms; pointer fields keeping their zero values; and every refusal with its code and words.
  */
 #include "api/k8s_proto.h"
+#include "api_testutil.h"
 
 #include "api/k8s_proto_desc.h"
 #include "common/alloc.h"
@@ -142,16 +143,6 @@ static void put_time(sbuf *b, uint32_t field, int64_t seconds, int32_t nanos)
 }
 
 /* ---- helpers ------------------------------------------------------------------------------- */
-
-static void expect_json(const cJSON *got, const char *want_json)
-{
-    cJSON *want = cJSON_Parse(want_json);
-    cr_assert_not_null(want, "bad test JSON %s", want_json);
-    char *text = json_print(got);
-    cr_expect(json_equal(got, want), "got %s\nwant %s", text, want_json);
-    free(text);
-    cJSON_Delete(want);
-}
 
 static void expect_body(const void *data, size_t len, const char *want_json)
 {
