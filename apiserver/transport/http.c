@@ -86,7 +86,6 @@ typedef struct as_conn {
     authn_conn auth; /* what authentication remembers of this TLS connection */
     /* The request in progress (NULL between requests). */
     as_req *req;
-    authn_user *user; /* owned: the identity of the request in progress */
     bool waiting_body;
     bool chunked_body; /* Transfer-Encoding: chunked, de-framed by `dechunk` */
     chunked_decoder dechunk;
@@ -450,6 +449,7 @@ static void req_free(as_req *req)
     free(req->content_type);
     free(req->if_none_match);
     sbuf_free(&req->body);
+    authn_user_free(req->owned_user);
     sbuf_free(&req->headers);
     as_clear_warnings(req);
     sbuf_free(&req->out);
@@ -673,7 +673,7 @@ static void authenticate(as_conn *c, as_req *req)
     authn_request ar = {.ssl = lws_get_ssl(c->wsi), .conn = &c->auth, .authorization = authz};
     authn_user *u = NULL;
     if (authn_authenticate(c->http->opt.auth, &ar, &u) == 0) {
-        c->user = u;
+        req->owned_user = u; /* lives as long as req: a compute job may read it after a hang-up */
         req->user = u;
     } else {
         req->user = &c->http->anonymous;
@@ -890,8 +890,6 @@ static void end_request(as_conn *c)
     keep_spare(c, &c->wbody);
     req_free(c->req);
     c->req = NULL;
-    authn_user_free(c->user);
-    c->user = NULL;
     c->response_complete = c->watch_ending = false;
     /* Keep a small buffer for the next request on this connection, not a big LIST's. */
     if (c->wbuf.cap > WRITE_SLICE)
@@ -1222,8 +1220,6 @@ static void on_closed(as_conn *c)
             c->req = NULL;
         }
     }
-    authn_user_free(c->user);
-    c->user = NULL;
     authn_conn_clear(&c->auth);
     sbuf_free(&c->wbuf);
     sbuf_free(&c->wbody);

@@ -68,6 +68,8 @@ struct as_req {
     char *if_none_match;
     sbuf body;                 /* request body (NUL-terminated) */
     const authn_user *user;    /* never NULL once handled (anonymous user if unauthenticated) */
+    authn_user *owned_user;    /* private: the authenticated user, freed with the request (not
+                                  with the connection: an orphaned request still reads it) */
     bool credentials_rejected; /* a credential was presented and refused (user is anonymous);
                                   the handler decides (a 401 but for the health checks) */
 
