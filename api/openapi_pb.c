@@ -15,18 +15,18 @@
  * Vendor extensions and default/enum/example values become Any{yaml: JSON text}; JSON is valid
  * YAML, and kube-openapi reads Any.yaml with a YAML parser.
  * Proto3 leaves out scalar fields equal to their zero value, and so do we (except for a chosen
- * oneof alternative, whose presence is the information).
+ * oneof alternative, whose presence is the information). The wire format itself is written by
+ * common/pb_writer.h.
  */
 #include "api/openapi_internal.h"
 #include "common/json.h"
+#include "common/pb_writer.h"
 #include "common/sbuf.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum { WIRE_VARINT = 0, WIRE_FIXED64 = 1, WIRE_LEN = 2 };
 
 typedef enum pb_kind {
     K_STRING,  /* JSON string -> string */
@@ -58,50 +58,6 @@ typedef struct pb_msg {
     const pb_field *(*choose)(const cJSON *json);
 } pb_msg;
 
-/* ---- wire format ------------------------------------------------------------------------- */
-
-static void pb_varint(sbuf *out, uint64_t v)
-{
-    unsigned char b[10];
-    size_t n = 0;
-    do {
-        b[n] = (unsigned char)(v & 0x7f);
-        v >>= 7;
-        if (v)
-            b[n] |= 0x80;
-        n++;
-    } while (v);
-    sbuf_append(out, b, n);
-}
-
-static void pb_tag(sbuf *out, uint32_t num, unsigned wire)
-{
-    pb_varint(out, ((uint64_t)num << 3) | wire);
-}
-
-static void pb_bytes(sbuf *out, uint32_t num, const void *p, size_t n)
-{
-    pb_tag(out, num, WIRE_LEN);
-    pb_varint(out, n);
-    sbuf_append(out, p, n);
-}
-
-static void pb_string(sbuf *out, uint32_t num, const char *s)
-{
-    pb_bytes(out, num, s, strlen(s));
-}
-
-static void pb_double(sbuf *out, uint32_t num, double d)
-{
-    uint64_t bits;
-    memcpy(&bits, &d, sizeof bits);
-    unsigned char b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)(bits >> (8 * i)); /* little-endian whatever the host */
-    pb_tag(out, num, WIRE_FIXED64);
-    sbuf_append(out, b, sizeof b);
-}
-
 /* ---- values ------------------------------------------------------------------------------ */
 
 static void pb_message(sbuf *out, const pb_msg *m, const cJSON *json);
@@ -110,8 +66,7 @@ static void pb_submessage(sbuf *out, uint32_t num, const pb_msg *m, const cJSON 
 {
     sbuf body = SBUF_INIT;
     pb_message(&body, m, json);
-    pb_bytes(out, num, body.data ? body.data : "", body.len);
-    sbuf_free(&body);
+    pb_put_message(out, num, &body);
 }
 
 /* Any {string yaml = 2;} holding the JSON text of `value`. */
@@ -119,9 +74,8 @@ static void pb_any(sbuf *out, uint32_t num, const cJSON *value)
 {
     char *text = json_print(value);
     sbuf any = SBUF_INIT;
-    pb_string(&any, 2, text);
-    pb_bytes(out, num, any.data, any.len);
-    sbuf_free(&any);
+    pb_put_string(&any, 2, text);
+    pb_put_message(out, num, &any);
     free(text);
 }
 
@@ -129,26 +83,25 @@ static void pb_any(sbuf *out, uint32_t num, const cJSON *value)
 static void pb_named(sbuf *out, uint32_t num, const char *name, const pb_msg *m, const cJSON *v)
 {
     sbuf entry = SBUF_INIT;
-    pb_string(&entry, 1, name);
+    pb_put_string(&entry, 1, name);
     if (m)
         pb_submessage(&entry, 2, m, v);
     else
         pb_any(&entry, 2, v);
-    pb_bytes(out, num, entry.data, entry.len);
-    sbuf_free(&entry);
+    pb_put_message(out, num, &entry);
 }
 
 static void pb_strings(sbuf *out, uint32_t num, const cJSON *v)
 {
     if (cJSON_IsString(v)) {
-        pb_string(out, num, v->valuestring);
+        pb_put_string(out, num, v->valuestring);
         return;
     }
     const cJSON *e;
     cJSON_ArrayForEach(e, v)
     {
         if (cJSON_IsString(e))
-            pb_string(out, num, e->valuestring);
+            pb_put_string(out, num, e->valuestring);
     }
 }
 
@@ -158,23 +111,22 @@ static void pb_field_value(sbuf *out, const pb_field *f, const cJSON *v, bool fo
     switch (f->kind) {
     case K_STRING:
         if (cJSON_IsString(v) && (force || v->valuestring[0]))
-            pb_string(out, f->num, v->valuestring);
+            pb_put_string(out, f->num, v->valuestring);
         break;
     case K_BOOL:
         if (cJSON_IsBool(v) && (force || cJSON_IsTrue(v))) {
-            pb_tag(out, f->num, WIRE_VARINT);
-            pb_varint(out, cJSON_IsTrue(v) ? 1 : 0);
+            pb_put_uint(out, f->num, cJSON_IsTrue(v) ? 1 : 0);
         }
         break;
     case K_INT64:
         if (cJSON_IsNumber(v) && (force || v->valuedouble != 0)) {
-            pb_tag(out, f->num, WIRE_VARINT);
-            pb_varint(out, (uint64_t)(int64_t)v->valuedouble); /* two's complement, as proto */
+            pb_put_uint(out, f->num,
+                        (uint64_t)(int64_t)v->valuedouble); /* two's complement, as proto */
         }
         break;
     case K_DOUBLE:
         if (cJSON_IsNumber(v) && (force || v->valuedouble != 0))
-            pb_double(out, f->num, v->valuedouble);
+            pb_put_double(out, f->num, v->valuedouble);
         break;
     case K_STRINGS:
         pb_strings(out, f->num, v);

@@ -25,6 +25,7 @@
 #define FOO_COMMON_PROTOBUF_H
 
 #include "common/apierr.h"
+#include "common/pb_writer.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -40,14 +41,7 @@
 
 /* ---- the wire format ---------------------------------------------------------------------- */
 
-typedef enum pb_wire {
-    PB_WIRE_VARINT = 0,
-    PB_WIRE_I64 = 1,
-    PB_WIRE_LEN = 2,
-    PB_WIRE_SGROUP = 3,
-    PB_WIRE_EGROUP = 4,
-    PB_WIRE_I32 = 5,
-} pb_wire;
+/* The wire types (pb_wire) are defined in common/pb_writer.h, the writing side. */
 
 /* A cursor over bytes; p == end once everything is read. */
 typedef struct pb_reader {

@@ -15,30 +15,12 @@
 #include "api/k8s_proto.h"
 #include "api/k8s_proto_desc.h"
 #include "common/json.h"
+#include "common/pb_writer.h"
 #include "common/sbuf.h"
 #include "fuzz/body.h"
 #include "fuzz/fuzz.h"
 
 #include <math.h>
-
-static void put_varint(sbuf *b, uint64_t v)
-{
-    do {
-        uint8_t c = v & 0x7f;
-        v >>= 7;
-        if (v)
-            c |= 0x80;
-        sbuf_append(b, &c, 1);
-    } while (v);
-}
-
-static void put_bytes(sbuf *b, uint32_t field, const void *data, size_t len)
-{
-    put_varint(b, (uint64_t)field << 3 | PB_WIRE_LEN);
-    put_varint(b, len);
-    if (len)
-        sbuf_append(b, data, len);
-}
 
 /* The body an object message of the kind `pick` selects would be sent in. */
 static void wrap(sbuf *b, uint8_t pick, const uint8_t *raw, size_t len)
@@ -46,11 +28,11 @@ static void wrap(sbuf *b, uint8_t pick, const uint8_t *raw, size_t len)
     const k8s_pb_kind *k = &k8s_pb_kinds[pick % k8s_pb_nkinds];
     const char *api_version = k->api_version ? k->api_version : "v1";
     sbuf tm = SBUF_INIT;
-    put_bytes(&tm, 1, api_version, strlen(api_version));
-    put_bytes(&tm, 2, k->kind, strlen(k->kind));
+    pb_put_bytes(&tm, 1, api_version, strlen(api_version));
+    pb_put_bytes(&tm, 2, k->kind, strlen(k->kind));
     sbuf_append(b, "k8s\0", 4);
-    put_bytes(b, 1, tm.data, tm.len);
-    put_bytes(b, 2, raw, len);
+    pb_put_bytes(b, 1, tm.data, tm.len);
+    pb_put_bytes(b, 2, raw, len);
     sbuf_free(&tm);
 }
 

@@ -11,6 +11,7 @@
 #include "api/k8s_proto_desc.h"
 #include "common/alloc.h"
 #include "common/json.h"
+#include "common/pb_writer.h"
 #include "common/sbuf.h"
 
 #include <criterion/criterion.h>
@@ -73,73 +74,38 @@ static const unsigned char create_two[] = {
     0x00, 0x38, 0x00, 0x1a, 0x00, 0x22, 0x00,
 };
 
-/* ---- an encoder for hand-made bodies ----------------------------------------------------- */
-
-static void put_varint(sbuf *b, uint64_t v)
-{
-    do {
-        uint8_t c = v & 0x7f;
-        v >>= 7;
-        if (v)
-            c |= 0x80;
-        sbuf_append(b, &c, 1);
-    } while (v);
-}
-
-static void put_uint(sbuf *b, uint32_t field, uint64_t v)
-{
-    put_varint(b, (uint64_t)field << 3 | PB_WIRE_VARINT);
-    put_varint(b, v);
-}
-
-static void put_bytes(sbuf *b, uint32_t field, const void *data, size_t len)
-{
-    put_varint(b, (uint64_t)field << 3 | PB_WIRE_LEN);
-    put_varint(b, len);
-    sbuf_append(b, data, len);
-}
-
-static void put_str(sbuf *b, uint32_t field, const char *s)
-{
-    put_bytes(b, field, s, strlen(s));
-}
-
-/* Appends inner as a length-delimited field and frees it. */
-static void put_msg(sbuf *b, uint32_t field, sbuf *inner)
-{
-    put_bytes(b, field, inner->data ? inner->data : "", inner->len);
-    sbuf_free(inner);
-}
+/* ---- hand-made bodies (common/pb_writer.h) -----------------------------------------------------
+ */
 
 /* A whole body: magic, envelope {typeMeta, raw}; raw is freed. */
 static void put_body(sbuf *b, const char *api_version, const char *kind, sbuf *raw)
 {
     sbuf tm = SBUF_INIT;
     sbuf_append(b, "k8s\0", 4);
-    put_str(&tm, 1, api_version);
-    put_str(&tm, 2, kind);
-    put_msg(b, 1, &tm);
-    put_msg(b, 2, raw);
+    pb_put_string(&tm, 1, api_version);
+    pb_put_string(&tm, 2, kind);
+    pb_put_message(b, 1, &tm);
+    pb_put_message(b, 2, raw);
 }
 
 /* metadata {name, namespace} as field 1 of b. */
 static void put_meta(sbuf *b, const char *name, const char *ns)
 {
     sbuf m = SBUF_INIT;
-    put_str(&m, 1, name);
+    pb_put_string(&m, 1, name);
     if (ns)
-        put_str(&m, 3, ns);
-    put_msg(b, 1, &m);
+        pb_put_string(&m, 3, ns);
+    pb_put_message(b, 1, &m);
 }
 
 /* A Timestamp message as field `field` of b; nanos < 0: leave it out. */
 static void put_time(sbuf *b, uint32_t field, int64_t seconds, int32_t nanos)
 {
     sbuf t = SBUF_INIT;
-    put_uint(&t, 1, (uint64_t)seconds);
+    pb_put_uint(&t, 1, (uint64_t)seconds);
     if (nanos >= 0)
-        put_uint(&t, 2, (uint64_t)nanos);
-    put_msg(b, field, &t);
+        pb_put_uint(&t, 2, (uint64_t)nanos);
+    pb_put_message(b, field, &t);
 }
 
 /* ---- helpers ------------------------------------------------------------------------------- */
@@ -234,12 +200,12 @@ Test(k8s_proto, a_lease_renewal_keeps_micro_times_and_zero_pointers)
 {
     sbuf raw = SBUF_INIT, spec = SBUF_INIT, b = SBUF_INIT;
     put_meta(&raw, "foo-controller", "kube-system");
-    put_str(&spec, 1, "mgr-1_0a1b");
-    put_uint(&spec, 2, 15);
+    pb_put_string(&spec, 1, "mgr-1_0a1b");
+    pb_put_uint(&spec, 2, 15);
     put_time(&spec, 3, 1764000000, 123456789);
     put_time(&spec, 4, 1764000010, 5000);
-    put_uint(&spec, 5, 0);
-    put_msg(&raw, 2, &spec);
+    pb_put_uint(&spec, 5, 0);
+    pb_put_message(&raw, 2, &spec);
     put_body(&b, "coordination.k8s.io/v1", "Lease", &raw);
     expect_sbuf_body(&b, "{\"kind\":\"Lease\",\"apiVersion\":\"coordination.k8s.io/v1\","
                          "\"metadata\":{\"name\":\"foo-controller\",\"namespace\":\"kube-system\"},"
@@ -252,27 +218,27 @@ Test(k8s_proto, an_event_of_the_recorder_has_times_and_kept_empty_strings)
 {
     sbuf raw = SBUF_INIT, obj = SBUF_INIT, src = SBUF_INIT, b = SBUF_INIT, empty = SBUF_INIT;
     put_meta(&raw, "web.17f", "default");
-    put_str(&obj, 1, "Deployment");
-    put_str(&obj, 2, "default");
-    put_str(&obj, 3, "web");
-    put_str(&obj, 4, "0d7c2f3e");
-    put_str(&obj, 5, "apps/v1");
-    put_str(&obj, 6, "5");
-    put_str(&obj, 7, "");
-    put_msg(&raw, 2, &obj);
-    put_str(&raw, 3, "ScalingReplicaSet");
-    put_str(&raw, 4, "Scaled up replica set web-1 to 2");
-    put_str(&src, 1, "deployment-controller");
-    put_str(&src, 2, "");
-    put_msg(&raw, 5, &src);
+    pb_put_string(&obj, 1, "Deployment");
+    pb_put_string(&obj, 2, "default");
+    pb_put_string(&obj, 3, "web");
+    pb_put_string(&obj, 4, "0d7c2f3e");
+    pb_put_string(&obj, 5, "apps/v1");
+    pb_put_string(&obj, 6, "5");
+    pb_put_string(&obj, 7, "");
+    pb_put_message(&raw, 2, &obj);
+    pb_put_string(&raw, 3, "ScalingReplicaSet");
+    pb_put_string(&raw, 4, "Scaled up replica set web-1 to 2");
+    pb_put_string(&src, 1, "deployment-controller");
+    pb_put_string(&src, 2, "");
+    pb_put_message(&raw, 5, &src);
     put_time(&raw, 6, 1764000000, -1);
     put_time(&raw, 7, 1764000000, 999999999); /* a Time drops its nanos */
-    put_uint(&raw, 8, 1);
-    put_str(&raw, 9, "Normal");
-    put_msg(&raw, 10, &empty); /* the zero MicroTime */
-    put_str(&raw, 12, "");
-    put_str(&raw, 14, "deployment-controller");
-    put_str(&raw, 15, "");
+    pb_put_uint(&raw, 8, 1);
+    pb_put_string(&raw, 9, "Normal");
+    pb_put_message(&raw, 10, &empty); /* the zero MicroTime */
+    pb_put_string(&raw, 12, "");
+    pb_put_string(&raw, 14, "deployment-controller");
+    pb_put_string(&raw, 15, "");
     put_body(&b, "v1", "Event", &raw);
     expect_sbuf_body(&b,
                      "{\"kind\":\"Event\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"web.17f\","
@@ -293,25 +259,25 @@ static void put_deployment(sbuf *b, sbuf *spec)
 {
     sbuf raw = SBUF_INIT;
     put_meta(&raw, "d", NULL);
-    put_msg(&raw, 2, spec);
+    pb_put_message(&raw, 2, spec);
     put_body(b, "apps/v1", "Deployment", &raw);
 }
 
 Test(k8s_proto, pointer_fields_keep_zero_and_int_or_string_takes_both_forms)
 {
     sbuf spec = SBUF_INIT, strategy = SBUF_INIT, ru = SBUF_INIT, v = SBUF_INIT, b = SBUF_INIT;
-    put_uint(&spec, 1, 0); /* replicas: 0 is not "unset" */
-    put_uint(&spec, 6, 0); /* revisionHistoryLimit */
-    put_uint(&spec, 5, 0); /* minReadySeconds: omitempty */
-    put_str(&strategy, 1, "RollingUpdate");
-    put_uint(&v, 1, 0);
-    put_uint(&v, 2, 0);
-    put_msg(&ru, 1, &v); /* maxUnavailable: 0 */
-    put_uint(&v, 1, 1);
-    put_str(&v, 3, "25%");
-    put_msg(&ru, 2, &v); /* maxSurge: "25%" */
-    put_msg(&strategy, 2, &ru);
-    put_msg(&spec, 4, &strategy);
+    pb_put_uint(&spec, 1, 0); /* replicas: 0 is not "unset" */
+    pb_put_uint(&spec, 6, 0); /* revisionHistoryLimit */
+    pb_put_uint(&spec, 5, 0); /* minReadySeconds: omitempty */
+    pb_put_string(&strategy, 1, "RollingUpdate");
+    pb_put_uint(&v, 1, 0);
+    pb_put_uint(&v, 2, 0);
+    pb_put_message(&ru, 1, &v); /* maxUnavailable: 0 */
+    pb_put_uint(&v, 1, 1);
+    pb_put_string(&v, 3, "25%");
+    pb_put_message(&ru, 2, &v); /* maxSurge: "25%" */
+    pb_put_message(&strategy, 2, &ru);
+    pb_put_message(&spec, 4, &strategy);
     put_deployment(&b, &spec);
     expect_sbuf_body(&b, "{\"kind\":\"Deployment\",\"apiVersion\":\"apps/v1\",\"metadata\":{"
                          "\"name\":\"d\"},\"spec\":{\"replicas\":0,\"revisionHistoryLimit\":0,"
@@ -323,9 +289,9 @@ Test(k8s_proto, pointer_fields_keep_zero_and_int_or_string_takes_both_forms)
 static void put_deployment_with_container(sbuf *b, sbuf *c)
 {
     sbuf spec = SBUF_INIT, tmpl = SBUF_INIT, pod = SBUF_INIT;
-    put_msg(&pod, 2, c);
-    put_msg(&tmpl, 2, &pod);
-    put_msg(&spec, 3, &tmpl);
+    pb_put_message(&pod, 2, c);
+    pb_put_message(&tmpl, 2, &pod);
+    pb_put_message(&spec, 3, &tmpl);
     put_deployment(b, &spec);
 }
 
@@ -334,35 +300,35 @@ Test(k8s_proto, quantities_probes_env_and_volume_mounts_of_a_container)
     sbuf c = SBUF_INIT, res = SBUF_INIT, e = SBUF_INIT, q = SBUF_INIT, probe = SBUF_INIT;
     sbuf handler = SBUF_INIT, get = SBUF_INIT, port = SBUF_INIT, env = SBUF_INIT;
     sbuf from = SBUF_INIT, sel = SBUF_INIT, lor = SBUF_INIT, vm = SBUF_INIT, b = SBUF_INIT;
-    put_str(&c, 1, "app");
-    put_str(&q, 1, "100m");
-    put_str(&e, 1, "cpu");
-    put_msg(&e, 2, &q);
-    put_msg(&res, 1, &e); /* limits */
-    put_str(&e, 1, "memory");
-    put_str(&q, 1, "64Mi");
-    put_msg(&e, 2, &q);
-    put_msg(&res, 2, &e); /* requests */
-    put_msg(&c, 8, &res);
-    put_str(&get, 1, "/healthz");
-    put_uint(&port, 1, 0);
-    put_uint(&port, 2, 8080);
-    put_msg(&get, 2, &port);
-    put_msg(&handler, 2, &get);
-    put_msg(&probe, 1, &handler); /* ProbeHandler, inline */
-    put_uint(&probe, 4, 5);
-    put_msg(&c, 10, &probe);
-    put_str(&env, 1, "NAME");
-    put_str(&lor, 1, "settings");
-    put_msg(&sel, 1, &lor); /* LocalObjectReference, inline */
-    put_str(&sel, 2, "name");
-    put_msg(&from, 3, &sel);
-    put_msg(&env, 3, &from);
-    put_msg(&c, 7, &env);
-    put_str(&vm, 1, "data");
-    put_uint(&vm, 2, 0);
-    put_str(&vm, 3, "/data");
-    put_msg(&c, 9, &vm);
+    pb_put_string(&c, 1, "app");
+    pb_put_string(&q, 1, "100m");
+    pb_put_string(&e, 1, "cpu");
+    pb_put_message(&e, 2, &q);
+    pb_put_message(&res, 1, &e); /* limits */
+    pb_put_string(&e, 1, "memory");
+    pb_put_string(&q, 1, "64Mi");
+    pb_put_message(&e, 2, &q);
+    pb_put_message(&res, 2, &e); /* requests */
+    pb_put_message(&c, 8, &res);
+    pb_put_string(&get, 1, "/healthz");
+    pb_put_uint(&port, 1, 0);
+    pb_put_uint(&port, 2, 8080);
+    pb_put_message(&get, 2, &port);
+    pb_put_message(&handler, 2, &get);
+    pb_put_message(&probe, 1, &handler); /* ProbeHandler, inline */
+    pb_put_uint(&probe, 4, 5);
+    pb_put_message(&c, 10, &probe);
+    pb_put_string(&env, 1, "NAME");
+    pb_put_string(&lor, 1, "settings");
+    pb_put_message(&sel, 1, &lor); /* LocalObjectReference, inline */
+    pb_put_string(&sel, 2, "name");
+    pb_put_message(&from, 3, &sel);
+    pb_put_message(&env, 3, &from);
+    pb_put_message(&c, 7, &env);
+    pb_put_string(&vm, 1, "data");
+    pb_put_uint(&vm, 2, 0);
+    pb_put_string(&vm, 3, "/data");
+    pb_put_message(&c, 9, &vm);
     put_deployment_with_container(&b, &c);
     expect_sbuf_body(&b, "{\"kind\":\"Deployment\",\"apiVersion\":\"apps/v1\",\"metadata\":{"
                          "\"name\":\"d\"},\"spec\":{\"template\":{\"spec\":{\"containers\":[{"
@@ -387,12 +353,12 @@ Test(k8s_proto, times_at_the_edges)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sbuf raw = SBUF_INIT, cond = SBUF_INIT, status = SBUF_INIT, b = SBUF_INIT;
-        put_str(&cond, 1, "Available");
-        put_str(&cond, 2, "True");
+        pb_put_string(&cond, 1, "Available");
+        pb_put_string(&cond, 2, "True");
         put_time(&cond, 7, cases[i].seconds, cases[i].nanos);
-        put_msg(&status, 6, &cond);
+        pb_put_message(&status, 6, &cond);
         put_meta(&raw, "d", NULL);
-        put_msg(&raw, 3, &status);
+        pb_put_message(&raw, 3, &status);
         put_body(&b, "apps/v1", "Deployment", &raw);
         sbuf want = SBUF_INIT;
         sbuf_printf(&want,
@@ -409,11 +375,11 @@ Test(k8s_proto, times_at_the_edges)
 static void put_namespace_with_time(sbuf *b, int64_t seconds, int32_t nanos)
 {
     sbuf raw = SBUF_INIT, cond = SBUF_INIT, status = SBUF_INIT;
-    put_str(&cond, 1, "Ready");
+    pb_put_string(&cond, 1, "Ready");
     put_time(&cond, 4, seconds, nanos);
-    put_msg(&status, 2, &cond);
+    pb_put_message(&status, 2, &cond);
     put_meta(&raw, "n", NULL);
-    put_msg(&raw, 3, &status);
+    pb_put_message(&raw, 3, &status);
     put_body(b, "v1", "Namespace", &raw);
 }
 
@@ -435,12 +401,12 @@ Test(k8s_proto, times_outside_the_timestamp_range_are_refused)
 Test(k8s_proto, quantity_and_int_or_string_refusals)
 {
     sbuf c = SBUF_INIT, res = SBUF_INIT, e = SBUF_INIT, q = SBUF_INIT, b = SBUF_INIT;
-    put_str(&c, 1, "app");
-    put_str(&e, 1, "cpu");
-    put_str(&q, 1, "");
-    put_msg(&e, 2, &q);
-    put_msg(&res, 1, &e);
-    put_msg(&c, 8, &res);
+    pb_put_string(&c, 1, "app");
+    pb_put_string(&e, 1, "cpu");
+    pb_put_string(&q, 1, "");
+    pb_put_message(&e, 2, &q);
+    pb_put_message(&res, 1, &e);
+    pb_put_message(&c, 8, &res);
     put_deployment_with_container(&b, &c);
     cJSON *out = NULL;
     api_error err = API_ERROR_INIT;
@@ -452,10 +418,10 @@ Test(k8s_proto, quantity_and_int_or_string_refusals)
     sbuf_free(&b);
 
     sbuf spec = SBUF_INIT, strategy = SBUF_INIT, ru = SBUF_INIT, v = SBUF_INIT;
-    put_uint(&v, 1, 2);
-    put_msg(&ru, 2, &v);
-    put_msg(&strategy, 2, &ru);
-    put_msg(&spec, 4, &strategy);
+    pb_put_uint(&v, 1, 2);
+    pb_put_message(&ru, 2, &v);
+    pb_put_message(&strategy, 2, &ru);
+    pb_put_message(&spec, 4, &strategy);
     put_deployment(&b, &spec);
     cr_expect_eq(k8s_proto_decode(b.data, b.len, NULL, &out, &err), -EPROTO);
     cr_expect(strstr(err.message, "(maxSurge) of v1.RollingUpdateDeployment") &&
@@ -468,11 +434,11 @@ Test(k8s_proto, quantity_and_int_or_string_refusals)
 Test(k8s_proto, delete_options_of_any_group_version)
 {
     sbuf raw = SBUF_INIT, pre = SBUF_INIT, b = SBUF_INIT;
-    put_uint(&raw, 1, 0);
-    put_str(&pre, 1, "uid-1");
-    put_msg(&raw, 2, &pre);
-    put_str(&raw, 4, "Foreground");
-    put_str(&raw, 5, "All");
+    pb_put_uint(&raw, 1, 0);
+    pb_put_string(&pre, 1, "uid-1");
+    pb_put_message(&raw, 2, &pre);
+    pb_put_string(&raw, 4, "Foreground");
+    pb_put_string(&raw, 5, "All");
     put_body(&b, "coordination.k8s.io/v1", "DeleteOptions", &raw);
     expect_sbuf_body(&b, "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"coordination.k8s.io/v1\","
                          "\"gracePeriodSeconds\":0,\"preconditions\":{\"uid\":\"uid-1\"},"
@@ -483,8 +449,8 @@ Test(k8s_proto, a_scale_of_autoscaling_v1)
 {
     sbuf raw = SBUF_INIT, spec = SBUF_INIT, b = SBUF_INIT;
     put_meta(&raw, "web", "default");
-    put_uint(&spec, 1, 3);
-    put_msg(&raw, 2, &spec);
+    pb_put_uint(&spec, 1, 3);
+    pb_put_message(&raw, 2, &spec);
     put_body(&b, "autoscaling/v1", "Scale", &raw);
     expect_sbuf_body(&b, "{\"kind\":\"Scale\",\"apiVersion\":\"autoscaling/v1\",\"metadata\":{"
                          "\"name\":\"web\",\"namespace\":\"default\"},\"spec\":{\"replicas\":3}}");
@@ -493,9 +459,9 @@ Test(k8s_proto, a_scale_of_autoscaling_v1)
 Test(k8s_proto, duplicates_are_counted_and_named)
 {
     sbuf raw = SBUF_INIT, m = SBUF_INIT, b = SBUF_INIT;
-    put_str(&m, 1, "a");
-    put_str(&m, 1, "b");
-    put_msg(&raw, 1, &m);
+    pb_put_string(&m, 1, "a");
+    pb_put_string(&m, 1, "b");
+    pb_put_message(&raw, 1, &m);
     put_body(&b, "v1", "Namespace", &raw);
     cJSON *out = NULL, *dups = cJSON_CreateArray();
     api_error err = API_ERROR_INIT;
@@ -540,10 +506,10 @@ Test(k8s_proto, a_kind_without_descriptors_is_415)
 Test(k8s_proto, managed_fields_are_415_naming_the_field)
 {
     sbuf raw = SBUF_INIT, m = SBUF_INIT, mf = SBUF_INIT, b = SBUF_INIT;
-    put_str(&m, 1, "n");
-    put_str(&mf, 1, "kubectl");
-    put_msg(&m, 17, &mf);
-    put_msg(&raw, 1, &m);
+    pb_put_string(&m, 1, "n");
+    pb_put_string(&mf, 1, "kubectl");
+    pb_put_message(&m, 17, &mf);
+    pb_put_message(&raw, 1, &m);
     put_body(&b, "v1", "Namespace", &raw);
     expect_refusal(&b, 415, "protobuf field 17 of v1.ObjectMeta is not supported: send JSON");
 }
@@ -551,7 +517,7 @@ Test(k8s_proto, managed_fields_are_415_naming_the_field)
 Test(k8s_proto, a_malformed_object_is_400_in_kubes_words)
 {
     sbuf raw = SBUF_INIT, b = SBUF_INIT;
-    put_uint(&raw, 1, 5); /* metadata as a varint */
+    pb_put_uint(&raw, 1, 5); /* metadata as a varint */
     put_body(&b, "apps/v1", "Deployment", &raw);
     expect_refusal(&b, 400,
                    "Deployment in version \"v1\" cannot be handled as a Deployment: protobuf "
@@ -562,8 +528,8 @@ Test(k8s_proto, envelope_refusals)
 {
     sbuf b = SBUF_INIT, tm = SBUF_INIT;
     sbuf_append(&b, "k8s\0", 4);
-    put_str(&tm, 2, "Namespace");
-    put_msg(&b, 1, &tm);
+    pb_put_string(&tm, 2, "Namespace");
+    pb_put_message(&b, 1, &tm);
     expect_refusal(&b, 400, "Object 'Kind' or 'apiVersion' is missing in the protobuf envelope");
 
     sbuf_append(&b, "k8s\0", 4);
@@ -571,23 +537,23 @@ Test(k8s_proto, envelope_refusals)
 
     sbuf raw = SBUF_INIT;
     put_body(&b, "v1", "Namespace", &raw);
-    put_str(&b, 3, "gzip");
+    pb_put_string(&b, 3, "gzip");
     expect_refusal(&b, 415, "protobuf bodies with a contentEncoding are not supported: send JSON");
 
     put_body(&b, "v1", "Namespace", &raw);
-    put_str(&b, 2, "");
+    pb_put_string(&b, 2, "");
     expect_refusal(&b, 400,
                    "the protobuf envelope (runtime.Unknown) is malformed: a field given "
                    "twice");
 
     put_body(&b, "v1", "Namespace", &raw);
-    put_uint(&b, 4, 1);
+    pb_put_uint(&b, 4, 1);
     expect_refusal(&b, 400,
                    "the protobuf envelope (runtime.Unknown) is malformed: a field of "
                    "the wrong wire type");
 
     put_body(&b, "v1", "Namespace", &raw);
-    put_str(&b, 9, "x");
+    pb_put_string(&b, 9, "x");
     expect_refusal(&b, 415, "protobuf field 9 of runtime.Unknown is not supported: send JSON");
 
     sbuf_append(&b, "k8s\0\x0a\x05\x0a", 7);
@@ -600,8 +566,8 @@ Test(k8s_proto, an_empty_object_and_a_content_type_are_accepted)
 {
     sbuf raw = SBUF_INIT, b = SBUF_INIT;
     put_body(&b, "v1", "Namespace", &raw);
-    put_str(&b, 3, "");
-    put_str(&b, 4, "application/vnd.kubernetes.protobuf");
+    pb_put_string(&b, 3, "");
+    pb_put_string(&b, 4, "application/vnd.kubernetes.protobuf");
     expect_sbuf_body(&b, "{\"kind\":\"Namespace\",\"apiVersion\":\"v1\"}");
 }
 

@@ -10,6 +10,7 @@
 
 #include "common/alloc.h"
 #include "common/json.h"
+#include "common/pb_writer.h"
 #include "common/sbuf.h"
 
 #include <criterion/criterion.h>
@@ -24,49 +25,6 @@ static void setup(void)
 }
 
 TestSuite(protobuf, .init = setup);
-
-/* ---- a tiny encoder for the inputs ------------------------------------------------------- */
-
-static void put_varint(sbuf *b, uint64_t v)
-{
-    do {
-        uint8_t c = v & 0x7f;
-        v >>= 7;
-        if (v)
-            c |= 0x80;
-        sbuf_append(b, &c, 1);
-    } while (v);
-}
-
-static void put_tag(sbuf *b, uint32_t field, pb_wire wire)
-{
-    put_varint(b, ((uint64_t)field << 3) | wire);
-}
-
-static void put_uint(sbuf *b, uint32_t field, uint64_t v)
-{
-    put_tag(b, field, PB_WIRE_VARINT);
-    put_varint(b, v);
-}
-
-static void put_bytes(sbuf *b, uint32_t field, const void *data, size_t len)
-{
-    put_tag(b, field, PB_WIRE_LEN);
-    put_varint(b, len);
-    sbuf_append(b, data, len);
-}
-
-static void put_str(sbuf *b, uint32_t field, const char *s)
-{
-    put_bytes(b, field, s, strlen(s));
-}
-
-/* Appends inner as a length-delimited field and frees it. */
-static void put_msg(sbuf *b, uint32_t field, sbuf *inner)
-{
-    put_bytes(b, field, inner->data ? inner->data : "", inner->len);
-    sbuf_free(inner);
-}
 
 /* ---- the descriptors under test ---------------------------------------------------------- */
 
@@ -180,14 +138,14 @@ Test(protobuf, empty_input_is_an_empty_object)
 Test(protobuf, scalars_take_their_json_form)
 {
     sbuf b = SBUF_INIT;
-    put_str(&b, 1, "hello");
-    put_uint(&b, 3, 1);
-    put_uint(&b, 4, 42);
-    put_uint(&b, 5, 1234567890123ULL);
-    put_bytes(&b, 6,
-              "\x00\xff"
-              "ab",
-              4);
+    pb_put_string(&b, 1, "hello");
+    pb_put_uint(&b, 3, 1);
+    pb_put_uint(&b, 4, 42);
+    pb_put_uint(&b, 5, 1234567890123ULL);
+    pb_put_bytes(&b, 6,
+                 "\x00\xff"
+                 "ab",
+                 4);
     expect_decoded(&b,
                    "{\"str\":\"hello\",\"b\":true,\"i32\":42,\"i64\":1234567890123,"
                    "\"bytes\":\"AP9hYg==\"}",
@@ -197,42 +155,42 @@ Test(protobuf, scalars_take_their_json_form)
 Test(protobuf, omitempty_drops_zero_values_and_keep_zero_keeps_them)
 {
     sbuf b = SBUF_INIT;
-    put_str(&b, 1, "");
-    put_str(&b, 2, "");
-    put_uint(&b, 3, 0);
-    put_uint(&b, 4, 0);
-    put_uint(&b, 5, 0);
-    put_bytes(&b, 6, "", 0);
-    put_uint(&b, 17, 0);
+    pb_put_string(&b, 1, "");
+    pb_put_string(&b, 2, "");
+    pb_put_uint(&b, 3, 0);
+    pb_put_uint(&b, 4, 0);
+    pb_put_uint(&b, 5, 0);
+    pb_put_bytes(&b, 6, "", 0);
+    pb_put_uint(&b, 17, 0);
     expect_decoded(&b, "{\"keep\":\"\",\"keep32\":0}", 0);
 }
 
 Test(protobuf, any_nonzero_bool_is_true)
 {
     sbuf b = SBUF_INIT;
-    put_uint(&b, 3, 7);
+    pb_put_uint(&b, 3, 7);
     expect_decoded(&b, "{\"b\":true}", 0);
 }
 
 Test(protobuf, negative_int32_uses_ten_bytes_and_decodes)
 {
     sbuf b = SBUF_INIT;
-    put_uint(&b, 4, (uint64_t)(int64_t)-5);
-    put_uint(&b, 5, (uint64_t)(int64_t)-9007199254740992LL);
+    pb_put_uint(&b, 4, (uint64_t)(int64_t)-5);
+    pb_put_uint(&b, 5, (uint64_t)(int64_t)-9007199254740992LL);
     expect_decoded(&b, "{\"i32\":-5,\"i64\":-9007199254740992}", 0);
 }
 
 Test(protobuf, int32_out_of_range_is_refused)
 {
     sbuf b = SBUF_INIT;
-    put_uint(&b, 4, 4294967295ULL); /* -1 as uint32, not sign-extended */
+    pb_put_uint(&b, 4, 4294967295ULL); /* -1 as uint32, not sign-extended */
     expect_error(&b, 400, "4294967295 is out of the int32 range");
 }
 
 Test(protobuf, int64_beyond_2_pow_53_is_refused)
 {
     sbuf b = SBUF_INIT;
-    put_uint(&b, 5, 9007199254740993ULL);
+    pb_put_uint(&b, 5, 9007199254740993ULL);
     expect_error(&b, 400, "beyond 2^53");
 }
 
@@ -241,14 +199,14 @@ Test(protobuf, int64_beyond_2_pow_53_is_refused)
 Test(protobuf, nested_and_repeated_messages_and_strings)
 {
     sbuf b = SBUF_INIT, m = SBUF_INIT;
-    put_str(&m, 1, "a");
-    put_uint(&m, 2, 0);
-    put_msg(&b, 7, &m);
-    put_str(&m, 1, "x");
-    put_msg(&b, 8, &m);
-    put_msg(&b, 8, &m); /* an empty element */
-    put_str(&b, 9, "one");
-    put_str(&b, 9, "");
+    pb_put_string(&m, 1, "a");
+    pb_put_uint(&m, 2, 0);
+    pb_put_message(&b, 7, &m);
+    pb_put_string(&m, 1, "x");
+    pb_put_message(&b, 8, &m);
+    pb_put_message(&b, 8, &m); /* an empty element */
+    pb_put_string(&b, 9, "one");
+    pb_put_string(&b, 9, "");
     expect_decoded(&b,
                    "{\"msg\":{\"s\":\"a\",\"n\":0},\"msgs\":[{\"s\":\"x\"},{}],"
                    "\"strs\":[\"one\",\"\"]}",
@@ -258,66 +216,66 @@ Test(protobuf, nested_and_repeated_messages_and_strings)
 Test(protobuf, repeated_numbers_may_be_packed_unpacked_or_both)
 {
     sbuf b = SBUF_INIT, run = SBUF_INIT;
-    put_uint(&b, 10, 1);
-    put_varint(&run, 2);
-    put_varint(&run, 300);
-    put_varint(&run, (uint64_t)(int64_t)-1);
-    put_msg(&b, 10, &run);
-    put_uint(&b, 10, 4);
-    put_varint(&run, 0);
-    put_varint(&run, 2);
-    put_msg(&b, 16, &run);
-    put_msg(&b, 16, &run); /* an empty run adds nothing */
+    pb_put_uint(&b, 10, 1);
+    pb_put_varint(&run, 2);
+    pb_put_varint(&run, 300);
+    pb_put_varint(&run, (uint64_t)(int64_t)-1);
+    pb_put_message(&b, 10, &run);
+    pb_put_uint(&b, 10, 4);
+    pb_put_varint(&run, 0);
+    pb_put_varint(&run, 2);
+    pb_put_message(&b, 16, &run);
+    pb_put_message(&b, 16, &run); /* an empty run adds nothing */
     expect_decoded(&b, "{\"nums\":[1,2,300,-1,4],\"flags\":[false,true]}", 0);
 }
 
 Test(protobuf, map_entries_become_members_missing_key_and_value_are_empty)
 {
     sbuf b = SBUF_INIT, e = SBUF_INIT;
-    put_str(&e, 1, "app");
-    put_str(&e, 2, "web");
-    put_msg(&b, 11, &e);
-    put_str(&e, 2, "no key");
-    put_msg(&b, 11, &e);
-    put_str(&e, 1, "no value");
-    put_msg(&b, 11, &e);
+    pb_put_string(&e, 1, "app");
+    pb_put_string(&e, 2, "web");
+    pb_put_message(&b, 11, &e);
+    pb_put_string(&e, 2, "no key");
+    pb_put_message(&b, 11, &e);
+    pb_put_string(&e, 1, "no value");
+    pb_put_message(&b, 11, &e);
     expect_decoded(&b, "{\"labels\":{\"app\":\"web\",\"\":\"no key\",\"no value\":\"\"}}", 0);
 }
 
 Test(protobuf, map_values_of_a_message_take_its_json_form)
 {
     sbuf b = SBUF_INIT, e = SBUF_INIT, v = SBUF_INIT;
-    put_str(&e, 1, "cpu");
-    put_str(&v, 1, "100m");
-    put_msg(&e, 2, &v);
-    put_msg(&b, 12, &e);
-    put_str(&e, 1, "empty");
-    put_msg(&b, 12, &e);
+    pb_put_string(&e, 1, "cpu");
+    pb_put_string(&v, 1, "100m");
+    pb_put_message(&e, 2, &v);
+    pb_put_message(&b, 12, &e);
+    pb_put_string(&e, 1, "empty");
+    pb_put_message(&b, 12, &e);
     expect_decoded(&b, "{\"wmap\":{\"cpu\":\"100m\",\"empty\":\"(none)\"}}", 0);
 }
 
 Test(protobuf, inline_members_land_in_the_enclosing_object)
 {
     sbuf b = SBUF_INIT, in = SBUF_INIT;
-    put_str(&b, 1, "outer");
-    put_str(&in, 1, "embedded");
-    put_msg(&b, 13, &in);
+    pb_put_string(&b, 1, "outer");
+    pb_put_string(&in, 1, "embedded");
+    pb_put_message(&b, 13, &in);
     expect_decoded(&b, "{\"str\":\"outer\",\"e\":\"embedded\"}", 0);
 }
 
 Test(protobuf, to_json_replaces_the_decoded_object)
 {
     sbuf b = SBUF_INIT, w = SBUF_INIT;
-    put_str(&w, 1, "value");
-    put_msg(&b, 14, &w);
+    pb_put_string(&w, 1, "value");
+    pb_put_message(&b, 14, &w);
     expect_decoded(&b, "{\"wrapped\":\"value\"}", 0);
 }
 
 Test(protobuf, to_json_refusal_names_the_field)
 {
     sbuf b = SBUF_INIT, w = SBUF_INIT;
-    put_str(&w, 1, "bad");
-    put_msg(&b, 14, &w);
+    pb_put_string(&w, 1, "bad");
+    pb_put_message(&b, 14, &w);
     expect_error(&b, 400, "protobuf field 14 (wrapped) of test.Outer at byte 0: a bad wrapped");
 }
 
@@ -326,8 +284,8 @@ Test(protobuf, to_json_refusal_names_the_field)
 Test(protobuf, a_singular_field_given_twice_keeps_the_last_value_and_is_reported)
 {
     sbuf b = SBUF_INIT;
-    put_str(&b, 1, "first");
-    put_str(&b, 1, "last");
+    pb_put_string(&b, 1, "first");
+    pb_put_string(&b, 1, "last");
     result r = decode(&b);
     cr_expect_eq(r.rc, 1);
     tj_expect(r.obj, "{\"str\":\"last\"}", "decoded");
@@ -339,36 +297,36 @@ Test(protobuf, a_singular_field_given_twice_keeps_the_last_value_and_is_reported
 Test(protobuf, a_zero_last_value_of_an_omitempty_field_removes_the_earlier_one)
 {
     sbuf b = SBUF_INIT;
-    put_str(&b, 1, "first");
-    put_str(&b, 1, "");
-    put_str(&b, 2, "");
-    put_str(&b, 2, "x");
+    pb_put_string(&b, 1, "first");
+    pb_put_string(&b, 1, "");
+    pb_put_string(&b, 2, "");
+    pb_put_string(&b, 2, "x");
     expect_decoded(&b, "{\"keep\":\"x\"}", 2);
 }
 
 Test(protobuf, a_message_given_twice_is_replaced_by_the_last)
 {
     sbuf b = SBUF_INIT, m = SBUF_INIT;
-    put_str(&m, 1, "a");
-    put_msg(&b, 7, &m);
-    put_uint(&m, 2, 3);
-    put_msg(&b, 7, &m);
+    pb_put_string(&m, 1, "a");
+    pb_put_message(&b, 7, &m);
+    pb_put_uint(&m, 2, 3);
+    pb_put_message(&b, 7, &m);
     expect_decoded(&b, "{\"msg\":{\"n\":3}}", 1);
 }
 
 Test(protobuf, duplicates_inside_list_elements_and_maps_are_named_by_path)
 {
     sbuf b = SBUF_INIT, m = SBUF_INIT, e = SBUF_INIT;
-    put_msg(&b, 8, &m);
-    put_str(&m, 1, "a");
-    put_str(&m, 1, "b");
-    put_msg(&b, 8, &m);
-    put_str(&e, 1, "k");
-    put_str(&e, 2, "1");
-    put_msg(&b, 11, &e);
-    put_str(&e, 1, "k");
-    put_str(&e, 2, "2");
-    put_msg(&b, 11, &e);
+    pb_put_message(&b, 8, &m);
+    pb_put_string(&m, 1, "a");
+    pb_put_string(&m, 1, "b");
+    pb_put_message(&b, 8, &m);
+    pb_put_string(&e, 1, "k");
+    pb_put_string(&e, 2, "1");
+    pb_put_message(&b, 11, &e);
+    pb_put_string(&e, 1, "k");
+    pb_put_string(&e, 2, "2");
+    pb_put_message(&b, 11, &e);
     result r = decode(&b);
     cr_expect_eq(r.rc, 2);
     tj_expect(r.obj, "{\"msgs\":[{},{\"s\":\"b\"}],\"labels\":{\"k\":\"2\"}}", "decoded");
@@ -380,12 +338,12 @@ Test(protobuf, duplicates_inside_list_elements_and_maps_are_named_by_path)
 Test(protobuf, an_inline_message_given_twice_replaces_what_it_set)
 {
     sbuf b = SBUF_INIT, in = SBUF_INIT, e = SBUF_INIT;
-    put_str(&in, 1, "one");
-    put_str(&e, 1, "k");
-    put_msg(&in, 2, &e);
-    put_msg(&b, 13, &in);
-    put_str(&in, 1, "two");
-    put_msg(&b, 13, &in);
+    pb_put_string(&in, 1, "one");
+    pb_put_string(&e, 1, "k");
+    pb_put_message(&in, 2, &e);
+    pb_put_message(&b, 13, &in);
+    pb_put_string(&in, 1, "two");
+    pb_put_message(&b, 13, &in);
     result r = decode(&b);
     cr_expect_eq(r.rc, 1);
     tj_expect(r.obj, "{\"e\":\"two\",\"emap\":{\"k\":\"\"}}", "decoded");
@@ -397,9 +355,9 @@ Test(protobuf, an_inline_message_given_twice_replaces_what_it_set)
 Test(protobuf, duplicates_are_all_counted_and_the_first_hundred_named)
 {
     sbuf b = SBUF_INIT, e = SBUF_INIT;
-    put_str(&e, 1, "k");
+    pb_put_string(&e, 1, "k");
     for (int i = 0; i < 1000; i++)
-        put_bytes(&b, 11, e.data, e.len);
+        pb_put_bytes(&b, 11, e.data, e.len);
     sbuf_free(&e);
     result r = decode(&b);
     cr_expect_eq(r.rc, 999);
@@ -415,8 +373,8 @@ Test(protobuf, a_map_with_many_keys_resolves_in_one_pass)
     char key[16];
     for (int i = 0; i < 100000; i++) {
         snprintf(key, sizeof key, "k%d", i % 50000);
-        put_str(&e, 1, key);
-        put_msg(&b, 11, &e);
+        pb_put_string(&e, 1, key);
+        pb_put_message(&b, 11, &e);
     }
     result r = decode(&b);
     cr_expect_eq(r.rc, 50000);
@@ -428,8 +386,8 @@ Test(protobuf, a_map_with_many_keys_resolves_in_one_pass)
 Test(protobuf, dups_may_be_null)
 {
     sbuf b = SBUF_INIT;
-    put_str(&b, 1, "a");
-    put_str(&b, 1, "b");
+    pb_put_string(&b, 1, "a");
+    pb_put_string(&b, 1, "b");
     cJSON *obj = cJSON_CreateObject();
     api_error err = API_ERROR_INIT;
     cr_expect_eq(pb_decode(&outer, b.data, b.len, obj, NULL, &err), 1);
@@ -442,41 +400,41 @@ Test(protobuf, dups_may_be_null)
 Test(protobuf, an_unknown_field_number_is_415_naming_it)
 {
     sbuf b = SBUF_INIT;
-    put_str(&b, 1, "a");
-    put_uint(&b, 99, 1);
+    pb_put_string(&b, 1, "a");
+    pb_put_uint(&b, 99, 1);
     expect_error(&b, 415, "protobuf field 99 of test.Outer is not supported: send JSON");
 }
 
 Test(protobuf, an_unknown_field_inside_a_message_names_that_message)
 {
     sbuf b = SBUF_INIT, m = SBUF_INIT;
-    put_uint(&m, 5, 1);
-    put_msg(&b, 7, &m);
+    pb_put_uint(&m, 5, 1);
+    pb_put_message(&b, 7, &m);
     expect_error(&b, 415, "protobuf field 5 of test.Inner is not supported");
 }
 
 Test(protobuf, a_wrong_wire_type_is_400)
 {
     sbuf b = SBUF_INIT;
-    put_uint(&b, 1, 5); /* a string field sent as a varint */
+    pb_put_uint(&b, 1, 5); /* a string field sent as a varint */
     expect_error(&b, 400,
                  "protobuf field 1 (str) of test.Outer at byte 0: wire type 0, "
                  "expected 2");
-    put_str(&b, 4, "5"); /* a number sent as bytes */
+    pb_put_string(&b, 4, "5"); /* a number sent as bytes */
     expect_error(&b, 400, "(i32) of test.Outer at byte 0: wire type 2, expected 0");
-    put_tag(&b, 3, PB_WIRE_I64);
+    pb_put_tag(&b, 3, PB_WIRE_I64);
     sbuf_append(&b, "\0\0\0\0\0\0\0\0", 8);
     expect_error(&b, 400, "wire type 1, expected 0");
-    put_tag(&b, 7, PB_WIRE_SGROUP);
+    pb_put_tag(&b, 7, PB_WIRE_SGROUP);
     expect_error(&b, 400, "wire type 3, expected 2");
 }
 
 Test(protobuf, a_length_past_the_end_is_400)
 {
     sbuf b = SBUF_INIT;
-    put_str(&b, 1, "ok");
-    put_tag(&b, 1, PB_WIRE_LEN);
-    put_varint(&b, 10);
+    pb_put_string(&b, 1, "ok");
+    pb_put_tag(&b, 1, PB_WIRE_LEN);
+    pb_put_varint(&b, 10);
     sbuf_append(&b, "abc", 3);
     expect_error(&b, 400, "protobuf field 1 (str) of test.Outer at byte 4: unexpected end");
 }
@@ -484,15 +442,15 @@ Test(protobuf, a_length_past_the_end_is_400)
 Test(protobuf, a_huge_length_is_400_not_a_wrap)
 {
     sbuf b = SBUF_INIT;
-    put_tag(&b, 1, PB_WIRE_LEN);
-    put_varint(&b, UINT64_MAX);
+    pb_put_tag(&b, 1, PB_WIRE_LEN);
+    pb_put_varint(&b, UINT64_MAX);
     expect_error(&b, 400, "unexpected end");
 }
 
 Test(protobuf, truncated_varints_and_tags_are_400)
 {
     sbuf b = SBUF_INIT;
-    put_tag(&b, 4, PB_WIRE_VARINT);
+    pb_put_tag(&b, 4, PB_WIRE_VARINT);
     sbuf_append(&b, "\x80", 1);
     expect_error(&b, 400, "(i32) of test.Outer at byte 0: unexpected end of data");
     sbuf_append(&b, "\x80", 1); /* a tag cut short */
@@ -502,10 +460,10 @@ Test(protobuf, truncated_varints_and_tags_are_400)
 Test(protobuf, varints_longer_than_64_bits_are_400)
 {
     sbuf b = SBUF_INIT;
-    put_tag(&b, 5, PB_WIRE_VARINT);
+    pb_put_tag(&b, 5, PB_WIRE_VARINT);
     sbuf_append(&b, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", 10);
     expect_error(&b, 400, "varint longer than 64 bits");
-    put_tag(&b, 5, PB_WIRE_VARINT);
+    pb_put_tag(&b, 5, PB_WIRE_VARINT);
     sbuf_append(&b, "\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x00", 11);
     expect_error(&b, 400, "varint longer than 64 bits");
 }
@@ -513,19 +471,19 @@ Test(protobuf, varints_longer_than_64_bits_are_400)
 Test(protobuf, invalid_tags_are_400)
 {
     sbuf b = SBUF_INIT;
-    put_varint(&b, 0 << 3 | PB_WIRE_VARINT); /* field 0 */
-    put_varint(&b, 1);
+    pb_put_varint(&b, 0 << 3 | PB_WIRE_VARINT); /* field 0 */
+    pb_put_varint(&b, 1);
     expect_error(&b, 400, "invalid tag");
-    put_varint(&b, 1 << 3 | 6); /* wire type 6 */
+    pb_put_varint(&b, 1 << 3 | 6); /* wire type 6 */
     expect_error(&b, 400, "invalid tag");
-    put_varint(&b, (uint64_t)0x20000000 << 3); /* field 2^29 */
+    pb_put_varint(&b, (uint64_t)0x20000000 << 3); /* field 2^29 */
     expect_error(&b, 400, "invalid tag");
 }
 
 Test(protobuf, strings_must_be_utf8_without_nul)
 {
     sbuf b = SBUF_INIT;
-    put_bytes(&b, 1, "uid\0x", 5);
+    pb_put_bytes(&b, 1, "uid\0x", 5);
     expect_error(&b, 400, "a string holds a NUL byte");
     static const char *const bad[] = {
         "\xc0\xaf",         /* overlong '/' */
@@ -535,42 +493,42 @@ Test(protobuf, strings_must_be_utf8_without_nul)
         "\xff",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        put_str(&b, 9, bad[i]);
+        pb_put_string(&b, 9, bad[i]);
         expect_error(&b, 400, "(strs) of test.Outer at byte 0: a string is not valid UTF-8");
     }
     sbuf e = SBUF_INIT;
-    put_str(&e, 1, "\xff");
-    put_msg(&b, 11, &e);
+    pb_put_string(&e, 1, "\xff");
+    pb_put_message(&b, 11, &e);
     expect_error(&b, 400, "(labels) of test.Outer at byte 0: a string is not valid UTF-8");
-    put_str(&b, 1, "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80");
+    pb_put_string(&b, 1, "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80");
     expect_decoded(&b, "{\"str\":\"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80\"}", 0);
 }
 
 Test(protobuf, map_entries_hold_only_key_and_value)
 {
     sbuf b = SBUF_INIT, e = SBUF_INIT;
-    put_str(&e, 3, "x");
-    put_msg(&b, 11, &e);
+    pb_put_string(&e, 3, "x");
+    pb_put_message(&b, 11, &e);
     expect_error(&b, 400, "(labels) of test.Outer at byte 0: map entry has a field 3");
-    put_uint(&e, 1, 7);
-    put_msg(&b, 11, &e);
+    pb_put_uint(&e, 1, 7);
+    pb_put_message(&b, 11, &e);
     expect_error(&b, 400, "wire type 0, expected 2");
 }
 
 Test(protobuf, nesting_deeper_than_the_limit_is_400)
 {
     sbuf b = SBUF_INIT;
-    put_str(&b, 1, "bottom");
+    pb_put_string(&b, 1, "bottom");
     for (int i = 0; i <= PB_MAX_DEPTH; i++) {
         sbuf outer_b = SBUF_INIT;
-        put_msg(&outer_b, 15, &b);
+        pb_put_message(&outer_b, 15, &b);
         b = outer_b;
     }
     expect_error(&b, 400, "nesting deeper than 100 levels");
-    put_str(&b, 1, "bottom");
+    pb_put_string(&b, 1, "bottom");
     for (int i = 0; i < PB_MAX_DEPTH; i++) {
         sbuf outer_b = SBUF_INIT;
-        put_msg(&outer_b, 15, &b);
+        pb_put_message(&outer_b, 15, &b);
         b = outer_b;
     }
     result r = decode(&b);
@@ -654,4 +612,57 @@ Test(protobuf, descriptor_checks)
     static const pb_field noname[] = {{1, NULL, PB_STRING, 0, NULL}};
     static const pb_message m6 = {"t.NoName", noname, 1, NULL};
     expect_bad_descriptor(&m6, "no JSON name");
+}
+
+/* ---- the writer (common/pb_writer.h) ----------------------------------------------------- */
+
+static void expect_bytes(const sbuf *b, const uint8_t *want, size_t len)
+{
+    cr_assert_eq(b->len, len);
+    cr_expect_eq(memcmp(b->data, want, len), 0);
+}
+
+Test(protobuf, writer_bytes_are_the_wire_format)
+{
+    sbuf b = SBUF_INIT;
+    pb_put_varint(&b, 0);
+    pb_put_varint(&b, 300);
+    expect_bytes(&b, (const uint8_t[]){0x00, 0xac, 0x02}, 3);
+    sbuf_free(&b);
+
+    pb_put_uint(&b, 1, 150);
+    pb_put_string(&b, 2, "testing");
+    pb_put_bytes(&b, 3, NULL, 0);
+    expect_bytes(&b,
+                 (const uint8_t[]){0x08, 0x96, 0x01, 0x12, 0x07, 't', 'e', 's', 't', 'i', 'n', 'g',
+                                   0x1a, 0x00},
+                 14);
+    sbuf_free(&b);
+
+    pb_put_double(&b, 1, 1.0); /* 0x3ff0000000000000, little-endian */
+    expect_bytes(&b, (const uint8_t[]){0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f}, 9);
+    sbuf_free(&b);
+
+    sbuf sub = SBUF_INIT;
+    pb_put_uint(&sub, 1, 1);
+    pb_put_message(&b, 4, &sub);
+    cr_expect_eq(sub.len, 0, "the submessage's buffer is freed");
+    expect_bytes(&b, (const uint8_t[]){0x22, 0x02, 0x08, 0x01}, 4);
+    sbuf_free(&b);
+}
+
+Test(protobuf, writer_and_reader_agree_on_every_varint_length)
+{
+    for (int bits = 0; bits <= 64; bits++) {
+        uint64_t v = bits == 64 ? UINT64_MAX : (1ull << bits) - 1;
+        sbuf b = SBUF_INIT;
+        pb_put_varint(&b, v);
+        cr_expect_eq(b.len, bits <= 7 ? 1 : (size_t)(bits + 6) / 7);
+        pb_reader r = pb_reader_of(b.data, b.len);
+        uint64_t got = 0;
+        cr_expect_eq(pb_read_varint(&r, &got), 0);
+        cr_expect_eq(got, v);
+        cr_expect_eq(r.p, r.end);
+        sbuf_free(&b);
+    }
 }
