@@ -262,7 +262,8 @@ int as_run(as_server *srv)
            clk_mono_ns(srv->clock) < deadline)
         as_http_service_for(srv->http, 100);
     as_http_stop(srv->http); /* runs the compute thread's last jobs first */
-    srv->http = NULL;
+    /* The writer thread may still complete writes and wake the loop: the transport object stays
+       until as_free, after the store (and its thread) is gone. */
     st_close(srv->store);
     srv->store = NULL;
     log_info("stopped");
@@ -281,7 +282,8 @@ void as_free(as_server *srv)
         return;
     as_http_stop(srv->http);
     if (srv->store)
-        st_close(srv->store);
+        st_close(srv->store); /* joins the writer thread: no completion or wake-up after this */
+    as_http_free(srv->http);
     as_caches_free(srv->caches);
     authn_free(srv->auth);
     as_discovery_free(srv->discovery);

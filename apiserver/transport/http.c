@@ -1408,7 +1408,7 @@ int as_http_start(const as_http_options *opt, as_http **out, api_error *err)
     int rc = as_offload_start(http, &http->offload, err);
     struct lws_context *ctx = rc == 0 ? create_context(http, err) : NULL;
     if (!ctx) {
-        as_http_stop(http);
+        as_http_free(http);
         return rc ? rc : -EIO;
     }
     pthread_mutex_lock(&http->done_mu);
@@ -1460,7 +1460,7 @@ void as_http_stop(as_http *http)
 {
     if (!http)
         return;
-    as_offload_stop(http->offload); /* its last completions are freed below */
+    as_offload_stop(http->offload); /* its last completions are freed by as_http_free */
     http->offload = NULL;
     /* Other threads wake the loop through http->lws under done_mu: take it away first. */
     pthread_mutex_lock(&http->done_mu);
@@ -1472,6 +1472,13 @@ void as_http_stop(as_http *http)
         lws_sul_cancel(&http->sweep_sul);
         lws_context_destroy(ctx);
     }
+}
+
+void as_http_free(as_http *http)
+{
+    if (!http)
+        return;
+    as_http_stop(http);
     /* Requests whose completion arrived after the loop stopped. */
     as_req *list = take_completions(http);
     while (list) {

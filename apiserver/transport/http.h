@@ -210,8 +210,15 @@ void as_http_end_watches(as_http *http);
 int as_http_watch_count(as_http *http);
 /* Number of parked requests (work in flight elsewhere). */
 int as_http_parked_count(as_http *http);
-/* Runs every queued compute job, closes every connection and frees http; NULL is a no-op. The
-   completions that arrive afterwards are freed without an answer. */
+/*
+ * Runs every queued compute job and closes the listener and every connection; idempotent, NULL
+ * is a no-op. http stays valid: other threads may still post completions and wake it (both only
+ * queue, now), until as_http_free, which the owner calls once they have all stopped (after the
+ * store's writer thread has been joined).
+ */
 void as_http_stop(as_http *http);
+/* as_http_stop, then frees the completions that arrived meanwhile (resumed as orphans, without
+   an answer) and http itself. NULL is a no-op. */
+void as_http_free(as_http *http);
 
 #endif

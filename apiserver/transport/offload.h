@@ -34,7 +34,7 @@ int as_offload_start(as_http *http, as_offload **out, api_error *err);
 
 /*
  * Runs every job still queued, then joins the compute thread and frees o. Call before the
- * service loop stops for good (the jobs' completions are then drained or freed by as_http_stop).
+ * service loop stops for good (the jobs' completions are then drained or freed by as_http_free).
  * NULL is a no-op.
  */
 void as_offload_stop(as_offload *o);
