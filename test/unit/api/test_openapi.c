@@ -6,6 +6,7 @@
 #include "api/foo.h"
 #include "api/openapi.h"
 #include "common/alloc.h"
+#include "common/protobuf.h"
 
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -453,47 +454,34 @@ typedef struct pbv {
 typedef struct pbf {
     uint32_t num;
     unsigned wire;
-    uint64_t varint; /* WIRE_VARINT and fixed64 */
+    uint64_t varint; /* varint and fixed64 */
     pbv bytes;       /* length-delimited */
 } pbf;
 
-static bool pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    *v = 0;
-    for (int shift = 0; *p < end && shift < 64; shift += 7) {
-        uint8_t b = *(*p)++;
-        *v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80))
-            return true;
-    }
-    return false;
-}
-
-/* Reads the field at *pos of m; false at the end. Malformed input fails the test. */
+/* Reads the field at *pos of m (common/protobuf.h's readers); false at the end. Malformed input
+ * fails the test. */
 static bool pb_next(pbv m, size_t *pos, pbf *f)
 {
-    const uint8_t *p = m.p + *pos, *end = m.p + m.n;
-    if (p >= end)
+    pb_reader r = pb_reader_of(m.p + *pos, m.n - *pos);
+    if (r.p >= r.end)
         return false;
-    uint64_t key;
-    cr_assert(pb_varint(&p, end, &key), "bad tag");
-    f->num = (uint32_t)(key >> 3);
-    f->wire = key & 7;
-    if (f->wire == 0) {
-        cr_assert(pb_varint(&p, end, &f->varint), "bad varint");
-    } else if (f->wire == 1) {
-        cr_assert_leq(8, end - p);
-        memcpy(&f->varint, p, 8);
-        p += 8;
+    pb_wire wire;
+    cr_assert_eq(pb_read_tag(&r, &f->num, &wire), 0, "bad tag");
+    f->wire = wire;
+    if (wire == PB_WIRE_VARINT) {
+        cr_assert_eq(pb_read_varint(&r, &f->varint), 0, "bad varint");
+    } else if (wire == PB_WIRE_I64) {
+        cr_assert_leq(8, r.end - r.p);
+        memcpy(&f->varint, r.p, 8);
+        r.p += 8;
     } else {
-        cr_assert_eq(f->wire, 2, "unexpected wire type %u", f->wire);
-        uint64_t len;
-        cr_assert(pb_varint(&p, end, &len), "bad length");
-        cr_assert_leq(len, (uint64_t)(end - p), "length overruns its message");
-        f->bytes = (pbv){p, (size_t)len};
-        p += len;
+        cr_assert_eq(wire, PB_WIRE_LEN, "unexpected wire type %u", f->wire);
+        const uint8_t *data;
+        size_t len;
+        cr_assert_eq(pb_read_len(&r, &data, &len), 0, "length overruns its message");
+        f->bytes = (pbv){data, len};
     }
-    *pos = (size_t)(p - m.p);
+    *pos = (size_t)(r.p - m.p);
     return true;
 }
 
