@@ -48,6 +48,19 @@ struct timespec clk_mono_deadline(uint64_t ns)
     return ts;
 }
 
+int clk_mono_cond_init(pthread_cond_t *cond)
+{
+    pthread_condattr_t ca;
+    int rc = pthread_condattr_init(&ca);
+    if (rc != 0)
+        return -rc;
+    rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    if (rc == 0)
+        rc = pthread_cond_init(cond, &ca);
+    pthread_condattr_destroy(&ca);
+    return -rc;
+}
+
 clk_t *clk_fake_new(int64_t wall_ms)
 {
     clk_t *c = xcalloc(1, sizeof *c);

@@ -8,6 +8,7 @@
 #ifndef FOO_COMMON_CLOCK_H
 #define FOO_COMMON_CLOCK_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -27,6 +28,13 @@ int64_t clk_wall_ms(clk_t *c);
  * clock cannot make a thread wake up. Never fails; thread-safe.
  */
 struct timespec clk_mono_deadline(uint64_t ns);
+/*
+ * Initialises *cond with CLOCK_MONOTONIC as the clock of its timed waits, the condition variable
+ * clk_mono_deadline's deadlines are for: a wall-clock step cannot stretch or cut such a wait.
+ * Returns 0, or a negative errno (-ENOMEM, -EAGAIN) with *cond left uninitialised. The caller
+ * destroys it with pthread_cond_destroy.
+ */
+int clk_mono_cond_init(pthread_cond_t *cond);
 
 /* A fake clock starting at the given wall time (ms since epoch) and monotonic time 0. */
 clk_t *clk_fake_new(int64_t wall_ms);

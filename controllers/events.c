@@ -259,20 +259,12 @@ ev_recorder *ev_recorder_new(ctl_kapi kapi, clk_t *clock, const ev_options *opt)
     if (!valid_options(&o))
         return NULL;
     ev_recorder *r = xcalloc(1, sizeof *r);
-    /* Waits measure CLOCK_MONOTONIC, so a wall-clock step cannot stretch or cut them. */
-    pthread_condattr_t ca;
-    if (pthread_condattr_init(&ca) != 0) {
+    if (clk_mono_cond_init(&r->wake) != 0) {
         free(r);
         return NULL;
     }
-    bool ok = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
-              pthread_cond_init(&r->wake, &ca) == 0;
-    if (ok && pthread_cond_init(&r->idle, &ca) != 0) {
+    if (clk_mono_cond_init(&r->idle) != 0) {
         pthread_cond_destroy(&r->wake);
-        ok = false;
-    }
-    pthread_condattr_destroy(&ca);
-    if (!ok) {
         free(r);
         return NULL;
     }

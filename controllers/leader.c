@@ -111,16 +111,7 @@ int le_new(ctl_kapi kapi, const le_options *opt, le_elector **out)
     if (!valid_options(&o))
         return -EINVAL;
     le_elector *le = xcalloc(1, sizeof *le);
-    /* The wait measures CLOCK_MONOTONIC, so a wall-clock step cannot stretch or cut it. */
-    pthread_condattr_t ca;
-    if (pthread_condattr_init(&ca) != 0) {
-        free(le);
-        return -ENOMEM;
-    }
-    bool ok = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
-              pthread_cond_init(&le->cond, &ca) == 0;
-    pthread_condattr_destroy(&ca);
-    if (!ok) {
+    if (clk_mono_cond_init(&le->cond) != 0) {
         free(le);
         return -ENOMEM;
     }

@@ -212,12 +212,8 @@ inf_informer *inf_informer_new_transport(const inf_transport *t, const inf_optio
     inf->clock = opt->clock ? opt->clock : clk_system();
     inf->resync_ns = (uint64_t)opt->resync_ms * CLK_NS_PER_MS;
     inf->store = inf_store_new();
-    pthread_condattr_t ca;
-    if (pthread_mutex_init(&inf->mu, NULL) != 0 || pthread_condattr_init(&ca) != 0 ||
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-        pthread_cond_init(&inf->cond, &ca) != 0)
+    if (pthread_mutex_init(&inf->mu, NULL) != 0 || clk_mono_cond_init(&inf->cond) != 0)
         abort(); /* only fails for lack of memory, fatal by policy */
-    pthread_condattr_destroy(&ca);
     atomic_init(&inf->synced, false);
     inf_options ropt = *opt;
     if (!ropt.wait) {

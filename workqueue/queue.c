@@ -43,16 +43,9 @@ wq_ratelimiter *wq_rl_default_controller_new(clk_t *clk)
 /* Getters use CLOCK_MONOTONIC deadlines so a wall-clock jump cannot stall delayed keys. */
 static int init_sync(wq *q)
 {
-    pthread_condattr_t ca;
-    int rc = pthread_condattr_init(&ca);
+    int rc = clk_mono_cond_init(&q->cond);
     if (rc != 0)
-        return -rc;
-    rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    if (rc == 0)
-        rc = pthread_cond_init(&q->cond, &ca);
-    pthread_condattr_destroy(&ca);
-    if (rc != 0)
-        return -rc;
+        return rc;
     rc = pthread_cond_init(&q->drained, NULL);
     if (rc != 0) {
         pthread_cond_destroy(&q->cond);
