@@ -63,6 +63,17 @@ void sbuf_printf(sbuf *sb, const char *fmt, ...)
     va_end(ap);
 }
 
+void sbuf_put_double(sbuf *sb, double v)
+{
+    char buf[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    sbuf_puts(sb, buf);
+}
+
 void sbuf_json_string(sbuf *sb, const char *s)
 {
     static const char hex[] = "0123456789abcdef";

@@ -32,6 +32,13 @@ void sbuf_printf(sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2
 void sbuf_vprintf(sbuf *sb, const char *fmt, va_list ap);
 /* Appends s as a JSON string literal, quotes included, escaping as RFC 8259 requires. */
 void sbuf_json_string(sbuf *sb, const char *s);
+/*
+ * Appends v in the shortest %g form (1 to 17 significant digits) that strtod reads back as
+ * exactly v: 0.1 stays "0.1", not "0.10000000000000001" (the digits Go's FormatFloat(v, 'g',
+ * -1, 64) picks, for metrics and kube-worded messages). NaN and infinities print as printf's %g
+ * does; callers with their own words for them check first.
+ */
+void sbuf_put_double(sbuf *sb, double v);
 /* Forgets the content, keeps the allocation. */
 void sbuf_reset(sbuf *sb);
 /* Returns the data (never NULL; "" for an empty buffer) and gives ownership to the caller. */

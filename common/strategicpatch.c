@@ -65,13 +65,7 @@ static void go_number(sbuf *sb, double d)
         sbuf_printf(sb, "%lld", (long long)d);
         return;
     }
-    char buf[40];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d)
-            break;
-    }
-    sbuf_puts(sb, buf);
+    sbuf_put_double(sb, d);
 }
 
 static void go_value(sbuf *sb, const cJSON *v);

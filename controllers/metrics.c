@@ -324,13 +324,7 @@ static void put_number(sbuf *out, double v)
         sbuf_printf(out, "%.0f", v);
         return;
     }
-    char buf[40];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    sbuf_puts(out, buf);
+    sbuf_put_double(out, v);
 }
 
 static void put_escaped(sbuf *out, const char *s, bool quote)

@@ -68,21 +68,9 @@ static void take_snapshot(wq *q, snapshot *s)
     pthread_mutex_unlock(&q->mu);
 }
 
-/* Shortest decimal text that reads back as the same double (as Go's FormatFloat(v,'g',-1)). */
-static void put_float(sbuf *out, double v)
-{
-    char buf[40];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    sbuf_puts(out, buf);
-}
-
 static void put_seconds(sbuf *out, uint64_t ns)
 {
-    put_float(out, (double)ns / (double)CLK_NS_PER_S);
+    sbuf_put_double(out, (double)ns / (double)CLK_NS_PER_S);
 }
 
 /* Label values escape backslash, double quote and newline, per the exposition format. */

@@ -52,6 +52,33 @@ Test(common, sbuf_json_string_output_parses_back_to_the_input)
     sbuf_free(&sb);
 }
 
+/* ---- sbuf_put_double ------------------------------------------------------------------------ */
+
+Test(common, sbuf_put_double_prints_the_shortest_exact_form)
+{
+    static const struct {
+        double v;
+        const char *want;
+    } cases[] = {
+        {0, "0"},
+        {1, "1"},
+        {-2.5, "-2.5"},
+        {0.1, "0.1"},
+        {1.0 / 3, "0.3333333333333333"},
+        {1e21, "1e+21"},
+        {1e-7, "1e-07"},
+        {0.005, "0.005"},
+        {123456789012, "123456789012"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sbuf sb = SBUF_INIT;
+        sbuf_put_double(&sb, cases[i].v);
+        cr_expect_str_eq(sb.data, cases[i].want);
+        cr_expect_eq(strtod(sb.data, NULL), cases[i].v, "reads back exactly");
+        sbuf_free(&sb);
+    }
+}
+
 /* ---- time_format_human --------------------------------------------------------------------- */
 
 #define MIN  60
