@@ -8,6 +8,7 @@
 #include "controllers/metrics.h"
 
 #include "common/alloc.h"
+#include "common/promtext.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -327,20 +328,6 @@ static void put_number(sbuf *out, double v)
     sbuf_put_double(out, v);
 }
 
-static void put_escaped(sbuf *out, const char *s, bool quote)
-{
-    for (; *s; s++) {
-        if (*s == '\\')
-            sbuf_puts(out, "\\\\");
-        else if (*s == '\n')
-            sbuf_puts(out, "\\n");
-        else if (quote && *s == '"')
-            sbuf_puts(out, "\\\"");
-        else
-            sbuf_putc(out, *s);
-    }
-}
-
 /* `name{l1="v1",...,le="x"} ` (no braces when there is no label at all). */
 static void put_series_name(sbuf *out, const metrics_family *f, const char *suffix, const series *s,
                             const char *le)
@@ -354,7 +341,7 @@ static void put_series_name(sbuf *out, const metrics_family *f, const char *suff
     sbuf_putc(out, '{');
     for (size_t i = 0; i < f->nlabels; i++) {
         sbuf_printf(out, "%s%s=\"", i ? "," : "", f->labels[i]);
-        put_escaped(out, s->values[i], true);
+        prom_put_label_value(out, s->values[i]);
         sbuf_putc(out, '"');
     }
     if (le)
@@ -390,7 +377,7 @@ static const char *type_name(metrics_type t)
 static void put_family(sbuf *out, const metrics_family *f)
 {
     sbuf_printf(out, "# HELP %s ", f->name);
-    put_escaped(out, f->help, false);
+    prom_put_help(out, f->help);
     sbuf_printf(out, "\n# TYPE %s %s\n", f->name, type_name(f->type));
     for (const series *s = f->series; s; s = s->hh.next) {
         if (f->type == METRICS_HISTOGRAM) {

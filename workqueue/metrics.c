@@ -8,6 +8,8 @@
  */
 #include "workqueue/wq_internal.h"
 
+#include "common/promtext.h"
+
 #include <stdio.h>
 
 /* Upper bounds of the finite buckets, in ns (for exact integer comparison) and as the `le`
@@ -73,28 +75,13 @@ static void put_seconds(sbuf *out, uint64_t ns)
     sbuf_put_double(out, (double)ns / (double)CLK_NS_PER_S);
 }
 
-/* Label values escape backslash, double quote and newline, per the exposition format. */
-static void put_label_value(sbuf *out, const char *v)
-{
-    for (; *v; v++) {
-        if (*v == '\\')
-            sbuf_puts(out, "\\\\");
-        else if (*v == '"')
-            sbuf_puts(out, "\\\"");
-        else if (*v == '\n')
-            sbuf_puts(out, "\\n");
-        else
-            sbuf_putc(out, *v);
-    }
-}
-
 /* `name{controller="Q",name="Q"` plus an optional extra label, then `} `. */
 static void put_series(sbuf *out, const char *metric, const char *queue, const char *le)
 {
     sbuf_printf(out, "%s{controller=\"", metric);
-    put_label_value(out, queue);
+    prom_put_label_value(out, queue);
     sbuf_puts(out, "\",name=\"");
-    put_label_value(out, queue);
+    prom_put_label_value(out, queue);
     sbuf_putc(out, '"');
     if (le)
         sbuf_printf(out, ",le=\"%s\"", le);

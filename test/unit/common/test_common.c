@@ -6,6 +6,7 @@
 #include "common/apierr.h"
 #include "common/ids.h"
 #include "common/json.h"
+#include "common/promtext.h"
 #include "common/sbuf.h"
 #include "common/timefmt.h"
 
@@ -77,6 +78,19 @@ Test(common, sbuf_put_double_prints_the_shortest_exact_form)
         cr_expect_eq(strtod(sb.data, NULL), cases[i].v, "reads back exactly");
         sbuf_free(&sb);
     }
+}
+
+/* ---- promtext ---------------------------------------------------------------------------- */
+
+Test(common, prom_escaping_follows_the_exposition_format)
+{
+    sbuf sb = SBUF_INIT;
+    prom_put_label_value(&sb, "a\\b\"c\nd");
+    cr_expect_str_eq(sb.data, "a\\\\b\\\"c\\nd");
+    sbuf_reset(&sb);
+    prom_put_help(&sb, "a\\b\"c\nd");
+    cr_expect_str_eq(sb.data, "a\\\\b\"c\\nd", "HELP keeps double quotes");
+    sbuf_free(&sb);
 }
 
 /* ---- time_format_human --------------------------------------------------------------------- */
