@@ -58,7 +58,7 @@ struct as_discovery {
 
 /* kube serves deletecollection on every resource but namespaces: deleting a namespace is a long,
    controller-driven affair, and kube's namespace storage offers no collection delete. */
-static bool deletes_collections(const as_resource *r)
+bool as_resource_deletes_collections(const as_resource *r)
 {
     return *r->group || strcmp(r->resource, "namespaces") != 0;
 }
@@ -69,7 +69,7 @@ int as_discovery_verbs(const as_resource *r, const char *verbs[AS_MAX_VERBS + 1]
                                       "list",   "patch",  "update",           "watch"};
     int n = 0;
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (strcmp(all[i], "deletecollection") != 0 || deletes_collections(r))
+        if (strcmp(all[i], "deletecollection") != 0 || as_resource_deletes_collections(r))
             verbs[n++] = all[i];
     verbs[n] = NULL;
     return n;

@@ -26,6 +26,10 @@ void as_discovery_free(as_discovery *d);
  */
 int as_discovery_verbs(const as_resource *r, const char *verbs[AS_MAX_VERBS + 1]);
 
+/* Whether r serves deletecollection (every kind but namespaces, as kube): discovery lists the
+   verb from this, and the handlers refuse the DELETE of a collection from it. */
+bool as_resource_deletes_collections(const as_resource *r);
+
 /* GET /api: APIVersions, or the core group's aggregated discovery (v2/v2beta1, ETag, 304) when
    Accept asks; 404 when no core kind is served. */
 void as_discovery_api(as_req *req);

@@ -4,6 +4,7 @@
  * The write verbs live in write.c (and the files write.h names), watch in watch.c.
  */
 #include "apiserver/rest/handlers.h"
+#include "apiserver/rest/discovery.h"
 #include "apiserver/resource/rules.h"
 #include "apiserver/rest/server.h"
 #include "apiserver/resource/list_select.h"
@@ -215,7 +216,7 @@ static bool collection_write_allowed(const as_target *t, as_method m)
 {
     if (t->resource->namespaced && !t->ns)
         return false;
-    if (m == AS_DELETE && !*t->resource->group && strcmp(t->resource->resource, "namespaces") == 0)
+    if (m == AS_DELETE && !as_resource_deletes_collections(t->resource))
         return false;
     return true;
 }

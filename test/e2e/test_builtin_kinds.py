@@ -85,6 +85,10 @@ def test_namespace_holding_objects_cannot_be_deleted_and_system_ones_never(serve
     r = server.request("DELETE", "/api/v1/namespaces/default")
     assert r.status == 403, r
     assert server.request("GET", "/api/v1/namespaces/default").status == 200
+    r = server.request("DELETE", "/api/v1/namespaces")  # no deletecollection for namespaces
+    assert r.status == 405, r
+    assert SYSTEM_NAMESPACES <= {n["metadata"]["name"] for n in
+                                 server.get_json("/api/v1/namespaces")["items"]}
 
 
 def minimal_deployment(name, image="nginx"):
