@@ -131,6 +131,44 @@ static bool select_range(wc_cache *cache, const char *prefix, const as_list_opti
     return true;
 }
 
+/*
+ * A selector filters after the keys are scanned, so a page of `limit` keys may keep fewer
+ * objects. As kube fills a selected page up to its limit, the next keys are scanned (at the
+ * page's revision) and filtered until the page is full or the keys run out; the continue token
+ * then names the last key scanned, so the next page starts after it. Returns false (e set: 410)
+ * only when the history no longer reaches the page's revision.
+ */
+static bool fill_page(wc_cache *cache, const char *prefix, const as_list_options *o,
+                      const as_selector *sel, as_page *page, api_error *e)
+{
+    while (page->cont && page->n < o->limit) {
+        uint64_t rev = 0;
+        char *after = decode_continue(page->cont, prefix, &rev);
+        as_page more = {.rev = page->rev};
+        ptrdiff_t got = wc_list_at(cache, prefix, after, o->limit - page->n, page->rev, &more.items,
+                                   &more.remaining);
+        free(after);
+        if (got < 0) {
+            apierr_set(e, 410, "Expired",
+                       "The provided continue parameter is too old to display a consistent list "
+                       "result. You can start a new list without the continue parameter.");
+            return false;
+        }
+        more.n = (size_t)got;
+        char *next = more.remaining && more.n
+                         ? encode_continue(page->rev, more.items[more.n - 1]->key)
+                         : NULL;
+        filter(&more, sel);
+        page->items = xrealloc(page->items, (page->n + more.n + 1) * sizeof *page->items);
+        memcpy(page->items + page->n, more.items, more.n * sizeof *more.items);
+        page->n += more.n;
+        free(more.items);
+        free(page->cont);
+        page->cont = next;
+    }
+    return true;
+}
+
 bool as_list_select(wc_cache *cache, const char *prefix, bool all_namespaces,
                     const as_list_options *o, const as_selector *sel, as_page *page, api_error *e)
 {
@@ -144,8 +182,13 @@ bool as_list_select(wc_cache *cache, const char *prefix, bool all_namespaces,
     else if (!select_range(cache, prefix, o, page, e))
         return false;
     filter(page, sel);
-    if (sel->labels || sel->nterms)
+    if (sel->labels || sel->nterms) {
         page->remaining = 0; /* kube counts what remains only when no selector filters it */
+        if (o->limit && !fill_page(cache, prefix, o, sel, page, e)) {
+            as_page_free(page); /* empty on failure, as the contract says */
+            return false;
+        }
+    }
     return true;
 }
 

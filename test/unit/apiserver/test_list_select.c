@@ -193,3 +193,23 @@ Test(list_select, pages_of_a_name_across_namespaces)
     } while (cont);
     cr_expect_str_eq(seen, "/apps/deployments/a/web,/apps/deployments/b/web");
 }
+
+Test(list_select, a_selected_page_is_filled_up_to_its_limit_as_kube_fills_it)
+{
+    /* The first key (a/web) matches; b/api does not: a page of 2 scans on to b/web. */
+    as_page p1;
+    cr_expect_str_eq(list(ALL_DEPLOYMENTS, true, "metadata.name=web", NULL, 2, NULL, &p1),
+                     "/apps/deployments/a/web,/apps/deployments/b/web");
+    /* c/db is left to scan: the page says so, and the next one finds nothing more. */
+    cr_assert_not_null(p1.cont);
+    as_page p2;
+    cr_expect_str_eq(list(ALL_DEPLOYMENTS, true, "metadata.name=web", NULL, 2, p1.cont, &p2), "");
+    cr_expect_null(p2.cont);
+    as_page_free(&p1);
+    as_page_free(&p2);
+    /* A label selector no object matches scans everything and ends without a token. */
+    as_page p3;
+    cr_expect_str_eq(list(ALL_DEPLOYMENTS, true, NULL, "app=none", 1, NULL, &p3), "");
+    cr_expect_null(p3.cont);
+    as_page_free(&p3);
+}
