@@ -23,6 +23,18 @@
 #define uthash_free(p, sz) free(p)
 #include <uthash.h>
 
+/*
+ * Every index bucket has its own member table, and most buckets hold one member (a controller
+ * uid, the Deployment a Foo wants). uthash starts a table at 32 slots (a 512-byte array), which
+ * made those tables cost more than the cached objects themselves; starting at one slot costs 16
+ * bytes, and a table still doubles as it grows. uthash reads these two only where a table is
+ * made, so redefining them after the include is enough.
+ */
+#undef HASH_INITIAL_NUM_BUCKETS
+#undef HASH_INITIAL_NUM_BUCKETS_LOG2
+#define HASH_INITIAL_NUM_BUCKETS      1U
+#define HASH_INITIAL_NUM_BUCKETS_LOG2 0U
+
 #define MAX_INDEXES 16
 
 typedef struct st_member {

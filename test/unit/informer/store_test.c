@@ -201,6 +201,42 @@ Test(store, controller_index_follows_owner_changes)
     inf_store_free(s);
 }
 
+/* The number of objects index[value] lists. */
+static size_t index_count(inf_store *s, const char *index, const char *value)
+{
+    inf_obj **objs;
+    size_t n = inf_store_by_index(s, index, value, &objs);
+    inf_objs_free(objs, n);
+    return n;
+}
+
+/*
+ * Index member tables start at one slot (store.c): one namespace bucket grows to 1000 members
+ * and shrinks back, beside 1000 buckets of one member each, and lookups stay exact throughout.
+ */
+Test(store, index_buckets_grow_from_one_member_to_many_and_shrink)
+{
+    inf_store *s = inf_store_new();
+    char name[32], uid[32];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(name, sizeof name, "d%d", i);
+        snprintf(uid, sizeof uid, "foo-%d", i);
+        cr_assert_null(inf_store_upsert(s, pod("big", name, "1", uid)));
+    }
+    cr_assert_eq(index_count(s, INF_INDEX_NAMESPACE, "big"), 1000);
+    for (int i = 0; i < 1000; i += 2) {
+        snprintf(name, sizeof name, "big/d%d", i);
+        inf_obj_unref(inf_store_remove(s, name));
+    }
+    cr_assert_eq(index_count(s, INF_INDEX_NAMESPACE, "big"), 500);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(uid, sizeof uid, "foo-%d", i);
+        cr_assert_eq(index_count(s, INF_INDEX_CONTROLLER, uid), (size_t)(i % 2), "%s", uid);
+    }
+    assert_index(s, INF_INDEX_CONTROLLER, "foo-7", "big/d7");
+    inf_store_free(s);
+}
+
 /* A user index: the first letter of the name, plus "all". */
 static void by_initial(void *ctx, const inf_obj *obj, inf_values *vals)
 {
