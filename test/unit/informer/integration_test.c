@@ -7,6 +7,7 @@
 #include "itest.h"
 
 #include "common/alloc.h"
+#include "common/clock.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -138,13 +139,8 @@ static int gate_watch(void *ctx, const char *path, int idle_ms, kc_watch_fn fn, 
     while (g->closed && !atomic_load(cancel)) {
         g->waiting = true;
         pthread_cond_broadcast(&g->cond);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 50000000L; /* re-check the cancel flag, as kc_watch does */
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        /* re-check the cancel flag every 50 ms, as kc_watch does */
+        struct timespec ts = clk_mono_deadline(50 * CLK_NS_PER_MS);
         pthread_cond_timedwait(&g->cond, &g->mu, &ts);
     }
     g->waiting = false;
@@ -160,7 +156,7 @@ Test(informer_live, watch_from_an_expired_resource_version_relists)
     static gate g;
     g = (gate){.inner = inf_transport_kc(t.kc)};
     pthread_mutex_init(&g.mu, NULL);
-    pthread_cond_init(&g.cond, NULL);
+    cr_assert_eq(clk_mono_cond_init(&g.cond), 0);
     inf_transport tr = {.get = gate_get, .watch = gate_watch, .ctx = &g};
     inf_options o = it_informer_options();
     o.watch_list = false;

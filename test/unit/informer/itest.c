@@ -4,6 +4,7 @@
 #include "test/unit/client/server_fixture.c" /* the fixture's documented reuse: compiled in once */
 
 #include "common/alloc.h"
+#include "common/clock.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -78,11 +79,10 @@ int it_start(itest *t, const char *const *server_args, char **why)
     find_apiserver();
     memset(t, 0, sizeof *t);
     pthread_mutex_init(&t->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&t->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    if (clk_mono_cond_init(&t->cond) != 0) {
+        *why = fmt("cannot create a condition variable");
+        return -1;
+    }
     if (sf_start(&t->srv, server_args) != 0) {
         *why = fmt("the server did not start (is ./foo-apiserver or $FOO_APISERVER built?)");
         return -1;
@@ -462,19 +462,6 @@ static unsigned long long informer_rv(inf_informer *inf)
     return v;
 }
 
-static struct timespec deadline_ms(int ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 int it_check_in_sync(itest *t, inf_informer *inf, int timeout_ms, char **why)
 {
     kv *list = NULL;
@@ -483,11 +470,12 @@ int it_check_in_sync(itest *t, inf_informer *inf, int timeout_ms, char **why)
     if (list_now(t, &list, &nlist, &list_rv, why) != 0)
         return -1;
     /* Handlers broadcast on every callback; bookmarks do not, hence the short slices. */
-    struct timespec until = deadline_ms(timeout_ms);
+    struct timespec until =
+        clk_mono_deadline(timeout_ms > 0 ? (uint64_t)timeout_ms * CLK_NS_PER_MS : 0);
     pthread_mutex_lock(&t->mu);
     int rc = 0;
     while (informer_rv(inf) < list_rv && rc != ETIMEDOUT) {
-        struct timespec slice = deadline_ms(100);
+        struct timespec slice = clk_mono_deadline(100 * CLK_NS_PER_MS);
         bool last = slice.tv_sec > until.tv_sec ||
                     (slice.tv_sec == until.tv_sec && slice.tv_nsec >= until.tv_nsec);
         rc = pthread_cond_timedwait(&t->cond, &t->mu, last ? &until : &slice);
