@@ -24,11 +24,11 @@
 #include <uthash.h>
 
 /*
- * Every index bucket has its own member table, and most buckets hold one member (a controller
- * uid, the Deployment a Foo wants). uthash starts a table at 32 slots (a 512-byte array), which
- * made those tables cost more than the cached objects themselves; starting at one slot costs 16
- * bytes, and a table still doubles as it grows. uthash reads these two only where a table is
- * made, so redefining them after the include is enough.
+ * An index bucket of two or more keys has its own member table, and most of those stay small (a
+ * few objects of a namespace). uthash starts a table at 32 slots (a 512-byte array, more than a
+ * cached Foo); starting at one slot costs 16 bytes, and a table still doubles as it grows.
+ * uthash reads these two only where a table is made, so redefining them after the include is
+ * enough.
  */
 #undef HASH_INITIAL_NUM_BUCKETS
 #undef HASH_INITIAL_NUM_BUCKETS_LOG2
@@ -42,9 +42,16 @@ typedef struct st_member {
     const char *key; /* the entry's key */
 } st_member;
 
+/*
+ * The keys under one index value. Most values have one key (a controller uid, the Deployment a
+ * Foo wants), and a member table costs ~200 bytes even for one member, so a bucket holds its
+ * only key inline and makes a table from the second key on. Exactly one of `only` and `members`
+ * is set while the bucket exists.
+ */
 typedef struct st_bucket {
     UT_hash_handle hh;
-    st_member *members;
+    const char *only;   /* the single member's key, or NULL */
+    st_member *members; /* two or more members, or NULL */
     char value[];
 } st_bucket;
 
@@ -111,6 +118,23 @@ static void index_controller(void *ctx, const inf_obj *obj, inf_values *vals)
 
 /* ---- maps (no locking here; callers hold the lock or own the map) ------------------------ */
 
+static void members_add(st_member **members, const char *key)
+{
+    st_member *mem = xcalloc(1, sizeof *mem);
+    mem->key = key;
+    HASH_ADD_KEYPTR(hh, *members, key, strlen(key), mem);
+}
+
+static void members_free(st_member **members)
+{
+    st_member *mem, *tmp;
+    HASH_ITER(hh, *members, mem, tmp)
+    {
+        HASH_DEL(*members, mem);
+        free(mem);
+    }
+}
+
 static void bucket_add(st_map *m, size_t i, const char *value, const char *key)
 {
     st_bucket *b;
@@ -121,9 +145,15 @@ static void bucket_add(st_map *m, size_t i, const char *value, const char *key)
         memcpy(b->value, value, n + 1);
         HASH_ADD(hh, m->buckets[i], value[0], n, b);
     }
-    st_member *mem = xcalloc(1, sizeof *mem);
-    mem->key = key;
-    HASH_ADD_KEYPTR(hh, b->members, key, strlen(key), mem);
+    if (!b->only && !b->members) {
+        b->only = key;
+        return;
+    }
+    if (b->only) { /* the second key: move the first into a table */
+        members_add(&b->members, b->only);
+        b->only = NULL;
+    }
+    members_add(&b->members, key);
 }
 
 static void bucket_remove(st_map *m, size_t i, const char *value, const char *key)
@@ -132,13 +162,22 @@ static void bucket_remove(st_map *m, size_t i, const char *value, const char *ke
     HASH_FIND_STR(m->buckets[i], value, b);
     if (!b)
         return;
-    st_member *mem;
-    HASH_FIND_STR(b->members, key, mem);
-    if (mem) {
-        HASH_DEL(b->members, mem);
-        free(mem);
+    if (b->only) {
+        if (strcmp(b->only, key) == 0)
+            b->only = NULL;
+    } else {
+        st_member *mem;
+        HASH_FIND_STR(b->members, key, mem);
+        if (mem) {
+            HASH_DEL(b->members, mem);
+            free(mem);
+        }
+        if (HASH_COUNT(b->members) == 1) { /* back to one key: drop the table */
+            b->only = b->members->key;
+            members_free(&b->members);
+        }
     }
-    if (!b->members) {
+    if (!b->only && !b->members) {
         HASH_DEL(m->buckets[i], b);
         free(b);
     }
@@ -212,12 +251,7 @@ static void map_free(inf_store *s, st_map *m)
         st_bucket *b, *btmp;
         HASH_ITER(hh, m->buckets[i], b, btmp)
         {
-            st_member *mem, *mtmp;
-            HASH_ITER(hh, b->members, mem, mtmp)
-            {
-                HASH_DEL(b->members, mem);
-                free(mem);
-            }
+            members_free(&b->members);
             HASH_DEL(m->buckets[i], b);
             free(b);
         }
@@ -311,6 +345,18 @@ size_t inf_store_list(inf_store *s, inf_obj ***out)
     return n;
 }
 
+/* Puts a new reference to the object under key in *slot; returns 1, or 0 if key is absent
+ * (never, while members mirror entries). */
+static size_t entry_ref(const st_map *m, const char *key, inf_obj **slot)
+{
+    st_entry *e;
+    HASH_FIND_STR(m->entries, key, e);
+    if (!e)
+        return 0;
+    *slot = inf_obj_ref(e->obj);
+    return 1;
+}
+
 size_t inf_store_by_index(inf_store *s, const char *index, const char *value, inf_obj ***out)
 {
     *out = NULL;
@@ -320,14 +366,13 @@ size_t inf_store_by_index(inf_store *s, const char *index, const char *value, in
     if (i >= 0 && value)
         HASH_FIND_STR(s->map.buckets[i], value, b);
     size_t n = 0;
-    if (b) {
+    if (b && b->only) {
+        *out = xmalloc(sizeof **out);
+        n = entry_ref(&s->map, b->only, *out);
+    } else if (b) {
         *out = xmalloc(HASH_COUNT(b->members) * sizeof **out);
-        for (st_member *mem = b->members; mem; mem = mem->hh.next) {
-            st_entry *e;
-            HASH_FIND_STR(s->map.entries, mem->key, e);
-            if (e) /* always true: members mirror entries */
-                (*out)[n++] = inf_obj_ref(e->obj);
-        }
+        for (st_member *mem = b->members; mem; mem = mem->hh.next)
+            n += entry_ref(&s->map, mem->key, *out + n);
     }
     pthread_rwlock_unlock(&s->lock);
     return n;

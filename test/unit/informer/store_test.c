@@ -211,8 +211,9 @@ static size_t index_count(inf_store *s, const char *index, const char *value)
 }
 
 /*
- * Index member tables start at one slot (store.c): one namespace bucket grows to 1000 members
- * and shrinks back, beside 1000 buckets of one member each, and lookups stay exact throughout.
+ * An index bucket keeps a single key inline and a table from the second key on (store.c): one
+ * namespace bucket grows to 1000 members and shrinks back to one, then two, beside 1000 buckets
+ * of one member each, and lookups stay exact throughout.
  */
 Test(store, index_buckets_grow_from_one_member_to_many_and_shrink)
 {
@@ -234,6 +235,13 @@ Test(store, index_buckets_grow_from_one_member_to_many_and_shrink)
         cr_assert_eq(index_count(s, INF_INDEX_CONTROLLER, uid), (size_t)(i % 2), "%s", uid);
     }
     assert_index(s, INF_INDEX_CONTROLLER, "foo-7", "big/d7");
+    for (int i = 3; i < 1000; i += 2) {
+        snprintf(name, sizeof name, "big/d%d", i);
+        inf_obj_unref(inf_store_remove(s, name));
+    }
+    assert_index(s, INF_INDEX_NAMESPACE, "big", "big/d1");
+    cr_assert_null(inf_store_upsert(s, pod("big", "d2", "2", NULL)));
+    assert_index(s, INF_INDEX_NAMESPACE, "big", "big/d1,big/d2");
     inf_store_free(s);
 }
 
