@@ -157,112 +157,72 @@ bool ls_is_empty(const cJSON *sel)
 
 /* ---- the selector text --------------------------------------------------------------------- */
 
-/* One requirement: a matchLabels member (OP_EQUALS) or a matchExpressions item. */
-typedef struct requirement {
-    const char *key;
-    ls_op op;
-    const cJSON *item;
-    size_t index; /* position, so equal keys keep their order */
-} requirement;
-
-static int cmp_requirements(const void *a, const void *b)
+/*
+ * A well-formed selector's requirements as selector text, in document order (matchLabels
+ * first); common/labels sorts and prints them canonically. Validated keys and values are label
+ * syntax, so the text always parses.
+ */
+static char *unsorted_text(const cJSON *sel)
 {
-    const requirement *x = a, *y = b;
-    int c = strcmp(x->key, y->key);
-    if (c != 0)
-        return c;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
-static int cmp_strings(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* "(a,b)": the values of an In/NotIn expression, sorted as kube prints them. */
-static void put_values(sbuf *out, const cJSON *values)
-{
-    size_t n = (size_t)cJSON_GetArraySize(values), i = 0;
-    const char **strs = xcalloc(n + 1, sizeof *strs);
-    const cJSON *v;
-    cJSON_ArrayForEach(v, values)
-    {
-        strs[i++] = v->valuestring;
-    }
-    qsort(strs, n, sizeof *strs, cmp_strings);
-    sbuf_putc(out, '(');
-    for (i = 0; i < n; i++) {
-        if (i)
-            sbuf_putc(out, ',');
-        sbuf_puts(out, strs[i]);
-    }
-    sbuf_putc(out, ')');
-    free(strs);
-}
-
-static void put_requirement(sbuf *out, const requirement *r)
-{
-    switch (r->op) {
-    case OP_EQUALS:
-        sbuf_printf(out, "%s=%s", r->key, r->item->valuestring);
-        break;
-    case OP_IN:
-    case OP_NOT_IN:
-        sbuf_printf(out, "%s %s ", r->key, r->op == OP_IN ? "in" : "notin");
-        put_values(out, ku_member(r->item, "values"));
-        break;
-    case OP_EXISTS:
-        sbuf_puts(out, r->key);
-        break;
-    case OP_DOES_NOT_EXIST:
-        sbuf_printf(out, "!%s", r->key);
-        break;
-    case OP_UNKNOWN:
-        break; /* ls_format renders validated selectors only */
-    }
-}
-
-/* The requirements of a well-formed selector, unsorted; *n receives their count. */
-static requirement *collect_requirements(const cJSON *sel, size_t *n)
-{
-    const cJSON *ml = ku_member(sel, "matchLabels");
-    const cJSON *me = ku_member(sel, "matchExpressions");
-    size_t cap = (size_t)cJSON_GetArraySize(ml) + (size_t)cJSON_GetArraySize(me);
-    requirement *reqs = xcalloc(cap + 1, sizeof *reqs);
-    size_t i = 0;
+    sbuf out = SBUF_INIT;
     const cJSON *it;
-    cJSON_ArrayForEach(it, ml)
+    cJSON_ArrayForEach(it, ku_member(sel, "matchLabels"))
     {
-        reqs[i] = (requirement){it->string, OP_EQUALS, it, i};
-        i++;
+        sbuf_printf(&out, "%s%s=%s", out.len ? "," : "", it->string, it->valuestring);
     }
-    cJSON_ArrayForEach(it, me)
+    cJSON_ArrayForEach(it, ku_member(sel, "matchExpressions"))
     {
-        reqs[i] = (requirement){ku_string(it, "key"), op_of(ku_string(it, "operator")), it, i};
-        i++;
+        const char *key = ku_string(it, "key");
+        ls_op op = op_of(ku_string(it, "operator"));
+        if (out.len)
+            sbuf_putc(&out, ',');
+        switch (op) {
+        case OP_IN:
+        case OP_NOT_IN: {
+            sbuf_printf(&out, "%s %s (", key, op == OP_IN ? "in" : "notin");
+            int j = 0;
+            const cJSON *v;
+            cJSON_ArrayForEach(v, ku_member(it, "values"))
+            {
+                sbuf_printf(&out, "%s%s", j++ ? "," : "", v->valuestring);
+            }
+            sbuf_putc(&out, ')');
+            break;
+        }
+        case OP_EXISTS:
+            sbuf_puts(&out, key);
+            break;
+        case OP_DOES_NOT_EXIST:
+            sbuf_printf(&out, "!%s", key);
+            break;
+        case OP_EQUALS:
+        case OP_UNKNOWN:
+            break; /* not an expression operator; ls_validate rejects it */
+        }
     }
-    *n = i;
-    return reqs;
+    return sbuf_detach(&out, NULL);
+}
+
+/* sel as common/labels' parsed selector, or NULL when sel is not well formed. */
+static labels_selector *to_selector(const cJSON *sel)
+{
+    api_error err = API_ERROR_INIT;
+    labels_selector *parsed = NULL;
+    if (ls_validate(sel, "selector", &err)) {
+        char *text = unsorted_text(sel);
+        parsed = labels_parse(text, &err);
+        free(text);
+    }
+    apierr_clear(&err);
+    return parsed;
 }
 
 char *ls_format(const cJSON *sel)
 {
-    api_error scratch = API_ERROR_INIT;
-    bool ok = ls_validate(sel, "selector", &scratch);
-    apierr_clear(&scratch);
-    if (!ok)
-        return NULL;
-    size_t n;
-    requirement *reqs = collect_requirements(sel, &n);
-    qsort(reqs, n, sizeof *reqs, cmp_requirements);
-    sbuf out = SBUF_INIT;
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            sbuf_putc(&out, ',');
-        put_requirement(&out, &reqs[i]);
-    }
-    free(reqs);
-    return sbuf_detach(&out, NULL);
+    labels_selector *parsed = to_selector(sel);
+    char *text = parsed ? labels_format(parsed) : NULL;
+    labels_free(parsed);
+    return text;
 }
 
 /* ---- Go's %#v ------------------------------------------------------------------------------ */
@@ -310,15 +270,9 @@ bool ls_matches(const cJSON *sel, const cJSON *labels)
 {
     if (!sel)
         return false;
-    /* The text form is matched by the same code as the labelSelector query parameter. */
-    char *text = ls_format(sel);
-    if (!text)
-        return false;
-    api_error err = API_ERROR_INIT;
-    labels_selector *parsed = labels_parse(text, &err);
+    /* Matched by the same code as the labelSelector query parameter. */
+    labels_selector *parsed = to_selector(sel);
     bool match = parsed && labels_match(parsed, labels);
     labels_free(parsed);
-    apierr_clear(&err);
-    free(text);
     return match;
 }
