@@ -61,9 +61,15 @@ static void authn_user_clear(authn_user *u)
     memset(u, 0, sizeof *u);
 }
 
+authn_user *authn_user_ref(authn_user *u)
+{
+    atomic_fetch_add(&u->extra_refs, 1);
+    return u;
+}
+
 void authn_user_free(authn_user *u)
 {
-    if (!u)
+    if (!u || atomic_fetch_sub(&u->extra_refs, 1) > 0)
         return;
     authn_user_clear(u);
     free(u);
@@ -597,18 +603,6 @@ void authn_conn_clear(authn_conn *c)
     memset(c, 0, sizeof *c);
 }
 
-static authn_user *user_copy(const authn_user *u)
-{
-    authn_user *c = xcalloc(1, sizeof *c);
-    c->name = xstrdup(u->name);
-    c->uid = xstrdup(u->uid ? u->uid : "");
-    c->groups = u->ngroups ? xcalloc((size_t)u->ngroups, sizeof *c->groups) : NULL;
-    for (int i = 0; i < u->ngroups; i++)
-        c->groups[i] = xstrdup(u->groups[i]);
-    c->ngroups = u->ngroups;
-    return c;
-}
-
 /* Verifies the connection's certificate once and remembers the outcome in conn. */
 static void eval_conn_cert(const authn *a, const authn_request *req, authn_conn *conn)
 {
@@ -645,7 +639,7 @@ static int conn_cert(const authn *a, const authn_request *req, authn_user **out)
                    conn->cert_user->name, NULL);
         return -EACCES; /* expired (or not yet valid) since the handshake: like an invalid one */
     }
-    *out = user_copy(conn->cert_user);
+    *out = authn_user_ref(conn->cert_user); /* shared, not copied: one per request */
     return 0;
 }
 

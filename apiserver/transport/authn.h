@@ -19,6 +19,7 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -48,6 +49,7 @@ typedef struct authn_user {
     char *uid;
     char **groups;
     int ngroups;
+    atomic_int extra_refs; /* references beyond the first (authn_user_ref); 0 for a new user */
 } authn_user;
 
 /*
@@ -124,7 +126,10 @@ int authn_authenticate(const authn *a, const authn_request *req, authn_user **ou
 bool authn_user_is_anonymous(const authn_user *u);
 /* Whether u is in group g. */
 bool authn_user_has_group(const authn_user *u, const char *g);
-/* Frees u and its strings; NULL is allowed. */
+/* Another reference to u (returns u): a request keeps its connection's certificate user alive
+   past the connection without copying it. Thread-safe. */
+authn_user *authn_user_ref(authn_user *u);
+/* Drops a reference; the last one frees u and its strings. NULL is allowed. Thread-safe. */
 void authn_user_free(authn_user *u);
 
 /*
