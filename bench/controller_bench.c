@@ -34,6 +34,7 @@
 #include "client/config.h"
 #include "client/rest.h"
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/json.h"
 #include "common/timefmt.h"
 #include "controllers/foo_status.h"
@@ -69,16 +70,12 @@ static void die(const char *what, const char *why)
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)clk_mono_ns(clk_system()) / 1e9;
 }
 
 static int64_t wall_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clk_wall_ms(clk_system());
 }
 
 /* One write through the seam; dies on failure. Returns the server's answer (caller frees). */
@@ -209,6 +206,8 @@ static void cache_size(bench *b, const char *path, const char *label)
 static void converge(bench *b, int timeout_s)
 {
     ready_count rc = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, b->count, 0};
+    if (clk_mono_cond_init(&rc.cond) != 0)
+        die("pthread_cond_init", "failed");
     inf_options o = inf_options_defaults();
     o.path = FOOS;
     api_error err = API_ERROR_INIT;
@@ -223,9 +222,7 @@ static void converge(bench *b, int timeout_s)
     double t0 = now_s();
     run_threads(b, creator);
     double created = now_s();
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += timeout_s;
+    struct timespec deadline = clk_mono_deadline((uint64_t)timeout_s * 1000000000ULL);
     pthread_mutex_lock(&rc.mu);
     while (rc.done_at == 0 && pthread_cond_timedwait(&rc.cond, &rc.mu, &deadline) == 0)
         ;
@@ -233,6 +230,7 @@ static void converge(bench *b, int timeout_s)
     int ready = rc.ready;
     pthread_mutex_unlock(&rc.mu);
     inf_informer_free(inf);
+    pthread_cond_destroy(&rc.cond);
     if (done_at == 0) {
         fprintf(stderr, "controller_bench: %d of %d Foos Ready after %d s\n", ready, b->count,
                 timeout_s);
