@@ -97,6 +97,13 @@ static void select_one(wc_cache *cache, const char *prefix, const char *name, as
     sbuf_free(&key);
 }
 
+static void set_continue_expired(api_error *e)
+{
+    apierr_set(e, 410, "Expired",
+               "The provided continue parameter is too old to display a consistent list result. "
+               "You can start a new list without the continue parameter.");
+}
+
 static bool select_range(wc_cache *cache, const char *prefix, const as_list_options *o,
                          as_page *page, api_error *e)
 {
@@ -112,9 +119,7 @@ static bool select_range(wc_cache *cache, const char *prefix, const as_list_opti
             wc_list_at(cache, prefix, after, o->limit, cont_rev, &page->items, &page->remaining);
         if (got < 0) {
             free(after);
-            apierr_set(e, 410, "Expired",
-                       "The provided continue parameter is too old to display a consistent list "
-                       "result. You can start a new list without the continue parameter.");
+            set_continue_expired(e);
             return false;
         }
         page->n = (size_t)got;
@@ -141,31 +146,35 @@ static bool select_range(wc_cache *cache, const char *prefix, const as_list_opti
 static bool fill_page(wc_cache *cache, const char *prefix, const as_list_options *o,
                       const as_selector *sel, as_page *page, api_error *e)
 {
-    while (page->cont && page->n < o->limit) {
-        uint64_t rev = 0;
-        char *after = decode_continue(page->cont, prefix, &rev);
-        as_page more = {.rev = page->rev};
+    if (!page->cont)
+        return true;
+    uint64_t rev = 0;
+    char *after = decode_continue(page->cont, prefix, &rev); /* the last key scanned */
+    bool more_keys = true;
+    while (more_keys && page->n < o->limit) {
+        as_page more = {0};
         ptrdiff_t got = wc_list_at(cache, prefix, after, o->limit - page->n, page->rev, &more.items,
                                    &more.remaining);
-        free(after);
         if (got < 0) {
-            apierr_set(e, 410, "Expired",
-                       "The provided continue parameter is too old to display a consistent list "
-                       "result. You can start a new list without the continue parameter.");
+            free(after);
+            set_continue_expired(e);
             return false;
         }
         more.n = (size_t)got;
-        char *next = more.remaining && more.n
-                         ? encode_continue(page->rev, more.items[more.n - 1]->key)
-                         : NULL;
+        more_keys = more.remaining && more.n;
+        if (more.n) {
+            free(after);
+            after = xstrdup(more.items[more.n - 1]->key);
+        }
         filter(&more, sel);
         page->items = xrealloc(page->items, (page->n + more.n + 1) * sizeof *page->items);
         memcpy(page->items + page->n, more.items, more.n * sizeof *more.items);
         page->n += more.n;
         free(more.items);
-        free(page->cont);
-        page->cont = next;
     }
+    free(page->cont);
+    page->cont = more_keys ? encode_continue(page->rev, after) : NULL;
+    free(after);
     return true;
 }
 
