@@ -66,6 +66,14 @@ static void kc_fill_defaults(kc_client_options *o)
 
 /* ---- client ---- */
 
+/* "host[:port]" as written in the server URL ("https://h:p/prefix" gives "h:p"); malloc'd. */
+static char *kc_server_host(const char *server)
+{
+    const char *host = strstr(server, "://");
+    host = host ? host + 3 : server;
+    return xstrndup(host, strcspn(host, "/"));
+}
+
 kc_client *kc_client_new(const kc_config *cfg, const kc_client_options *opt, api_error *err)
 {
     api_error ignored = API_ERROR_INIT;
@@ -83,6 +91,7 @@ kc_client *kc_client_new(const kc_config *cfg, const kc_client_options *opt, api
     kc_fill_defaults(&c->opt);
     c->user_agent = xstrdup(c->opt.user_agent);
     c->opt.user_agent = c->user_agent;
+    c->server_host = kc_server_host(cfg->server);
     atomic_init(&c->n_requests, 0);
     atomic_init(&c->n_connections, 0);
     atomic_init(&c->n_retries, 0);
@@ -104,6 +113,7 @@ void kc_client_free(kc_client *c)
     kc_transport_deinit(c);
     kc_bucket_deinit(&c->bucket);
     free(c->user_agent);
+    free(c->server_host);
     free(c);
 }
 
@@ -250,20 +260,10 @@ static bool kc_valid_call(kc_client *c, const char *method, const char *path)
     return c && method && *method && path && path[0] == '/';
 }
 
-/* Cutting the host on each call is cheap next to an HTTP exchange and keeps kc_client unchanged. */
 void kc_observe_exchange(kc_client *c, long code, const char *method)
 {
-    if (!c->opt.on_response)
-        return;
-    const char *host = strstr(c->cfg->server, "://");
-    host = host ? host + 3 : c->cfg->server;
-    char buf[256];
-    size_t n = strcspn(host, "/");
-    if (n >= sizeof buf)
-        n = sizeof buf - 1;
-    memcpy(buf, host, n);
-    buf[n] = '\0';
-    c->opt.on_response(c->opt.on_response_ctx, (int)code, method, buf);
+    if (c->opt.on_response)
+        c->opt.on_response(c->opt.on_response_ctx, (int)code, method, c->server_host);
 }
 
 static int kc_request_attempts(kc_client *c, const char *method, const char *path,

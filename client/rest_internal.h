@@ -14,7 +14,6 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <string.h>
 
 /* ---- defaults (kc_client_defaults and the transport), in one place ---- */
 
@@ -67,6 +66,7 @@ struct kc_client {
     const kc_config *cfg;
     kc_client_options opt; /* defaults filled in; opt.user_agent points at user_agent */
     char *user_agent;
+    char *server_host; /* "host[:port]" of cfg->server as written, for the on_response observer */
     char *base_url; /* scheme://host[:port][/prefix] without trailing '/'; host = tls-server-name */
     struct curl_slist *connect_to; /* {"::HOST:PORT"} when tls-server-name is set, else NULL */
     char *host_header; /* "Host: HOST[:PORT]" of the configured server, with connect_to */
