@@ -36,6 +36,9 @@ static void *wait_for_signal(void *arg)
     stop_signals(&set);
     int sig = 0;
     if (sigwait(&set, &sig) == 0) {
+        /* From here on the stop runs to its end: logging and stop(ctx) may reach cancellation
+           points (write, lock waits), and a cancel there could leave a lock held. */
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
         log_kv(LOG_INFO, "signal received, stopping", "signal", strsignal(sig), NULL);
         w->stop(w->ctx);
     }
@@ -60,7 +63,9 @@ void sig_waiter_stop(sig_waiter *w)
 {
     if (!w)
         return;
-    pthread_cancel(w->thread); /* sigwait is a cancellation point; after a signal it has ended */
+    /* sigwait is a cancellation point; once a signal came, the thread ignores the cancel and
+       the join waits for its stop(ctx) to return. */
+    pthread_cancel(w->thread);
     pthread_join(w->thread, NULL);
     free(w);
 }
