@@ -153,8 +153,8 @@ static bool body_type_known(write_op *op)
     return false;
 }
 
-/* An apply body is YAML, or JSON (which is YAML): read as JSON when it is, else as YAML. */
-static cJSON *parse_apply_yaml(write_op *op)
+/* A YAML body (an object sent as application/yaml, or an apply patch that is not JSON). */
+static cJSON *parse_yaml_body(write_op *op)
 {
     api_error err = API_ERROR_INIT;
     cJSON *body = yaml_to_json(op->req->body.data, op->req->body.len, &err);
@@ -206,12 +206,12 @@ cJSON *wo_parse_body(write_op *op)
     if (!patch && !body_type_known(op))
         return NULL;
     if (!patch && as_media_type_is(req->content_type, "application/yaml"))
-        return parse_apply_yaml(op);
+        return parse_yaml_body(op);
     cJSON *dups = cJSON_CreateArray();
     size_t at = 0;
     cJSON *body = json_parse_body(req->body.data, req->body.len, dups, &at);
     if (!body && op->in.kind == OP_PATCH && op->in.ptype == PATCH_APPLY) {
-        body = parse_apply_yaml(op);
+        body = parse_yaml_body(op);
     } else if (!body) {
         as_respond_status(req, 400, "BadRequest",
                           "the request body is not valid JSON (at byte %zu of %zu)", at,
