@@ -768,6 +768,15 @@ Test(deployment, selector_cell_prints_match_expressions_as_kube)
                     "app=shop,!canary,env notin (prod),team,tier in (api,web)");
 }
 
+/* Kube's selectors keep In/NotIn values as sets, and sort requirements by key stably. */
+Test(deployment, selector_cell_deduplicates_values_and_keeps_equal_keys_in_order)
+{
+    expect_selector("{\"matchLabels\":{\"app\":\"shop\"},\"matchExpressions\":[{\"key\":\"app\","
+                    "\"operator\":\"Exists\"},{\"key\":\"tier\",\"operator\":\"In\","
+                    "\"values\":[\"web\",\"api\",\"web\"]}]}",
+                    "app=shop,app,tier in (api,web)");
+}
+
 Test(deployment, selector_cell_is_empty_or_invalid_as_kube)
 {
     expect_selector("{}", "");
