@@ -171,14 +171,17 @@ static void start_workers(mgr_manager *m)
     pthread_mutex_unlock(&m->mu);
 }
 
-/* Joins every worker, waiting at most until the real-time deadline; false if one is stuck. */
+/*
+ * Joins every worker, waiting at most until the deadline (CLOCK_MONOTONIC, clk_mono_deadline's:
+ * a wall-clock step cannot cut or stretch the shutdown budget); false if one is stuck.
+ */
 static bool join_workers(mgr_manager *m, const struct timespec *deadline)
 {
     bool all = true;
     for (int i = 0; i < m->nctrls; i++) {
         mgr_ctrl *c = &m->ctrls[i];
         for (int w = 0; w < c->nthreads; w++)
-            if (pthread_timedjoin_np(c->threads[w], NULL, deadline) != 0)
+            if (pthread_clockjoin_np(c->threads[w], NULL, CLOCK_MONOTONIC, deadline) != 0)
                 all = false;
     }
     return all;
@@ -478,19 +481,6 @@ static void wait_for_stop(mgr_manager *m)
     pthread_mutex_unlock(&m->mu);
 }
 
-static struct timespec deadline_in(int ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
 /* The shutdown of docs/controller-manager.md §4.3, in its order. */
 static void shut_down(mgr_manager *m)
 {
@@ -504,7 +494,8 @@ static void shut_down(mgr_manager *m)
     pthread_mutex_unlock(&m->mu);
     for (int i = 0; i < m->nctrls; i++)
         wq_shutdown(m->ctrls[i].queue);
-    struct timespec deadline = deadline_in(m->o.shutdown_timeout_ms);
+    int budget_ms = m->o.shutdown_timeout_ms > 0 ? m->o.shutdown_timeout_ms : 0;
+    struct timespec deadline = clk_mono_deadline((uint64_t)budget_ms * CLK_NS_PER_MS);
     if (!join_workers(m, &deadline)) {
         m->workers_stuck = true;
         log_kv(LOG_ERROR, "reconciles still running after the shutdown budget; exiting anyway",
