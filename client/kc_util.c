@@ -1,10 +1,9 @@
 /*
- * kc_util.c - small helpers of the configuration part: errors, whole-file reads, base64 through
- * OpenSSL, path resolution, trimming.
+ * kc_util.c - small helpers of the configuration part: whole-file reads, base64 through OpenSSL,
+ * path resolution, trimming.
  */
 #include "client/config_internal.h"
 #include "common/alloc.h"
-#include "common/sbuf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -12,7 +11,6 @@
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
