@@ -5,8 +5,6 @@
  */
 #include "api/patchmeta.h"
 
-#include <string.h>
-
 /* metav1.ObjectMeta */
 static const smp_field object_meta_fields[] = {
     {"finalizers", SMP_MERGE, NULL, NULL},
@@ -94,23 +92,4 @@ const smp_schema *patchmeta_lease(void)
 const smp_schema *patchmeta_namespace(void)
 {
     return &namespace_schema;
-}
-
-const smp_schema *patchmeta_lookup(const char *group, const char *kind)
-{
-    static const struct {
-        const char *group, *kind;
-        const smp_schema *schema;
-    } kinds[] = {
-        {"apps", "Deployment", &deployment},
-        {"", "Event", &meta_only},
-        {"coordination.k8s.io", "Lease", &meta_only},
-        {"", "Namespace", &namespace_schema},
-    };
-    if (!group || !kind)
-        return NULL;
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (strcmp(kinds[i].group, group) == 0 && strcmp(kinds[i].kind, kind) == 0)
-            return kinds[i].schema;
-    return NULL;
 }

@@ -37,11 +37,4 @@ const smp_schema *patchmeta_lease(void);
    (it carries no patch tag). */
 const smp_schema *patchmeta_namespace(void);
 
-/*
- * The schema of kind in API group `group` ("" for the core group): one of the above for
- * apps/Deployment, /Event, coordination.k8s.io/Lease and /Namespace; NULL for any other kind,
- * whose strategic merge patches are applied as merge patches.
- */
-const smp_schema *patchmeta_lookup(const char *group, const char *kind);
-
 #endif
