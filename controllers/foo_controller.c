@@ -59,6 +59,16 @@ void fc_apply_result(wq *q, const char *key, fc_result result)
     }
 }
 
+fc_result fc_result_of_error(const api_error *err)
+{
+    if (err->code == 409)
+        return (fc_result){.action = FC_REQUEUE};
+    if (err->code == 429 && err->retry_after > 0)
+        return (fc_result){.action = FC_REQUEUE_AFTER,
+                           .after_ms = (int64_t)err->retry_after * 1000};
+    return (fc_result){.action = FC_REQUEUE_RATE_LIMITED};
+}
+
 static bool stop_asked(const fc_worker *w)
 {
     return w->stop && atomic_load(w->stop);

@@ -136,6 +136,15 @@ fc_result fc_reconcile(fc_controller *c, const char *key);
  */
 void fc_apply_result(wq *q, const char *key, fc_result result);
 
+/*
+ * The result a failed API call asks for (docs/controller.md §6), the same for every controller:
+ * a conflict (409: the cache was behind, not a failure) FC_REQUEUE at once; a 429 with a
+ * Retry-After FC_REQUEUE_AFTER that many seconds; anything else FC_REQUEUE_RATE_LIMITED, through
+ * the backoff. A 404 is the caller's to judge first (gone meanwhile is often done). Pure,
+ * thread-safe.
+ */
+fc_result fc_result_of_error(const api_error *err);
+
 /* A reconcile over some controller (impl): fc_reconcile's shape, for any controller. */
 typedef fc_result (*fc_reconcile_fn)(void *impl, const char *key);
 

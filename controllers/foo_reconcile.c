@@ -131,23 +131,16 @@ static wres call(rc *r, const char *method, const char *path, const char *conten
     return classify(ret, &r->err);
 }
 
-/*
- * The result of a failed step that is not handled specially: a conflict is retried at once, a
- * 429 after the server's Retry-After (else through the backoff), anything else through the
- * backoff. Logs it.
- */
+/* The result of a failed step that is not handled specially (fc_result_of_error). Logs it. */
 static fc_result failed(const rc *r, wres w, const char *doing)
 {
     if (w == W_CONFLICT) {
         if (log_verbosity() >= 2)
             rlog(r, LOG_DEBUG, "conflict, requeued", "doing", doing, "error", err_message(r));
-        return result(FC_REQUEUE);
+    } else {
+        rlog(r, LOG_ERROR, "Reconciler error", "doing", doing, "error", err_message(r));
     }
-    rlog(r, LOG_ERROR, "Reconciler error", "doing", doing, "error", err_message(r));
-    if (w == W_THROTTLED && r->err.retry_after > 0)
-        return (fc_result){.action = FC_REQUEUE_AFTER,
-                           .after_ms = (int64_t)r->err.retry_after * 1000};
-    return result(FC_REQUEUE_RATE_LIMITED);
+    return fc_result_of_error(&r->err);
 }
 
 /* Keeps the server's answer as the new working copy of the Foo (it carries the new version). */

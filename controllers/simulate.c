@@ -201,13 +201,11 @@ static fc_result failed(const char *key, const char *id, const api_error *err)
         if (log_verbosity() >= 2)
             log_kv(LOG_DEBUG, "conflict, requeued", "controller", SIM_NAME, "object", key,
                    "reconcileID", id, "error", why, NULL);
-        return outcome(FC_REQUEUE, 0);
+    } else {
+        log_kv(LOG_ERROR, "Reconciler error", "controller", SIM_NAME, "object", key, "reconcileID",
+               id, "error", why, NULL);
     }
-    log_kv(LOG_ERROR, "Reconciler error", "controller", SIM_NAME, "object", key, "reconcileID", id,
-           "error", why, NULL);
-    if (err->code == 429 && err->retry_after > 0)
-        return outcome(FC_REQUEUE_AFTER, (int64_t)err->retry_after * 1000);
-    return outcome(FC_REQUEUE_RATE_LIMITED, 0);
+    return fc_result_of_error(err);
 }
 
 /* PATCH .../deployments/NAME/status with the simulated status and the version read. */

@@ -845,6 +845,21 @@ Test(handlers, spec_metadata_and_resync_foo_updates_wake_the_foo)
 
 /* ---- results and the worker ---------------------------------------------------------------- */
 
+Test(worker, result_of_an_error_follows_the_code)
+{
+    fc_result r = fc_result_of_error(&(api_error){.code = 409});
+    cr_assert_eq(r.action, FC_REQUEUE, "a conflict is retried at once");
+    r = fc_result_of_error(&(api_error){.code = 429, .retry_after = 7});
+    cr_assert_eq(r.action, FC_REQUEUE_AFTER);
+    cr_assert_eq(r.after_ms, 7000);
+    r = fc_result_of_error(&(api_error){.code = 429});
+    cr_assert_eq(r.action, FC_REQUEUE_RATE_LIMITED, "a 429 without Retry-After backs off");
+    r = fc_result_of_error(&(api_error){.code = 500});
+    cr_assert_eq(r.action, FC_REQUEUE_RATE_LIMITED);
+    r = fc_result_of_error(&(api_error){.code = 0});
+    cr_assert_eq(r.action, FC_REQUEUE_RATE_LIMITED, "a transport failure backs off");
+}
+
 Test(worker, done_forgets_the_backoff)
 {
     wq_add_rate_limited(queue, "k");
