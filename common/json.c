@@ -335,3 +335,16 @@ bool json_equal(const cJSON *a, const cJSON *b)
     }
     return cJSON_Compare(a, b, 1); /* scalars */
 }
+
+bool json_has_string(const cJSON *array, const char *s)
+{
+    if (!cJSON_IsArray(array))
+        return false;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, array)
+    {
+        if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
+            return true;
+    }
+    return false;
+}

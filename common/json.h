@@ -57,5 +57,7 @@ bool json_parse_bool(const char *s, bool *out);
 /* Deep equality, key order ignored for objects. Linear time (objects are compared through a
    key index). Objects with repeated keys compare by their last values. */
 bool json_equal(const cJSON *a, const cJSON *b);
+/* Whether the array (or NULL, or not an array: false) holds the string s, such as a finalizer. */
+bool json_has_string(const cJSON *array, const char *s);
 
 #endif

@@ -131,17 +131,6 @@ static bool has_finalizers(const cJSON *obj)
     return cJSON_GetArraySize(json_path(obj, "metadata.finalizers")) > 0;
 }
 
-static bool finalizer_in(const cJSON *list, const char *name)
-{
-    const cJSON *f;
-    cJSON_ArrayForEach(f, list)
-    {
-        if (cJSON_IsString(f) && strcmp(f->valuestring, name) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* ObjectMeta's maps and lists are omitempty in kube: an emptied one disappears. */
 static void drop_empty_meta(cJSON *meta)
 {
@@ -574,7 +563,7 @@ static cJSON *mark_terminating(as_write_intent *op, const cJSON *current, const 
             fins = cJSON_CreateArray();
             json_set_item(meta, "finalizers", fins);
         }
-        if (!finalizer_in(fins, extra))
+        if (!json_has_string(fins, extra))
             cJSON_AddItemToArray(fins, cJSON_CreateString(extra));
     }
     return n;

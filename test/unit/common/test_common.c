@@ -362,3 +362,17 @@ Test(common, id_name_suffix_uses_only_the_generate_name_alphabet)
     id_name_suffix(five, 5);
     cr_assert_eq(strlen(five), 5);
 }
+
+Test(common, json_has_string_finds_only_string_members_of_an_array)
+{
+    cJSON *a = cJSON_Parse("[\"kubernetes\", 7, \"orphan\", null]");
+    cr_expect(json_has_string(a, "orphan"));
+    cr_expect(json_has_string(a, "kubernetes"));
+    cr_expect_not(json_has_string(a, "7"));
+    cr_expect_not(json_has_string(a, "orpha"));
+    cr_expect_not(json_has_string(NULL, "orphan"));
+    cJSON *o = cJSON_Parse("{\"orphan\": \"orphan\"}");
+    cr_expect_not(json_has_string(o, "orphan"), "an object is not an array");
+    cJSON_Delete(o);
+    cJSON_Delete(a);
+}
