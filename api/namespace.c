@@ -15,17 +15,6 @@
 
 /* ---- defaults ------------------------------------------------------------------------------ */
 
-static bool has_string(const cJSON *arr, const char *s)
-{
-    const cJSON *it;
-    cJSON_ArrayForEach(it, arr)
-    {
-        if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
-            return true;
-    }
-    return false;
-}
-
 static void default_name_label(cJSON *obj)
 {
     const char *name = json_path_string(obj, "metadata.name");
@@ -46,7 +35,7 @@ static void default_finalizer(cJSON *obj)
         fins = cJSON_CreateArray();
         json_set_item(spec, "finalizers", fins);
     }
-    if (cJSON_IsArray(fins) && !has_string(fins, NAMESPACE_FINALIZER))
+    if (cJSON_IsArray(fins) && !json_has_string(fins, NAMESPACE_FINALIZER))
         cJSON_AddItemToArray(fins, cJSON_CreateString(NAMESPACE_FINALIZER));
 }
 
