@@ -12,13 +12,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from conftest import API_VERSION, FOOS, foo_manifest, send, wait_until
+from test_controller import (APPS, FINALIZER, RESTART_ANNOTATION, SELECTOR_LABEL,
+                             ready_condition)
 from test_controller import make_manager  # noqa: F401 (a fixture, found by pytest by name)
 
-APPS = "/apis/apps/v1"
 DEPLOYMENTS = f"{APPS}/namespaces/default/deployments"
-FINALIZER = "demo.example.com/cleanup"
-SELECTOR_LABEL = "demo.example.com/foo"
-RESTART_ANNOTATION = "demo.example.com/restartedAt"
 
 COUNT = 1000
 CLIENTS = 16
@@ -65,13 +63,6 @@ def list_items(server, path):
     r = server.request("GET", path)
     assert r.status == 200, r
     return r.json()["items"]
-
-
-def ready_condition(foo):
-    for c in foo.get("status", {}).get("conditions", []):
-        if c.get("type") == "Ready":
-            return c
-    return None
 
 
 def foo_converged(foo):
