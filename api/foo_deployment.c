@@ -256,14 +256,17 @@ cJSON *foo_deployment_updated(const cJSON *desired, const cJSON *actual)
 
 /* ---- ownership ----------------------------------------------------------------------------- */
 
-bool foo_owner_ref_is_foo(const cJSON *ref)
+bool foo_owner_is_foo(const char *kind, const char *api_version)
 {
-    const char *kind = json_path_string(ref, "kind");
-    const char *api_version = json_path_string(ref, "apiVersion");
     size_t glen = strlen(FOO_GROUP);
     return kind && !strcmp(kind, FOO_KIND) && api_version &&
            !strncmp(api_version, FOO_GROUP, glen) && api_version[glen] == '/' &&
            api_version[glen + 1];
+}
+
+bool foo_owner_ref_is_foo(const cJSON *ref)
+{
+    return foo_owner_is_foo(json_path_string(ref, "kind"), json_path_string(ref, "apiVersion"));
 }
 
 bool foo_deployment_controlled_by(const cJSON *deployment, const char *foo_uid)

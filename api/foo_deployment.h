@@ -90,5 +90,8 @@ bool foo_deployment_controlled_by(const cJSON *deployment, const char *foo_uid);
  * kind "Foo" and apiVersion "demo.example.com/<version>".
  */
 bool foo_owner_ref_is_foo(const cJSON *ref);
+/* The same test on an owner's kind and apiVersion (either may be NULL: false), for callers that
+   hold them already, such as an informer object's controller fields. */
+bool foo_owner_is_foo(const char *kind, const char *api_version);
 
 #endif

@@ -191,23 +191,13 @@ void fc_on_foo_delete(void *ctx, const inf_obj *obj, bool final_state_unknown)
 
 char *fc_deployment_owner_key(const inf_obj *deployment)
 {
-    /* the cheap test first: most Deployments of a cluster are not ours */
-    if (strcmp(inf_obj_controller_kind(deployment), FOO_KIND))
+    /* The controller owner's fields are extracted once per object by the informer: no parse. */
+    const char *name = inf_obj_controller_name(deployment);
+    if (!foo_owner_is_foo(inf_obj_controller_kind(deployment),
+                          inf_obj_controller_api_version(deployment)) ||
+        !*name)
         return NULL;
-    cJSON *d = inf_obj_parse(deployment);
-    char *key = NULL;
-    const cJSON *ref;
-    cJSON_ArrayForEach(ref, json_path(d, "metadata.ownerReferences"))
-    {
-        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ref, "controller")))
-            continue;
-        const char *name = json_path_string(ref, "name");
-        if (foo_owner_ref_is_foo(ref) && name && *name)
-            key = xstrdup(name); /* Foos are cluster-scoped: the key is the name */
-        break;
-    }
-    cJSON_Delete(d);
-    return key;
+    return xstrdup(name); /* Foos are cluster-scoped: the key is the name */
 }
 
 /* Queues the Foo controlling d and every Foo that wants a Deployment of d's namespace/name. */

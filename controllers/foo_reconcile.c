@@ -158,13 +158,7 @@ static void take_foo(rc *r, cJSON *answer)
 
 static bool has_finalizer(const cJSON *foo)
 {
-    const cJSON *f;
-    cJSON_ArrayForEach(f, json_path(foo, "metadata.finalizers"))
-    {
-        if (cJSON_IsString(f) && !strcmp(f->valuestring, FOO_FINALIZER))
-            return true;
-    }
-    return false;
+    return json_has_string(json_path(foo, "metadata.finalizers"), FOO_FINALIZER);
 }
 
 /*

@@ -104,6 +104,7 @@ const char *inf_obj_resource_version(const inf_obj *obj);
 const char *inf_obj_controller_uid(const inf_obj *obj);
 const char *inf_obj_controller_kind(const inf_obj *obj);
 const char *inf_obj_controller_name(const inf_obj *obj);
+const char *inf_obj_controller_api_version(const inf_obj *obj);
 /* metadata.generation, 0 when absent. */
 int64_t inf_obj_generation(const inf_obj *obj);
 /* The compact (transformed, minified) JSON and its length; NUL-terminated. */

@@ -20,7 +20,7 @@
 
 #define LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
 
-enum obj_field { F_KEY, F_NS, F_NAME, F_UID, F_RV, F_CUID, F_CKIND, F_CNAME, F_COUNT };
+enum obj_field { F_KEY, F_NS, F_NAME, F_UID, F_RV, F_CUID, F_CKIND, F_CNAME, F_CAPI, F_COUNT };
 
 struct inf_obj {
     atomic_int refs;
@@ -95,6 +95,7 @@ inf_obj *inf_obj_new(cJSON *json, inf_transform_fn transform, void *transform_ct
         [F_CUID] = ctl ? str_or_empty(ctl, "uid") : "",
         [F_CKIND] = ctl ? str_or_empty(ctl, "kind") : "",
         [F_CNAME] = ctl ? str_or_empty(ctl, "name") : "",
+        [F_CAPI] = ctl ? str_or_empty(ctl, "apiVersion") : "",
     };
     if (!*vals[F_NAME])
         return NULL; /* the transform removed the name */
@@ -179,6 +180,11 @@ const char *inf_obj_controller_kind(const inf_obj *obj)
 const char *inf_obj_controller_name(const inf_obj *obj)
 {
     return obj->data + obj->field[F_CNAME];
+}
+
+const char *inf_obj_controller_api_version(const inf_obj *obj)
+{
+    return obj->data + obj->field[F_CAPI];
 }
 
 int64_t inf_obj_generation(const inf_obj *obj)

@@ -34,7 +34,8 @@ static inf_obj *pod(const char *ns, const char *name, const char *rv, const char
         snprintf(
             owner, sizeof owner,
             ",\"ownerReferences\":[{\"kind\":\"ReplicaSet\",\"name\":\"rs\",\"uid\":\"other\"},"
-            "{\"kind\":\"Foo\",\"name\":\"f\",\"uid\":\"%s\",\"controller\":true}]",
+            "{\"kind\":\"Foo\",\"apiVersion\":\"demo.example.com/v1beta1\",\"name\":\"f\","
+            "\"uid\":\"%s\",\"controller\":true}]",
             owner_uid);
     char text[1024];
     snprintf(text, sizeof text,
@@ -96,6 +97,7 @@ Test(obj, extracts_metadata_and_the_controlling_owner)
     cr_assert_str_eq(inf_obj_controller_uid(o), "foo-uid", "the controller: true reference");
     cr_assert_str_eq(inf_obj_controller_kind(o), "Foo");
     cr_assert_str_eq(inf_obj_controller_name(o), "f");
+    cr_assert_str_eq(inf_obj_controller_api_version(o), "demo.example.com/v1beta1");
     cr_assert_eq(inf_obj_generation(o), 0);
     inf_obj_unref(o);
 }
