@@ -1,7 +1,7 @@
 /*
  * backend.h - private: the vtable behind the st_* functions of storage.h.
  *
- * Each backend (sqlite.c; etcd.c later) embeds `st_store` as the first member of its own store
+ * Each backend (sqlite.c, etcd.c) embeds `st_store` as the first member of its own store
  * struct and points `ops` at a static table; store.c forwards every st_* call through it. The
  * functions have exactly the contracts documented in storage.h.
  */
@@ -14,6 +14,9 @@ typedef struct st_backend_ops {
     int (*load)(st_store *s, const char *prefix, st_kv_fn fn, void *ctx, uint64_t *rev);
     int (*history)(st_store *s, uint64_t after_rev, st_sink_fn fn, void *ctx, uint64_t *oldest);
     void (*set_sink)(st_store *s, st_sink_fn fn, void *ctx);
+    void (*set_observer)(st_store *s, const st_observer *obs); /* NULL: never calls one */
+    int (*sync_rev)(st_store *s, int timeout_ms, uint64_t *rev, api_error *err);
+    int (*health)(st_store *s, const char **why); /* NULL: always healthy */
     int (*start)(st_store *s);
     void (*submit)(st_store *s, st_write *w);
     uint64_t (*current_rev)(st_store *s);

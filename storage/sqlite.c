@@ -681,6 +681,15 @@ static uint64_t sq_current_rev(st_store *base)
     return atomic_load(&sq_of(base)->public_rev);
 }
 
+/* One process holds every write of the file: what it committed is the consistent read point. */
+static int sq_sync_rev(st_store *base, int timeout_ms, uint64_t *rev, api_error *err)
+{
+    (void)timeout_ms;
+    (void)err;
+    *rev = sq_current_rev(base);
+    return 0;
+}
+
 static void sq_stats(st_store *base, uint64_t *commits, uint64_t *writes)
 {
     sq_store *s = sq_of(base);
@@ -713,6 +722,7 @@ static const st_backend_ops sq_ops = {
     .start = sq_start,
     .submit = sq_submit,
     .current_rev = sq_current_rev,
+    .sync_rev = sq_sync_rev,
     .stats = sq_stats,
     .close = sq_close,
 };

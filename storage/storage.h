@@ -12,7 +12,10 @@
  * caller that got ST_ECONFLICT can re-read the cache and retry. Nothing here ever blocks the
  * caller's thread on disk.
  *
- * Backends: SQLite (st_sqlite_open, embedded default); etcd v3 comes later behind the same API.
+ * Backends: SQLite (st_sqlite_open, embedded default) and etcd v3 (st_etcd_open, storage/etcd.h:
+ * several foo-apiserver replicas on one etcd). With etcd the sink is fed by an etcd watch, so
+ * every replica's sink sees every replica's writes, once each and in revision order; a write's
+ * done callback still runs only after the sink has shown it.
  */
 #ifndef FOO_STORAGE_STORAGE_H
 #define FOO_STORAGE_STORAGE_H
@@ -126,6 +129,46 @@ int st_history(st_store *s, uint64_t after_rev, st_sink_fn fn, void *ctx, uint64
 
 /* Sets the event sink; call before st_start(). */
 void st_set_sink(st_store *s, st_sink_fn fn, void *ctx);
+
+/*
+ * What a backend whose events come from a remote stream (etcd) tells its observer beyond single
+ * events. SQLite never calls these. Every member may be NULL. Called on the thread that calls the
+ * sink, in order with the sink's calls.
+ */
+typedef struct st_observer {
+    /* Every write up to rev has been delivered to the sink (an etcd progress notification): a
+       cache may advance its revision to rev and send bookmarks for it. */
+    void (*progress)(void *ctx, uint64_t rev);
+    /* The event stream broke past repair (etcd compacted revisions not yet delivered): what the
+       sink was told is replaced by a snapshot at rev: replace_begin(rev), replace_kv once per
+       key in key order (mod_rev as in st_load), replace_end(rev). Events then continue from
+       rev + 1. A cache drops what it held and its history: watchers positioned before rev must
+       get 410 Expired and relist. */
+    void (*replace_begin)(void *ctx, uint64_t rev);
+    st_kv_fn replace_kv;
+    void (*replace_end)(void *ctx, uint64_t rev);
+    void *ctx;
+} st_observer;
+
+/* Sets the observer (copied); call before st_start(). */
+void st_set_observer(st_store *s, const st_observer *obs);
+
+/*
+ * The consistent read point: the revision of the newest write acknowledged by any replica
+ * before this call (etcd: a linearizable range; SQLite: st_current_rev, at once). A reader that
+ * waits until its cache has reached *rev reflects every such write (kube's consistent read from
+ * cache). Blocks for at most timeout_ms: never call it on an event-loop thread. Returns 0, or
+ * ST_EIO / -ETIMEDOUT with *err (may be NULL) a 503 ServiceUnavailable or 504 Timeout naming the
+ * backend's reason. Thread-safe.
+ */
+int st_sync_rev(st_store *s, int timeout_ms, uint64_t *rev, api_error *err);
+
+/*
+ * Whether the backend can serve writes now, for /readyz: 0, or a negative errno with *why (may
+ * be NULL) a static string ("etcd unreachable"). Never blocks (it reports the state the
+ * backend's own threads last saw). Thread-safe.
+ */
+int st_health(st_store *s, const char **why);
 
 /* Starts the writer thread. Returns 0 or a negative errno. */
 int st_start(st_store *s);

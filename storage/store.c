@@ -18,6 +18,24 @@ void st_set_sink(st_store *s, st_sink_fn fn, void *ctx)
     s->ops->set_sink(s, fn, ctx);
 }
 
+void st_set_observer(st_store *s, const st_observer *obs)
+{
+    if (s->ops->set_observer)
+        s->ops->set_observer(s, obs);
+}
+
+int st_sync_rev(st_store *s, int timeout_ms, uint64_t *rev, api_error *err)
+{
+    return s->ops->sync_rev(s, timeout_ms, rev, err);
+}
+
+int st_health(st_store *s, const char **why)
+{
+    if (why)
+        *why = NULL;
+    return s->ops->health ? s->ops->health(s, why) : 0;
+}
+
 int st_start(st_store *s)
 {
     return s->ops->start(s);
