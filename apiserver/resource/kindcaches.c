@@ -102,6 +102,48 @@ void as_caches_set_oldest(as_caches *cs, uint64_t oldest)
         wc_set_oldest(cs->caches[i], oldest);
 }
 
+static void observe_progress(void *ctx, uint64_t rev)
+{
+    as_caches *cs = ctx;
+    for (int i = 0; i < cs->n; i++)
+        wc_advance(cs->caches[i], rev);
+}
+
+static void observe_replace_begin(void *ctx, uint64_t rev)
+{
+    (void)rev; /* the snapshot's revision matters at the end, when it is swapped in */
+    as_caches *cs = ctx;
+    for (int i = 0; i < cs->n; i++)
+        wc_replace_begin(cs->caches[i]);
+}
+
+static void observe_replace_kv(void *ctx, const char *key, const char *json, size_t len,
+                               uint64_t mod_rev)
+{
+    as_caches *cs = ctx;
+    int k = kind_of_key(cs, key);
+    if (k >= 0)
+        wc_replace_load(cs->caches[k], key, json, len, mod_rev);
+}
+
+static void observe_replace_end(void *ctx, uint64_t rev)
+{
+    as_caches *cs = ctx;
+    for (int i = 0; i < cs->n; i++)
+        wc_replace_end(cs->caches[i], rev);
+}
+
+st_observer as_caches_observer(as_caches *cs)
+{
+    return (st_observer){
+        .progress = observe_progress,
+        .replace_begin = observe_replace_begin,
+        .replace_kv = observe_replace_kv,
+        .replace_end = observe_replace_end,
+        .ctx = cs,
+    };
+}
+
 void as_caches_set_notify(as_caches *cs, void (*fn)(void *ctx), void *ctx)
 {
     for (int i = 0; i < cs->n; i++)

@@ -4,7 +4,8 @@
  * to the same revision, so a Foo watcher neither receives nor is woken for a Lease renewal,
  * while lists and bookmarks of every kind carry the store's current revision.
  *
- * Threads: built before the store starts; as_caches_apply runs on the store's writer thread;
+ * Threads: built before the store starts; as_caches_apply and the observer's callbacks run on
+ * the store's writer (or watch) thread;
  * as_caches_of and the wc_* readers on any thread.
  */
 #ifndef FOO_APISERVER_KINDCACHES_H
@@ -42,6 +43,16 @@ void as_caches_load(as_caches *cs, const char *key, const char *json, size_t len
 /* Startup, as wc_set_rev and wc_set_oldest, for every cache. */
 void as_caches_set_rev(as_caches *cs, uint64_t rev);
 void as_caches_set_oldest(as_caches *cs, uint64_t oldest);
+/*
+ * The store's observer (storage.h st_observer) for these caches, ctx = cs:
+ *   progress: every cache advances to rev (wc_advance), so waiting consistent reads proceed;
+ *   replace_begin/replace_kv/replace_end: each key goes to its kind's staging set and, at the
+ *     end, every cache swaps in its snapshot at rev (wc_replace_*): its history is dropped and
+ *     a watcher positioned before rev gets 410 Expired and relists.
+ * Called on the store's sink thread, in order with as_caches_apply.
+ */
+st_observer as_caches_observer(as_caches *cs);
+
 /* wc_set_notify for every cache. */
 void as_caches_set_notify(as_caches *cs, void (*fn)(void *ctx), void *ctx);
 

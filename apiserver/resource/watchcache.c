@@ -19,12 +19,22 @@
  * wc_rev() that arrives before any live event only goes into the ring (its `prev` comes from a
  * shadow index of the states replayed so far). Once live events flow, such an event is a stale
  * duplicate and is dropped with a warning.
+ *
+ * Revision waits (wc_wait_rev, a consistent read waiting for the cache to catch up with the
+ * store): the writer publishes each new revision in `pub_rev` and takes `revmu` to wake the
+ * waiters only when some wait (`waiters`), so the common case with no waiter costs two atomic
+ * operations. Both are sequentially consistent: a waiter registers, then reads pub_rev; the
+ * writer stores pub_rev, then reads waiters; one of the two always sees the other.
+ *
+ * Replacement (wc_replace_*): the new objects are staged apart and swapped in under the lock,
+ * with the ring emptied and the oldest servable revision raised to the snapshot's.
  */
 #include "apiserver/resource/watchcache.h"
 
 #include "common/alloc.h"
 #include "common/log.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -266,6 +276,13 @@ struct wc_cache {
     size_t ndrop;
     void (*notify)(void *ctx);
     void *notify_ctx;
+    wc_objs staging; /* wc_replace_*: the snapshot being loaded */
+
+    /* revision waits (see the top) */
+    pthread_mutex_t revmu;
+    pthread_cond_t revcond;
+    _Atomic uint64_t pub_rev;
+    atomic_int waiters;
 
     /* immutable after wc_new */
     size_t min_events;
@@ -347,6 +364,18 @@ static int init_locks(wc_cache *c)
     if (rc != 0)
         return rc;
     rc = pthread_mutex_init(&c->wmu, NULL);
+    if (rc == 0) {
+        rc = pthread_mutex_init(&c->revmu, NULL);
+        if (rc != 0)
+            pthread_mutex_destroy(&c->wmu);
+    }
+    if (rc == 0) {
+        rc = -clk_mono_cond_init(&c->revcond);
+        if (rc != 0) {
+            pthread_mutex_destroy(&c->revmu);
+            pthread_mutex_destroy(&c->wmu);
+        }
+    }
     if (rc != 0)
         pthread_rwlock_destroy(&c->lock);
     return rc;
@@ -378,9 +407,23 @@ void wc_free(wc_cache *c)
     free(c->drop);
     objs_clear(&c->objs);
     objs_clear(&c->replay);
+    objs_clear(&c->staging);
+    pthread_cond_destroy(&c->revcond);
+    pthread_mutex_destroy(&c->revmu);
     pthread_mutex_destroy(&c->wmu);
     pthread_rwlock_destroy(&c->lock);
     free(c);
+}
+
+/* Makes rev visible to wc_wait_rev and wakes the waiters, if any. Writer only. */
+static void publish_rev(wc_cache *c, uint64_t rev)
+{
+    atomic_store(&c->pub_rev, rev);
+    if (atomic_load(&c->waiters) == 0)
+        return;
+    lock_check(pthread_mutex_lock(&c->revmu), "mutex_lock");
+    lock_check(pthread_cond_broadcast(&c->revcond), "cond_broadcast");
+    lock_check(pthread_mutex_unlock(&c->revmu), "mutex_unlock");
 }
 
 void wc_load(wc_cache *c, const char *key, const char *json, size_t len, uint64_t mod_rev)
@@ -403,6 +446,7 @@ void wc_set_rev(wc_cache *c, uint64_t rev)
     if (c->ring.n == 0 && c->oldest_rev < rev)
         c->oldest_rev = rev;
     rw_unlock(c);
+    publish_rev(c, rev);
     writer_unlock(c);
 }
 
@@ -537,6 +581,8 @@ void wc_apply(void *cache, st_event_type type, const char *key, const char *json
     }
     ring_push(c, &ev, now);
     rw_unlock(c);
+    if (!replay)
+        publish_rev(c, rev);
 
     release_dropped(c);
     void (*notify)(void *) = c->notify;
@@ -555,8 +601,69 @@ void wc_advance(wc_cache *c, uint64_t rev)
         wr_lock(c);
         c->rev = rev;
         rw_unlock(c);
+        publish_rev(c, rev);
     }
     writer_unlock(c);
+}
+
+void wc_replace_begin(wc_cache *c)
+{
+    writer_lock(c);
+    objs_clear(&c->staging);
+    writer_unlock(c);
+}
+
+void wc_replace_load(wc_cache *c, const char *key, const char *json, size_t len, uint64_t mod_rev)
+{
+    wc_blob *b = blob_new(key, json, len, mod_rev);
+    writer_lock(c);
+    wc_blob_unref(objs_put(&c->staging, b)); /* a repeated key keeps its last state */
+    writer_unlock(c);
+}
+
+void wc_replace_end(wc_cache *c, uint64_t rev)
+{
+    writer_lock(c);
+    if (!c->live)
+        end_replay(c);
+    wc_objs old = c->objs;
+    wr_lock(c);
+    c->objs = c->staging;
+    while (c->ring.n > 0)
+        ring_drop_oldest(c);
+    c->dropped_rev = rev;
+    c->rev = rev;
+    c->oldest_rev = rev;
+    rw_unlock(c);
+    memset(&c->staging, 0, sizeof c->staging);
+    publish_rev(c, rev);
+    release_dropped(c);
+    void (*notify)(void *) = c->notify;
+    void *notify_ctx = c->notify_ctx;
+    writer_unlock(c);
+    objs_clear(&old);
+    if (notify)
+        notify(notify_ctx);
+}
+
+bool wc_wait_rev(wc_cache *c, uint64_t rev, int timeout_ms)
+{
+    if (atomic_load(&c->pub_rev) >= rev)
+        return true;
+    struct timespec deadline =
+        clk_mono_deadline((uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * CLK_NS_PER_MS);
+    lock_check(pthread_mutex_lock(&c->revmu), "mutex_lock");
+    atomic_fetch_add(&c->waiters, 1);
+    int rc = 0;
+    while (atomic_load(&c->pub_rev) < rev && rc != ETIMEDOUT) {
+        rc = pthread_cond_timedwait(&c->revcond, &c->revmu, &deadline);
+        if (rc != 0 && rc != ETIMEDOUT)
+            lock_check(rc, "cond_timedwait");
+    }
+    bool reached = atomic_load(&c->pub_rev) >= rev;
+    atomic_fetch_sub(&c->waiters, 1);
+    lock_check(pthread_mutex_unlock(&c->revmu), "mutex_unlock");
+    return reached;
 }
 
 wc_blob *wc_get(wc_cache *c, const char *key)

@@ -26,6 +26,7 @@
 #include <cjson/cJSON.h>
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -121,6 +122,28 @@ void wc_apply(void *cache, st_event_type type, const char *key, const char *json
  * notify hook. Writer thread, like wc_apply.
  */
 void wc_advance(wc_cache *c, uint64_t rev);
+
+/*
+ * Replacing the whole state (a backend whose event stream broke past repair: storage.h
+ * st_observer.replace_*): wc_replace_begin starts an empty staging set, wc_replace_load adds
+ * one object to it (as wc_load; keys in any order), and wc_replace_end(rev) swaps it in at once:
+ * readers see either the old state or the new one, never a mix. wc_replace_end also drops every
+ * event of the ring and makes rev both wc_rev() and wc_oldest_rev(), so a watcher positioned
+ * before rev gets 410 Expired (wc_events_since returns -1) and relists; then it calls the
+ * notify hook, which wakes the watchers to notice. A wc_replace_begin while a replacement is
+ * staged starts it over. Writer thread, like wc_apply.
+ */
+void wc_replace_begin(wc_cache *c);
+void wc_replace_load(wc_cache *c, const char *key, const char *json, size_t len, uint64_t mod_rev);
+void wc_replace_end(wc_cache *c, uint64_t rev);
+
+/*
+ * Waits until wc_rev() >= rev, for at most timeout_ms (real monotonic time, even when the cache
+ * has a fake clock: nothing else could wake the wait). Returns true when the cache reached rev
+ * (at once when it already has), false at the deadline. Blocks: never call it on the service
+ * thread. Thread-safe; wc_apply, wc_advance, wc_set_rev and wc_replace_end wake it.
+ */
+bool wc_wait_rev(wc_cache *c, uint64_t rev, int timeout_ms);
 
 /* Called after each wc_apply (on the writer thread, no lock held, so it may call the readers);
    e.g. wakes the HTTP loop. fn NULL = none. Not called for ignored out-of-order events. */

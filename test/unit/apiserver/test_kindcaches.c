@@ -290,3 +290,42 @@ Test(kindcaches, counts_per_namespace_prefix)
     sbuf_free(&p);
     cr_expect_eq(as_caches_count(caches, foos, "/demo.example.com/foos/"), 1);
 }
+
+/* ---- the store's observer (a remote backend: progress and replacement) ------------------- */
+
+Test(kindcaches, progress_advances_every_cache)
+{
+    st_observer obs = as_caches_observer(caches);
+    commit(ST_ADDED, FOO_KEY, 3);
+    obs.progress(obs.ctx, 9);
+    const as_resource *kinds[] = {foos, deployments, events, namespaces, leases};
+    for (size_t i = 0; i < 5; i++) {
+        cr_expect_eq(wc_rev(cache(kinds[i])), 9, "%s", kinds[i]->resource);
+        cr_expect(wc_wait_rev(cache(kinds[i]), 9, 0));
+    }
+}
+
+Test(kindcaches, replace_routes_the_snapshot_and_expires_every_kinds_watchers)
+{
+    st_observer obs = as_caches_observer(caches);
+    commit(ST_ADDED, FOO_KEY, 3);
+    commit(ST_ADDED, LEASE_KEY, 4);
+    obs.replace_begin(obs.ctx, 20);
+    char json[] = "{\"lease\":1}";
+    obs.replace_kv(obs.ctx, LEASE_KEY, json, sizeof json - 1, 12);
+    obs.replace_kv(obs.ctx, "/unknown.example.com/things/x", json, sizeof json - 1, 13);
+    obs.replace_end(obs.ctx, 20);
+
+    cr_expect_not(holds(foos, FOO_KEY), "the Foo was deleted while the stream was broken");
+    cr_expect(holds(leases, LEASE_KEY));
+    uint64_t revs[16];
+    const as_resource *kinds[] = {foos, deployments, events, namespaces, leases};
+    for (size_t i = 0; i < 5; i++) {
+        cr_expect_eq(wc_rev(cache(kinds[i])), 20, "%s", kinds[i]->resource);
+        cr_expect_eq(events_of(kinds[i], 4, revs, 16), -1, "%s", kinds[i]->resource);
+        cr_expect_eq(events_of(kinds[i], 20, revs, 16), 0, "%s", kinds[i]->resource);
+    }
+    commit(ST_MODIFIED, LEASE_KEY, 21);
+    cr_assert_eq(events_of(leases, 20, revs, 16), 1);
+    cr_expect_eq(revs[0], 21);
+}

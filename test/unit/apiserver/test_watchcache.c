@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -801,5 +802,120 @@ Test(watchcache, blob_without_labels_has_an_empty_label_object)
     cr_assert(cJSON_IsObject(labels));
     cr_assert_null(labels->child);
     wc_blob_unref(b);
+    wc_free(c);
+}
+
+/* ---- replacement after a broken event stream, and revision waits ------------------------- */
+
+Test(watchcache, replace_swaps_in_the_snapshot_and_expires_older_positions)
+{
+    wc_cache *c = cache_new(10, 0, 100);
+    apply(c, ST_ADDED, "/a/x/gone", 1);
+    apply(c, ST_ADDED, "/a/x/kept", 2);
+    wc_replace_begin(c);
+    char json[] = "{\"key\":\"/a/x/kept\",\"rev\":7}";
+    wc_replace_load(c, "/a/x/kept", json, sizeof json - 1, 7);
+    char json2[] = "{\"key\":\"/a/x/new\",\"rev\":9}";
+    wc_replace_load(c, "/a/x/new", json2, sizeof json2 - 1, 9);
+    /* Until the end, readers still see the old state. */
+    wc_blob *b = wc_get(c, "/a/x/gone");
+    cr_assert_not_null(b);
+    wc_blob_unref(b);
+    wc_replace_end(c, 10);
+
+    cr_expect_null(wc_get(c, "/a/x/gone"));
+    b = wc_get(c, "/a/x/kept");
+    cr_assert_not_null(b);
+    cr_expect_eq(b->rev, 7);
+    cr_expect(blob_consistent(b));
+    wc_blob_unref(b);
+    cr_expect_eq(wc_count(c, ""), 2);
+    cr_expect_eq(wc_rev(c), 10);
+    cr_expect_eq(wc_oldest_rev(c), 10);
+    wc_event ev[4];
+    cr_expect_eq(wc_events_since(c, 2, ev, 4), -1, "a watcher at 2 must relist");
+    cr_expect_eq(wc_events_since(c, 10, ev, 4), 0);
+
+    /* Events continue after the snapshot's revision. */
+    uint64_t revs[4];
+    apply(c, ST_MODIFIED, "/a/x/new", 11);
+    cr_assert_eq(event_revs(c, 10, revs, 4), 1);
+    cr_expect_eq(revs[0], 11);
+    wc_free(c);
+}
+
+Test(watchcache, replace_begun_twice_keeps_only_the_second_snapshot)
+{
+    wc_cache *c = cache_new(10, 0, 100);
+    wc_replace_begin(c);
+    char a[] = "{\"key\":\"/a/x/first\",\"rev\":3}";
+    wc_replace_load(c, "/a/x/first", a, sizeof a - 1, 3);
+    wc_replace_begin(c);
+    char b[] = "{\"key\":\"/a/x/second\",\"rev\":4}";
+    wc_replace_load(c, "/a/x/second", b, sizeof b - 1, 4);
+    wc_replace_end(c, 5);
+    cr_expect_eq(wc_count(c, ""), 1);
+    cr_expect_null(wc_get(c, "/a/x/first"));
+    wc_free(c);
+}
+
+static int replace_wakeups;
+
+static void count_replace_wakeup(void *ctx)
+{
+    (void)ctx;
+    replace_wakeups++;
+}
+
+Test(watchcache, replace_wakes_the_watchers)
+{
+    wc_cache *c = cache_new(10, 0, 100);
+    replace_wakeups = 0;
+    wc_set_notify(c, count_replace_wakeup, NULL);
+    wc_replace_begin(c);
+    wc_replace_end(c, 3);
+    cr_expect_eq(replace_wakeups, 1);
+    wc_free(c);
+}
+
+Test(watchcache, wait_rev_returns_at_once_when_reached)
+{
+    wc_cache *c = cache_new(10, 0, 100);
+    apply(c, ST_ADDED, "/a/x/k", 4);
+    cr_expect(wc_wait_rev(c, 4, 0));
+    cr_expect(wc_wait_rev(c, 3, 0));
+    cr_expect_not(wc_wait_rev(c, 5, 0), "a revision not reached times out");
+    wc_advance(c, 5);
+    cr_expect(wc_wait_rev(c, 5, 0), "another kind's write counts too");
+    wc_free(c);
+}
+
+typedef struct waiter_arg {
+    wc_cache *c;
+    atomic_bool started;
+    bool reached;
+} waiter_arg;
+
+static void *wait_for_rev_7(void *p)
+{
+    waiter_arg *a = p;
+    atomic_store(&a->started, true);
+    a->reached = wc_wait_rev(a->c, 7, 30000);
+    return NULL;
+}
+
+Test(watchcache, wait_rev_is_woken_by_the_writer)
+{
+    wc_cache *c = cache_new(10, 0, 100);
+    waiter_arg a = {.c = c};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, wait_for_rev_7, &a), 0);
+    /* Whether the writer runs before or after the waiter sleeps, the waiter must see rev 7. */
+    while (!atomic_load(&a.started))
+        sched_yield();
+    apply(c, ST_ADDED, "/a/x/k", 6);
+    wc_advance(c, 7);
+    pthread_join(t, NULL);
+    cr_expect(a.reached);
     wc_free(c);
 }
