@@ -2,6 +2,16 @@
  * handlers.c - dispatch of resource requests, and the read verbs (get, list). Reads are served
  * from the watch cache by splicing stored JSON; nothing is parsed or re-serialized here.
  * The write verbs live in write.c (and the files write.h names), watch in watch.c.
+ *
+ * Consistent reads (docs/design.md, "Consistent reads and replicas"): with a store several
+ * replicas share (etcd), another replica's acknowledged write reaches this replica's cache a
+ * moment later through the store's event stream. A GET or LIST without resourceVersion ("the
+ * most recent", kube's semantics) therefore first asks the store for its current revision
+ * (st_sync_rev) and waits until the kind's cache has reached it, as kube's consistent read from
+ * cache does; one with resourceVersion=N waits for N. Both wait on the compute thread, never on
+ * the service thread, and at most kube's 3 s, then answer 504. resourceVersion=0 and continued
+ * lists are served from the cache as it is. SQLite has one writer, this process, whose writes
+ * reach the cache before they are acknowledged: there every read is served at once.
  */
 #include "apiserver/rest/handlers.h"
 #include "apiserver/rest/discovery.h"
@@ -16,8 +26,12 @@
 #include "common/alloc.h"
 #include "common/sbuf.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* kube's bound on how long a read waits for the watch cache to catch up (then 504). */
+#define FRESH_READ_TIMEOUT_MS 3000
 
 void as_method_not_allowed(as_req *req, const as_resource *r, const char *verb)
 {
@@ -98,7 +112,7 @@ static void render(as_req *req, const as_resource *r, const as_negotiated *n,
     as_add_header(req, "Content-Type", "application/json");
 }
 
-void as_handle_get(as_req *req, const as_target *t)
+static void get_now(as_req *req, const as_target *t)
 {
     as_negotiated n;
     as_include_object include;
@@ -155,7 +169,7 @@ static void splice_json_list(as_req *req, const as_resource *r, wc_blob **items,
     sbuf_puts(out, "]}");
 }
 
-static void handle_list(as_req *req, const as_target *t)
+static void list_now(as_req *req, const as_target *t)
 {
     as_negotiated neg;
     as_include_object include;
@@ -183,6 +197,116 @@ static void handle_list(as_req *req, const as_target *t)
     as_page_free(&page);
     as_selector_free(&sel);
     sbuf_free(&prefix);
+}
+
+/* ---- consistent reads (see the top) ----------------------------------------------------- */
+
+typedef enum read_verb { READ_GET, READ_LIST } read_verb;
+
+/* A read waiting on the compute thread; owns copies of the target's strings (the router's
+   buffer is gone by then). */
+typedef struct fresh_read {
+    read_verb verb;
+    as_target t;
+    char *ns, *name, *sub;
+    uint64_t rv; /* the revision asked for; 0 = the store's current one (st_sync_rev) */
+} fresh_read;
+
+/*
+ * Whether the read must first wait for the cache, and for which revision (*rv, 0 = ask the
+ * store). Only with a store other replicas write too; not for resourceVersion=0, a continued
+ * list (its token pins a revision the cache has served), or a revision the cache has reached.
+ * A resourceVersion that is not a number is left to the handler's own parsing (400).
+ */
+static bool needs_wait(as_req *req, const as_target *t, uint64_t *rv)
+{
+    as_server *srv = as_server_of(req);
+    if (strcmp(srv->opt.storage, "sqlite") == 0 || as_param_get(req, "continue"))
+        return false;
+    const char *v = as_param_get(req, "resourceVersion");
+    *rv = 0;
+    if (!v || !*v)
+        return true;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (v[0] < '0' || v[0] > '9' || *end || errno != 0 || n == 0)
+        return false;
+    *rv = n;
+    return n > wc_rev(as_cache_of(srv, t->resource));
+}
+
+/* 504 Timeout as kube's watch cache words it when it does not reach a revision in time. */
+static void too_large(as_req *req, uint64_t rv, uint64_t current)
+{
+    api_error e = API_ERROR_INIT;
+    apierr_set(&e, 504, "Timeout", "Too large resource version: %llu, current: %llu",
+               (unsigned long long)rv, (unsigned long long)current);
+    apierr_add_cause(&e, "ResourceVersionTooLarge", "", "Too large resource version");
+    e.retry_after = 1;
+    as_respond_error(req, &e);
+    apierr_clear(&e);
+}
+
+/* Compute thread: the wait of a fresh read, then the read itself (answered from there). */
+static void fresh_read_job(as_req *req, void *data)
+{
+    fresh_read *fr = data;
+    as_server *srv = as_server_of(req);
+    wc_cache *cache = as_cache_of(srv, fr->t.resource);
+    uint64_t start = clk_mono_ns(srv->clock), rv = fr->rv;
+    api_error e = API_ERROR_INIT;
+    if (rv == 0 && st_sync_rev(srv->store, FRESH_READ_TIMEOUT_MS, &rv, &e) != 0) {
+        as_respond_error(req, &e);
+        apierr_clear(&e);
+    } else {
+        uint64_t spent_ms = (clk_mono_ns(srv->clock) - start) / CLK_NS_PER_MS;
+        int left_ms = spent_ms < FRESH_READ_TIMEOUT_MS ? FRESH_READ_TIMEOUT_MS - (int)spent_ms : 0;
+        if (!wc_wait_rev(cache, rv, left_ms))
+            too_large(req, rv, wc_rev(cache));
+        else if (fr->verb == READ_GET)
+            get_now(req, &fr->t);
+        else
+            list_now(req, &fr->t);
+    }
+    free(fr->ns);
+    free(fr->name);
+    free(fr->sub);
+    free(fr);
+}
+
+/* Serves the read now, or after the wait needs_wait asks for. */
+static void read_fresh(as_req *req, const as_target *t, read_verb verb)
+{
+    uint64_t rv;
+    if (!needs_wait(req, t, &rv)) {
+        if (verb == READ_GET)
+            get_now(req, t);
+        else
+            list_now(req, t);
+        return;
+    }
+    fresh_read *fr = xcalloc(1, sizeof *fr);
+    fr->verb = verb;
+    fr->rv = rv;
+    fr->ns = t->ns ? xstrdup(t->ns) : NULL;
+    fr->name = t->name ? xstrdup(t->name) : NULL;
+    fr->sub = t->sub ? xstrdup(t->sub) : NULL;
+    fr->t = (as_target){.resource = t->resource, .ns = fr->ns, .name = fr->name, .sub = fr->sub};
+    if (req->job)
+        fresh_read_job(req, fr); /* already on the compute thread */
+    else
+        as_req_offload(req, fresh_read_job, fr);
+}
+
+void as_handle_get(as_req *req, const as_target *t)
+{
+    read_fresh(req, t, READ_GET);
+}
+
+static void handle_list(as_req *req, const as_target *t)
+{
+    read_fresh(req, t, READ_LIST);
 }
 
 static void handle_watch(as_req *req, const as_target *t)

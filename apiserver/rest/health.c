@@ -7,6 +7,7 @@
 typedef struct check {
     const char *name;
     bool (*ok)(as_server *srv);
+    bool (*applies)(as_server *srv); /* NULL: always; else the check is listed only when true */
 } check;
 
 static bool ping_ok(as_server *srv)
@@ -25,9 +26,23 @@ static bool not_shutting_down(as_server *srv)
     return !atomic_load(&srv->stopping);
 }
 
-static const check live_checks[] = {{"ping", ping_ok}, {"storage", storage_ok}};
-static const check ready_checks[] = {
-    {"ping", ping_ok}, {"storage", storage_ok}, {"shutdown", not_shutting_down}};
+static bool on_etcd(as_server *srv)
+{
+    return strcmp(srv->opt.storage, "etcd") == 0;
+}
+
+/* What the backend's own threads last saw (st_health never blocks): a replica that cannot reach
+   etcd is taken out of its Service's endpoints, and comes back by itself once etcd answers. */
+static bool etcd_ok(as_server *srv)
+{
+    return srv->store != NULL && st_health(srv->store, NULL) == 0;
+}
+
+static const check live_checks[] = {{"ping", ping_ok, NULL}, {"storage", storage_ok, NULL}};
+static const check ready_checks[] = {{"ping", ping_ok, NULL},
+                                     {"etcd", etcd_ok, on_etcd},
+                                     {"storage", storage_ok, NULL},
+                                     {"shutdown", not_shutting_down, NULL}};
 
 static bool excluded(as_req *req, const char *name)
 {
@@ -42,6 +57,8 @@ static void run_checks(as_req *req, const char *kind, const check *checks, int n
     sbuf body = SBUF_INIT;
     bool all_ok = true, found = only == NULL;
     for (int i = 0; i < n; i++) {
+        if (checks[i].applies && !checks[i].applies(as_server_of(req)))
+            continue;
         if ((only && strcmp(only, checks[i].name) != 0) || excluded(req, checks[i].name))
             continue;
         found = true;
@@ -85,7 +102,7 @@ bool as_health_handles(as_req *req)
     } endpoints[] = {
         {"/healthz", live_checks, 2},
         {"/livez", live_checks, 2},
-        {"/readyz", ready_checks, 3},
+        {"/readyz", ready_checks, 4},
     };
     for (size_t i = 0; i < sizeof endpoints / sizeof endpoints[0]; i++) {
         size_t len = strlen(endpoints[i].path);
