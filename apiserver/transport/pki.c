@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -683,6 +684,30 @@ static int pki_prepare_dirs(const char *data_dir, api_error *err)
     return rc;
 }
 
+/*
+ * Takes DATA/pki/.lock exclusively (flock; released when *fd is closed, or when the process
+ * dies): replicas started together on one data directory then create the CA and the leaves
+ * once, and the others load them, instead of each renaming its own CA over the others' files
+ * (a CA key from one and a certificate from another). Returns 0 with *fd, or a negative errno.
+ */
+static int pki_lock(const char *data_dir, int *fd, api_error *err)
+{
+    char *path = xasprintf("%s/%s/.lock", data_dir, PKI_DIR);
+    int rc = 0;
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, PKI_KEY_MODE);
+    if (*fd < 0) {
+        rc = pki_fail(err, -errno, "cannot open %s: %s", path, strerror(errno));
+    } else {
+        while (flock(*fd, LOCK_EX) != 0 && rc == 0)
+            if (errno != EINTR)
+                rc = pki_fail(err, -errno, "cannot lock %s: %s", path, strerror(errno));
+        if (rc != 0)
+            close(*fd);
+    }
+    free(path);
+    return rc;
+}
+
 int pki_ensure_standalone(const char *data_dir, const char *server_url, api_error *err)
 {
     if (!data_dir || !*data_dir || !server_url)
@@ -708,8 +733,11 @@ int pki_ensure_standalone(const char *data_dir, const char *server_url, api_erro
                          .days = PKI_LEAF_DAYS};
     pki_pair ca = {0}, srv = {0}, adm = {0};
     bool new_ca = false, issued;
+    int lock_fd = -1;
 
     int rc = pki_prepare_dirs(data_dir, err);
+    if (rc == 0)
+        rc = pki_lock(data_dir, &lock_fd, err);
     if (rc == 0)
         rc = pki_ensure_named(data_dir, PKI_CA_CERT, PKI_CA_KEY, &ca_spec, NULL, false, &ca,
                               &new_ca, err);
@@ -724,6 +752,8 @@ int pki_ensure_standalone(const char *data_dir, const char *server_url, api_erro
         rc = pki_write_kubeconfig(data_dir, server_url, &ca, &adm, err);
     if (rc == 0)
         log_kv(LOG_INFO, "standalone PKI ready", "dir", data_dir, "server", server_url, NULL);
+    if (lock_fd >= 0)
+        close(lock_fd);
     pki_pair_free(&ca);
     pki_pair_free(&srv);
     pki_pair_free(&adm);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define URL "https://127.0.0.1:9443"
@@ -452,4 +453,48 @@ Test(pki, data_dir_that_is_a_file_is_an_error)
     cr_assert_not_null(strstr(err.message, "not a directory"), "%s", err.message);
     apierr_clear(&err);
     free(dir);
+}
+
+/* Replicas started together on one data directory (issue 10): each child process runs the whole
+   standalone setup at once; afterwards there is one CA whose key matches its certificate and
+   which signed both leaves (without the lock, one replica's CA renamed over another's key). */
+static void check_one_consistent_ca(const char *dir)
+{
+    X509 *ca = load_cert(dir, PKI_CA_CERT);
+    EVP_PKEY *ca_key = load_key(dir, PKI_CA_KEY);
+    cr_expect_eq(X509_check_private_key(ca, ca_key), 1, "the CA key is not the CA's");
+    X509 *srv = load_cert(dir, PKI_SERVING_CERT), *adm = load_cert(dir, PKI_ADMIN_CERT);
+    cr_expect_eq(X509_verify(srv, X509_get0_pubkey(ca)), 1);
+    cr_expect_eq(X509_verify(adm, X509_get0_pubkey(ca)), 1);
+    EVP_PKEY *srv_key = load_key(dir, PKI_SERVING_KEY);
+    cr_expect_eq(X509_check_private_key(srv, srv_key), 1);
+    EVP_PKEY_free(srv_key);
+    EVP_PKEY_free(ca_key);
+    X509_free(ca);
+    X509_free(srv);
+    X509_free(adm);
+}
+
+Test(pki, replicas_starting_together_end_with_one_consistent_ca)
+{
+    enum { ROUNDS = 5, REPLICAS = 8 };
+    for (int round = 0; round < ROUNDS; round++) {
+        char name[32];
+        snprintf(name, sizeof name, "shared%d", round);
+        char *dir = under_root(name);
+        pid_t pids[REPLICAS];
+        for (int i = 0; i < REPLICAS; i++) {
+            pids[i] = fork();
+            cr_assert_geq(pids[i], 0);
+            if (pids[i] == 0)
+                _exit(pki_ensure_standalone(dir, URL, NULL) == 0 ? 0 : 1);
+        }
+        for (int i = 0; i < REPLICAS; i++) {
+            int status = 0;
+            cr_assert_eq(waitpid(pids[i], &status, 0), pids[i]);
+            cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "replica %d failed", i);
+        }
+        check_one_consistent_ca(dir);
+        free(dir);
+    }
 }
