@@ -8,6 +8,9 @@ fails, the tail of every server log of that test is attached to the failure repo
 Waiting is always on a condition with a deadline (readiness, a line of kubectl output, a watch
 event), never a fixed sleep.
 
+Storage: FOO_E2E_STORAGE=etcd runs every server on one session etcd (etcd_support.py), each under
+its own --etcd-prefix; unset (or sqlite), on its own SQLite file.
+
 Markers:
   @pytest.mark.server_args("--flag", "value", ...)   extra foo-apiserver flags
   @pytest.mark.tokens({"token": ("user", ["group", ...]), ...})
@@ -31,6 +34,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from etcd_support import etcd, etcd_private  # noqa: F401 (fixtures)
+from etcd_support import server_args as etcd_server_args
 
 REPO = Path(__file__).resolve().parents[2]
 GROUP = "demo.example.com"
@@ -539,6 +545,8 @@ def make_server(request, tmp_path):
         workdir = tmp_path / f"server{len(servers)}"
         workdir.mkdir()
         args = list(extra_args)
+        if os.environ.get("FOO_E2E_STORAGE", "sqlite") == "etcd":
+            args = etcd_server_args(request.getfixturevalue("etcd")) + args
         if tokens:
             tf = workdir / "tokens.csv"
             write_token_file(tf, tokens)
