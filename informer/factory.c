@@ -19,7 +19,7 @@ typedef struct fentry {
 } fentry;
 
 struct inf_factory {
-    kc_client *client;
+    inf_transport transport; /* shared by every informer; its ctx is borrowed */
     inf_options defaults;
     pthread_mutex_t mu;
     fentry *v;
@@ -28,8 +28,14 @@ struct inf_factory {
 
 inf_factory *inf_factory_new(kc_client *c, const inf_options *defaults)
 {
+    inf_transport t = inf_transport_kc(c);
+    return inf_factory_new_transport(&t, defaults);
+}
+
+inf_factory *inf_factory_new_transport(const inf_transport *t, const inf_options *defaults)
+{
     inf_factory *f = xcalloc(1, sizeof *f);
-    f->client = c;
+    f->transport = *t;
     f->defaults = defaults ? *defaults : inf_options_defaults();
     f->defaults.path = f->defaults.label_selector = f->defaults.field_selector = NULL;
     f->defaults.name = NULL;
@@ -57,7 +63,7 @@ inf_informer *inf_factory_informer(inf_factory *f, const char *path, const char 
         opt.path = path;
         opt.label_selector = label_selector;
         opt.field_selector = field_selector;
-        inf = inf_informer_new(f->client, &opt, err);
+        inf = inf_informer_new_transport(&f->transport, &opt, err);
         if (inf) {
             f->v = xrealloc(f->v, (f->n + 1) * sizeof *f->v);
             f->v[f->n++] = (fentry){

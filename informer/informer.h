@@ -28,6 +28,7 @@
 #define FOO_INFORMER_INFORMER_H
 
 #include "client/rest.h"
+#include "client/wswatch.h"
 #include "common/apierr.h"
 #include "common/clock.h"
 
@@ -210,6 +211,11 @@ typedef struct inf_transport {
 
 /* The transport over a REST client (borrowed; it must outlive the informer). */
 inf_transport inf_transport_kc(kc_client *c);
+/*
+ * LISTs over w's REST client, watches over WebSocket on w's event loop (client/wswatch.h).
+ * w is borrowed and must outlive the informer.
+ */
+inf_transport inf_transport_ws(kc_wswatch *w);
 
 /*
  * Pause hook: wait ns nanoseconds unless stop is requested first. Returns false when the
@@ -340,6 +346,9 @@ typedef struct inf_factory inf_factory;
 
 /* defaults (copied; path/selectors ignored) apply to every informer made; NULL = defaults. */
 inf_factory *inf_factory_new(kc_client *c, const inf_options *defaults);
+/* The same over any transport (copied; its ctx is borrowed and must outlive the factory), e.g.
+ * inf_transport_ws() to run every informer's watch over WebSocket. */
+inf_factory *inf_factory_new_transport(const inf_transport *t, const inf_options *defaults);
 /*
  * The informer of (path, selectors), created on first request (owned by the factory). Returns
  * NULL on bad options, with *err filled as inf_informer_new says (err may be NULL). Thread-safe.

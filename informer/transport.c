@@ -1,5 +1,6 @@
 /*
- * transport.c - the reflector's real transport (kc_request / kc_watch) and request paths.
+ * transport.c - the reflector's real transports and request paths: LIST (GET) always through
+ * kc_request; watches through kc_watch (chunked HTTP) or kc_ws_watch (WebSocket).
  */
 #include "informer/internal.h"
 
@@ -37,6 +38,22 @@ static int kc_watch_stream(void *ctx, const char *path, int idle_timeout_ms, kc_
 inf_transport inf_transport_kc(kc_client *c)
 {
     return (inf_transport){.get = kc_get, .watch = kc_watch_stream, .ctx = c};
+}
+
+static int ws_get(void *ctx, const char *path, char **body, size_t *len, api_error *err)
+{
+    return kc_get(kc_wswatch_client(ctx), path, body, len, err);
+}
+
+static int ws_watch_stream(void *ctx, const char *path, int idle_timeout_ms, kc_watch_fn fn,
+                           void *fn_ctx, atomic_bool *cancel, api_error *err)
+{
+    return kc_ws_watch(ctx, path, idle_timeout_ms, fn, fn_ctx, cancel, err);
+}
+
+inf_transport inf_transport_ws(kc_wswatch *w)
+{
+    return (inf_transport){.get = ws_get, .watch = ws_watch_stream, .ctx = w};
 }
 
 /* Percent-encodes everything but RFC 3986's unreserved characters. */
