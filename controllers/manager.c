@@ -54,6 +54,7 @@ struct mgr_manager {
     clk_t *clock;
     kc_config *cfg;
     kc_client *client;
+    kc_wswatch *ws; /* --watch-transport websocket: every informer's watch on its one loop */
     metrics_registry *metrics;
     inf_factory *factory;
     inf_informer *foos, *deployments; /* owned by the factory */
@@ -287,7 +288,14 @@ static int make_informers(mgr_manager *m, api_error *err)
 {
     inf_options io = inf_options_defaults();
     io.clock = m->clock;
-    m->factory = inf_factory_new(m->client, &io);
+    inf_transport tr = inf_transport_kc(m->client);
+    if (m->o.watch_transport && strcmp(m->o.watch_transport, "websocket") == 0) {
+        m->ws = kc_wswatch_new(m->client, err);
+        if (!m->ws)
+            return -EINVAL;
+        tr = inf_transport_ws(m->ws);
+    }
+    m->factory = inf_factory_new_transport(&tr, &io);
     m->foos = inf_factory_informer(m->factory, FOOS_PATH, NULL, NULL, err);
     if (!m->foos)
         return -EINVAL;
@@ -578,6 +586,7 @@ void mgr_free(mgr_manager *m)
         free(m->ctrls[i].threads);
     }
     inf_factory_free(m->factory);
+    kc_wswatch_free(m->ws); /* after the informers that watch through it */
     kc_client_free(m->client);
     kc_config_free(m->cfg);
     free(m->lease_namespace);

@@ -51,7 +51,7 @@ typedef struct mgr_options {
     const char *health_probe_bind_address; /* --health-probe-bind-address; "0" = not served */
     double qps;                            /* --qps: client-side limit; 0 = none */
     int burst;                             /* --burst (with qps > 0) */
-    const char *watch_transport;           /* --watch-transport: "http" (websocket: not built) */
+    const char *watch_transport;           /* --watch-transport: "http" or "websocket" */
     bool simulate_deployments;             /* --simulate-deployments */
     int verbosity;                         /* -v */
     /* Not flags: the service-account directory (in-cluster config and the namespace file),
@@ -75,7 +75,7 @@ int mgr_parse_flags(int argc, char **argv, mgr_options *o);
 /*
  * Checks the options: workers in 1..MGR_MAX_WORKERS, qps finite and >= 0, burst >= 0, the bind
  * addresses "[HOST]:PORT" or "0", a non-empty lease namespace when one is given, and the watch
- * transport "http" ("websocket" is refused as not built yet, as any unknown value). Returns 0,
+ * transport "http" or "websocket" (any other value is refused). Returns 0,
  * or -EINVAL with *err (must not be NULL; untouched on success) a 400 BadRequest whose message
  * names the flag. Pure; thread-safe.
  */

@@ -74,12 +74,8 @@ int mgr_options_check(const mgr_options *o, api_error *err)
         return -EINVAL;
     }
     const char *t = o->watch_transport ? o->watch_transport : "";
-    if (!strcmp(t, "websocket")) {
-        apierr_bad_request(err, "--watch-transport websocket: not built yet (use http)");
-        return -EINVAL;
-    }
-    if (strcmp(t, "http")) {
-        apierr_bad_request(err, "--watch-transport \"%s\": unknown (want http)", t);
+    if (strcmp(t, "http") && strcmp(t, "websocket")) {
+        apierr_bad_request(err, "--watch-transport \"%s\": unknown (want http or websocket)", t);
         return -EINVAL;
     }
     return 0;
@@ -119,7 +115,8 @@ int mgr_parse_flags(int argc, char **argv, mgr_options *o)
         {"qps", FLAG_STRING, &qps, "client-side requests per second (default 0: no limit)"},
         {"burst", FLAG_INT, &o->burst, "client-side burst with --qps (default 0)"},
         {"watch-transport", FLAG_STRING, &o->watch_transport,
-         "how watches are read: http (websocket is not built yet)"},
+         "how watches are read: http (chunked, one transfer each) or websocket (all on one "
+         "event loop); LISTs use HTTP either way (default http)"},
         {"simulate-deployments", FLAG_BOOL, &o->simulate_deployments,
          "play the cluster's part for Deployment status (for the standalone server; like kwok)"},
         {"v", FLAG_INT, &o->verbosity, "log verbosity"},
