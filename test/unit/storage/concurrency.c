@@ -91,8 +91,9 @@ static void cc_summarize(int total, cc_result *out)
         const cc_slot *s = &cc.slots[i];
         out->done_once += s->done_calls == 1;
         out->ok += s->result == ST_OK;
-        if (s->rev >= 1 && s->rev <= (uint64_t)total && !seen[s->rev]) {
-            seen[s->rev] = 1;
+        uint64_t n = s->rev - out->base; /* wraps past total for a revision below base */
+        if (s->rev > out->base && n <= (uint64_t)total && !seen[n]) {
+            seen[n] = 1;
             out->distinct_revs++;
         }
     }
@@ -101,23 +102,17 @@ static void cc_summarize(int total, cc_result *out)
     out->last_sink_rev = cc.last_sink_rev;
 }
 
-int cc_run(const char *path, int threads, int per_thread, cc_result *out)
+int cc_run(st_store *store, int threads, int per_thread, cc_result *out)
 {
     int total = threads * per_thread;
     memset(out, 0, sizeof(*out));
     out->total = total;
-    st_sqlite_options opt = st_sqlite_defaults(path);
-    api_error err = API_ERROR_INIT;
-    cc.store = st_sqlite_open(&opt, &err);
-    if (!cc.store) {
-        fprintf(stderr, "st_sqlite_open: %s\n", err.message);
-        apierr_clear(&err);
-        return -1;
-    }
+    cc.store = store;
+    out->base = st_current_rev(store);
     cc.slots = calloc((size_t)total, sizeof(*cc.slots));
     cc.per_thread = per_thread;
     cc.ndone = 0;
-    cc.last_sink_rev = 0;
+    cc.last_sink_rev = out->base;
     cc.sink_in_order = 1;
     st_set_sink(cc.store, cc_sink, NULL);
     if (!cc.slots || st_start(cc.store) != 0 || cc_submit_all(threads) != 0) {

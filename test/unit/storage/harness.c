@@ -3,19 +3,89 @@
  */
 #include "harness.h"
 
+#include "storage/etcd.h"
+
 #include "common/alloc.h"
 #include "common/json.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 char h_path[256];
 static char h_dir[128];
+static char h_prefix[96];
+static uint64_t h_base; /* the store's revision when the test began */
+static int h_lock_fd = -1;
+
+int h_is_etcd(void)
+{
+    const char *b = getenv("FOO_TEST_STORAGE");
+    return b && strcmp(b, "etcd") == 0;
+}
+
+const char *h_etcd_url(void)
+{
+    const char *u = getenv("FOO_TEST_ETCD");
+    cr_assert(u && *u, "FOO_TEST_STORAGE=etcd needs FOO_TEST_ETCD=http://host:port");
+    return u;
+}
+
+const char *h_etcd_prefix(void)
+{
+    return h_prefix;
+}
+
+void h_skip_on_etcd(const char *why)
+{
+    if (h_is_etcd())
+        cr_skip_test("SQLite only: %s", why);
+}
+
+uint64_t h_rev(uint64_t n)
+{
+    return h_base + n;
+}
+
+const char *h_rvs(uint64_t n)
+{
+    static char bufs[8][24];
+    static int next;
+    char *b = bufs[next++ % 8];
+    snprintf(b, sizeof(bufs[0]), "%" PRIu64, h_rev(n));
+    return b;
+}
+
+/* Tests on one etcd take turns: its revision is shared, and tests count revisions. */
+static void h_etcd_lock(void)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/tmp/foo-storage-test-etcd-%u.lock", (unsigned)getuid());
+    h_lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    cr_assert_geq(h_lock_fd, 0, "open %s", path);
+    cr_assert_eq(flock(h_lock_fd, LOCK_EX), 0);
+}
+
+static void h_etcd_setup(void)
+{
+    static unsigned counter;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(h_prefix, sizeof(h_prefix), "/foo-storage-test/%ld.%09ld-%d-%u", (long)ts.tv_sec,
+             ts.tv_nsec, (int)getpid(), counter++);
+    h_etcd_lock();
+    st_store *s = h_open();
+    h_base = st_current_rev(s);
+    st_close(s);
+}
 
 static struct {
     pthread_mutex_t mu;
@@ -35,6 +105,9 @@ void h_setup(void)
     snprintf(h_dir, sizeof(h_dir), "/tmp/foo-storage-test-XXXXXX");
     cr_assert_not_null(mkdtemp(h_dir));
     snprintf(h_path, sizeof(h_path), "%s/store.db", h_dir);
+    h_base = 0;
+    if (h_is_etcd())
+        h_etcd_setup();
 }
 
 /* Removes every file of the temporary directory (the db, its -wal and -shm), then the dir. */
@@ -65,6 +138,10 @@ void h_teardown(void)
     }
     h_rec.ndone = h_rec.ndone_total = h_rec.nev = h_rec.norder = 0;
     h_remove_dir();
+    if (h_lock_fd >= 0) {
+        close(h_lock_fd); /* releases the flock */
+        h_lock_fd = -1;
+    }
 }
 
 st_store *h_open_opts(st_sqlite_options opt)
@@ -75,8 +152,32 @@ st_store *h_open_opts(st_sqlite_options opt)
     return s;
 }
 
+static st_store *h_open_etcd(int max_inflight)
+{
+    const char *url = h_etcd_url();
+    st_etcd_options opt = st_etcd_defaults();
+    opt.endpoints = &url;
+    opt.n_endpoints = 1;
+    opt.prefix = h_prefix;
+    opt.max_inflight = max_inflight;
+    opt.compaction_interval_s = 0;
+    api_error err = API_ERROR_INIT;
+    st_store *s = st_etcd_open(&opt, &err);
+    cr_assert_not_null(s, "st_etcd_open(%s): %s", url, err.message ? err.message : "");
+    return s;
+}
+
 st_store *h_open(void)
 {
+    if (h_is_etcd())
+        return h_open_etcd(1);
+    return h_open_opts(st_sqlite_defaults(h_path));
+}
+
+st_store *h_open_parallel(void)
+{
+    if (h_is_etcd())
+        return h_open_etcd(st_etcd_defaults().max_inflight);
     return h_open_opts(st_sqlite_defaults(h_path));
 }
 

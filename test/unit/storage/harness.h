@@ -2,6 +2,15 @@
  * harness.h - shared fixtures of the storage unit tests: a temporary directory per test, a
  * recorder for sink events and done callbacks (with the order in which they ran), and a
  * collector for st_load.
+ *
+ * The same tests run against either backend, chosen by the environment:
+ *   FOO_TEST_STORAGE=sqlite (default)  a SQLite file in the test's temporary directory;
+ *   FOO_TEST_STORAGE=etcd              the etcd at FOO_TEST_ETCD (a client URL, e.g. the one
+ *                                      scripts/etcd-test.sh prints), under a key prefix unique
+ *                                      to the test. Tests on one etcd take turns (a lock file),
+ *                                      since its revision is shared.
+ * Revisions are written relative to the store's revision when the test began (h_rev): SQLite
+ * starts at 0, a shared etcd wherever earlier tests left it.
  */
 #ifndef FOO_TEST_STORAGE_HARNESS_H
 #define FOO_TEST_STORAGE_HARNESS_H
@@ -38,8 +47,24 @@ extern char h_path[];
 void h_setup(void);
 void h_teardown(void);
 
-/* Opens the store at h_path with defaults (or with opt), asserting success. */
+/* Whether this run tests the etcd backend. */
+int h_is_etcd(void);
+/* Ends the current test as skipped, with why, when the backend is etcd (SQLite-only tests). */
+void h_skip_on_etcd(const char *why);
+/* The revision n writes after the test began, and the same as a string (one of 8 static
+   buffers used in turn: valid for the next 7 calls). */
+uint64_t h_rev(uint64_t n);
+const char *h_rvs(uint64_t n);
+/* This test's etcd endpoint and key prefix (etcd only). */
+const char *h_etcd_url(void);
+const char *h_etcd_prefix(void);
+
+/* Opens this test's store with defaults, asserting success (etcd: one write in flight, so that
+   writes reach etcd in submit order, as the tests expect; no compaction). */
 st_store *h_open(void);
+/* Opens this test's store as a server would (etcd: many writes in flight). */
+st_store *h_open_parallel(void);
+/* Opens a SQLite store with opt (SQLite-only tests). */
 st_store *h_open_opts(st_sqlite_options opt);
 /* Opens with the recorder as sink. */
 st_store *h_open_recorded(void);
