@@ -2,8 +2,11 @@
  * router.c - maps a request path to its handler (service thread).
  *
  * Paths: /healthz /livez /readyz [/<check>], /version, /api, /api/V, /apis, /apis/G, /apis/G/V,
- * {/api/V,/apis/G/V}[/namespaces/NS]/RESOURCE[/NAME[/SUBRESOURCE]], /openapi/v2,
+ * {/api/V,/apis/G/V}[/namespaces/NS]/RESOURCE[/NAME[/SUBRESOURCE]], the deprecated watch paths
+ * {/api/V,/apis/G/V}/watch[/namespaces/NS]/RESOURCE[/NAME], /openapi/v2,
  * /openapi/v3[/api/V or /apis/G/V]; every group, version and resource comes from the registry.
+ * A request that asks to upgrade to WebSocket is routed like any other, but only a watch may be
+ * upgraded: anything else gets a 400 (docs/api.md §6.3).
  * Anything else, a known group with a version it does not serve included: 404 with kube's "the
  * server could not find the requested resource".
  */
@@ -13,6 +16,7 @@
 #include "apiserver/rest/server.h"
 #include "apiserver/rest/openapi_handler.h"
 #include "apiserver/resource/registry.h"
+#include "apiserver/resource/selector.h"
 #include "common/alloc.h"
 
 #include <stdlib.h>
@@ -36,9 +40,27 @@ static void not_found(as_req *req)
     as_respond_status(req, 404, "NotFound", "the server could not find the requested resource");
 }
 
-/* Read-only endpoints: true for GET and HEAD, else answers 405 and returns false. */
+/*
+ * A WebSocket upgrade of what is not a watch (discovery, OpenAPI, one object, a write ...):
+ * refused with a 400 before anything is done (kube-apiserver lets only a watch or a streaming
+ * subresource upgrade; it has no streaming subresource here). Returns true after answering.
+ */
+static bool refuse_upgrade(as_req *req)
+{
+    if (!req->websocket)
+        return false;
+    as_respond_status(req, 400, "BadRequest",
+                      "only a watch can be upgraded to WebSocket: ?watch=true on a collection, "
+                      "or a /watch/ path");
+    return true;
+}
+
+/* Read-only endpoints: true for GET and HEAD, else answers 405 (or 400 for an upgrade) and
+   returns false. */
 static bool get_only(as_req *req)
 {
+    if (refuse_upgrade(req))
+        return false;
     if (req->method == AS_GET || req->method == AS_HEAD)
         return true;
     as_respond_status(req, 405, "MethodNotAllowed",
@@ -71,27 +93,123 @@ static bool is_namespace_subresource(const as_registry *reg, const char *group, 
     return ns && as_resource_has_subresource(ns, seg[2]);
 }
 
-/* [namespaces/NS/]RESOURCE[/NAME[/SUBRESOURCE]] under group/version (n >= 1 segments). */
-static void route_resource(as_req *req, const char *group, const char *version, char **seg, int n)
+/*
+ * Resolves [namespaces/NS/]RESOURCE[/NAME[/SUBRESOURCE]] under group/version (n >= 1 segments)
+ * into *t (pointers into seg). Returns false when the registry has no such resource or there
+ * are segments left over.
+ */
+static bool resolve_target(as_req *req, const char *group, const char *version, char **seg, int n,
+                           as_target *t)
 {
     const as_registry *reg = as_server_of(req)->registry;
-    as_target t = {0};
+    *t = (as_target){0};
     int i = 0;
     if (strcmp(seg[0], "namespaces") == 0 && n >= 3 &&
         !is_namespace_subresource(reg, group, version, seg, n)) {
-        t.ns = seg[1];
+        t->ns = seg[1];
         i = 2;
     }
-    t.resource = as_registry_find(reg, group, version, seg[i]);
-    if (!t.resource)
-        return not_found(req);
+    t->resource = as_registry_find(reg, group, version, seg[i]);
+    if (!t->resource)
+        return false;
     i++;
     if (i < n)
-        t.name = seg[i++];
+        t->name = seg[i++];
     if (i < n)
-        t.sub = seg[i++];
-    if (i < n)
+        t->sub = seg[i++];
+    return i == n;
+}
+
+/* Whether req, addressed to t, is a watch: a GET of a collection with a true ?watch (a
+   ?watch that is not a boolean counts: the handler answers its 400). */
+static bool is_watch(as_req *req, const as_target *t)
+{
+    bool watch = false;
+    api_error e = API_ERROR_INIT;
+    bool ok = as_list_is_watch(as_req_query(req), &watch, &e);
+    apierr_clear(&e);
+    return req->method == AS_GET && !t->name && !t->sub && (!ok || watch);
+}
+
+/* [namespaces/NS/]RESOURCE[/NAME[/SUBRESOURCE]] under group/version (n >= 1 segments). */
+static void route_resource(as_req *req, const char *group, const char *version, char **seg, int n)
+{
+    as_target t;
+    if (!resolve_target(req, group, version, seg, n, &t))
         return not_found(req);
+    if (!is_watch(req, &t) && refuse_upgrade(req))
+        return;
+    as_handle_resource(req, &t);
+}
+
+/* Sets query parameter key to value (copied), replacing every earlier value. */
+static void set_param(as_req *req, const char *key, const char *value)
+{
+    for (int i = 0; i < req->nparams; i++) {
+        if (strcmp(req->params[i].key, key) == 0) {
+            free(req->params[i].value);
+            req->params[i].value = xstrdup(value);
+            return;
+        }
+    }
+    req->params = xrealloc(req->params, sizeof *req->params * (size_t)(req->nparams + 1));
+    req->params[req->nparams++] = (as_param){.key = xstrdup(key), .value = xstrdup(value)};
+}
+
+/*
+ * The single-object form of a deprecated watch path: a watch of the collection with
+ * fieldSelector metadata.name=NAME, as kube-apiserver does; a fieldSelector of the request must
+ * then select that same name (else 400, kube's message). Returns false after answering.
+ */
+static bool select_name(as_req *req, const char *name)
+{
+    const char *fs = as_param_get(req, "fieldSelector");
+    if (!fs || !*fs) {
+        sbuf sel = SBUF_INIT;
+        sbuf_puts(&sel, "metadata.name=");
+        for (const char *p = name; *p; p++) { /* a selector value escapes these */
+            if (strchr(",=!\\", *p))
+                sbuf_putc(&sel, '\\');
+            sbuf_putc(&sel, *p);
+        }
+        set_param(req, "fieldSelector", sel.data);
+        sbuf_free(&sel);
+        return true;
+    }
+    as_selector parsed = {0};
+    api_error e = API_ERROR_INIT;
+    bool ok = as_selector_parse(fs, NULL, &parsed, &e);
+    const char *only = ok ? as_selector_only_name(&parsed) : NULL;
+    bool same = only && strcmp(only, name) == 0;
+    as_selector_free(&parsed);
+    apierr_clear(&e);
+    if (ok && !same) { /* a selector that does not parse: the watch answers its own 400 */
+        as_respond_status(req, 400, "BadRequest",
+                          "fieldSelector metadata.name doesn't match requested name");
+        return false;
+    }
+    return true;
+}
+
+/*
+ * The deprecated watch paths, .../watch/[namespaces/NS/]RESOURCE[/NAME] (seg after "watch"):
+ * kube-apiserver still serves them, as ?watch=true on the collection, NAME as a fieldSelector.
+ * GET only (kube registers no other verb there: 405).
+ */
+static void route_watch_path(as_req *req, const char *group, const char *version, char **seg, int n)
+{
+    as_target t;
+    if (n < 1 || !resolve_target(req, group, version, seg, n, &t) || t.sub)
+        return not_found(req);
+    if (req->method != AS_GET) {
+        as_respond_status(req, 405, "MethodNotAllowed",
+                          "the server does not allow this method on the requested resource");
+        return;
+    }
+    if (t.name && !select_name(req, t.name))
+        return;
+    set_param(req, "watch", "true");
+    t.name = NULL;
     as_handle_resource(req, &t);
 }
 
@@ -111,6 +229,8 @@ static void route_core(as_req *req, char **seg, int n)
             as_discovery_resources(req, "", seg[1]);
         return;
     }
+    if (strcmp(seg[2], "watch") == 0)
+        return route_watch_path(req, "", seg[1], seg + 3, n - 3);
     route_resource(req, "", seg[1], seg + 2, n - 2);
 }
 
@@ -135,6 +255,8 @@ static void route_group(as_req *req, char **seg, int n)
             as_discovery_resources(req, seg[1], seg[2]);
         return;
     }
+    if (strcmp(seg[3], "watch") == 0)
+        return route_watch_path(req, seg[1], seg[2], seg + 4, n - 4);
     route_resource(req, seg[1], seg[2], seg + 3, n - 3);
 }
 
@@ -177,6 +299,8 @@ static bool route_fixed(as_req *req, const char *p)
 static void route(as_req *req)
 {
     const char *p = req->path;
+    if (as_health_path(p) && refuse_upgrade(req))
+        return;
     if (as_health_handles(req) || route_fixed(req, p))
         return;
     char *copy = xstrdup(p);

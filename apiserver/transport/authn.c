@@ -527,12 +527,12 @@ static const char *authn_bearer_token(const char *h, size_t *len)
     return *len > 0 ? t : NULL;
 }
 
-int authn_bearer(const authn *a, const char *authorization, authn_user **out)
+/* The user of token tok[0..len): 0 with *out, -ENOENT without a token file, -EACCES when the
+   token is unknown. */
+static int lookup_token(const authn *a, const char *tok, size_t len, authn_user **out)
 {
     *out = NULL;
-    size_t len = 0;
-    const char *tok = authorization ? authn_bearer_token(authorization, &len) : NULL;
-    if (!tok || !a->tokens_configured)
+    if (!a->tokens_configured)
         return -ENOENT;
     authn_token key;
     if (EVP_Digest(tok, len, key.hash, NULL, EVP_sha256(), NULL) != 1) {
@@ -558,6 +558,28 @@ int authn_bearer(const authn *a, const char *authorization, authn_user **out)
     }
     *out = authn_user_authenticated(&t->user);
     return 0;
+}
+
+int authn_bearer(const authn *a, const char *authorization, authn_user **out)
+{
+    *out = NULL;
+    size_t len = 0;
+    const char *tok = authorization ? authn_bearer_token(authorization, &len) : NULL;
+    if (!tok)
+        return -ENOENT;
+    return lookup_token(a, tok, len, out);
+}
+
+int authn_protocol_token(const authn *a, const authn_request *req, authn_user **out)
+{
+    *out = NULL;
+    if (req->protocol_token_invalid) {
+        log_v(2, "bearer token subprotocol rejected: not base64url of a UTF-8 token, or twice");
+        return -EACCES;
+    }
+    if (!req->protocol_token || !req->protocol_token_len)
+        return -ENOENT;
+    return lookup_token(a, req->protocol_token, req->protocol_token_len, out);
 }
 
 /* ---- the whole chain ---- */
@@ -658,9 +680,12 @@ int authn_authenticate(const authn *a, const authn_request *req, authn_user **ou
     int bearer = authn_bearer(a, req->authorization, out);
     if (bearer == 0)
         return 0;
+    int protocol = authn_protocol_token(a, req, out);
+    if (protocol == 0)
+        return 0;
     /* An error from any authenticator with no success is a 401, not anonymous (k8s'
      * union.NewFailOnError in front of the anonymous authenticator). */
-    if (cert == -EACCES || bearer == -EACCES)
+    if (cert == -EACCES || bearer == -EACCES || protocol == -EACCES)
         return -EACCES;
     *out = authn_anonymous();
     return 0;

@@ -110,11 +110,27 @@ typedef struct authn_request {
     STACK_OF(X509) * peer_chain; /* with the certificates the peer sent */
     authn_conn *conn;            /* the connection's memory; NULL = verify every time */
     const char *authorization;   /* the Authorization header */
+    /* A bearer token that came as a WebSocket subprotocol (websocket.h), decoded: bytes
+       [0, protocol_token_len), may hold NUL bytes; NULL = none. protocol_token_invalid: such a
+       subprotocol was offered but cannot be a token (bad base64url, not UTF-8, two of them). */
+    const char *protocol_token;
+    size_t protocol_token_len;
+    bool protocol_token_invalid;
 } authn_request;
 
 /*
+ * Bearer-token authentication from a token that came as the WebSocket subprotocol
+ * base64url.bearer.authorization.k8s.io.<token> (kube-apiserver's websocket protocol
+ * authenticator; req->protocol_token*). Returns 0 (*out = the token's user +
+ * system:authenticated; caller frees), -ENOENT (no such token, or no token file), or -EACCES
+ * (protocol_token_invalid, or an unknown token).
+ */
+int authn_protocol_token(const authn *a, const authn_request *req, authn_user **out);
+
+/*
  * THE authentication chain of the server (docs/api.md §9.2), the one the transport calls for
- * every request: [front-proxy, later] -> client certificate -> bearer token -> anonymous.
+ * every request: [front-proxy, later] -> client certificate -> bearer token (Authorization
+ * header, then WebSocket subprotocol) -> anonymous.
  * Returns 0 with *out (the first authenticator that succeeds, else the anonymous user; caller
  * frees), or -EACCES (*out NULL) when no authenticator succeeded and at least one rejected a
  * credential (a certificate that does not verify or is outside its validity period at the

@@ -7,13 +7,16 @@
  *  - A response (status line, headers and body) is built in one buffer and written with as few
  *    lws_write calls as possible: the first piece straight from the request callback, the rest
  *    on WRITEABLE in 64 KiB slices so that big LISTs never sit twice in memory.
- *  - Watch streams are framed as chunked encoding by hand (lws does not do it for us).
+ *  - Watch streams are framed as chunked encoding by hand (lws does not do it for us), or, when
+ *    the request asked to upgrade to WebSocket, sent as one text message per event over lws's
+ *    WebSocket role (websocket.h has the WebSocket-specific rules; docs/api.md §6.3).
  *  - Only this thread touches sockets. Other threads hand work back through as_post_completion()
  *    and as_wake_watchers(), which only queue and call lws_cancel_service().
  */
 #include "apiserver/transport/http.h"
 #include "apiserver/transport/chunked.h"
 #include "apiserver/transport/offload.h"
+#include "apiserver/transport/websocket.h"
 #include "common/alloc.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -108,6 +111,12 @@ typedef struct as_conn {
     bool watch_ending; /* the terminating chunk is queued */
     bool watch_more;   /* the last fill stopped at its size limit: look again after writing */
     struct as_conn *wnext, *wprev;
+    /* WebSocket (the watch was upgraded): the stream's events not yet sent, one per line, from
+       wsq_off on; each goes out as one text message (ws_next_message). */
+    bool ws;
+    bool ws_timer_due; /* the watch timer fired: re-arm it after the next fill */
+    sbuf wsq;
+    size_t wsq_off;
 } as_conn;
 
 /* The transport: one per listener. Service thread only, except where a field says otherwise. */
@@ -127,6 +136,7 @@ struct as_http {
     int parked;        /* requests waiting for work elsewhere */
     lws_sorted_usec_list_t sweep_sul, tick_sul;
     struct lws_token_limits token_limits;
+    struct lws_protocols *protocols; /* "http", then every name of ws_protocols (make_protocols) */
 };
 
 /* ---- parameters and responses ---------------------------------------------------------- */
@@ -667,10 +677,15 @@ static as_req *req_new(as_conn *c, const char *path)
 /* Sets req->user through the one authentication chain (authn.h). A rejected credential leaves
    the request anonymous with credentials_rejected set: the handler decides (a 401, but for the
    health checks). */
-static void authenticate(as_conn *c, as_req *req)
+static void authenticate(as_conn *c, as_req *req, const ws_offer *offer)
 {
     char *authz = header_dup(c->wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
     authn_request ar = {.ssl = lws_get_ssl(c->wsi), .conn = &c->auth, .authorization = authz};
+    if (offer) {
+        ar.protocol_token = offer->token;
+        ar.protocol_token_len = offer->token_len;
+        ar.protocol_token_invalid = offer->token_invalid;
+    }
     authn_user *u = NULL;
     if (authn_authenticate(c->http->opt.auth, &ar, &u) == 0) {
         req->owned_user = u; /* lives as long as req: a compute job may read it after a hang-up */
@@ -993,7 +1008,7 @@ static void handle_job(as_req *req, void *data)
 static int dispatch(as_conn *c)
 {
     as_req *req = c->req;
-    authenticate(c, req);
+    authenticate(c, req, NULL);
     if (is_write(req->method))
         as_offload_run(c->http->offload, req, handle_job, NULL); /* bodies, patches, rules */
     else
@@ -1044,6 +1059,209 @@ static void drain_completions(as_http *http)
     }
 }
 
+/* ---- WebSocket watches ------------------------------------------------------------------ */
+
+/* The upgrade is done (LWS_CALLBACK_ESTABLISHED): the watch the request was handed starts. */
+static int on_ws_established(as_conn *c)
+{
+    if (!c->req || !c->req->stream)
+        return -1; /* cannot happen: only a watch is let through on_upgrade */
+    c->ws = true;
+    c->response_complete = false;
+    watch_list_add(c);
+    lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0); /* long-lived by design */
+    arm_watch_timer(c);
+    lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+/* Asks the stream for its next events into wsq (which is fully sent). */
+static void fill_ws(as_conn *c)
+{
+    bool done = false, more = false;
+    sbuf_reset(&c->wsq);
+    c->wsq_off = 0;
+    c->req->stream_ops->fill(c->req->stream, &c->wsq, WRITE_SLICE, &done, &more);
+    c->watch_more = more;
+    if (done) {
+        c->watch_ending = true;
+        lws_set_timer_usecs(c->wsi, LWS_SET_TIMER_USEC_CANCEL);
+    } else if (c->ws_timer_due) {
+        arm_watch_timer(c);
+    }
+    c->ws_timer_due = false;
+}
+
+/*
+ * WRITEABLE on an upgraded watch: sends the pending events, one text message each, until about
+ * WRITE_SLICE bytes went or the socket is full (then asks for another turn); fills from the
+ * stream when all is sent; after the last event, a close frame (1000) ends the connection.
+ * Returns -1 to close, else 0.
+ */
+static int on_ws_writeable(as_conn *c)
+{
+    if (!c->req || !c->req->stream)
+        return -1;
+    size_t sent = 0;
+    for (;;) {
+        const char *msg;
+        size_t n;
+        if (!ws_next_message(c->wsq.data, c->wsq.len, &c->wsq_off, &msg, &n)) {
+            if (c->watch_ending) {
+                lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+                return -1; /* lws sends the close frame, then closes */
+            }
+            if (sent && c->watch_more) /* more is ready: in another turn, not all at once */
+                break;
+            fill_ws(c);
+            if (!c->wsq.len && !c->watch_ending)
+                return 0; /* nothing new: the next wake-up or timer brings us back */
+            continue;
+        }
+        wbuf_begin(c); /* lws_write needs LWS_PRE bytes of room before the message */
+        sbuf_append(&c->wbuf, msg, n);
+        if (lws_write(c->wsi, (unsigned char *)c->wbuf.data + LWS_PRE, n, LWS_WRITE_TEXT) < 0)
+            return -1;
+        sent += n;
+        if (sent >= WRITE_SLICE || lws_send_pipe_choked(c->wsi) || lws_partial_buffered(c->wsi))
+            break;
+    }
+    lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+/* Writes a refused upgrade's answer (an HTTP response: the upgrade does not happen) at once;
+   lws buffers what the socket does not take. Returns 0, or -1 if the connection failed. */
+static int write_refused_upgrade(as_conn *c)
+{
+    as_req *req = c->req;
+    log_request(req);
+    queue_response(c, req);
+    int rc = lws_write(c->wsi, (unsigned char *)c->wbuf.data + c->woff, c->wbuf.len - c->woff,
+                       LWS_WRITE_HTTP_HEADERS);
+    if (rc >= 0 && c->boff < c->wbody.len)
+        rc = lws_write(c->wsi, (unsigned char *)c->wbody.data + c->boff, c->wbody.len - c->boff,
+                       LWS_WRITE_HTTP);
+    end_request(c);
+    return rc < 0 ? -1 : 0;
+}
+
+/* The request's Sec-WebSocket-Protocol header lines, parsed (ws_offer_parse). */
+static int read_offer(struct lws *wsi, ws_offer *offer, api_error *err)
+{
+    const char *lines[WS_MAX_PROTOCOLS];
+    size_t lens[WS_MAX_PROTOCOLS];
+    int n = 0;
+    for (; n < WS_MAX_PROTOCOLS && has_fragment(wsi, WSI_TOKEN_PROTOCOL, n); n++) {
+        int len = lws_hdr_fragment_length(wsi, WSI_TOKEN_PROTOCOL, n);
+        char *buf = xmalloc((size_t)len + 1);
+        if (lws_hdr_copy_fragment(wsi, buf, len + 1, WSI_TOKEN_PROTOCOL, n) < 0)
+            buf[0] = '\0', len = 0;
+        lines[n] = buf;
+        lens[n] = (size_t)len;
+    }
+    int rc;
+    if (n == WS_MAX_PROTOCOLS && has_fragment(wsi, WSI_TOKEN_PROTOCOL, n)) {
+        memset(offer, 0, sizeof *offer);
+        apierr_set(err, 400, "BadRequest", "more than %d WebSocket subprotocols offered",
+                   WS_MAX_PROTOCOLS);
+        rc = -EINVAL;
+    } else {
+        rc = ws_offer_parse(lines, lens, n, offer, err);
+    }
+    for (int i = 0; i < n; i++)
+        free((char *)lines[i]);
+    return rc;
+}
+
+/*
+ * Whether a watch can be upgraded with this offer: lws must select one of the protocols offered
+ * (it never selects the token, and drops an upgrade whose offer it cannot select from), and read
+ * the header (ws_offer_fits_lws). Returns 0, or -EINVAL with err a 400.
+ */
+static int check_offer(const ws_offer *offer, size_t header_len, api_error *err)
+{
+    if (!offer->selected && offer->noffered) {
+        apierr_set(err, 400, "BadRequest",
+                   "none of the offered WebSocket subprotocols is supported: offer "
+                   "base64.binary.k8s.io, or none");
+        return -EINVAL;
+    }
+    if (!offer->selected && offer->has_token) {
+        apierr_set(err, 400, "BadRequest",
+                   "a bearer token subprotocol needs another subprotocol beside it for the "
+                   "server to select, such as base64.binary.k8s.io");
+        return -EINVAL;
+    }
+    return ws_offer_fits_lws(offer, header_len, err) == 0 ? 0 : -EINVAL;
+}
+
+/*
+ * LWS_CALLBACK_HTTP_CONFIRM_UPGRADE for "websocket": lws asks before it upgrades. The request is
+ * read, authenticated and handled like any other; the rest layer answers a watch with a stream
+ * and refuses (400) any other upgrade. A stream: returns 0 and lws upgrades, selecting the first
+ * offered protocol it has registered (ws_protocols: the one the offer selected; never the
+ * token). Anything else is answered here as plain HTTP, and returns 1 (lws completes the
+ * transaction), or -1 to hang up (a request with a body, which lws would read as the next one).
+ */
+static int on_upgrade(as_conn *c)
+{
+    struct lws *wsi = c->wsi;
+    if (c->req)
+        end_request(c);
+    as_req *probe = req_new(c, NULL); /* finds the method: its token holds the path */
+    char *path = NULL;
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0] && !path; i++)
+        if (methods[i].method == probe->method)
+            path = header_dup(wsi, methods[i].tok);
+    free(probe->path);
+    probe->path = xstrdup(path ? path : "/");
+    c->req = probe;
+    as_req *req = c->req;
+    req->websocket = true;
+    api_error err = API_ERROR_INIT;
+    ws_offer offer = {0};
+    body_framing framing = BODY_NONE;
+    long long len;
+    int rc = check_request_line(wsi, path, &err);
+    free(path);
+    if (rc == 0)
+        rc = read_params(req, wsi, &err);
+    if (rc == 0)
+        rc = read_framing(wsi, &framing, &len, &err);
+    if (rc == 0)
+        rc = read_offer(wsi, &offer, &err);
+    if (rc != 0) {
+        req->user = &c->http->anonymous;
+        as_respond_error(req, &err);
+        apierr_clear(&err);
+    } else {
+        authenticate(c, req, &offer);
+        c->http->opt.handle(req->app, req); /* a GET: never offloaded */
+        if (req->parked)
+            return -1; /* no read parks; should one, it is orphaned on close */
+        if (req->stream && !req->responded &&
+            check_offer(&offer, (size_t)lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL), &err) != 0) {
+            req->stream_ops->free(req->stream);
+            req->stream = NULL;
+            as_respond_error(req, &err);
+            apierr_clear(&err);
+        }
+    }
+    ws_offer_clear(&offer);
+    if (req->stream && !req->responded) {
+        log_request(req);
+        return 0;
+    }
+    if (req->status < 300) /* the rest layer refuses non-watch upgrades; never let one by */
+        as_respond_status(req, 400, "BadRequest",
+                          "only watch requests can be upgraded to WebSocket");
+    bool body = framing != BODY_NONE;
+    if (write_refused_upgrade(c) < 0 || body)
+        return -1;
+    return 1;
+}
+
 static int on_writeable(as_conn *c)
 {
     if (!c->req || c->req->parked)
@@ -1063,6 +1281,11 @@ static int on_watch_timer(as_conn *c)
 {
     if (!c->req || !c->watch_streaming)
         return 0;
+    if (c->ws) { /* filled on WRITEABLE, which re-arms the timer */
+        c->ws_timer_due = true;
+        lws_callback_on_writable(c->wsi);
+        return 0;
+    }
     if (!stream_idle(c) || lws_partial_buffered(c->wsi)) {
         lws_callback_on_writable(c->wsi);
         arm_watch_timer(c);
@@ -1087,7 +1310,7 @@ static void wake_watchers(as_http *http)
     for (as_conn *c = http->watchers; c; c = next) {
         next = c->wnext;          /* c may leave the list when its stream ends */
         struct lws *wsi = c->wsi; /* c may be freed once its stream completes */
-        if (!stream_idle(c) || lws_partial_buffered(wsi))
+        if (c->ws || !stream_idle(c) || lws_partial_buffered(wsi))
             lws_callback_on_writable(wsi);
         else if (on_writeable(c) < 0)
             lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
@@ -1224,6 +1447,7 @@ static void on_closed(as_conn *c)
     sbuf_free(&c->wbuf);
     sbuf_free(&c->wbody);
     sbuf_free(&c->spare);
+    sbuf_free(&c->wsq);
 }
 
 /*
@@ -1266,12 +1490,21 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         drain_completions(http);
         return 0;
     }
-    as_conn *c = conn_of(wsi, reason == LWS_CALLBACK_HTTP);
+    as_conn *c =
+        conn_of(wsi, reason == LWS_CALLBACK_HTTP || reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE);
     if (!c)
         return 0;
     switch (reason) {
     case LWS_CALLBACK_HTTP:
         return on_http(c, in);
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return strcmp(in, "websocket") == 0 ? on_upgrade(c) : 0;
+    case LWS_CALLBACK_ESTABLISHED:
+        return on_ws_established(c);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return on_ws_writeable(c);
+    case LWS_CALLBACK_RECEIVE:
+        return 0; /* client messages mean nothing to a watch (lws answers pings itself) */
     case LWS_CALLBACK_HTTP_BODY:
         return on_body(c, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
@@ -1291,6 +1524,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_TIMER:
         return on_watch_timer(c);
     case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_CLOSED: /* a WebSocket watch */
         on_closed(c);
         return 0;
     case LWS_CALLBACK_WSI_DESTROY:
@@ -1303,10 +1537,23 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
 }
 
-static const struct lws_protocols protocols[] = {
-    {"http", callback, 0, 0, 0, NULL, 0}, /* connection state: conn_of() */
-    {NULL, NULL, 0, 0, 0, NULL, 0},
-};
+/*
+ * The vhost's protocols: "http" (the default, also of a WebSocket upgrade that offers no
+ * subprotocol), then every subprotocol of ws_protocols, all served by the one callback (the
+ * connection state is conn_of()'s, not lws's per-session space). lws drops an upgrade that offers
+ * subprotocols none of which is registered, so every name a watch may select is here.
+ */
+static struct lws_protocols *make_protocols(void)
+{
+    int n = 0;
+    while (ws_protocols[n])
+        n++;
+    struct lws_protocols *p = xcalloc((size_t)n + 2, sizeof *p);
+    p[0] = (struct lws_protocols){.name = "http", .callback = callback};
+    for (int i = 0; i < n; i++)
+        p[i + 1] = (struct lws_protocols){.name = ws_protocols[i], .callback = callback};
+    return p; /* p[n + 1] is the zeroed terminator */
+}
 
 static void lws_log(int level, const char *line)
 {
@@ -1365,7 +1612,8 @@ static struct lws_context *create_context(as_http *http, api_error *err)
     info.port = http->opt.port;
     const char *bind = http->opt.bind_address;
     info.iface = (bind && *bind && strcmp(bind, "0.0.0.0") != 0) ? bind : NULL;
-    info.protocols = protocols;
+    http->protocols = make_protocols();
+    info.protocols = http->protocols;
     info.user = http;
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     info.ssl_cert_filepath = http->opt.cert_file;
@@ -1489,5 +1737,6 @@ void as_http_free(as_http *http)
         req_free(req);
     }
     pthread_mutex_destroy(&http->done_mu);
+    free(http->protocols);
     free(http);
 }
