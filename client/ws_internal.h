@@ -137,9 +137,12 @@ int kc_wsloop_open(kc_wsloop *l, kc_wsconn *conn);
 /* Asks the loop to read conn's socket again (after draining the queue). Thread-safe. */
 void kc_wsloop_resume(kc_wsloop *l, kc_wsconn *conn);
 /*
- * Closes conn (if not yet closed), waits until the loop has let go of it (DONE), then frees
- * its shared part (queue, error). Thread-safe; once per kc_wsloop_open.
+ * Closes conn (if not yet closed) and waits until the loop has let go of it (DONE): from then
+ * on only the calling thread touches conn, so its results (http_status, retry_after_s,
+ * peer_closed, error) may be read without the lock. Thread-safe; once per kc_wsloop_open.
  */
 void kc_wsloop_close(kc_wsloop *l, kc_wsconn *conn);
+/* Frees what conn's shared part holds (queue, error, lock, condition). After kc_wsloop_close. */
+void kc_wsconn_release(kc_wsconn *conn);
 
 #endif

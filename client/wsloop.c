@@ -439,6 +439,10 @@ void kc_wsloop_close(kc_wsloop *l, kc_wsconn *conn)
         }
     }
     pthread_mutex_unlock(&conn->mu);
+}
+
+void kc_wsconn_release(kc_wsconn *conn)
+{
     kc_ws_queue_clear(&conn->queue);
     free(conn->error);
     conn->error = NULL;

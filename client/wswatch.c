@@ -411,13 +411,12 @@ static int ws_refused(ws_attempt *a, int status, int retry_after_s, kc_retry_sta
 /* How the stream ended: 0, a negative errno with *err, or WS_RETRY after *wait_ms. */
 static int ws_outcome(ws_attempt *a, kc_retry_state *st, uint64_t *wait_ms, api_error *err)
 {
-    kc_wsconn *conn = &a->conn;
-    pthread_mutex_lock(&conn->mu);
+    /* The loop has let go of conn (kc_wsloop_close): no lock needed. */
+    const kc_wsconn *conn = &a->conn;
     int status = conn->http_status;
     int retry_after = conn->retry_after_s;
     bool clean = conn->peer_closed;
-    char *why = xstrdup(conn->error ? conn->error : "connection closed without a close frame");
-    pthread_mutex_unlock(&conn->mu);
+    const char *why = conn->error ? conn->error : "connection closed without a close frame";
     int rc = 0;
     if (a->decode_rc == 1 || a->cancelled)
         rc = 0;
@@ -436,7 +435,6 @@ static int ws_outcome(ws_attempt *a, kc_retry_state *st, uint64_t *wait_ms, api_
         apierr_set(err, 0, "Transport", "GET %s: %s", a->path, why);
         rc = -EIO;
     }
-    free(why);
     return rc;
 }
 
@@ -463,6 +461,7 @@ static int ws_once(kc_wswatch *w, const char *path, int idle_timeout_ms, kc_watc
         if (a->conn.http_status != 0)
             atomic_fetch_add(&w->c->n_connections, 1);
         rc = ws_outcome(a, st, wait_ms, err);
+        kc_wsconn_release(&a->conn);
     }
     kc_watch_decoder_free(&a->dec);
     ws_credentials_free(&a->cred);
