@@ -3,8 +3,9 @@
  * program for ThreadSanitizer (Criterion cannot run under it): a real foo-apiserver, an informer
  * on foos (watch-list) with handlers, 4 writer threads creating, patching and deleting 400 Foos,
  * and 2 reader threads using the store (list, get, index lookups, stats) all the while. At the
- * end the store, the handlers' view and a fresh LIST must agree. Exits 0 on success, 1 on a
- * failed check (TSan itself exits 66 on a report).
+ * end the store, the handlers' view and a fresh LIST must agree. The scenario runs twice, over
+ * each watch transport (chunked HTTP, then WebSocket on the libwebsockets client's loop thread).
+ * Exits 0 on success, 1 on a failed check (TSan itself exits 66 on a report).
  */
 #include "test/unit/informer/itest.c" /* brings the server fixture too */
 
@@ -54,16 +55,17 @@ static int fail(const char *what, const char *why)
     return 1;
 }
 
-int main(void)
+/* One round over one transport: 0, or 1 after printing what failed. */
+static int run(it_transport_kind kind)
 {
-    alloc_install_cjson_hooks();
     itest t;
     char *why = NULL;
     if (it_start(&t, NULL, &why) != 0)
         return fail("start", why);
     inf_options o = it_informer_options();
     api_error err = API_ERROR_INIT;
-    inf_informer *inf = inf_informer_new(t.kc, &o, &err);
+    inf_transport tr = it_transport(&t, kind);
+    inf_informer *inf = inf_informer_new_transport(&tr, &o, &err);
     if (!inf)
         return fail("informer", err.message);
     inf_handlers h = it_handlers(&t);
@@ -98,7 +100,16 @@ int main(void)
     }
     inf_informer_free(inf);
     it_stop(&t);
-    printf("tsan_informer: ok: %zu objects in sync; readers did %ld and %ld rounds\n",
-           st.store_count, readers[0].rounds, readers[1].rounds);
+    printf("tsan_informer: %s: ok: %zu objects in sync; readers did %ld and %ld rounds\n",
+           it_transport_name(kind), st.store_count, readers[0].rounds, readers[1].rounds);
     return 0;
+}
+
+int main(void)
+{
+    alloc_install_cjson_hooks();
+    int rc = run(IT_HTTP);
+    if (rc == 0)
+        rc = run(IT_WEBSOCKET);
+    return rc;
 }

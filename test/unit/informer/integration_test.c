@@ -3,6 +3,8 @@
  * tests' server fixture, from the build directory): in sync under concurrent writers, across a
  * kill -9 and restart of the server, and relisting after a watch from an expired
  * resourceVersion. Waits are for the real server's answers, bounded; timings are not asserted.
+ * Every scenario runs over both watch transports (chunked HTTP and WebSocket): a parameter of
+ * one body, each pair named <scenario>_http and <scenario>_websocket.
  */
 #include "itest.h"
 
@@ -39,10 +41,22 @@ static void start_server(const char *const *args)
     cr_assert_eq(it_start(&t, args, &why), 0, "%s", why ? why : "");
 }
 
-static void start_informer(inf_options *o)
+/* One Test per watch transport, running the same scenario function. */
+#define OVER_BOTH_TRANSPORTS(scenario)                                                             \
+    Test(informer_live, scenario##_http)                                                           \
+    {                                                                                              \
+        scenario(IT_HTTP);                                                                         \
+    }                                                                                              \
+    Test(informer_live, scenario##_websocket)                                                      \
+    {                                                                                              \
+        scenario(IT_WEBSOCKET);                                                                    \
+    }
+
+static void start_informer(inf_options *o, it_transport_kind kind)
 {
     api_error err = API_ERROR_INIT;
-    inf = inf_informer_new(t.kc, o, &err);
+    inf_transport tr = it_transport(&t, kind);
+    inf = inf_informer_new_transport(&tr, o, &err);
     cr_assert_not_null(inf, "%s", err.message ? err.message : "");
     inf_handlers h = it_handlers(&t);
     cr_assert_eq(inf_add_handlers(inf, &h), 0);
@@ -64,11 +78,11 @@ static void run_writers(void (*midway)(itest *))
     cr_assert_eq(rc, 0, "writers: %s", why ? why : "");
 }
 
-Test(informer_live, stays_in_sync_with_list_under_four_writers_watch_list)
+static void stays_in_sync_with_list_under_four_writers_watch_list(it_transport_kind kind)
 {
     start_server(NULL);
     inf_options o = it_informer_options();
-    start_informer(&o);
+    start_informer(&o, kind);
     run_writers(NULL);
     assert_in_sync();
     inf_stats st;
@@ -83,7 +97,7 @@ Test(informer_live, stays_in_sync_with_list_under_four_writers_watch_list)
     cr_assert_eq(st.store_count, 1500);
 }
 
-Test(informer_live, stays_in_sync_with_list_under_four_writers_list_and_watch)
+static void stays_in_sync_with_list_under_four_writers_list_and_watch(it_transport_kind kind)
 {
     start_server(NULL);
     for (int i = 0; i < 700; i++) { /* more than one page for the first LIST */
@@ -93,7 +107,7 @@ Test(informer_live, stays_in_sync_with_list_under_four_writers_list_and_watch)
     }
     inf_options o = it_informer_options();
     o.watch_list = false;
-    start_informer(&o);
+    start_informer(&o, kind);
     run_writers(NULL);
     assert_in_sync();
     inf_stats st;
@@ -102,11 +116,12 @@ Test(informer_live, stays_in_sync_with_list_under_four_writers_list_and_watch)
     cr_assert_eq(st.store_count, 2200);
 }
 
-Test(informer_live, recovers_from_a_server_kill_and_restart_without_loss_or_duplicates)
+static void
+recovers_from_a_server_kill_and_restart_without_loss_or_duplicates(it_transport_kind kind)
 {
     start_server(NULL);
     inf_options o = it_informer_options();
-    start_informer(&o);
+    start_informer(&o, kind);
     run_writers(it_kill_and_restart);
     assert_in_sync();
     inf_stats st;
@@ -148,13 +163,13 @@ static int gate_watch(void *ctx, const char *path, int idle_ms, kc_watch_fn fn, 
     return g->inner.watch(g->inner.ctx, path, idle_ms, fn, fn_ctx, cancel, err);
 }
 
-Test(informer_live, watch_from_an_expired_resource_version_relists)
+static void watch_from_an_expired_resource_version_relists(it_transport_kind kind)
 {
     const char *args[] = {"--watch-cache-min-events", "5", "--watch-cache-min-age-seconds", "0",
                           NULL};
     start_server(args);
     static gate g;
-    g = (gate){.inner = inf_transport_kc(t.kc)};
+    g = (gate){.inner = it_transport(&t, kind)};
     pthread_mutex_init(&g.mu, NULL);
     cr_assert_eq(clk_mono_cond_init(&g.cond), 0);
     inf_transport tr = {.get = gate_get, .watch = gate_watch, .ctx = &g};
@@ -200,3 +215,8 @@ Test(informer_live, watch_from_an_expired_resource_version_relists)
     pthread_cond_destroy(&g.cond);
     pthread_mutex_destroy(&g.mu);
 }
+
+OVER_BOTH_TRANSPORTS(stays_in_sync_with_list_under_four_writers_watch_list)
+OVER_BOTH_TRANSPORTS(stays_in_sync_with_list_under_four_writers_list_and_watch)
+OVER_BOTH_TRANSPORTS(recovers_from_a_server_kill_and_restart_without_loss_or_duplicates)
+OVER_BOTH_TRANSPORTS(watch_from_an_expired_resource_version_relists)

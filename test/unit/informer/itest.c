@@ -103,8 +103,29 @@ int it_start(itest *t, const char *const *server_args, char **why)
     return 0;
 }
 
+const char *it_transport_name(it_transport_kind kind)
+{
+    return kind == IT_WEBSOCKET ? "websocket" : "http";
+}
+
+inf_transport it_transport(itest *t, it_transport_kind kind)
+{
+    if (kind == IT_HTTP)
+        return inf_transport_kc(t->kc);
+    if (!t->ws) {
+        api_error err = API_ERROR_INIT;
+        t->ws = kc_wswatch_new(t->kc, &err);
+        if (!t->ws) {
+            fprintf(stderr, "itest: kc_wswatch_new: %s\n", err.message ? err.message : "?");
+            abort();
+        }
+    }
+    return inf_transport_ws(t->ws);
+}
+
 void it_stop(itest *t)
 {
+    kc_wswatch_free(t->ws);
     kc_client_free(t->kc);
     kc_config_free(t->cfg);
     sf_stop(&t->srv);

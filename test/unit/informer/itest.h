@@ -26,6 +26,7 @@ typedef struct itest {
     sf_server srv;
     kc_config *cfg;
     kc_client *kc;
+    kc_wswatch *ws; /* the WebSocket watch transport, made by it_transport on first use */
     pthread_mutex_t mu;
     pthread_cond_t cond; /* broadcast on every callback, op and server state change */
     it_name *names;
@@ -40,6 +41,21 @@ typedef struct itest {
 int it_start(itest *t, const char *const *server_args, char **why);
 /* Stops the server and frees everything. */
 void it_stop(itest *t);
+
+/* The watch transports every scenario runs over (a test parameter). */
+typedef enum it_transport_kind {
+    IT_HTTP,      /* kc_watch: chunked HTTP on libcurl */
+    IT_WEBSOCKET, /* kc_ws_watch: WebSocket on the libwebsockets client */
+} it_transport_kind;
+
+/* "http" or "websocket", for messages. */
+const char *it_transport_name(it_transport_kind kind);
+
+/*
+ * The informer transport of that kind over t's client (LIST on libcurl either way). Aborts when
+ * the WebSocket transport cannot start (a broken test environment). Freed by it_stop.
+ */
+inf_transport it_transport(itest *t, it_transport_kind kind);
 
 /* Handlers that check, per name: add only when absent, update and delete only when present,
    resourceVersion never going back on update. ctx is the itest. */
