@@ -6,6 +6,7 @@
 #define FOO_APISERVER_APISERVER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct as_options {
@@ -17,15 +18,27 @@ typedef struct as_options {
     const char *tls_key_file;    /* --tls-private-key-file */
     const char *client_ca_file;  /* --client-ca-file (standalone: DATA/pki/ca.crt) */
     const char *token_auth_file; /* --token-auth-file: kube-apiserver's static token CSV */
-    const char *storage;         /* "sqlite", the only backend built so far */
+    const char *storage;         /* --storage: "sqlite" (one replica) or "etcd" (several) */
     const char *sqlite_path;     /* --sqlite-path (default DATA/foo.db) */
-    int watch_cache_min_events;  /* history kept for watches: at least this many events ... */
-    int watch_cache_min_age_s;   /* ... and at least this many seconds of them */
-    int shutdown_grace_s;        /* how long SIGTERM waits for in-flight work */
+    const char *etcd_servers;    /* --etcd-servers: comma-separated URLs (etcd only) */
+    const char *etcd_prefix;     /* --etcd-prefix: where the objects live in etcd's key space */
+    const char *etcd_cafile;     /* --etcd-cafile: CA bundle that verifies etcd (TLS) */
+    const char *etcd_certfile;   /* --etcd-certfile, --etcd-keyfile: our client certificate */
+    const char *etcd_keyfile;
+    int etcd_compaction_interval_s; /* --etcd-compaction-interval; 0 = never compact */
+    int watch_cache_min_events;     /* history kept for watches: at least this many events ... */
+    int watch_cache_min_age_s;      /* ... and at least this many seconds of them */
+    int shutdown_grace_s;           /* how long SIGTERM waits for in-flight work */
 } as_options;
 
 /* The defaults of every option, in one place (docs/design.md §3). */
 as_options as_defaults(void);
+
+/*
+ * Checks what the flags alone can tell: a known --storage, and --etcd-servers with etcd.
+ * Returns 0, or -EINVAL with why (size n) saying what is wrong, for the user.
+ */
+int as_options_check(const as_options *o, char *why, size_t n);
 
 typedef struct as_server as_server;
 

@@ -11,6 +11,7 @@
 #include "apiserver/resource/registry.h"
 #include "common/alloc.h"
 #include "common/log.h"
+#include "storage/etcd.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -26,11 +27,36 @@ as_options as_defaults(void)
         .secure_port = 443,
         .bind_address = "0.0.0.0",
         .storage = "sqlite",
+        .etcd_prefix = "/registry/demo.example.com",
+        .etcd_compaction_interval_s = 300, /* kube's 5m */
         .watch_cache_min_events = 1000,
         .watch_cache_min_age_s = 300,
         .shutdown_grace_s = 10,
     };
     return o;
+}
+
+int as_options_check(const as_options *o, char *why, size_t n)
+{
+    bool etcd = o->storage && strcmp(o->storage, "etcd") == 0;
+    if (!etcd && !(o->storage && strcmp(o->storage, "sqlite") == 0)) {
+        snprintf(why, n, "--storage must be sqlite or etcd, not \"%s\"",
+                 o->storage ? o->storage : "");
+        return -EINVAL;
+    }
+    if (etcd && (!o->etcd_servers || !*o->etcd_servers)) {
+        snprintf(why, n, "--storage etcd needs --etcd-servers (comma-separated URLs)");
+        return -EINVAL;
+    }
+    if (etcd && (!o->etcd_prefix || o->etcd_prefix[0] != '/')) {
+        snprintf(why, n, "--etcd-prefix must start with /");
+        return -EINVAL;
+    }
+    if (o->etcd_compaction_interval_s < 0) {
+        snprintf(why, n, "--etcd-compaction-interval may not be negative");
+        return -EINVAL;
+    }
+    return 0;
 }
 
 static char *path_in(const char *dir, const char *name)
@@ -161,13 +187,10 @@ static int make_db_private(const char *path)
     return 0;
 }
 
-static int setup_storage(as_server *srv)
+/* The SQLite store of one replica: DATA/foo.db unless --sqlite-path says otherwise. */
+static int open_sqlite(as_server *srv)
 {
     const as_options *o = &srv->opt;
-    if (strcmp(o->storage, "sqlite") != 0) {
-        log_kv(LOG_ERROR, "unsupported storage backend", "storage", o->storage, NULL);
-        return -1;
-    }
     if (!o->sqlite_path && ensure_private_dir(o->data_dir) != 0)
         return -1;
     srv->sqlite_path = o->sqlite_path ? xstrdup(o->sqlite_path) : path_in(o->data_dir, "foo.db");
@@ -176,29 +199,95 @@ static int setup_storage(as_server *srv)
     srv->store = st_sqlite_open(&so, &err);
     if (!srv->store)
         return setup_failed("cannot open the storage", &err);
-    if (make_db_private(srv->sqlite_path) != 0)
-        return -1;
+    return make_db_private(srv->sqlite_path);
+}
+
+/*
+ * Splits --etcd-servers at its commas into *n URLs (empty items dropped), in one allocation:
+ * free the returned array alone.
+ */
+static char **split_servers(const char *list, int *n)
+{
+    size_t len = strlen(list), slots = 1;
+    for (const char *p = list; *p; p++)
+        slots += *p == ',';
+    char **urls = xmalloc(slots * sizeof *urls + len + 1);
+    char *text = (char *)(urls + slots);
+    memcpy(text, list, len + 1);
+    *n = 0;
+    for (char *tok = strtok(text, ","); tok; tok = strtok(NULL, ","))
+        urls[(*n)++] = tok;
+    return urls;
+}
+
+/* The etcd store every replica shares (docs/design.md, "Consistent reads and replicas"). */
+static int open_etcd(as_server *srv)
+{
+    const as_options *o = &srv->opt;
+    st_etcd_options eo = st_etcd_defaults();
+    int n = 0;
+    char **urls = split_servers(o->etcd_servers, &n);
+    eo.endpoints = (const char *const *)urls;
+    eo.n_endpoints = n;
+    eo.prefix = o->etcd_prefix;
+    eo.ca_file = o->etcd_cafile;
+    eo.cert_file = o->etcd_certfile;
+    eo.key_file = o->etcd_keyfile;
+    eo.compaction_interval_s = o->etcd_compaction_interval_s;
+    eo.clock = srv->clock;
+    api_error err = API_ERROR_INIT;
+    srv->store = st_etcd_open(&eo, &err); /* copies the options */
+    free(urls);
+    return srv->store ? 0 : setup_failed("cannot open the storage", &err);
+}
+
+/*
+ * Fills one watch cache per kind from the store, then starts the store with the caches as its
+ * sink (events) and observer (progress; a replacement after etcd compacted events the cache had
+ * not seen yet).
+ */
+static int fill_caches(as_server *srv, uint64_t *rev)
+{
+    const as_options *o = &srv->opt;
     wc_options wo = wc_defaults();
     wo.min_events = o->watch_cache_min_events;
     wo.min_age_ms = (int64_t)o->watch_cache_min_age_s * 1000;
     wo.clock = srv->clock;
     srv->caches = as_caches_new(srv->registry, &wo);
     /* History first (it rebuilds part of the state), then every current object on top. */
-    uint64_t rev = 0, oldest = 0;
+    uint64_t oldest = 0;
     if (st_history(srv->store, 0, as_caches_replay, srv->caches, &oldest) != 0 ||
-        st_load(srv->store, "", load_kv, srv->caches, &rev) != 0) {
+        st_load(srv->store, "", load_kv, srv->caches, rev) != 0) {
         log_error("cannot load the stored objects");
         return -1;
     }
-    as_caches_set_rev(srv->caches, rev);
+    as_caches_set_rev(srv->caches, *rev);
     as_caches_set_oldest(srv->caches, oldest);
     st_set_sink(srv->store, as_caches_apply, srv->caches);
-    if (st_start(srv->store) != 0)
+    st_observer obs = as_caches_observer(srv->caches);
+    st_set_observer(srv->store, &obs);
+    return st_start(srv->store) == 0 ? 0 : -1;
+}
+
+static int setup_storage(as_server *srv)
+{
+    const as_options *o = &srv->opt;
+    bool etcd = strcmp(o->storage, "etcd") == 0;
+    if (!etcd && strcmp(o->storage, "sqlite") != 0) {
+        log_kv(LOG_ERROR, "unsupported storage backend", "storage", o->storage, NULL);
+        return -1;
+    }
+    uint64_t rev = 0;
+    if ((etcd ? open_etcd(srv) : open_sqlite(srv)) != 0 || fill_caches(srv, &rev) != 0)
         return -1;
     char revs[32];
     snprintf(revs, sizeof revs, "%llu", (unsigned long long)rev);
-    log_kv(LOG_INFO, "storage ready", "backend", "sqlite", "path", srv->sqlite_path,
-           "resourceVersion", revs, NULL);
+    if (etcd)
+        log_kv(LOG_INFO, "storage ready", "backend", "etcd", "servers", o->etcd_servers, "prefix",
+               o->etcd_prefix, "resourceVersion", revs, NULL);
+    else
+        log_kv(LOG_INFO, "storage ready", "backend", "sqlite", "path", srv->sqlite_path,
+               "resourceVersion", revs, NULL);
     return 0;
 }
 

@@ -6,7 +6,10 @@
 #include "common/flags.h"
 #include "common/log.h"
 #include "common/signals.h"
+#include "common/timefmt.h"
 
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,25 @@ static void stop_server(void *srv)
     as_stop(srv);
 }
 
+/*
+ * --etcd-compaction-interval: a Go duration as kube takes it ("5m", "1h30m", "0"); a non-zero
+ * interval under a second counts as one second (etcd compacts by revision, not finer than that).
+ * Returns 0, or -1 after telling the user what is wrong.
+ */
+static int parse_compaction(const char *text, int *seconds)
+{
+    int64_t ms = 0;
+    if (!time_parse_go_duration(text, &ms) || ms / 1000 > INT_MAX) {
+        fprintf(stderr,
+                "foo-apiserver: invalid --etcd-compaction-interval \"%s\": want a duration "
+                "such as 5m, 1h or 0 (off)\n",
+                text);
+        return -1;
+    }
+    *seconds = (int)((ms + 999) / 1000);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     /* Everything this process creates (SQLite file and journals, keys, kubeconfig) is its
@@ -25,6 +47,7 @@ int main(int argc, char **argv)
     alloc_install_cjson_hooks();
     as_options o = as_defaults();
     int verbosity = 0;
+    const char *compaction = NULL;
     const flag_def flags[] = {
         {"standalone", FLAG_BOOL, &o.standalone,
          "run without kube-apiserver: own CA, client-certificate users, DATA/kubeconfig"},
@@ -36,8 +59,17 @@ int main(int argc, char **argv)
         {"client-ca-file", FLAG_STRING, &o.client_ca_file, "CA bundle for client certificates"},
         {"token-auth-file", FLAG_STRING, &o.token_auth_file,
          "static bearer tokens, CSV: token,user,uid,\"group1,group2\""},
-        {"storage", FLAG_STRING, &o.storage, "storage backend: sqlite"},
+        {"storage", FLAG_STRING, &o.storage,
+         "storage backend: sqlite (one replica) or etcd (any number of replicas)"},
         {"sqlite-path", FLAG_STRING, &o.sqlite_path, "SQLite file (default DATA/foo.db)"},
+        {"etcd-servers", FLAG_STRING, &o.etcd_servers,
+         "etcd URLs, comma-separated (https://HOST:PORT or http://HOST:PORT)"},
+        {"etcd-prefix", FLAG_STRING, &o.etcd_prefix, "prefix of every key in etcd"},
+        {"etcd-cafile", FLAG_STRING, &o.etcd_cafile, "CA bundle that verifies etcd's certificate"},
+        {"etcd-certfile", FLAG_STRING, &o.etcd_certfile, "client certificate for etcd (PEM)"},
+        {"etcd-keyfile", FLAG_STRING, &o.etcd_keyfile, "client key for etcd (PEM)"},
+        {"etcd-compaction-interval", FLAG_STRING, &compaction,
+         "how often etcd's history is compacted, a Go duration (default 5m; 0 = never)"},
         {"watch-cache-min-events", FLAG_INT, &o.watch_cache_min_events,
          "events kept for watch resumption: at least this many ..."},
         {"watch-cache-min-age-seconds", FLAG_INT, &o.watch_cache_min_age_s,
@@ -50,8 +82,11 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc > 0 ? 0 : 2;
     log_set_verbosity(verbosity);
-    if (strcmp(o.storage, "sqlite") != 0) {
-        log_kv(LOG_ERROR, "unsupported storage backend", "storage", o.storage, NULL);
+    if (compaction && parse_compaction(compaction, &o.etcd_compaction_interval_s) != 0)
+        return 2;
+    char why[160];
+    if (as_options_check(&o, why, sizeof why) != 0) {
+        fprintf(stderr, "foo-apiserver: %s\n", why);
         return 2;
     }
 
