@@ -163,3 +163,87 @@ def etcd_private(tmp_path):
     if e.paused:
         e.resume()
     e.stop()
+
+
+class TcpProxy:
+    """A loopback TCP relay in front of etcd, to cut one replica off etcd and let it back.
+
+    cut() closes every relayed connection and refuses new ones (the replica sees etcd vanish
+    while other replicas, connected directly, go on); restore() accepts again.
+    """
+
+    def __init__(self, target_url):
+        import socket
+        import threading
+        from urllib.parse import urlsplit
+        u = urlsplit(target_url)
+        self.scheme = u.scheme
+        self.tls_dir = None  # plain HTTP only (server_args reads it)
+        self.target = (u.hostname, u.port)
+        self._socket = socket
+        self._lock = threading.Lock()
+        self._conns = []
+        self._open = True
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.url = f"{self.scheme}://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import threading
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                if not self._open:
+                    client.close()
+                    continue
+                try:
+                    upstream = self._socket.create_connection(self.target, timeout=5)
+                except OSError:
+                    client.close()
+                    continue
+                upstream.settimeout(None)
+                self._conns += [client, upstream]
+            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
+
+    def _pipe(self, src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(self._socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        with self._lock:
+            self._open = False
+            conns, self._conns = self._conns, []
+        for s in conns:
+            try:
+                s.shutdown(self._socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def restore(self):
+        with self._lock:
+            self._open = True
+
+    def close(self):
+        self._closed = True
+        self.cut()
+        self._listener.close()
