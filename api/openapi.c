@@ -5,8 +5,10 @@
  * Both dialects come from the same tables of operations, so they cannot drift apart. A kind's
  * paths follow kube's: the collection, the item, /status, /scale and custom subresources, under
  * /namespaces/{namespace}/ for a namespaced kind, which also gets the all-namespaces list at
- * /RESOURCE; operations are named as kube-openapi names them (listAppsV1NamespacedDeployment,
- * patchDemoExampleComV1beta1FooStatus, listCoreV1EventForAllNamespaces).
+ * /RESOURCE, then the deprecated watch paths kube still lists (.../watch/[namespaces/
+ * {namespace}/]RESOURCE[/{name}], docs/api.md §6.4); operations are named as kube-openapi names
+ * them (listAppsV1NamespacedDeployment, patchDemoExampleComV1beta1FooStatus,
+ * listCoreV1EventForAllNamespaces, watchAppsV1NamespacedDeploymentList).
  */
 #include "api/openapi.h"
 #include "api/openapi_internal.h"
@@ -85,6 +87,7 @@ typedef enum oa_role {
     R_LIST,   /* the kind's list */
     R_STATUS, /* meta/v1 Status */
     R_BODY,   /* a subresource's request body: the kind, Scale, or a custom body kind */
+    R_EVENT,  /* meta/v1 WatchEvent: what a deprecated watch path streams */
 } oa_role;
 
 typedef struct oa_op {
@@ -139,6 +142,21 @@ static const oa_op ops_sub[] = {
      Q_DRY_RUN | Q_DELETE, B_DELETE, R_NONE, R_STATUS, false, true},
 };
 
+/* The deprecated watch paths: of one object (watch), of a collection (watchlist). kube lists
+   the list and watch parameters on them and the WatchEvent as their result. */
+static const oa_op ops_watch_item[] = {
+    {"watch", "get", "watch", "watch",
+     "Watch changes to an object of kind %s. Deprecated: use the watch parameter of the list "
+     "operation, with a fieldSelector on metadata.name.",
+     false, Q_LIST | Q_WATCH, B_NONE, R_NONE, R_EVENT, false, false},
+};
+static const oa_op ops_watch_list[] = {
+    {"watch", "get", "watch", "watchlist",
+     "Watch changes to the objects of kind %s. Deprecated: use the watch parameter of the list "
+     "operation.",
+     false, Q_LIST | Q_WATCH, B_NONE, R_NONE, R_EVENT, false, false},
+};
+
 #define N_OPS(a) (sizeof(a) / sizeof(a[0]))
 
 static const char *const status_scale_verbs[] = {"get", "update", "patch", NULL};
@@ -165,6 +183,8 @@ static const char *oa_role_schema(const oa_path *path, oa_role role)
         return OA_STATUS;
     case R_BODY:
         return path->body;
+    case R_EVENT:
+        return OA_WATCH_EVENT;
     case R_NONE:
         break;
     }
@@ -511,7 +531,46 @@ static void oa_add_scale_path(cJSON *paths, oa_version v, oa_path *base, const c
     oa_add_sub_path(paths, v, &p, item, "scale", status_scale_verbs);
 }
 
-/* Every path of kind k (kube's order: collection, item, subresources, all-namespaces list). */
+/*
+ * The deprecated watch paths of kind k, when it can be watched: PREFIX/watch/COLLECTION (what
+ * "List", operationId watch...List, action watchlist) and PREFIX/watch/COLLECTION/{name}
+ * (watch...), where COLLECTION is [namespaces/{namespace}/]RESOURCE; for a namespaced kind also
+ * PREFIX/watch/RESOURCE across namespaces (watch...ListForAllNamespaces).
+ */
+static void oa_add_watch_paths(cJSON *paths, oa_version v, const oa_path *base, const char *prefix)
+{
+    static const char *const watch_only[] = {"watch", NULL};
+    const oa_kind *k = base->kind;
+    if (!oa_has_verb(k->verbs, "watch"))
+        return;
+    char *collection = k->namespaced
+                           ? xasprintf("%s/watch/namespaces/{namespace}/%s", prefix, k->resource)
+                           : xasprintf("%s/watch/%s", prefix, k->resource);
+    char *item = xasprintf("%s/{name}", collection);
+    char *list_what = xasprintf("%sList", base->what);
+    oa_path list = *base;
+    list.what = list_what;
+    oa_add_path(paths, v, collection, &list, ops_watch_list, N_OPS(ops_watch_list), watch_only,
+                false, k->namespaced);
+    oa_add_path(paths, v, item, base, ops_watch_item, N_OPS(ops_watch_item), watch_only, true,
+                k->namespaced);
+    if (k->namespaced) {
+        char *all_what = xasprintf("%sListForAllNamespaces", k->kind);
+        char *all = xasprintf("%s/watch/%s", prefix, k->resource);
+        oa_path p = *base;
+        p.what = all_what;
+        oa_add_path(paths, v, all, &p, ops_watch_list, N_OPS(ops_watch_list), watch_only, false,
+                    false);
+        free(all);
+        free(all_what);
+    }
+    free(list_what);
+    free(item);
+    free(collection);
+}
+
+/* Every path of kind k (kube's order: collection, item, subresources, all-namespaces list, then
+   the deprecated watch paths). */
 static void oa_add_kind_paths(cJSON *paths, oa_version v, const oa_kind *k)
 {
     char *camel = oa_gv_camel(k->group, k->version);
@@ -556,6 +615,7 @@ static void oa_add_kind_paths(cJSON *paths, oa_version v, const oa_kind *k)
         free(key);
         free(all_what);
     }
+    oa_add_watch_paths(paths, v, &p, prefix);
     free(what);
     free(object);
     free(list);

@@ -27,6 +27,7 @@ typedef enum oa_version { OA_V2, OA_V3 } oa_version;
 #define OA_PATCH          OA_META "Patch"
 #define OA_STATUS         OA_META "Status"
 #define OA_DELETE_OPTIONS OA_META "DeleteOptions"
+#define OA_WATCH_EVENT    OA_META "WatchEvent"
 #define OA_SCALE          "io.k8s.api.autoscaling.v1.Scale"
 
 /* The suffix of Kubernetes' own API groups, which kube-openapi leaves out of names. */

@@ -25,7 +25,6 @@
 #define OA_STATUS_DETAILS OA_META "StatusDetails"
 #define OA_STATUS_CAUSE   OA_META "StatusCause"
 #define OA_PRECONDITIONS  OA_META "Preconditions"
-#define OA_WATCH_EVENT    OA_META "WatchEvent"
 #define OA_RAW_EXTENSION  "io.k8s.apimachinery.pkg.runtime.RawExtension"
 #define OA_SCALE_SPEC     "io.k8s.api.autoscaling.v1.ScaleSpec"
 #define OA_SCALE_STATUS   "io.k8s.api.autoscaling.v1.ScaleStatus"

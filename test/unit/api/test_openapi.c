@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define BASE       "/apis/demo.example.com/v1beta1/foos"
+#define WATCH_BASE "/apis/demo.example.com/v1beta1/watch/foos"
 #define FOO_SCHEMA "com.example.demo.v1beta1.Foo"
 
 /* Foo as the server's registry describes it (apiserver/rest/openapi_handler.c). */
@@ -111,6 +112,8 @@ static const struct {
     {BASE "/{name}/scale", "patch", "patch", "autoscaling", "v1", "Scale"},
     {BASE "/{name}/bar", "post", "post", "demo.example.com", "v1beta1", "FooBar"},
     {BASE "/{name}/bar", "get", "get", "demo.example.com", "v1beta1", "FooBar"},
+    {WATCH_BASE, "get", "watchlist", "demo.example.com", "v1beta1", "Foo"},
+    {WATCH_BASE "/{name}", "get", "watch", "demo.example.com", "v1beta1", "Foo"},
 };
 #define N_OPS (sizeof expected_ops / sizeof expected_ops[0])
 
@@ -132,8 +135,37 @@ static void check_operations(const cJSON *doc)
 Test(openapi, v3_is_openapi_3_0_0_with_every_operation)
 {
     cr_assert_str_eq(str(v3, "openapi"), "3.0.0");
-    cr_assert_eq(cJSON_GetArraySize(get(v3, "paths")), 5);
+    cr_assert_eq(cJSON_GetArraySize(get(v3, "paths")), 7);
     check_operations(v3);
+}
+
+/* The deprecated watch paths, as kube lists them: named watch...List and watch..., with the list
+   and watch parameters, answering WatchEvents (docs/api.md §6.4). */
+Test(openapi, v3_and_v2_list_the_deprecated_watch_paths)
+{
+    const cJSON *docs[] = {v3, v2};
+    for (int d = 0; d < 2; d++) {
+        cJSON *list = op(docs[d], WATCH_BASE, "get");
+        cJSON *one = op(docs[d], WATCH_BASE "/{name}", "get");
+        cr_assert_str_eq(str(list, "operationId"), "watchDemoExampleComV1beta1FooList");
+        cr_assert_str_eq(str(one, "operationId"), "watchDemoExampleComV1beta1Foo");
+        for (cJSON *o = list; o; o = o == list ? one : NULL) {
+            const char *names[] = {"watch",         "allowWatchBookmarks", "fieldSelector",
+                                   "labelSelector", "resourceVersion",     "timeoutSeconds"};
+            for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+                bool found = false;
+                const cJSON *p;
+                cJSON_ArrayForEach(p, get(o, "parameters")) found |=
+                    !strcmp(str(p, "name"), names[i]);
+                cr_assert(found, "%s lacks %s", str(o, "operationId"), names[i]);
+            }
+            cJSON *ok = get(get(o, "responses"), "200");
+            cJSON *ref =
+                d == 0 ? get(get(get(get(ok, "content"), "application/json"), "schema"), "$ref")
+                       : get(get(ok, "schema"), "$ref");
+            cr_assert(cJSON_IsString(ref) && strstr(ref->valuestring, "meta.v1.WatchEvent"));
+        }
+    }
 }
 
 Test(openapi, v3_operation_ids_are_unique)

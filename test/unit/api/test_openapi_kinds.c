@@ -154,16 +154,23 @@ Test(openapi_kinds, core_v1_holds_the_core_kinds_in_kubes_paths)
         CORE "/namespaces/{namespace}/gadgets",
         CORE "/namespaces/{namespace}/gadgets/{name}",
         CORE "/gadgets",
+        CORE "/watch/namespaces/{namespace}/gadgets",
+        CORE "/watch/namespaces/{namespace}/gadgets/{name}",
+        CORE "/watch/gadgets",
         CORE "/namespaces",
         CORE "/namespaces/{name}",
         CORE "/namespaces/{name}/status",
+        CORE "/watch/namespaces",
+        CORE "/watch/namespaces/{name}",
     };
-    expect_paths(doc, want, 6);
+    expect_paths(doc, want, 11);
     expect_methods(doc, want[0], "get,post,delete");
     expect_methods(doc, want[1], "get,put,patch,delete");
     expect_methods(doc, want[2], "get");
-    expect_methods(doc, want[3], "get,post"); /* namespaces: no deletecollection */
-    expect_methods(doc, want[5], "get,put,patch");
+    for (int i = 3; i <= 5; i++) /* the deprecated watch paths */
+        expect_methods(doc, want[i], "get");
+    expect_methods(doc, want[6], "get,post"); /* namespaces: no deletecollection */
+    expect_methods(doc, want[8], "get,put,patch");
     cr_assert_str_eq(str(get(doc, "info"), "title"), "foo-apiserver v1");
     cJSON_Delete(doc);
 }
@@ -177,6 +184,18 @@ Test(openapi_kinds, operation_ids_and_tags_follow_kube_openapi)
                      "deleteCoreV1CollectionNamespacedGadget");
     cr_assert_str_eq(str(op(core, CORE "/gadgets", "get"), "operationId"),
                      "listCoreV1GadgetForAllNamespaces");
+    cr_assert_str_eq(
+        str(op(core, CORE "/watch/namespaces/{namespace}/gadgets", "get"), "operationId"),
+        "watchCoreV1NamespacedGadgetList");
+    cr_assert_str_eq(
+        str(op(core, CORE "/watch/namespaces/{namespace}/gadgets/{name}", "get"), "operationId"),
+        "watchCoreV1NamespacedGadget");
+    cr_assert_str_eq(str(op(core, CORE "/watch/gadgets", "get"), "operationId"),
+                     "watchCoreV1GadgetListForAllNamespaces");
+    cr_assert_str_eq(str(op(core, CORE "/watch/namespaces/{name}", "get"), "x-kubernetes-action"),
+                     "watch");
+    cr_assert_str_eq(str(op(core, CORE "/watch/gadgets", "get"), "x-kubernetes-action"),
+                     "watchlist");
     cr_assert_str_eq(str(op(core, CORE "/namespaces/{name}/status", "patch"), "operationId"),
                      "patchCoreV1NamespaceStatus");
     cr_assert_str_eq(
@@ -351,7 +370,7 @@ Test(openapi_kinds, loose_schemas_carry_type_meta_metadata_and_their_gvk)
 Test(openapi_kinds, foo_keeps_its_full_schema_and_only_its_paths)
 {
     cJSON *doc = v3_of(FOO_GROUP, FOO_VERSION);
-    cr_assert_eq(cJSON_GetArraySize(get(doc, "paths")), 5);
+    cr_assert_eq(cJSON_GetArraySize(get(doc, "paths")), 7); /* 5, and 2 deprecated watch paths */
     cJSON *foo = schema(doc, "com.example.demo.v1beta1.Foo");
     cr_assert_null(get(foo, "x-kubernetes-preserve-unknown-fields"));
     cr_assert_not_null(schema(doc, "com.example.demo.v1beta1.FooSpec"));
