@@ -4,6 +4,9 @@ Each test starts its server (conftest's `server` fixture) and one or two manager
 server's kubeconfig and free ports for /metrics and the probes, then drives Foos with kubectl,
 raw requests and /usr/bin/python3's kubernetes client (docs/controller.md, docs/controller-
 manager.md). Every wait is on a condition with a deadline, never a fixed sleep.
+
+Every test runs once per watch transport (`--watch-transport http` and `websocket`, the
+`watch_transport` parameter): the manager's informers must behave the same over both.
 """
 
 import http.client
@@ -170,6 +173,22 @@ class Manager:
         return "\n".join(self.log_text().splitlines()[-n:])
 
 
+@pytest.fixture(params=["http", "websocket"])
+def watch_transport(request):
+    """The manager's --watch-transport; make_manager passes it to every manager of the test."""
+    return request.param
+
+
+# Every test of this module, once per transport (other modules that import make_manager keep
+# the default, http).
+pytestmark = pytest.mark.usefixtures("watch_transport")
+
+
+def _watch_transport_of(request):
+    spec = getattr(request.node, "callspec", None)
+    return spec.params.get("watch_transport", "http") if spec else "http"
+
+
 @pytest.fixture
 def make_manager(request, tmp_path):
     """Factory: make_manager(server, *args) starts a manager; all are stopped (SIGTERM, exit 0
@@ -178,8 +197,11 @@ def make_manager(request, tmp_path):
     logdir = Path(os.environ.get("FOO_E2E_LOGDIR", tmp_path / "logs"))
     failed_before = request.session.testsfailed
 
+    transport = ["--watch-transport", _watch_transport_of(request)]
+
     def make(server, *args):
-        m = Manager(server, logdir, re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name), args)
+        m = Manager(server, logdir, re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name),
+                    (*transport, *args))
         managers.append(m)
         return m.start()
 
@@ -438,7 +460,7 @@ def test_with_simulated_deployments_kubectl_wait_for_ready_succeeds(server, make
 
 
 def test_metrics_pass_promtool_with_controller_runtime_names_and_readyz_turns_ready(
-        server, make_manager):
+        server, make_manager, watch_transport):
     m = make_manager(server, "--simulate-deployments")
     wait_until(lambda: m.get("/readyz", probe=True)[0] == 200, START_TIMEOUT_S, "/readyz 200")
     status, body = m.get("/healthz", probe=True)
@@ -460,6 +482,11 @@ def test_metrics_pass_promtool_with_controller_runtime_names_and_readyz_turns_re
         assert re.search(rf"^{name}[{{ ]", text, re.M), f"{name} missing:\n{text}"
     assert 'controller="deployment-simulator"' in text
     assert m.metric("rest_client_requests_total", code="201", method="POST") >= 1
+    # A watch counts once its answer's head has come: 200 over HTTP, 101 once upgraded.
+    watch_code = "101" if watch_transport == "websocket" else "200"
+    assert m.metric("rest_client_requests_total", code=watch_code, method="GET") >= 2
+    if watch_transport == "websocket":
+        assert m.metric("rest_client_requests_total", code="0") == 0, "no watch failed"
     check = subprocess.run(["/usr/bin/promtool", "check", "metrics"], input=text,
                            capture_output=True, text=True, timeout=30)
     assert check.returncode == 0, check.stdout + check.stderr
