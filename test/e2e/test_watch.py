@@ -1,10 +1,15 @@
-"""Watch: kubectl get -w live, raw chunked events, resume, and 410 for an expired resourceVersion."""
+"""Watch: kubectl get -w live, raw events, resume, and 410 for an expired resourceVersion.
+
+Tests taking `transport` run over chunked HTTP and over WebSocket (watch_transport.py); kubectl's
+test is chunked-only: kubectl watches over chunked HTTP, there is nothing to choose.
+"""
 
 import re
 
 import pytest
 
 from conftest import FOOS
+from watch_transport import open_watch, transport  # noqa: F401 (fixture)
 
 # Small history so that 20 writes push the first one out of the ring.
 SMALL_HISTORY = ("--watch-cache-min-events", "5", "--watch-cache-min-age-seconds", "0")
@@ -37,11 +42,12 @@ def test_kubectl_get_w_shows_creation_change_and_deletion(server, kver):
         proc.wait(timeout=10)
 
 
-def test_watch_streams_added_modified_deleted_with_increasing_rvs(server):
-    w = server.watch()
-    assert w.status == 200
-    assert w.headers["Content-Type"].split(";")[0] == "application/json"
-    assert w.headers.get("Transfer-Encoding") == "chunked"
+def test_watch_streams_added_modified_deleted_with_increasing_rvs(server, transport):
+    w = open_watch(server, transport)
+    assert w.ok, w.status
+    if transport == "chunked":  # the HTTP framing (WebSocket frames are checked by open_watch)
+        assert w.headers["Content-Type"].split(";")[0] == "application/json"
+        assert w.headers.get("Transfer-Encoding") == "chunked"
     server.create_foo("foo-a")
     assert server.merge_patch("foo-a", {"spec": {"replicas": 3}}).status == 200
     assert server.request("DELETE", f"{FOOS}/foo-a").status == 200
@@ -56,15 +62,15 @@ def test_watch_streams_added_modified_deleted_with_increasing_rvs(server):
     assert events[2]["object"]["spec"]["replicas"] == 3  # DELETED carries the final state
 
 
-def test_watch_from_list_resource_version_sees_only_later_changes(server):
+def test_watch_from_list_resource_version_sees_only_later_changes(server, transport):
     server.create_foo("foo-a")
     lst = server.get_json(FOOS)
     assert lst["kind"] == "FooList"
     rv = lst["metadata"]["resourceVersion"]
     server.create_foo("foo-b")
     assert server.merge_patch("foo-a", {"spec": {"replicas": 2}}).status == 200
-    w = server.watch(f"resourceVersion={rv}")
-    assert w.status == 200
+    w = open_watch(server, transport, f"resourceVersion={rv}")
+    assert w.ok, w.status
     events = w.collect(lambda evs: len(evs) >= 2, timeout=10)
     w.close()
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [
@@ -72,13 +78,13 @@ def test_watch_from_list_resource_version_sees_only_later_changes(server):
 
 
 @pytest.mark.server_args(*SMALL_HISTORY)
-def test_watch_from_expired_resource_version_gets_410_error_event(server):
+def test_watch_from_expired_resource_version_gets_410_error_event(server, transport):
     old_rv = server.create_foo("foo-a")["metadata"]["resourceVersion"]
     for i in range(20):
         r = server.merge_patch("foo-a", {"spec": {"replicas": i + 2}})
         assert r.status == 200, r
-    w = server.watch(f"resourceVersion={old_rv}")
-    assert w.status == 200
+    w = open_watch(server, transport, f"resourceVersion={old_rv}")
+    assert w.ok, w.status
     ev = w.next(timeout=10)
     assert ev is not None and ev["type"] == "ERROR", ev
     st = ev["object"]

@@ -1,6 +1,10 @@
 """Watch conventions beyond the basics of test_watch.py: boolean spellings, framing, selectors,
 timeoutSeconds, bookmarks, sendInitialEvents, and python's watch.Watch (docs/api.md §6;
 checklist items 42, 43, 47-51 of its §11).
+
+Tests taking `transport` run over chunked HTTP and over WebSocket (watch_transport.py). Chunked
+only: the line framing of item 43 (over WebSocket each event is one text message, which
+open_watch checks on every event) and the python client's watch (it speaks chunked HTTP).
 """
 
 import json
@@ -10,6 +14,7 @@ import time
 from kubernetes import config, dynamic, watch
 
 from conftest import API_VERSION, FOOS, labeled_foo, wait_until
+from watch_transport import open_watch, transport  # noqa: F401 (fixture)
 
 WATCH_LIST = "sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true"
 
@@ -27,18 +32,17 @@ def read_to_end(w, timeout=10.0):
 
 
 # Item 42: every ParseBool spelling of watch=true starts with one ADDED per existing object.
-def test_watch_param_spellings_start_with_added_per_object(server):
+def test_watch_param_spellings_start_with_added_per_object(server, transport):
     server.create_foo("foo-b")
     server.create_foo("foo-a")
     for spelling in ("true", "True", "1", "t", "TRUE"):
-        conn = server.connection()
-        conn.request("GET", f"{FOOS}?watch={spelling}", headers={"Accept": "application/json"})
-        resp = conn.getresponse()
-        assert resp.status == 200, spelling
-        assert resp.headers["Content-Type"].split(";")[0] == "application/json", resp.headers
-        assert resp.headers.get("Transfer-Encoding") == "chunked", resp.headers
-        events = [json.loads(resp.readline()) for _ in range(2)]
-        conn.close()
+        w = open_watch(server, transport, path=f"{FOOS}?watch={spelling}")
+        assert w.ok, (spelling, w.status)
+        if transport == "chunked":  # the HTTP framing
+            assert w.headers["Content-Type"].split(";")[0] == "application/json", w.headers
+            assert w.headers.get("Transfer-Encoding") == "chunked", w.headers
+        events = [w.next() for _ in range(2)]
+        w.close()
         assert sorted(names_and_types(events)) == [("ADDED", "foo-a"), ("ADDED", "foo-b")], (
             spelling, events)
 
@@ -78,9 +82,9 @@ def test_every_event_is_one_newline_terminated_json_line(server):
 
 # Item 47: without allowWatchBookmarks no BOOKMARK is ever sent. (Bookmarks themselves come once
 # a minute, too slow for this suite.)
-def test_no_bookmarks_without_allow_watch_bookmarks(server):
+def test_no_bookmarks_without_allow_watch_bookmarks(server, transport):
     server.create_foo("foo-a")
-    w = server.watch("timeoutSeconds=2")
+    w = open_watch(server, transport, "timeoutSeconds=2")
     assert server.merge_patch("foo-a", {"spec": {"replicas": 2}}).status == 200
     server.create_foo("foo-b")
     events = read_to_end(w)
@@ -88,25 +92,28 @@ def test_no_bookmarks_without_allow_watch_bookmarks(server):
     assert [e["type"] for e in events] == ["ADDED", "MODIFIED", "ADDED"], events
 
 
-# Item 48: timeoutSeconds ends the stream with a clean end of the chunked body.
-def test_timeout_seconds_ends_stream_cleanly(server):
+# Item 48: timeoutSeconds ends the stream cleanly: the end of the chunked body, or a close frame
+# with code 1000 (normal closure).
+def test_timeout_seconds_ends_stream_cleanly(server, transport):
     server.create_foo("foo-a")
     start = time.monotonic()
-    w = server.watch("timeoutSeconds=1")
-    assert w.status == 200
-    events = read_to_end(w)  # IncompleteRead here would mean an unclean end
+    w = open_watch(server, transport, "timeoutSeconds=1")
+    assert w.ok, w.status
+    events = read_to_end(w)  # IncompleteRead / WebSocketClosed here would mean an unclean end
     elapsed = time.monotonic() - start
     w.close()
+    if transport == "websocket":
+        assert w.close_code == 1000, w.close_code
     assert names_and_types(events) == [("ADDED", "foo-a")], events
     assert 0.9 <= elapsed < 10, elapsed
 
 
 # Item 49: a field-selector watch reports only the named object (and `!=` all the others).
 # Events come in resourceVersion order, so a leak of foo-b's changes would show up in between.
-def test_field_selector_watch_reports_only_that_object(server):
+def test_field_selector_watch_reports_only_that_object(server, transport):
     server.create_foo("foo-b")
-    w = server.watch("fieldSelector=metadata.name%3Dfoo-a")
-    others = server.watch("fieldSelector=metadata.name%21%3Dfoo-a")
+    w = open_watch(server, transport, "fieldSelector=metadata.name%3Dfoo-a")
+    others = open_watch(server, transport, "fieldSelector=metadata.name%21%3Dfoo-a")
     server.create_foo("foo-a")
     for name in ("foo-b", "foo-a"):
         assert server.merge_patch(name, {"spec": {"replicas": 2}}).status == 200
@@ -125,9 +132,9 @@ def test_field_selector_watch_reports_only_that_object(server):
 
 # Item 49: with a label selector, an object entering the selection is ADDED and one leaving it
 # is DELETED (carrying its new state).
-def test_label_selector_watch_reports_entering_and_leaving_objects(server):
+def test_label_selector_watch_reports_entering_and_leaving_objects(server, transport):
     assert server.request("POST", FOOS, labeled_foo("foo-out", {"app": "b"})).status == 201
-    w = server.watch("labelSelector=app%3Da")
+    w = open_watch(server, transport, "labelSelector=app%3Da")
     assert server.request("POST", FOOS, labeled_foo("foo-a", {"app": "a"})).status == 201
     for labels in ({"app": "b"}, {"app": "a"}):
         assert server.merge_patch("foo-a", {"metadata": {"labels": labels}}).status == 200
@@ -141,12 +148,12 @@ def test_label_selector_watch_reports_entering_and_leaving_objects(server):
 
 
 # Item 50: watch-list streams the snapshot, then a BOOKMARK marking its end, then live events.
-def test_send_initial_events_ends_snapshot_with_annotated_bookmark(server):
+def test_send_initial_events_ends_snapshot_with_annotated_bookmark(server, transport):
     server.create_foo("foo-b")
     server.create_foo("foo-a")
     list_rv = server.get_json(FOOS)["metadata"]["resourceVersion"]
-    w = server.watch(WATCH_LIST)
-    assert w.status == 200
+    w = open_watch(server, transport, WATCH_LIST)
+    assert w.ok, w.status
     events = w.collect(lambda evs: evs[-1]["type"] == "BOOKMARK" if evs else False)
     assert sorted(names_and_types(events[:-1])) == [("ADDED", "foo-a"), ("ADDED", "foo-b")]
     bm = events[-1]["object"]
@@ -160,13 +167,13 @@ def test_send_initial_events_ends_snapshot_with_annotated_bookmark(server):
 
 
 # Item 50: the parameter combinations kube rejects are 422 before streaming.
-def test_watch_list_parameter_errors_are_422(server):
+def test_watch_list_parameter_errors_are_422(server, transport):
     for query in ("sendInitialEvents=true",
                   "sendInitialEvents=true&resourceVersionMatch=Exact&resourceVersion=1",
                   "resourceVersionMatch=NotOlderThan&resourceVersion=1"):
-        w = server.watch(query)
+        w = open_watch(server, transport, query)
         status = w.status
-        body = w.resp.read()
+        body = w.body()
         w.close()
         assert status == 422, (query, body)
         st = json.loads(body)
@@ -175,10 +182,10 @@ def test_watch_list_parameter_errors_are_422(server):
 
 
 # docs/api.md §6: a resourceVersion in the future is an ERROR event 504 after the 200.
-def test_watch_from_future_resource_version_gets_504_error_event(server):
+def test_watch_from_future_resource_version_gets_504_error_event(server, transport):
     rv = int(server.create_foo("foo-a")["metadata"]["resourceVersion"])
-    w = server.watch(f"resourceVersion={rv + 1000}")
-    assert w.status == 200
+    w = open_watch(server, transport, f"resourceVersion={rv + 1000}")
+    assert w.ok, w.status
     ev = w.next()
     assert ev["type"] == "ERROR", ev
     st = ev["object"]
@@ -230,12 +237,12 @@ def _open_sockets(pid):
 # A client that closes an idle watch must not leave its connection behind: nothing is written to
 # an idle stream, so the server has to notice the hang-up by itself (docs/api.md §6; the thousand
 # watchers of docs/design.md §8 depend on it).
-def test_closed_idle_watches_are_released(server):
+def test_closed_idle_watches_are_released(server, transport):
     pid = server.proc.pid
     before = _open_sockets(pid)
-    streams = [server.watch() for _ in range(5)]
+    streams = [open_watch(server, transport) for _ in range(5)]
     for s in streams:
-        assert s.resp.status == 200
+        assert s.ok, s.status
     wait_until(lambda: len(_open_sockets(pid) - before) >= 5, 10, "five watch sockets open")
     opened = _open_sockets(pid) - before
     for s in streams:
