@@ -7,11 +7,12 @@
  * replicas share (etcd), another replica's acknowledged write reaches this replica's cache a
  * moment later through the store's event stream. A GET or LIST without resourceVersion ("the
  * most recent", kube's semantics) therefore first asks the store for its current revision
- * (st_sync_rev) and waits until the kind's cache has reached it, as kube's consistent read from
- * cache does; one with resourceVersion=N waits for N. Both wait on the compute thread, never on
- * the service thread, and at most kube's 3 s, then answer 504. resourceVersion=0 and continued
- * lists are served from the cache as it is. SQLite has one writer, this process, whose writes
- * reach the cache before they are acknowledged: there every read is served at once.
+ * (st_sync_rev, shared by the reads of a burst: as_caches_read_point) and waits until the kind's
+ * cache has reached it, as kube's consistent read from cache does; one with resourceVersion=N waits
+ * for N. Both wait on the compute thread, never on the service thread, and at most kube's 3 s, then
+ * answer 504. resourceVersion=0 and continued lists are served from the cache as it is. SQLite has
+ * one writer, this process, whose writes reach the cache before they are acknowledged: there every
+ * read is served at once.
  */
 #include "apiserver/rest/handlers.h"
 #include "apiserver/rest/discovery.h"
@@ -209,7 +210,8 @@ typedef struct fresh_read {
     read_verb verb;
     as_target t;
     char *ns, *name, *sub;
-    uint64_t rv; /* the revision asked for; 0 = the store's current one (st_sync_rev) */
+    uint64_t rv;         /* the revision asked for; 0 = the store's current one (st_sync_rev) */
+    uint64_t arrived_ns; /* when the read arrived (reads share the store's answers) */
 } fresh_read;
 
 /*
@@ -256,7 +258,8 @@ static void fresh_read_job(as_req *req, void *data)
     wc_cache *cache = as_cache_of(srv, fr->t.resource);
     uint64_t start = clk_mono_ns(srv->clock), rv = fr->rv;
     api_error e = API_ERROR_INIT;
-    if (rv == 0 && st_sync_rev(srv->store, FRESH_READ_TIMEOUT_MS, &rv, &e) != 0) {
+    if (rv == 0 && as_caches_read_point(srv->caches, srv->store, fr->arrived_ns,
+                                        FRESH_READ_TIMEOUT_MS, &rv, &e) != 0) {
         as_respond_error(req, &e);
         apierr_clear(&e);
     } else {
@@ -289,6 +292,7 @@ static void read_fresh(as_req *req, const as_target *t, read_verb verb)
     fresh_read *fr = xcalloc(1, sizeof *fr);
     fr->verb = verb;
     fr->rv = rv;
+    fr->arrived_ns = clk_mono_ns(as_server_of(req)->clock);
     fr->ns = t->ns ? xstrdup(t->ns) : NULL;
     fr->name = t->name ? xstrdup(t->name) : NULL;
     fr->sub = t->sub ? xstrdup(t->sub) : NULL;
