@@ -1174,6 +1174,28 @@ static int read_offer(struct lws *wsi, ws_offer *offer, api_error *err)
     return rc;
 }
 
+/* The path of an upgrade request: lws holds it in its method's token (LWS_CALLBACK_HTTP, which
+   would pass it, does not come for an upgrade). NULL when lws read no request line. */
+static char *upgrade_path(struct lws *wsi)
+{
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (lws_hdr_total_length(wsi, methods[i].tok) > 0)
+            return header_dup(wsi, methods[i].tok);
+    return NULL;
+}
+
+/* Reads what an upgrade request says beyond its headers (on_http's checks, and the offered
+   subprotocols). Returns 0, or -1 with err set. */
+static int read_upgrade(as_conn *c, const char *path, ws_offer *offer, body_framing *framing,
+                        api_error *err)
+{
+    long long len;
+    if (check_request_line(c->wsi, path, err) != 0 || read_params(c->req, c->wsi, err) != 0 ||
+        read_framing(c->wsi, framing, &len, err) != 0)
+        return -1;
+    return read_offer(c->wsi, offer, err) == 0 ? 0 : -1;
+}
+
 /*
  * Whether a watch can be upgraded with this offer: lws must select one of the protocols offered
  * (it never selects the token, and drops an upgrade whose offer it cannot select from), and read
@@ -1202,52 +1224,43 @@ static int check_offer(const ws_offer *offer, size_t header_len, api_error *err)
  * and refuses (400) any other upgrade. A stream: returns 0 and lws upgrades, selecting the first
  * offered protocol it has registered (ws_protocols: the one the offer selected; never the
  * token). Anything else is answered here as plain HTTP, and returns 1 (lws completes the
- * transaction), or -1 to hang up (a request with a body, which lws would read as the next one).
+ * transaction), or -1 to hang up after the answer (a request with a body, which lws would read
+ * as the next one, or one it could not read whole).
  */
 static int on_upgrade(as_conn *c)
 {
     struct lws *wsi = c->wsi;
     if (c->req)
         end_request(c);
-    as_req *probe = req_new(c, NULL); /* finds the method: its token holds the path */
-    char *path = NULL;
-    for (size_t i = 0; i < sizeof methods / sizeof methods[0] && !path; i++)
-        if (methods[i].method == probe->method)
-            path = header_dup(wsi, methods[i].tok);
-    free(probe->path);
-    probe->path = xstrdup(path ? path : "/");
-    c->req = probe;
+    char *path = upgrade_path(wsi);
+    c->req = req_new(c, path);
     as_req *req = c->req;
     req->websocket = true;
     api_error err = API_ERROR_INIT;
     ws_offer offer = {0};
     body_framing framing = BODY_NONE;
-    long long len;
-    int rc = check_request_line(wsi, path, &err);
-    free(path);
-    if (rc == 0)
-        rc = read_params(req, wsi, &err);
-    if (rc == 0)
-        rc = read_framing(wsi, &framing, &len, &err);
-    if (rc == 0)
-        rc = read_offer(wsi, &offer, &err);
-    if (rc != 0) {
+    bool unreadable = read_upgrade(c, path, &offer, &framing, &err) != 0;
+    if (unreadable) {
         req->user = &c->http->anonymous;
         as_respond_error(req, &err);
         apierr_clear(&err);
     } else {
         authenticate(c, req, &offer);
         c->http->opt.handle(req->app, req); /* a GET: never offloaded */
-        if (req->parked)
+        if (req->parked) {
+            free(path);
+            ws_offer_clear(&offer);
             return -1; /* no read parks; should one, it is orphaned on close */
-        if (req->stream && !req->responded &&
-            check_offer(&offer, (size_t)lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL), &err) != 0) {
+        }
+        size_t header_len = (size_t)lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL);
+        if (req->stream && !req->responded && check_offer(&offer, header_len, &err) != 0) {
             req->stream_ops->free(req->stream);
             req->stream = NULL;
             as_respond_error(req, &err);
             apierr_clear(&err);
         }
     }
+    free(path);
     ws_offer_clear(&offer);
     if (req->stream && !req->responded) {
         log_request(req);
@@ -1256,8 +1269,8 @@ static int on_upgrade(as_conn *c)
     if (req->status < 300) /* the rest layer refuses non-watch upgrades; never let one by */
         as_respond_status(req, 400, "BadRequest",
                           "only watch requests can be upgraded to WebSocket");
-    bool body = framing != BODY_NONE;
-    if (write_refused_upgrade(c) < 0 || body)
+    /* After a request lws may not have read to its end (a body, a bad request line), close. */
+    if (write_refused_upgrade(c) < 0 || unreadable || framing != BODY_NONE)
         return -1;
     return 1;
 }

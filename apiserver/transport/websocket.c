@@ -147,8 +147,10 @@ static void take_name(ws_offer *o, const char *name, size_t len)
             o->selected = known_protocol(name, len);
         return;
     }
-    if (o->has_token || o->token_invalid) {
-        o->token_invalid = true; /* kube: "multiple base64.bearer.authorization tokens" */
+    if (++o->ntokens > 1) { /* kube: "multiple base64.bearer.authorization tokens" */
+        ws_offer_clear_token(o);
+        o->has_token = false;
+        o->token_invalid = true;
         return;
     }
     o->has_token = true;

@@ -46,8 +46,9 @@ typedef struct ws_offer {
     const char *selected;  /* the first offered protocol of ws_protocols, NULL = none offered */
     int noffered;          /* protocols offered besides the token */
     size_t longest_before; /* the longest name offered before `selected` (all, if none) */
-    bool has_token;        /* a bearer token subprotocol was offered ... */
-    bool token_invalid;    /* ... and it is not a valid one (answer 401) */
+    int ntokens;           /* token subprotocols offered (valid or not, empty or not) */
+    bool has_token;        /* a valid, non-empty token was offered: token holds it */
+    bool token_invalid;    /* a token subprotocol that cannot be one (answer 401) */
     char *token;           /* the decoded token (owned; NUL-terminated; may hold NUL bytes) */
     size_t token_len;
 } ws_offer;
