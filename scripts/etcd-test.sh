@@ -7,6 +7,9 @@
 #                                      state dir ("URL DIR"); etcd's log is DIR/etcd.log
 #   scripts/etcd-test.sh stop DIR      stops the etcd started with that DIR (its pid is in
 #                                      DIR/etcd.pid) and removes DIR
+#   scripts/etcd-test.sh kill DIR      stops that etcd but keeps DIR: a later `start DIR`
+#                                      restarts it with its data on the same ports (tests of
+#                                      reconnection)
 #
 # TLS: with ETCD_TLS_DIR set to a dir holding ca.crt, server.crt and server.key, etcd serves
 # https:// and requires client certificates signed by ca.crt.
@@ -20,7 +23,7 @@ WAIT_S=20
 MAX_REQUEST_BYTES=$((1536 * 1024 + 64 * 1024))
 
 usage() {
-    echo "usage: $0 start [DIR] | stop DIR" >&2
+    echo "usage: $0 start [DIR] | stop DIR | kill DIR" >&2
     exit 2
 }
 
@@ -35,8 +38,13 @@ start() {
     [ -n "$dir" ] || dir="$(mktemp -d "${TMPDIR:-/tmp}/foo-etcd.XXXXXX")"
     mkdir -p "$dir/data"
     local cport pport scheme=http tls=()
-    cport="$(free_port)"
-    pport="$(free_port)"
+    if [ -f "$dir/etcd.ports" ]; then
+        read -r cport pport <"$dir/etcd.ports" # a restart: same URL for the clients
+    else
+        cport="$(free_port)"
+        pport="$(free_port)"
+        echo "$cport $pport" >"$dir/etcd.ports"
+    fi
     if [ -n "${ETCD_TLS_DIR:-}" ]; then
         scheme=https
         tls=(--cert-file "$ETCD_TLS_DIR/server.crt" --key-file "$ETCD_TLS_DIR/server.key"
@@ -75,7 +83,8 @@ start() {
     return 1
 }
 
-stop() {
+# Ends the etcd whose pid DIR/etcd.pid records (the one this script started there).
+end_etcd() {
     local dir="$1" pid i
     [ -f "$dir/etcd.pid" ] || { echo "etcd-test: no etcd.pid in $dir" >&2; return 1; }
     pid="$(cat "$dir/etcd.pid")"
@@ -86,13 +95,21 @@ stop() {
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
-        kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -9 "$pid"
+            while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+        fi
     fi
-    rm -rf "$dir"
+}
+
+stop() {
+    end_etcd "$1" || return 1
+    rm -rf "$1"
 }
 
 case "${1:-}" in
 start) [ $# -le 2 ] || usage; start "${2:-}" ;;
 stop) [ $# -eq 2 ] || usage; stop "$2" ;;
+kill) [ $# -eq 2 ] || usage; end_etcd "$2" ;;
 *) usage ;;
 esac

@@ -109,6 +109,8 @@ static int ex_visit_page(ex_store *s, const ej_range *r, st_kv_fn fn, void *ctx)
             log_kv(LOG_ERROR, "etcd returned a key outside the range asked", "key", kv->key, NULL);
             return ST_EIO;
         }
+        if (kv->key[s->prefix_len] == '\0')
+            continue; /* the marker */
         size_t len = 0;
         char *v = ej_stamp_rv(kv->value, kv->value_len, kv->mod_rev, &len);
         if (!v) {
@@ -157,16 +159,21 @@ int ex_range_all(ex_store *s, eh_conn *c, const char *sub, uint64_t rev, st_kv_f
     return rc == -ETIMEDOUT ? ST_EIO : rc;
 }
 
-int ex_current(ex_store *s, eh_conn *c, int timeout_ms, uint64_t *rev, const char **why)
+int ex_current(ex_store *s, eh_conn *c, int timeout_ms, uint64_t *rev, uint64_t *marker_rev,
+               const char **why)
 {
-    char *body = ej_range_request(s->prefix, true, NULL, 0, 0, true);
+    /* The marker key is the prefix itself (etcd_store.h). */
+    char *body = ej_range_request(s->prefix, false, NULL, 0, 0, false);
     sbuf resp = SBUF_INIT;
+    uint64_t marker = 0;
     int rc = ex_call(c, "/v3/kv/range", body, timeout_ms, &resp, why);
-    if (rc == 0 && ej_parse_header_rev(resp.data, resp.len, rev) != 0) {
+    if (rc == 0 && ej_parse_marker(resp.data, resp.len, rev, &marker) != 0) {
         log_kv(LOG_ERROR, "cannot decode etcd's range answer", NULL);
         *why = "undecodable answer from etcd";
         rc = ST_EIO;
     }
+    if (marker_rev)
+        *marker_rev = marker;
     free(body);
     sbuf_free(&resp);
     return rc;
@@ -203,7 +210,7 @@ static int ex_history(st_store *base, uint64_t after_rev, st_sink_fn fn, void *c
     eh_conn *c = ex_conn_get(s);
     const char *why = NULL;
     uint64_t rev = 0;
-    int rc = ex_current(s, c, 0, &rev, &why);
+    int rc = ex_current(s, c, 0, &rev, NULL, &why);
     ex_conn_put(s, c);
     if (rc != 0)
         return ST_EIO;
@@ -218,7 +225,8 @@ static int ex_sync_rev(st_store *base, int timeout_ms, uint64_t *rev, api_error 
     ex_store *s = ex_of(base);
     eh_conn *c = ex_conn_get(s);
     const char *why = "etcd unreachable";
-    int rc = ex_current(s, c, timeout_ms > 0 ? timeout_ms : 1, rev, &why);
+    uint64_t now = 0;
+    int rc = ex_current(s, c, timeout_ms > 0 ? timeout_ms : 1, &now, rev, &why);
     ex_conn_put(s, c);
     if (rc == -ETIMEDOUT)
         apierr_set(err, 504, "Timeout", "etcd did not answer a consistent read in time: %s", why);
@@ -303,6 +311,8 @@ static void ex_txn_result(st_write *w, ej_txn *t, uint64_t *target)
 {
     *target = t->rev;
     if (!t->succeeded) {
+        /* Once the sink shows the prefix's last write, it shows why the compare failed. */
+        *target = t->marker_rev;
         w->result = w->op == ST_CREATE ? ST_EEXIST : t->key_exists ? ST_ECONFLICT : ST_ENOENT;
         return;
     }
@@ -330,7 +340,7 @@ static void ex_apply(ex_store *s, eh_conn *c, st_write *w, uint64_t *target)
     }
     char *key = xasprintf("%s%s", s->prefix, w->key);
     char op = w->op == ST_CREATE ? 'c' : w->op == ST_UPDATE ? 'u' : 'd';
-    char *body = ej_txn_request(op, key, stored, stored_len, w->expect_rev);
+    char *body = ej_txn_request(op, key, stored, stored_len, w->expect_rev, s->prefix);
     free(stored);
     free(key);
     sbuf resp = SBUF_INIT;
@@ -798,7 +808,7 @@ st_store *st_etcd_open(const st_etcd_options *opt, api_error *err)
     eh_conn *c = ex_conn_get(s);
     const char *why = "etcd unreachable";
     uint64_t rev = 0;
-    int rc = ex_current(s, c, 0, &rev, &why);
+    int rc = ex_current(s, c, 0, &rev, NULL, &why);
     ex_conn_put(s, c);
     if (rc != 0) {
         apierr_set(err, 503, "ServiceUnavailable", "cannot reach etcd at %s: %s", s->endpoints[0],

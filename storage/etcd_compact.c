@@ -48,7 +48,7 @@ void *ex_compact_main(void *arg)
         due = now + interval_ns;
         uint64_t cur = 0;
         const char *why = NULL;
-        if (ex_current(s, c, 0, &cur, &why) != 0)
+        if (ex_current(s, c, 0, &cur, NULL, &why) != 0)
             continue; /* logged; try again next interval */
         if (seen)
             ec_compact(s, c, seen);

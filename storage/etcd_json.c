@@ -163,7 +163,7 @@ char *ej_range_request(const char *key, bool prefix_end, const char *after_key, 
 }
 
 char *ej_txn_request(char op, const char *key, const char *value, size_t value_len,
-                     uint64_t expect_rev)
+                     uint64_t expect_rev, const char *marker)
 {
     sbuf sb = SBUF_INIT;
     size_t klen = strlen(key);
@@ -189,8 +189,12 @@ char *ej_txn_request(char op, const char *key, const char *value, size_t value_l
         ej_put_b64_field(&sb, "value", value, value_len);
         sbuf_putc(&sb, '}');
     }
-    sbuf_puts(&sb, "}],\"failure\":[{\"request_range\":{");
+    sbuf_puts(&sb, "},{\"request_put\":{");
+    ej_put_b64_field(&sb, "key", marker, strlen(marker));
+    sbuf_puts(&sb, "}}],\"failure\":[{\"request_range\":{");
     ej_put_b64_field(&sb, "key", key, klen);
+    sbuf_puts(&sb, ",\"keys_only\":true}},{\"request_range\":{");
+    ej_put_b64_field(&sb, "key", marker, strlen(marker));
     sbuf_puts(&sb, ",\"keys_only\":true}}]}");
     return sbuf_detach(&sb, NULL);
 }
@@ -398,6 +402,20 @@ int ej_parse_range(const char *body, size_t len, ej_range *out)
     return rc;
 }
 
+int ej_parse_marker(const char *body, size_t len, uint64_t *rev, uint64_t *marker_rev)
+{
+    ej_range r;
+    if (ej_parse_range(body, len, &r) != 0)
+        return -EPROTO;
+    int rc = r.n > 1 ? -EPROTO : 0;
+    *rev = r.rev;
+    *marker_rev = r.n == 1 ? r.kvs[0].mod_rev : 0;
+    if (*marker_rev > *rev)
+        rc = -EPROTO;
+    ej_range_free(&r);
+    return rc;
+}
+
 void ej_range_free(ej_range *r)
 {
     for (size_t i = 0; i < r->n; i++)
@@ -406,13 +424,10 @@ void ej_range_free(ej_range *r)
     memset(r, 0, sizeof(*r));
 }
 
-/* The one response of the txn's taken branch: its only member's name and value. */
-static int ej_txn_response(const cJSON *root, const char **name, const cJSON **value)
+/* The i-th of the two responses of the txn's taken branch: its only member's name and value. */
+static int ej_txn_response(const cJSON *arr, int i, const char **name, const cJSON **value)
 {
-    const cJSON *arr = NULL;
-    if (ej_array_field(root, "responses", &arr) != 0 || !arr || cJSON_GetArraySize(arr) != 1)
-        return -EPROTO;
-    const cJSON *r = cJSON_GetArrayItem(arr, 0);
+    const cJSON *r = cJSON_GetArrayItem(arr, i);
     if (!cJSON_IsObject(r) || !r->child || r->child->next || !cJSON_IsObject(r->child))
         return -EPROTO;
     *name = r->child->string;
@@ -420,9 +435,15 @@ static int ej_txn_response(const cJSON *root, const char **name, const cJSON **v
     return 0;
 }
 
-/* Success branch: a put (nothing to read) or a delete_range with its prev_kvs. */
-static int ej_txn_success(const char *name, const cJSON *value, ej_txn *out)
+/* Success branch: a put (nothing to read) or a delete_range with its prev_kvs; then the
+   marker's put. */
+static int ej_txn_success(const cJSON *arr, ej_txn *out)
 {
+    const char *name = NULL, *marker = NULL;
+    const cJSON *value = NULL, *mvalue = NULL;
+    if (ej_txn_response(arr, 0, &name, &value) != 0 ||
+        ej_txn_response(arr, 1, &marker, &mvalue) != 0 || strcmp(marker, "response_put") != 0)
+        return -EPROTO;
     if (strcmp(name, "response_put") == 0)
         return 0;
     if (strcmp(name, "response_delete_range") != 0)
@@ -436,38 +457,50 @@ static int ej_txn_success(const char *name, const cJSON *value, ej_txn *out)
     return n == 1 ? ej_kv_decode(cJSON_GetArrayItem(prev, 0), &out->prev) : 0;
 }
 
-/* Failure branch: the range of the key (keys_only: no value). */
-static int ej_txn_failure(const char *name, const cJSON *value, ej_txn *out)
+/* A one-key range inside a txn: *found and the key's mod_revision. */
+static int ej_txn_range(const cJSON *arr, int i, bool *found, uint64_t *mod_rev)
 {
-    if (strcmp(name, "response_range") != 0)
+    const char *name = NULL;
+    const cJSON *value = NULL;
+    if (ej_txn_response(arr, i, &name, &value) != 0 || strcmp(name, "response_range") != 0)
         return -EPROTO;
     ej_range r;
     if (ej_range_decode(value, false, &r) != 0)
         return -EPROTO;
     int rc = r.n > 1 ? -EPROTO : 0;
-    if (rc == 0 && r.n == 1) {
-        out->key_exists = true;
-        out->cur_mod_rev = r.kvs[0].mod_rev;
-    }
+    *found = r.n == 1;
+    *mod_rev = r.n == 1 ? r.kvs[0].mod_rev : 0;
     ej_range_free(&r);
     return rc;
+}
+
+/* Failure branch: the range of the key, then the one of the marker. */
+static int ej_txn_failure(const cJSON *arr, ej_txn *out)
+{
+    bool marker_found = false;
+    uint64_t key_rev = 0;
+    if (ej_txn_range(arr, 0, &out->key_exists, &key_rev) != 0 ||
+        ej_txn_range(arr, 1, &marker_found, &out->marker_rev) != 0)
+        return -EPROTO;
+    /* The marker is written with every write, so it is at least as new as any key. */
+    return key_rev <= out->marker_rev && out->marker_rev <= out->rev ? 0 : -EPROTO;
 }
 
 int ej_parse_txn(const char *body, size_t len, ej_txn *out)
 {
     memset(out, 0, sizeof(*out));
     cJSON *root = ej_parse_object(body, len);
-    const char *name = NULL;
-    const cJSON *value = NULL;
+    const cJSON *arr = NULL;
     int rc = root ? 0 : -EPROTO;
     if (rc == 0)
         rc = ej_header(root, true, &out->rev);
     if (rc == 0)
         rc = ej_bool_field(root, "succeeded", &out->succeeded);
+    if (rc == 0 &&
+        (ej_array_field(root, "responses", &arr) != 0 || !arr || cJSON_GetArraySize(arr) != 2))
+        rc = -EPROTO;
     if (rc == 0)
-        rc = ej_txn_response(root, &name, &value);
-    if (rc == 0)
-        rc = out->succeeded ? ej_txn_success(name, value, out) : ej_txn_failure(name, value, out);
+        rc = out->succeeded ? ej_txn_success(arr, out) : ej_txn_failure(arr, out);
     cJSON_Delete(root);
     if (rc != 0)
         ej_txn_free(out);

@@ -57,16 +57,19 @@ char *ej_range_request(const char *key, bool prefix_end, const char *after_key, 
 /*
  * A txn for one write. op: 'c' create (compare CREATE == 0), 'u' update or 'd' delete (compare
  * MOD == expect_rev, or CREATE > 0 when expect_rev is 0). Success: put value / delete with
- * prev_kv. Failure: a range of the key (to tell missing from conflicting).
+ * prev_kv, and a put of the (empty) marker key, so the marker's mod_revision is the revision of
+ * the prefix's last write. Failure: a range of the key (missing or conflicting?) and one of the
+ * marker (the revision a reader must reach to see why it failed).
  */
 char *ej_txn_request(char op, const char *key, const char *value, size_t value_len,
-                     uint64_t expect_rev);
+                     uint64_t expect_rev, const char *marker);
 /* {"create_request":{...}} for a watch of the prefix from start_rev, with prev_kv and progress. */
 char *ej_watch_request(const char *prefix, uint64_t start_rev);
 
 /* ---- responses ---- */
 
-/* A range answer (/v3/kv/range): header revision, kvs in key order, more, count. */
+/* A range answer (/v3/kv/range): header revision, kvs in key order, more, count. A range of the
+   marker key alone tells the revision of the prefix's last write (marker_rev below). */
 typedef struct ej_range {
     uint64_t rev;
     ej_kv *kvs;
@@ -76,14 +79,16 @@ typedef struct ej_range {
 } ej_range;
 
 int ej_parse_range(const char *body, size_t len, ej_range *out);
+/* The header revision and the one key's mod_revision (0 when absent) of a one-key range. */
+int ej_parse_marker(const char *body, size_t len, uint64_t *rev, uint64_t *marker_rev);
 void ej_range_free(ej_range *r);
 
 /* A txn answer built by ej_txn_request. */
 typedef struct ej_txn {
-    uint64_t rev;    /* header revision: the write's revision, or the one the compare failed at */
-    bool succeeded;  /* the compare held and the write happened */
-    bool key_exists; /* failure: the range found the key (then cur_mod_rev is its mod_revision) */
-    uint64_t cur_mod_rev;
+    uint64_t rev;        /* header revision: the write's revision, or the one it failed at */
+    bool succeeded;      /* the compare held and the write happened */
+    bool key_exists;     /* failure: the range found the key */
+    uint64_t marker_rev; /* failure: the marker's mod_revision (0: no write under the prefix) */
     ej_kv prev; /* success of a delete: the deleted key-value (prev_kv), key NULL if absent */
 } ej_txn;
 

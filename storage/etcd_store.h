@@ -2,6 +2,12 @@
  * etcd_store.h - private: the etcd store's state, shared by etcd.c (open, writes, reads, close),
  * etcd_watch.c (the watch thread) and etcd_compact.c (the compactor thread).
  *
+ * The marker: every write's txn also puts an empty value at the key `prefix` itself (no store
+ * key maps to it: store keys are not empty), so its mod_revision is the revision of the last
+ * write under the prefix, by any replica. A consistent read waits for it (st_sync_rev), a failed
+ * compare's done waits for the value it read in the same txn: revisions the prefix's watch is
+ * sure to deliver, even when other clients of etcd write elsewhere. Reads and the watch skip it.
+ *
  * Locking: mu guards the write queues (pending, in flight, awaiting delivery), delivered and the
  * flags; it is never held while calling out (sink, observer, done) or while talking to etcd.
  */
@@ -81,8 +87,12 @@ void ex_conn_put(ex_store *s, eh_conn *c);
  */
 int ex_call(eh_conn *c, const char *path, const char *body, int timeout_ms, sbuf *resp,
             const char **why);
-/* etcd's current revision, through a linearizable count-only range of the prefix (as ex_call). */
-int ex_current(ex_store *s, eh_conn *c, int timeout_ms, uint64_t *rev, const char **why);
+/*
+ * etcd's current revision (*rev) and the marker's mod_revision (*marker_rev when non-NULL; 0 when
+ * nothing was written under the prefix), through a linearizable range of the marker (as ex_call).
+ */
+int ex_current(ex_store *s, eh_conn *c, int timeout_ms, uint64_t *rev, uint64_t *marker_rev,
+               const char **why);
 
 /*
  * Reads every key under s->prefix + sub at revision rev (0 = now) page by page, calling fn with

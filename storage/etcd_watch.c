@@ -49,6 +49,8 @@ static void ew_deliver(ew_state *st, const ej_event *ev)
                NULL);
         return;
     }
+    if (ev->kv.key[s->prefix_len] == '\0')
+        return; /* the marker: its write's own event has the same revision */
     const ej_kv *src = ev->is_delete ? &ev->prev : &ev->kv;
     size_t len = 0;
     char *value = src->key ? ej_stamp_rv(src->value, src->value_len, rev, &len) : NULL;
