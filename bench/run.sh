@@ -37,6 +37,13 @@
 #       and the stores' own count of bytes (inf_store_bytes of informers with the manager's
 #       options, synced once the run is over: the manager does not publish its own).
 #
+# Part 4, two replicas on one etcd (issue 10; etcd from scripts/etcd-test.sh, 1000 Foos):
+#   (i) durable creates, 32 conns, through replica A  vs raw etcd puts of ~1 KB, 32 threads
+#       (bench/etcd_baseline.c), goal >= 0.8x
+#   (j) GET of one Foo and LIST of 1000 on replica B, consistent (no resourceVersion: each waits
+#       for etcd's revision) and resourceVersion=0 (the cache as it is), beside (a) and (b)
+#   (k) event latency from a write acknowledged by A to the event on B's WATCHERS watchers
+#
 # Load: wrk over HTTPS keep-alive. wrk cannot present client certificates, so the servers get a
 # --token-auth-file with one bearer token in group system:masters; the informers use the
 # standalone admin kubeconfig (client certificate).
@@ -117,6 +124,10 @@ cleanup() {
     cp "$WORK/foo-apiserver-10k.log" "$OUT/foo-apiserver-10k.log" 2>/dev/null || true
     cp "$WORK/foo-apiserver-ctl.log" "$OUT/foo-apiserver-ctl.log" 2>/dev/null || true
     cp "$WORK/foo-apiserver-direct.log" "$OUT/foo-apiserver-direct.log" 2>/dev/null || true
+    cp "$WORK/foo-apiserver-etcd-a.log" "$OUT/foo-apiserver-etcd-a.log" 2>/dev/null || true
+    cp "$WORK/foo-apiserver-etcd-b.log" "$OUT/foo-apiserver-etcd-b.log" 2>/dev/null || true
+    # etcd-test.sh stops only the etcd it started (its pid file) and removes its dir.
+    [ -f "$WORK/etcd/etcd.pid" ] && bash "$ROOT/scripts/etcd-test.sh" stop "$WORK/etcd" >/dev/null 2>&1
     cp "$WORK/foo-controller-manager.log" "$OUT/foo-controller-manager.log" 2>/dev/null || true
     cp "$WORK/nginx/error.log" "$OUT/nginx-error.log" 2>/dev/null || true
     rm -rf "$WORK"
@@ -140,7 +151,8 @@ stop_pid() {
     wait "$pid" 2>/dev/null || true
 }
 
-# Starts a standalone foo-apiserver with a fresh data dir (name $1) and the bench token; sets
+# Starts a standalone foo-apiserver with a fresh data dir (name $1; two servers given the same
+# name share it), log suffix $2, any further arguments as extra flags, and the bench token; sets
 # SERVER_PID, SERVER_URL, SERVER_PORT, SERVER_CA, SERVER_DATA, SERVER_LOG; waits for /readyz.
 start_server() {
     SERVER_PORT="$(free_port)"
@@ -150,7 +162,7 @@ start_server() {
     SERVER_CA="$SERVER_DATA/pki/ca.crt"
     printf '%s,bench,bench-uid,"system:masters"\n' "$TOKEN" >"$WORK/tokens.csv"
     "$BUILD/foo-apiserver" --standalone --data-dir "$SERVER_DATA" --secure-port "$SERVER_PORT" \
-        --bind-address 127.0.0.1 --token-auth-file "$WORK/tokens.csv" 2>"$SERVER_LOG" &
+        --bind-address 127.0.0.1 --token-auth-file "$WORK/tokens.csv" "${@:3}" 2>"$SERVER_LOG" &
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
     for _ in $(seq 200); do [ -f "$SERVER_CA" ] && break; sleep 0.1; done
@@ -414,6 +426,39 @@ CTL_DIRECT="$OUT/controller-direct.txt"
 server_alive "the direct writes"
 stop_pid "$SERVER_PID"
 
+# ============================ part 4: two replicas on one etcd ================================
+echo "bench: etcd, two replicas" >&2
+# shellcheck disable=SC2046
+cc "${CFLAGS[@]}" -o "$WORK/etcd_baseline" "$HERE/etcd_baseline.c" \
+    $(pkg-config --cflags --libs libcurl openssl) -pthread
+etcd_started="$(bash "$ROOT/scripts/etcd-test.sh" start "$WORK/etcd")"
+ETCD_URL="${etcd_started%% *}"
+ETCD_FLAGS=(--storage etcd --etcd-servers "$ETCD_URL" --etcd-prefix /bench)
+start_server etcd -etcd-a "${ETCD_FLAGS[@]}"
+A_PID="$SERVER_PID" A_URL="$SERVER_URL" A_PORT="$SERVER_PORT"
+start_server etcd -etcd-b "${ETCD_FLAGS[@]}"
+B_PID="$SERVER_PID" B_URL="$SERVER_URL" B_PORT="$SERVER_PORT"
+echo "bench: creating $LIST_SIZE Foos through replica A" >&2
+"$PYTHON" "$HERE/fill.py" create "$A_URL" "$SERVER_CA" "$TOKEN" "$LIST_SIZE" foo
+get_etcd="$(run_wrk get-foo-etcd WRK "${AUTH[@]}" "$B_URL$GET_PATH")"
+get_etcd0="$(run_wrk get-foo-etcd-rv0 WRK "${AUTH[@]}" "$B_URL$GET_PATH?resourceVersion=0")"
+list_etcd="$(run_wrk list-foo-etcd WRK "${AUTH[@]}" "$B_URL$LIST_PATH")"
+list_etcd0="$(run_wrk list-foo-etcd-rv0 WRK "${AUTH[@]}" "$B_URL$LIST_PATH?resourceVersion=0")"
+SERVER_PID="$A_PID" SERVER_LOG="$WORK/foo-apiserver-etcd-a.log"
+export FOO_TOKEN="$TOKEN" FOO_PREFIX=e # read by create.lua
+create_etcd="$(run_wrk create-foo-etcd WRK -s "$HERE/create.lua" "$A_URL")"
+echo "bench: raw etcd puts, $SQLITE_THREADS threads" >&2
+etcd_line="$("$WORK/etcd_baseline" "$ETCD_URL" /bench-raw "$SQLITE_THREADS" "$SQLITE_SECONDS" \
+    "$ROW_BYTES")"
+create_raw_etcd="$(awk '{ print $6 }' <<<"$etcd_line")"
+echo "bench: etcd watch latency, write on A, $WATCHERS watchers on B" >&2
+etcd_watch_line="$("$WORK/watch_latency" 127.0.0.1 "$B_PORT" "$SERVER_CA" "$TOKEN" "$WATCHERS" \
+    "$WATCH_WRITES" foo "$LIST_SIZE" "$B_PID" "$A_PORT")"
+echo "$etcd_watch_line" >"$OUT/watch-latency-etcd.txt"
+stop_pid "$A_PID"
+stop_pid "$B_PID"
+bash "$ROOT/scripts/etcd-test.sh" stop "$WORK/etcd" >/dev/null
+
 # ---- report
 list_bytes="$(stat -c %s "$WORK/www/foos.json")"
 get_bytes="$(stat -c %s "$WORK/www/foo.json")"
@@ -421,6 +466,7 @@ big_bytes="$(stat -c %s "$WORK/foos-10k.json")"
 C="$OUT/informer-c.txt"
 N="$OUT/informer-node.txt"
 wl() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$watch_line"; }
+ewl() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$etcd_watch_line"; }
 {
     echo "# foo bench $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, git $(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo '?'), load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "# ratio > 1 means foo is better: foo/baseline for rates, baseline/foo for times and memory, target/foo for targets"
@@ -444,6 +490,9 @@ wl() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' 
         "(rest_client_requests_total but GET), direct client $(value_of "$CTL_DIRECT" direct_writes)" \
         "from $CTL_THREADS threads ($(value_of "$CTL_DIRECT" direct_writes_per_s) req/s);" \
         "goal: time within 3x of direct (ratio >= 0.33)"
+    echo "# etcd: two replicas (A writes, B serves reads and watches), baseline of creates:" \
+        "$SQLITE_THREADS threads of raw ~$ROW_BYTES B puts to the gateway: $etcd_line;" \
+        "goal >= 0.8x; GET/LIST on B beside part 1's SQLite figures; watch: $etcd_watch_line"
     echo "# controller cache at the end: $(value_of "$CTL_CONVERGE" foos) Foos of" \
         "$(value_of "$CTL_CONVERGE" foos_store_bytes_per_obj) B and" \
         "$(value_of "$CTL_CONVERGE" deployments) Deployments of" \
@@ -470,6 +519,9 @@ wl() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' 
         -v crss0="$mgr_rss0" -v crss1="$mgr_rss1" \
         -v cfs="$(value_of "$CTL_CONVERGE" foos_store_bytes_per_obj)" \
         -v cds="$(value_of "$CTL_CONVERGE" deployments_store_bytes_per_obj)" \
+        -v ge="$get_etcd" -v ge0="$get_etcd0" -v le="$list_etcd" -v le0="$list_etcd0" \
+        -v ce="$create_etcd" -v cre="$create_raw_etcd" -v ewp50="$(ewl ack_to_event_p50_ms)" \
+        -v ewp99="$(ewl ack_to_event_p99_ms)" -v ews99="$(ewl sent_to_event_p99_ms)" \
         -v n="$BIG_SIZE" -v w="$WATCHERS" '
     # a / b with two decimals; "inf" when b is 0 (a 0 ms latency), "-" when either is missing
     function ratio(a, b) {
@@ -510,5 +562,13 @@ wl() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' 
         printf fmt, "controller RSS B/cached object vs target",
             sprintf("%.0f", (crss1 - crss0) * 1024 / (2 * n)), 2048,
             ratio(2048, (crss1 - crss0) * 1024 / (2 * n))
+        printf fmt, "etcd: durable creates (/s) vs raw etcd puts", ce, cre, ratio(ce, cre)
+        printf fmt, "etcd: GET one Foo, replica B (req/s) vs sqlite", ge, gf, ratio(ge, gf)
+        printf fmt, "etcd: GET ?resourceVersion=0 (req/s) vs sqlite", ge0, gf, ratio(ge0, gf)
+        printf fmt, "etcd: LIST 1000, replica B (req/s) vs sqlite", le, lf, ratio(le, lf)
+        printf fmt, "etcd: LIST ?resourceVersion=0 (req/s) vs sqlite", le0, lf, ratio(le0, lf)
+        printf fmt, "etcd: write on A -> event on B p50 (ms)", ewp50, "-", "-"
+        printf fmt, "etcd: write on A -> event on B p99 (ms)", ewp99, 20, ratio(20, ewp99)
+        printf fmt, "etcd: sent on A -> event on B p99 (ms)", ews99, 20, ratio(20, ews99)
     }'
 } | tee "$OUT/results.txt"

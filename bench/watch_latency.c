@@ -11,7 +11,10 @@
  * stamps each read as it returns, so the numbers include this reader's own queueing: they are
  * an upper bound of the server's latency. An event read before its 200 counts as 0 ms ("early").
  *
- * Usage: watch_latency HOST PORT CA_FILE TOKEN WATCHERS WRITES PREFIX COUNT [SERVER_PID]
+ * Usage: watch_latency HOST PORT CA_FILE TOKEN WATCHERS WRITES PREFIX COUNT [SERVER_PID
+ *        [WRITE_PORT]]
+ * WRITE_PORT: the writer talks to another server than the watchers (another replica on the same
+ * etcd: the latency from a write on one replica to the event on another); default PORT.
  * Output (stdout, one line of "key value" pairs):
  *   watchers, writes, pairs   counts (writes made; the run stops early, see run_writes)
  *   missing                   pairs whose event never came within EVENT_WAIT_S
@@ -68,6 +71,7 @@ typedef struct args {
     const char *host, *ca, *token, *prefix;
     int port, watchers, writes, count;
     int server_pid; /* 0 = unknown: no server CPU figure */
+    int write_port; /* the writer's server (PORT unless given) */
 } args;
 
 /* ---- small helpers ---- */
@@ -598,14 +602,22 @@ static void report(const results *r, double reader_busy_s, double server_cpu_s)
 
 static args parse_args(int argc, char **argv)
 {
-    if (argc != 9 && argc != 10)
+    if (argc < 9 || argc > 11)
         die("usage", "watch_latency HOST PORT CA_FILE TOKEN WATCHERS WRITES PREFIX COUNT "
-                     "[SERVER_PID]");
-    args a = {argv[1],       argv[3],       argv[4],
-              argv[7],       atoi(argv[2]), atoi(argv[5]),
-              atoi(argv[6]), atoi(argv[8]), argc == 10 ? atoi(argv[9]) : 0};
-    if (a.port <= 0 || a.watchers <= 0 || a.writes <= 0 || a.count <= 0 || a.server_pid < 0)
-        die("usage", "PORT, WATCHERS, WRITES and COUNT must be positive");
+                     "[SERVER_PID [WRITE_PORT]]");
+    args a = {argv[1],
+              argv[3],
+              argv[4],
+              argv[7],
+              atoi(argv[2]),
+              atoi(argv[5]),
+              atoi(argv[6]),
+              atoi(argv[8]),
+              argc >= 10 ? atoi(argv[9]) : 0,
+              argc == 11 ? atoi(argv[10]) : atoi(argv[2])};
+    if (a.port <= 0 || a.watchers <= 0 || a.writes <= 0 || a.count <= 0 || a.server_pid < 0 ||
+        a.write_port <= 0)
+        die("usage", "PORT, WATCHERS, WRITES, COUNT and WRITE_PORT must be positive");
     return a;
 }
 
@@ -658,8 +670,13 @@ int main(int argc, char **argv)
     pthread_mutex_init(&r.mu, NULL);
     pthread_cond_init(&r.cond, NULL);
 
+    /* The watchers start from their own server's revision. */
     conn writer = tls_connect(ctx, a.host, a.port);
     char *rv = collection_rv(&writer, a.host, a.token);
+    if (a.write_port != a.port) {
+        conn_close(&writer);
+        writer = tls_connect(ctx, a.host, a.write_port);
+    }
     int epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0)
         die("epoll_create1", strerror(errno));

@@ -1,0 +1,152 @@
+/*
+ * etcd_baseline.c - the baseline of the durable-create benchmark on etcd (issue 10): raw puts to
+ * etcd's JSON gateway, the same concurrency as foo's clients, so foo's creates on etcd read as a
+ * fraction of what etcd itself takes.
+ *
+ * Each thread keeps one libcurl handle (one kept-alive HTTP/1.1 connection) and POSTs
+ * /v3/kv/put of a ~ROW_BYTES value under PREFIX/bench-<thread>-<n>, as fast as etcd answers,
+ * for SECONDS. A create by foo costs one txn (a compare on the key's create revision, the put)
+ * plus the watch delivering it; this is the put alone, the upper bound.
+ *
+ * Usage: etcd_baseline URL PREFIX THREADS SECONDS ROW_BYTES
+ * Prints one line: "puts N seconds S rate R" (R = puts per second). Exit 1 on any error.
+ * Built by bench/run.sh with cc (libcurl, OpenSSL's base64); not part of the CMake build.
+ */
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_THREADS 256
+
+typedef struct bench {
+    const char *url, *prefix;
+    int seconds;
+    int row_bytes;
+    double start;
+    atomic_long puts;
+    atomic_int failed;
+} bench;
+
+typedef struct worker {
+    bench *b;
+    int id;
+} worker;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Standard base64 of len bytes, as the gateway wants keys and values; caller frees. */
+static char *b64(const char *data, size_t len)
+{
+    char *out = malloc(4 * ((len + 2) / 3) + 1);
+    if (!out)
+        abort();
+    EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)data, (int)len);
+    return out;
+}
+
+/* Discards the answer's body (its status is checked). */
+static size_t discard(char *p, size_t size, size_t n, void *ctx)
+{
+    (void)p, (void)ctx;
+    return size * n;
+}
+
+static void *run(void *arg)
+{
+    worker *w = arg;
+    bench *b = w->b;
+    CURL *c = curl_easy_init();
+    if (!c) {
+        atomic_store(&b->failed, 1);
+        return NULL;
+    }
+    char *url = malloc(strlen(b->url) + 16);
+    char *value = malloc((size_t)b->row_bytes + 1);
+    if (!url || !value)
+        abort();
+    sprintf(url, "%s/v3/kv/put", b->url);
+    memset(value, 'x', (size_t)b->row_bytes);
+    value[b->row_bytes] = '\0';
+    char *value64 = b64(value, (size_t)b->row_bytes);
+    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    for (long i = 0; now_s() - b->start < b->seconds && !atomic_load(&b->failed); i++) {
+        char key[256];
+        int klen = snprintf(key, sizeof key, "%s/bench-%d-%ld", b->prefix, w->id, i);
+        char *key64 = b64(key, (size_t)klen);
+        size_t blen = strlen(key64) + strlen(value64) + 32;
+        char *body = malloc(blen);
+        if (!body)
+            abort();
+        snprintf(body, blen, "{\"key\":\"%s\",\"value\":\"%s\"}", key64, value64);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        long status = 0;
+        CURLcode rc = curl_easy_perform(c);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        free(body);
+        free(key64);
+        if (rc != CURLE_OK || status != 200) {
+            fprintf(stderr, "etcd_baseline: put: %s (HTTP %ld)\n", curl_easy_strerror(rc), status);
+            atomic_store(&b->failed, 1);
+            break;
+        }
+        atomic_fetch_add(&b->puts, 1);
+    }
+    curl_slist_free_all(hdr);
+    curl_easy_cleanup(c);
+    free(value64);
+    free(value);
+    free(url);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 6) {
+        fprintf(stderr, "usage: %s URL PREFIX THREADS SECONDS ROW_BYTES\n", argv[0]);
+        return 1;
+    }
+    bench b = {
+        .url = argv[1], .prefix = argv[2], .seconds = atoi(argv[4]), .row_bytes = atoi(argv[5])};
+    int threads = atoi(argv[3]);
+    if (threads < 1 || threads > MAX_THREADS || b.seconds < 1 || b.row_bytes < 1) {
+        fprintf(stderr, "etcd_baseline: bad arguments\n");
+        return 1;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    atomic_init(&b.puts, 0);
+    atomic_init(&b.failed, 0);
+    pthread_t th[MAX_THREADS];
+    worker ws[MAX_THREADS];
+    b.start = now_s();
+    for (int i = 0; i < threads; i++) {
+        ws[i] = (worker){&b, i};
+        if (pthread_create(&th[i], NULL, run, &ws[i]) != 0) {
+            fprintf(stderr, "etcd_baseline: cannot start thread %d\n", i);
+            return 1;
+        }
+    }
+    for (int i = 0; i < threads; i++)
+        pthread_join(th[i], NULL);
+    double elapsed = now_s() - b.start;
+    curl_global_cleanup();
+    if (atomic_load(&b.failed))
+        return 1;
+    long n = atomic_load(&b.puts);
+    printf("puts %ld seconds %.2f rate %.1f\n", n, elapsed, (double)n / elapsed);
+    return 0;
+}
