@@ -6,7 +6,7 @@
  * paths follow kube's: the collection, the item, /status, /scale and custom subresources, under
  * /namespaces/{namespace}/ for a namespaced kind, which also gets the all-namespaces list at
  * /RESOURCE, then the deprecated watch paths kube still lists (.../watch/[namespaces/
- * {namespace}/]RESOURCE[/{name}], docs/api.md §6.4); operations are named as kube-openapi names
+ * {namespace}/]RESOURCE[/{name}], docs/api.md §6.2); operations are named as kube-openapi names
  * them (listAppsV1NamespacedDeployment, patchDemoExampleComV1beta1FooStatus,
  * listCoreV1EventForAllNamespaces, watchAppsV1NamespacedDeploymentList).
  */

@@ -6,7 +6,7 @@
  * {/api/V,/apis/G/V}/watch[/namespaces/NS]/RESOURCE[/NAME], /openapi/v2,
  * /openapi/v3[/api/V or /apis/G/V]; every group, version and resource comes from the registry.
  * A request that asks to upgrade to WebSocket is routed like any other, but only a watch may be
- * upgraded: anything else gets a 400 (docs/api.md §6.3).
+ * upgraded: anything else gets a 400 (docs/api.md §6.1).
  * Anything else, a known group with a version it does not serve included: 404 with kube's "the
  * server could not find the requested resource".
  */

@@ -9,7 +9,7 @@
  *    on WRITEABLE in 64 KiB slices so that big LISTs never sit twice in memory.
  *  - Watch streams are framed as chunked encoding by hand (lws does not do it for us), or, when
  *    the request asked to upgrade to WebSocket, sent as one text message per event over lws's
- *    WebSocket role (websocket.h has the WebSocket-specific rules; docs/api.md §6.3).
+ *    WebSocket role (websocket.h has the WebSocket-specific rules; docs/api.md §6.1).
  *  - Only this thread touches sockets. Other threads hand work back through as_post_completion()
  *    and as_wake_watchers(), which only queue and call lws_cancel_service().
  */

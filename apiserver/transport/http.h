@@ -72,7 +72,7 @@ struct as_req {
                                   with the connection: an orphaned request still reads it) */
     bool websocket;            /* the request asks to upgrade to WebSocket: the handler answers
                                   a watch with a stream as usual (sent as WebSocket messages)
-                                  and refuses anything else with a 400 (docs/api.md §6.3) */
+                                  and refuses anything else with a 400 (docs/api.md §6.1) */
     bool credentials_rejected; /* a credential was presented and refused (user is anonymous);
                                   the handler decides (a 401 but for the health checks) */
 

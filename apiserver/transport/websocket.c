@@ -1,6 +1,6 @@
 /*
  * websocket.c - subprotocol offers, the bearer token subprotocol and message framing of a watch
- * over WebSocket (websocket.h; docs/api.md §6.3).
+ * over WebSocket (websocket.h; docs/api.md §6.1).
  */
 #include "apiserver/transport/websocket.h"
 #include "common/alloc.h"

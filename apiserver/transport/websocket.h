@@ -1,5 +1,5 @@
 /*
- * websocket.h - the WebSocket-specific parts of a watch over WebSocket (docs/api.md §6.3):
+ * websocket.h - the WebSocket-specific parts of a watch over WebSocket (docs/api.md §6.1):
  * which subprotocols the server knows, choosing one of those a client offers, the bearer token a
  * browser sends as a subprotocol, and cutting a watch stream's bytes into messages.
  *
@@ -34,7 +34,7 @@ extern const char *const ws_protocols[];
 
 /*
  * What libwebsockets 4.1.6 can read of a Sec-WebSocket-Protocol header (measured; docs/api.md
- * §6.3): it copies the lines, joined, into a 127-byte buffer and each name, up to the first one
+ * §6.1): it copies the lines, joined, into a 127-byte buffer and each name, up to the first one
  * it has registered, into a 64-byte one; past either it drops the connection without an answer.
  * The server answers such an offer with a 400 instead (ws_offer_fits_lws).
  */

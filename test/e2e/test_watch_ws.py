@@ -1,4 +1,4 @@
-"""Watch over WebSocket (docs/api.md §6.3) and the deprecated /watch/ paths (§6.4).
+"""Watch over WebSocket (docs/api.md §6.1) and the deprecated /watch/ paths (§6.2).
 
 python's websocket-client (Debian's, the one python3-kubernetes uses) watches over wss with the
 admin client certificate and with the bearer token subprotocol a browser sends; the server

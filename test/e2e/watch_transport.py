@@ -1,4 +1,4 @@
-"""Watch streams over either transport behind one iterator (docs/api.md §6 and §6.3).
+"""Watch streams over either transport behind one iterator (docs/api.md §6 and §6.1).
 
 A watch is the same stream of events whether it comes as chunked HTTP (one JSON line per event)
 or over WebSocket (one JSON text message per event, a close frame at the end). Tests that are

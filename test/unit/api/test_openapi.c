@@ -140,7 +140,7 @@ Test(openapi, v3_is_openapi_3_0_0_with_every_operation)
 }
 
 /* The deprecated watch paths, as kube lists them: named watch...List and watch..., with the list
-   and watch parameters, answering WatchEvents (docs/api.md §6.4). */
+   and watch parameters, answering WatchEvents (docs/api.md §6.2). */
 Test(openapi, v3_and_v2_list_the_deprecated_watch_paths)
 {
     const cJSON *docs[] = {v3, v2};
