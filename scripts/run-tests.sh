@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of foo against one build directory:
-#   1. each BUILD_DIR/unit_* Criterion binary (its "[====] Synthesis: ..." line is parsed),
+#   1. each BUILD_DIR/unit_* Criterion binary (its "[====] Synthesis: ..." line is parsed), and
+#      unit_storage once more against a throwaway etcd,
 #   2. each BUILD_DIR/replay_* fuzz target on its corpus and regressions (one check per target),
 #   3. the end-to-end suite: /usr/bin/python3 -m pytest test/e2e (FOO_BUILD=BUILD_DIR),
 #   4. when TSAN_BUILD_DIR is given, the ThreadSanitizer programs (scripts/run-tsan.sh).
@@ -61,6 +62,33 @@ shopt -s nullglob
 for bin in "$BUILD"/unit_*; do
     [ -x "$bin" ] && [ -f "$bin" ] && run_unit "$bin"
 done
+
+# The storage suite a second time, against a throwaway etcd (scripts/etcd-test.sh: Debian's
+# etcd-server on loopback, random ports, a temp data dir), reported as unit_storage@etcd. The
+# etcd is stopped afterwards, also when the tests fail or this script is interrupted.
+ETCD_DIR=""
+stop_test_etcd() {
+    [ -n "$ETCD_DIR" ] && "$ROOT/scripts/etcd-test.sh" stop "$ETCD_DIR" >/dev/null 2>&1
+    ETCD_DIR=""
+}
+run_unit_storage_on_etcd() {
+    local out url link="$LOGDIR/unit_storage@etcd"
+    [ -x "$BUILD/unit_storage" ] || return 0
+    if ! out="$("$ROOT/scripts/etcd-test.sh" start 2>"$LOGDIR/etcd-start.log")"; then
+        echo "run-tests: unit_storage@etcd: etcd did not start:"
+        tail -n 20 "$LOGDIR/etcd-start.log"
+        failed=$((failed + 1))
+        return
+    fi
+    url="${out%% *}"
+    ETCD_DIR="${out#* }"
+    trap stop_test_etcd EXIT
+    ln -sf "$BUILD/unit_storage" "$link"
+    FOO_TEST_STORAGE=etcd FOO_TEST_ETCD="$url" run_unit "$link"
+    stop_test_etcd
+    trap - EXIT
+}
+run_unit_storage_on_etcd
 
 # Fuzz corpora and crash regressions (fuzz/README.md): BUILD_DIR/replay_<name> runs the target
 # fuzz/fuzz_<name>.c once on every file of fuzz/corpus/<name>/ and fuzz/regressions/<name>/
