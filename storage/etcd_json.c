@@ -83,6 +83,11 @@ int ej_b64_decode(const char *s, size_t max, char **out, size_t *out_len)
             q |= (uint32_t)v[2] << 6;
         if (!pad1 && !pad2)
             q |= (uint32_t)v[3];
+        /* The bits below the last byte must be 0, so each byte string has one encoding. */
+        if ((pad2 && (q & 0xffff)) || (pad1 && (q & 0xff))) {
+            free(buf);
+            return -EPROTO;
+        }
         buf[len++] = (char)(q >> 16);
         if (!pad2)
             buf[len++] = (char)(q >> 8 & 0xff);

@@ -45,7 +45,8 @@ char *ej_b64_encode(const void *data, size_t n);
 void ej_b64_append(sbuf *sb, const void *data, size_t n);
 /*
  * Decodes a padded base64 string of at most max decoded bytes into *out (NUL-terminated, caller
- * frees) and *out_len. Returns 0, or -EPROTO for a bad character, bad padding or a result past max.
+ * frees) and *out_len. Strict: only the canonical encoding is accepted (ej_b64_encode's). Returns
+ * 0, or -EPROTO for a bad character, bad padding, non-zero pad bits or a result past max.
  */
 int ej_b64_decode(const char *s, size_t max, char **out, size_t *out_len);
 
