@@ -262,6 +262,7 @@ def test_etcd_paused_writes_fail_fast_readyz_fails_and_everything_recovers(etcd_
     assert b.request("GET", "/readyz").status == 200
 
     etcd_private.pause()
+    paused_at = time.monotonic()
     try:
         start = time.monotonic()
         r = a.request("POST", FOOS, foo_manifest("during", replicas=1), timeout=15)
@@ -272,6 +273,10 @@ def test_etcd_paused_writes_fail_fast_readyz_fails_and_everything_recovers(etcd_
         wait_until(lambda: a.request("GET", "/readyz").status == 500, 15, "/readyz failing")
         body = a.request("GET", "/readyz?verbose").body.decode()
         assert "[-]etcd failed: reason withheld" in body, body
+        # etcd stays stopped for 10 s in all; /readyz keeps failing meanwhile.
+        while time.monotonic() - paused_at < 10:
+            assert a.request("GET", "/readyz").status == 500
+            time.sleep(0.5)
     finally:
         etcd_private.resume()
 
