@@ -60,6 +60,7 @@
 #define SPARE_MAX        (4 * 1024 * 1024)    /* biggest body buffer a connection keeps for reuse */
 #define MIN_TIMER_US     10000                /* a watch timer never fires more often than this */
 #define SWEEP_EVERY_US   (5 * LWS_US_PER_SEC) /* how often idle watches are checked for a hang-up */
+#define WS_IDLE_BUFFER   4096                 /* biggest buffer an idle WebSocket watch keeps */
 
 /*
  * TLS as kube-apiserver serves it: TLS 1.2 at least (also set on the SSL_CTX in the callback,
@@ -1075,6 +1076,16 @@ static int on_ws_established(as_conn *c)
     return 0;
 }
 
+/* An idle watch keeps no burst-sized buffers: a thousand idle watchers would hold them all. */
+static void idle_ws_buffers(as_conn *c)
+{
+    if (c->wsq.cap > WS_IDLE_BUFFER)
+        sbuf_free(&c->wsq);
+    if (c->wbuf.cap > WS_IDLE_BUFFER)
+        sbuf_free(&c->wbuf);
+    c->wsq_off = 0;
+}
+
 /* Asks the stream for its next events into wsq (which is fully sent). */
 static void fill_ws(as_conn *c)
 {
@@ -1114,8 +1125,10 @@ static int on_ws_writeable(as_conn *c)
             if (sent && c->watch_more) /* more is ready: in another turn, not all at once */
                 break;
             fill_ws(c);
-            if (!c->wsq.len && !c->watch_ending)
+            if (!c->wsq.len && !c->watch_ending) {
+                idle_ws_buffers(c);
                 return 0; /* nothing new: the next wake-up or timer brings us back */
+            }
             continue;
         }
         wbuf_begin(c); /* lws_write needs LWS_PRE bytes of room before the message */
