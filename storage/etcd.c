@@ -597,8 +597,11 @@ static int ex_start(st_store *base)
         return -EALREADY;
     s->started = true;
     int rc = ex_spawn(&s->watch_thread, ex_watch_main, s);
-    if (rc != 0)
+    s->watch_started = rc == 0;
+    if (rc != 0) {
+        log_kv(LOG_ERROR, "cannot start the etcd watch thread", "error", strerror(-rc), NULL);
         return rc;
+    }
     s->writers = xcalloc((size_t)s->max_inflight, sizeof(*s->writers));
     for (int i = 0; i < s->max_inflight && rc == 0; i++) {
         ex_writer_arg *a = xmalloc(sizeof(*a));
@@ -615,6 +618,7 @@ static int ex_start(st_store *base)
     }
     if (rc != 0)
         log_kv(LOG_ERROR, "cannot start the etcd store's threads", "error", strerror(-rc), NULL);
+    s->running = rc == 0;
     return rc;
 }
 
@@ -665,7 +669,7 @@ static void ex_join_all(ex_store *s)
     eh_wake(s->watch_conn);
     for (int i = 0; i < s->n_writers; i++)
         pthread_join(s->writers[i], NULL); /* joining our own joinable thread cannot fail */
-    if (s->started)
+    if (s->watch_started)
         pthread_join(s->watch_thread, NULL);
     if (s->compact_started)
         pthread_join(s->compact_thread, NULL);
@@ -700,13 +704,17 @@ static void ex_close(st_store *base)
     s->closing = true;
     pthread_mutex_unlock(&s->mu);
     /* Writes queued before a start that never came are sent now, as SQLite commits them. */
-    bool run = s->started || (s->pending && ex_start(base) == 0);
+    if (!s->started && s->pending)
+        (void)ex_start(base); /* logged; what it could not start is handled below */
     pthread_mutex_lock(&s->mu);
-    while (run && s->n_open > 0)
+    while (s->running && s->n_open > 0)
         pthread_cond_wait(&s->idle_cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
     ex_join_all(s);
-    /* Only when threads could not start: hand what is left back as failed. */
+    /* Only when some thread could not start: complete what is left, as it stands. */
+    pthread_mutex_lock(&s->mu);
+    ex_drain_locked(s, UINT64_MAX);
+    pthread_mutex_unlock(&s->mu);
     for (st_write *w = s->pending, *next; w; w = next) {
         next = w->next;
         ex_reset_outputs(w);

@@ -58,6 +58,7 @@ typedef struct ex_store {
     size_t n_open;       /* writes submitted whose done has not returned yet */
     uint64_t delivered;  /* the sink has shown every write up to this revision */
     bool started, closing, stop;
+    bool watch_started, running; /* running: every thread of st_start started */
 
     uint64_t start_rev;       /* the watch begins after it: open's revision or st_load's */
     uint64_t pinned_rev;      /* set by st_history: the revision st_load reads at */

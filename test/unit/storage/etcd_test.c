@@ -464,6 +464,51 @@ Test(storage_with_etcd, the_watch_resumes_after_an_etcd_restart_without_gap_or_d
     free(dir);
 }
 
+/* Whether etcd still serves reads at revision rev (false once it has been compacted away). */
+static bool readable_at(uint64_t rev)
+{
+    char *body = xasprintf("{\"key\":\"AA==\",\"revision\":\"%llu\"}", (unsigned long long)rev);
+    long status = gateway_post(h_etcd_url(), "/v3/kv/range", body);
+    free(body);
+    return status == 200;
+}
+
+Test(storage_with_etcd, compaction_runs_each_interval_at_the_revision_seen_one_interval_earlier)
+{
+    need_etcd();
+    clk_t *clock = clk_fake_new(0);
+    const char *url = h_etcd_url();
+    st_etcd_options opt = st_etcd_defaults();
+    opt.endpoints = &url;
+    opt.n_endpoints = 1;
+    opt.prefix = h_etcd_prefix();
+    opt.compaction_interval_s = 1;
+    opt.clock = clock;
+    api_error err = API_ERROR_INIT;
+    st_store *s = st_etcd_open(&opt, &err);
+    cr_assert_not_null(s);
+    cr_assert_eq(st_start(s), 0);
+    uint64_t r1 = write_sync(s, ST_CREATE, "/foos/x", "{}", 0)->rev;
+    cr_assert(readable_at(r1 - 1));
+
+    /* First interval: the compactor notes the revision (>= r1); the second compacts there. The
+       compactor looks at the (fake) clock about once a second of real time. */
+    clk_fake_advance_ms(clock, 1000);
+    write_sync(s, ST_CREATE, "/foos/y", "{}", 0);
+    clk_fake_advance_ms(clock, 1000);
+    bool compacted = false;
+    for (int i = 0; i < 200 && !compacted; i++) {
+        compacted = !readable_at(r1 - 1);
+        if (!compacted) {
+            clk_fake_advance_ms(clock, 1000); /* in case the first look came after y */
+            nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
+        }
+    }
+    cr_assert(compacted, "etcd was compacted past revision %llu", (unsigned long long)r1 - 1);
+    st_close(s);
+    clk_fake_free(clock);
+}
+
 /* Makes a CA, a server certificate for 127.0.0.1 and a client certificate in dir. */
 static void make_certs(const char *dir)
 {
