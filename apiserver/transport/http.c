@@ -1276,6 +1276,7 @@ static int on_upgrade(as_conn *c)
     free(path);
     ws_offer_clear(&offer);
     if (req->stream && !req->responded) {
+        req->status = 101; /* what lws answers next: Switching Protocols */
         log_request(req);
         return 0;
     }

@@ -6,8 +6,10 @@
  * and calls the handler function it was given, on the service thread (write methods on the
  * compute thread, offload.h). It knows no route and no resource: the handler (apiserver/rest/)
  * answers (as_respond_*), parks the request (as_req_park) while work runs elsewhere, or hands
- * it a stream (as_req_stream: a watch) whose bytes the transport frames and writes. Everything
- * in this header runs on the service thread only, except where a comment says otherwise.
+ * it a stream (as_req_stream: a watch) whose bytes the transport frames and writes: as chunked
+ * HTTP, or, when the request asked to upgrade to WebSocket (as_req.websocket), as one text
+ * message per event after the 101 (websocket.h). Everything in this header runs on the service
+ * thread only, except where a comment says otherwise.
  */
 #ifndef FOO_APISERVER_HTTP_H
 #define FOO_APISERVER_HTTP_H
@@ -39,11 +41,13 @@ typedef struct as_warnings as_warnings;
 
 /*
  * A streamed response (a watch): the handler supplies these; the transport writes the status
- * line and headers, then frames whatever fill() appends as chunks. Service thread only.
+ * line and headers, then frames whatever fill() appends as chunks; or, after a WebSocket
+ * upgrade, sends each line fill() appends as one message. Service thread only.
  */
 typedef struct as_stream_ops {
-    /* Appends the next bytes (about max_bytes at most). *done: end the stream after these;
-     *more: it stopped at max_bytes with bytes possibly left (called again once written). */
+    /* Appends the next bytes (about max_bytes at most): whole events, each one line ending in
+     '\n' (a WebSocket message is one line). *done: end the stream after these; *more: it
+     stopped at max_bytes with bytes possibly left (called again once written). */
     void (*fill)(void *stream, sbuf *out, size_t max_bytes, bool *done, bool *more);
     /* Microseconds until the stream needs a turn (a timeout or bookmark); -1 for none. */
     int64_t (*next_timer_us)(void *stream);
