@@ -13,6 +13,8 @@
 #
 # TLS: with ETCD_TLS_DIR set to a dir holding ca.crt, server.crt and server.key, etcd serves
 # https:// and requires client certificates signed by ca.crt.
+# ETCD_PROGRESS_INTERVAL (a Go duration, e.g. 500ms) sets how often etcd sends watch progress
+# notifications (etcd's default: 10m).
 # Only ever stops the etcd it started itself (by the pid it recorded).
 set -euo pipefail
 
@@ -37,7 +39,7 @@ start() {
     local dir="${1:-}"
     [ -n "$dir" ] || dir="$(mktemp -d "${TMPDIR:-/tmp}/foo-etcd.XXXXXX")"
     mkdir -p "$dir/data"
-    local cport pport scheme=http tls=()
+    local cport pport scheme=http extra=()
     if [ -f "$dir/etcd.ports" ]; then
         read -r cport pport <"$dir/etcd.ports" # a restart: same URL for the clients
     else
@@ -47,8 +49,11 @@ start() {
     fi
     if [ -n "${ETCD_TLS_DIR:-}" ]; then
         scheme=https
-        tls=(--cert-file "$ETCD_TLS_DIR/server.crt" --key-file "$ETCD_TLS_DIR/server.key"
+        extra=(--cert-file "$ETCD_TLS_DIR/server.crt" --key-file "$ETCD_TLS_DIR/server.key"
              --trusted-ca-file "$ETCD_TLS_DIR/ca.crt" --client-cert-auth)
+    fi
+    if [ -n "${ETCD_PROGRESS_INTERVAL:-}" ]; then
+        extra+=(--experimental-watch-progress-notify-interval "$ETCD_PROGRESS_INTERVAL")
     fi
     local url="$scheme://127.0.0.1:$cport"
     "$ETCD" --name foo-test --data-dir "$dir/data" \
@@ -57,7 +62,7 @@ start() {
         --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
         --initial-cluster "foo-test=http://127.0.0.1:$pport" \
         --max-request-bytes "$MAX_REQUEST_BYTES" \
-        --log-level warn --logger zap "${tls[@]}" >"$dir/etcd.log" 2>&1 &
+        --log-level warn --logger zap "${extra[@]}" >"$dir/etcd.log" 2>&1 &
     echo $! >"$dir/etcd.pid"
     echo "$url" >"$dir/etcd.url"
     local curl_tls=()

@@ -41,6 +41,7 @@ typedef struct rec {
     st_event_type type[REC_MAX];
     char key[REC_MAX][64];
     uint64_t rev[REC_MAX];
+    uint64_t progress; /* the last progress revision */
     int replace_begins, replace_ends;
     uint64_t replace_rev;
     int n_replaced;
@@ -66,6 +67,15 @@ static void rec_sink(void *ctx, st_event_type type, const char *key, const char 
         r->rev[r->n] = rev;
         r->n++;
     }
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void rec_progress(void *ctx, uint64_t rev)
+{
+    rec *r = ctx;
+    pthread_mutex_lock(&r->mu);
+    r->progress = rev;
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
 }
@@ -131,8 +141,11 @@ static st_store *open_at(const char *url, rec *r, int compaction_s)
     cr_assert_not_null(s, "st_etcd_open(%s): %s", url, err.message ? err.message : "");
     if (r) {
         st_set_sink(s, rec_sink, r);
-        st_observer obs = {
-            .replace_begin = rec_begin, .replace_kv = rec_kv, .replace_end = rec_end, .ctx = r};
+        st_observer obs = {.progress = rec_progress,
+                           .replace_begin = rec_begin,
+                           .replace_kv = rec_kv,
+                           .replace_end = rec_end,
+                           .ctx = r};
         st_set_observer(s, &obs);
     }
     return s;
@@ -414,6 +427,33 @@ Test(storage_with_etcd, a_compacted_resume_replaces_what_the_observer_knows)
     cr_assert_str_eq(ra.key[0], "/foos/z");
     st_close(a);
     st_close(b);
+}
+
+Test(storage_with_etcd, progress_notifications_reach_the_observer)
+{
+    need_etcd();
+    char url[256];
+    char *dir = private_etcd("ETCD_PROGRESS_INTERVAL=200ms", url, sizeof(url));
+    rec ra;
+    rec_init(&ra);
+    st_store *a = open_started(url, &ra);
+    /* Another client writes elsewhere in etcd: no event for a, but progress moves past it. */
+    char *body = xasprintf("{\"key\":\"%s\",\"value\":\"\"}", "L2Vsc2V3aGVyZQ=="); /* /elsewhere */
+    cr_assert_eq(gateway_post(url, "/v3/kv/put", body), 200);
+    free(body);
+    uint64_t mine = write_sync(a, ST_CREATE, "/foos/x", "{}", 0)->rev;
+    body = xasprintf("{\"key\":\"%s\",\"value\":\"\"}", "L2Vsc2V3aGVyZQ==");
+    cr_assert_eq(gateway_post(url, "/v3/kv/put", body), 200);
+    free(body);
+    pthread_mutex_lock(&ra.mu);
+    while (ra.progress <= mine) /* the put after mine has revision mine + 1 */
+        pthread_cond_wait(&ra.cv, &ra.mu);
+    pthread_mutex_unlock(&ra.mu);
+    cr_assert_eq(ra.n, 1, "only a's own prefix gives events");
+    cr_assert_geq(st_current_rev(a), mine + 1, "progress advances the delivered revision");
+    st_close(a);
+    private_etcd_do("stop", dir, "");
+    free(dir);
 }
 
 /* Waits, bounded, until st_health(s) == want (health changes on the store's own threads). */
