@@ -1,6 +1,6 @@
 /*
- * etcd_store.h - private: the etcd store's state, shared by etcd.c (open, writes, reads, close),
- * etcd_watch.c (the watch thread) and etcd_compact.c (the compactor thread).
+ * etcd_store.h - private: the etcd store's state, shared by etcd.c (life cycle), etcd_read.c,
+ * etcd_write.c (the writers), etcd_watch.c (the watch thread) and etcd_compact.c.
  *
  * The marker: every write's txn also puts an empty value at the key `prefix` itself (no store
  * key maps to it: store keys are not empty), so its mod_revision is the revision of the last
@@ -77,6 +77,13 @@ typedef struct ex_store {
     int n_pool;
 } ex_store;
 
+static inline ex_store *ex_of(st_store *base)
+{
+    return (ex_store *)base;
+}
+
+/* ---- etcd_read.c ---- */
+
 /* A spare connection (made when none is free) and its return. Thread-safe. */
 eh_conn *ex_conn_get(ex_store *s);
 void ex_conn_put(ex_store *s, eh_conn *c);
@@ -103,10 +110,36 @@ int ex_current(ex_store *s, eh_conn *c, int timeout_ms, uint64_t *rev, uint64_t 
 int ex_range_all(ex_store *s, eh_conn *c, const char *sub, uint64_t rev, st_kv_fn fn, void *ctx,
                  uint64_t *at);
 
+/* The st_* reads of the backend (their contracts: storage.h; st_history: etcd.h). */
+int ex_load(st_store *base, const char *prefix, st_kv_fn fn, void *ctx, uint64_t *rev);
+int ex_history(st_store *base, uint64_t after_rev, st_sink_fn fn, void *ctx, uint64_t *oldest);
+int ex_sync_rev(st_store *base, int timeout_ms, uint64_t *rev, api_error *err);
+int ex_health(st_store *base, const char **why);
+
+/* ---- etcd_write.c ---- */
+
+/* What a writer thread is given: its store and its in-flight slot. */
+typedef struct ex_writer_arg {
+    ex_store *s;
+    int slot;
+} ex_writer_arg;
+
+/* A writer thread's body; arg is an ex_writer_arg it frees. Runs until stop and no pending. */
+void *ex_writer_main(void *arg);
+/* Forgets a write's outputs (result ST_OK, no revision, no value). */
+void ex_reset_outputs(st_write *w);
+/*
+ * Completes the ready writes at the head of `awaiting` (the sink reached their target; with now
+ * != 0 also those whose deadline on the store's clock is <= now, logged), one drainer at a time,
+ * so done calls never overtake one another. Caller holds mu, which is released around each done.
+ */
+void ex_drain_locked(ex_store *s, uint64_t now);
 /* The watch thread moved the sink to rev: completes the writes waiting for it. Watch thread. */
 void ex_delivered(ex_store *s, uint64_t rev);
 /* Completes the awaiting writes whose delivery deadline passed (logged). Watch thread. */
 void ex_expire(ex_store *s);
+
+/* ---- etcd_watch.c, etcd_compact.c, etcd.c ---- */
 
 /* The watch thread's body (etcd_watch.c). */
 void *ex_watch_main(void *arg);
