@@ -1284,9 +1284,31 @@ static int on_upgrade(as_conn *c)
         as_respond_status(req, 400, "BadRequest",
                           "only watch requests can be upgraded to WebSocket");
     /* After a request lws may not have read to its end (a body, a bad request line), close. */
-    if (write_refused_upgrade(c) < 0 || unreadable || framing != BODY_NONE)
+    c->close_after = unreadable || framing != BODY_NONE;
+    if (write_refused_upgrade(c) < 0 || c->close_after)
         return -1;
     return 1;
+}
+
+/*
+ * LWS_CALLBACK_HTTP_CONFIRM_UPGRADE for anything but WebSocket (lws itself answers 403 to
+ * upgrades it does not know): h2c, which lws would accept even over TLS, bringing back the
+ * HTTP/2 defects the listener avoids (ALPN http/1.1, see the top). A 400, then the connection
+ * closes (the request may have a body lws has not read).
+ */
+static int refuse_other_upgrade(as_conn *c)
+{
+    if (c->req)
+        end_request(c);
+    char *path = upgrade_path(c->wsi);
+    c->req = req_new(c, path);
+    free(path);
+    c->req->user = &c->http->anonymous;
+    as_respond_status(c->req, 400, "BadRequest",
+                      "unsupported upgrade: only a watch can be upgraded, to WebSocket");
+    c->close_after = true;
+    write_refused_upgrade(c);
+    return -1;
 }
 
 static int on_writeable(as_conn *c)
@@ -1525,7 +1547,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP:
         return on_http(c, in);
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        return strcmp(in, "websocket") == 0 ? on_upgrade(c) : 0;
+        return strcasecmp(in, "websocket") == 0 ? on_upgrade(c) : refuse_other_upgrade(c);
     case LWS_CALLBACK_ESTABLISHED:
         return on_ws_established(c);
     case LWS_CALLBACK_SERVER_WRITEABLE:

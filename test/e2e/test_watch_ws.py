@@ -178,6 +178,16 @@ def test_upgrades_of_anything_but_a_watch_are_400(server, method, path):
     assert server.get_foo("foo-a")["metadata"]["name"] == "foo-a"  # nothing happened
 
 
+def test_other_upgrades_are_400_not_http2(server):
+    # lws would switch to HTTP/2 on an h2c upgrade, even over TLS: the listener is HTTP/1.1 only.
+    r = server.request("GET", FOOS, headers={"Upgrade": "h2c",
+                                             "Connection": "Upgrade, HTTP2-Settings",
+                                             "HTTP2-Settings": "AAMAAABkAAQAAP__"})
+    assert r.status == 400, r
+    assert (r.json()["kind"], r.json()["reason"]) == ("Status", "BadRequest"), r
+    assert server.request("GET", FOOS).status == 200
+
+
 @pytest.mark.parametrize("path,headers,auth", [
     (f"{BASE}/bars?watch=true", None, "admin"),                      # 404
     (f"{FOOS}?watch=true", {"Accept": "application/yaml"}, "admin"),  # 406
