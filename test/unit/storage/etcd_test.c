@@ -269,6 +269,31 @@ Test(storage_with_etcd, open_rejects_bad_options_and_an_unreachable_etcd)
     apierr_clear(&err);
 }
 
+Test(storage_with_etcd, a_dead_endpoint_is_passed_over_for_the_next)
+{
+    need_etcd();
+    const char *eps[] = {"http://127.0.0.1:1", h_etcd_url()}; /* nobody listens on port 1 */
+    st_etcd_options opt = st_etcd_defaults();
+    opt.endpoints = eps;
+    opt.n_endpoints = 2;
+    opt.prefix = h_etcd_prefix();
+    api_error err = API_ERROR_INIT;
+    st_store *s = st_etcd_open(&opt, &err);
+    cr_assert_not_null(s, "%s", err.message ? err.message : "");
+    rec r;
+    rec_init(&r);
+    st_set_sink(s, rec_sink, &r);
+    cr_assert_eq(st_start(s), 0);
+    for (int i = 0; i < 3; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "/foos/k%d", i);
+        cr_assert_eq(write_sync(s, ST_CREATE, key, "{}", 0)->result, ST_OK);
+    }
+    rec_wait(&r, 3); /* the watch found the live endpoint too */
+    cr_assert_eq(st_health(s, NULL), 0);
+    st_close(s);
+}
+
 Test(storage_with_etcd, two_stores_see_every_write_once_in_revision_order)
 {
     need_etcd();
