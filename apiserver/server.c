@@ -272,11 +272,7 @@ static int fill_caches(as_server *srv, uint64_t *rev)
 static int setup_storage(as_server *srv)
 {
     const as_options *o = &srv->opt;
-    bool etcd = strcmp(o->storage, "etcd") == 0;
-    if (!etcd && strcmp(o->storage, "sqlite") != 0) {
-        log_kv(LOG_ERROR, "unsupported storage backend", "storage", o->storage, NULL);
-        return -1;
-    }
+    bool etcd = strcmp(o->storage, "etcd") == 0; /* else sqlite (as_options_check) */
     uint64_t rev = 0;
     if ((etcd ? open_etcd(srv) : open_sqlite(srv)) != 0 || fill_caches(srv, &rev) != 0)
         return -1;
@@ -321,6 +317,11 @@ static int start_http(as_server *srv)
 
 as_server *as_new(const as_options *opt)
 {
+    char why[160];
+    if (as_options_check(opt, why, sizeof why) != 0) {
+        log_error("%s", why);
+        return NULL;
+    }
     as_server *srv = xcalloc(1, sizeof *srv);
     srv->opt = *opt;
     srv->clock = clk_system();
