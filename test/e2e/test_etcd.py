@@ -125,8 +125,9 @@ def rv_of(ev):
 
 def test_concurrent_writers_through_three_replicas(etcd, replicas):
     rs = replicas.start_together(etcd, 3)
-    list_rv = list_foos(rs[0])["metadata"]["resourceVersion"]
-    watches = [r.watch(f"resourceVersion={list_rv}") for r in rs]
+    # Each watcher starts where its own replica's list was, as an informer does.
+    watches = [r.watch(f"resourceVersion={list_foos(r)['metadata']['resourceVersion']}")
+               for r in rs]
 
     acked = {}  # name -> (resourceVersion of the create, the replica's index)
     lock = threading.Lock()
