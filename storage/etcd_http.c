@@ -21,6 +21,10 @@
 #define EH_CONNECT_TIMEOUT_MS 2000
 /* How often eh_stream calls its tick function. */
 #define EH_TICK_MS 200
+/* TCP keepalive: first probe after this much silence, then one per interval (the kernel gives
+   up after its tcp_keepalive_probes, 9 by default: about a minute and a half in all). */
+#define EH_KEEPIDLE_S  15
+#define EH_KEEPINTVL_S 8
 
 struct eh_conn {
     const eh_target *t;
@@ -109,7 +113,11 @@ static void eh_setup(eh_conn *c, const char *path, const char *body, int timeout
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)EH_CONNECT_TIMEOUT_MS);
     if (timeout_ms > 0)
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    /* A watch may be silent for minutes: keepalive probes notice a peer that vanished (a
+       paused etcd still answers them from its kernel, so it is not mistaken for one). */
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, (long)EH_KEEPIDLE_S);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, (long)EH_KEEPINTVL_S);
     if (c->t->ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, c->t->ca_file);
     if (c->t->cert_file)
