@@ -572,3 +572,7 @@ ewl() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }'
         printf fmt, "etcd: sent on A -> event on B p99 (ms)", ews99, 20, ratio(20, ews99)
     }'
 } | tee "$OUT/results.txt"
+
+# ============================ part 4: the client's watch transports ===========================
+# http vs websocket vs client-node, 1 and 1000 watches (bench/watch_transports.sh explains).
+"$HERE/watch_transports.sh" "$BUILD" | tee -a "$OUT/results.txt"
