@@ -10,11 +10,19 @@
  * many at once; writes to one key are sent in submit order, one at a time. One watch thread runs
  * the store's only etcd watch (the prefix, from the loaded revision + 1, with prev_kv and progress
  * notifications): it alone calls the sink and the observer, in revision order, and reconnects
- * with backoff across the endpoints, resuming after the last delivered revision. A write's done
- * runs once the sink has shown its revision (a failed compare: the revision it failed at), on the
- * watch thread, or on a writer thread when the sink was already there; a write etcd answered but
- * the watch did not show within delivery_timeout_ms is completed anyway (it is durable) and
- * logged. With max_inflight = 1 writes reach etcd in submit order.
+ * with backoff across the endpoints, resuming after the last delivered revision; when etcd
+ * compacted that revision it reads a snapshot and replaces (st_observer) what the sink was told.
+ * A write's done runs once the sink has shown its revision (a failed compare: the prefix's last
+ * write as of the failure), in the order etcd answered the writes, on the watch thread or on a
+ * writer thread; a write etcd answered but the watch did not show within delivery_timeout_ms is
+ * completed anyway (it is durable) and logged. With max_inflight = 1 writes reach etcd, and
+ * complete, in submit order. ST_ECLOSED is given on the caller's thread, as storage.h says.
+ *
+ * Every write's txn also puts an empty marker at the key `prefix` itself (no store key maps to
+ * it); its mod_revision is the prefix's last write by any replica, which st_sync_rev returns
+ * (0 when nothing was ever written). st_health fails ("etcd unreachable") while the last request
+ * to etcd failed and none succeeded since. A compactor thread (compaction_interval_s > 0)
+ * compacts etcd each interval at the revision it read one interval earlier.
  *
  * st_history replays nothing (etcd's own history is not read back); it pins the revision the
  * next st_load reads at and reports it as the oldest, so a cache built from both has no gap.
