@@ -236,7 +236,8 @@ static void conn_connection_error(kc_wsconn *conn, struct lws *wsi, const char *
     pthread_mutex_lock(&conn->mu);
     conn->http_status = status;
     conn->retry_after_s = retry_after;
-    conn_fail_locked(conn, in ? in : "connection failed", in ? strnlen(in, len) : 17);
+    const char *why = in ? in : "connection failed";
+    conn_fail_locked(conn, why, in ? strnlen(in, len) : strlen(why));
     conn_signal(conn);
     pthread_mutex_unlock(&conn->mu);
 }
@@ -340,6 +341,7 @@ kc_wsloop *kc_wsloop_new(int connect_timeout_s, api_error *err)
     atomic_init(&l->stopping, false);
     if (pthread_mutex_init(&l->mu, NULL) != 0)
         abort(); /* only fails for lack of memory, fatal by policy */
+    /* lws logs to stderr in its own format; errors only (a process-wide lws setting). */
     lws_set_log_level(LLL_ERR, NULL);
     struct lws_context_creation_info info = {
         .port = CONTEXT_PORT_NO_LISTEN,

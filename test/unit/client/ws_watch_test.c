@@ -32,7 +32,8 @@
 
 /* ---- the scripted server ---- */
 
-typedef enum step_kind { S_TEXT, S_CONT, S_CLOSE, S_DROP, S_HOLD } step_kind;
+/* S_MANY: `repeat` ADDED events named e-<i>, each padded to about 1 KiB, one message each. */
+typedef enum step_kind { S_TEXT, S_CONT, S_CLOSE, S_DROP, S_HOLD, S_MANY } step_kind;
 
 typedef struct step {
     step_kind kind;
@@ -59,7 +60,8 @@ typedef struct ws_stub {
     pthread_cond_t cond;
     int connections;
     char *last_request;
-    bool released; /* S_HOLD waits for this */
+    bool released;       /* S_HOLD waits for this */
+    size_t many_written; /* bytes of S_MANY events written so far */
 } ws_stub;
 
 static ws_stub stub;
@@ -110,6 +112,8 @@ static void write_frame(int fd, int opcode, bool fin, const char *payload, size_
     h[0] = (unsigned char)((fin ? 0x80 : 0) | opcode);
     if (n < 126) {
         h[1] = (unsigned char)n;
+    } else if (n > 0xffff) {
+        abort(); /* the scripts never send 64 KiB frames */
     } else {
         h[1] = 126;
         h[2] = (unsigned char)(n >> 8);
@@ -127,7 +131,7 @@ static void play(int fd, const script *s)
         char *filler = NULL;
         const char *p = st->payload;
         size_t n = p ? strlen(p) : st->repeat;
-        if (!p) {
+        if (!p && st->kind != S_MANY) {
             filler = xmalloc(n + 1);
             memset(filler, 'x', n);
             p = filler;
@@ -143,6 +147,19 @@ static void play(int fd, const script *s)
             write_frame(fd, 8, true, "\x03\xe8", 2); /* 1000, normal closure */
             break;
         case S_DROP:
+            break;
+        case S_MANY:
+            for (size_t k = 0; k < st->repeat; k++) {
+                char *ev = xasprintf("{\"type\":\"ADDED\",\"object\":{\"metadata\":"
+                                     "{\"name\":\"e-%zu\"},\"pad\":\"%01000d\"}}",
+                                     k, 0);
+                write_frame(fd, 1, true, ev, strlen(ev));
+                pthread_mutex_lock(&stub.mu);
+                stub.many_written += strlen(ev);
+                pthread_cond_broadcast(&stub.cond);
+                pthread_mutex_unlock(&stub.mu);
+                free(ev);
+            }
             break;
         case S_HOLD:
             pthread_mutex_lock(&stub.mu);
@@ -478,4 +495,44 @@ Test(ws_watch, a_401_is_retried_once_and_a_429_after_its_retry_after)
     cr_assert_eq(st.retries, 1);
     cr_assert_eq(st.requests, 3);
     cr_assert_eq(clk_mono_ns(f.clock) - t0, 3000 * CLK_NS_PER_MS, "waited Retry-After");
+}
+
+/*
+ * Counts events and checks they come in order e-0, e-1, ... The first one waits until the
+ * server has written more than the loop queues before it stops reading (1 MiB), so the loop
+ * surely pauses the socket, and resumes it once this handler drains the queue.
+ */
+static bool count_in_order(void *ctx, kc_watch_event *ev)
+{
+    fixture *fx = ctx;
+    if (fx->events == 0) {
+        pthread_mutex_lock(&stub.mu);
+        while (stub.many_written < (size_t)1200 * 1024)
+            pthread_cond_wait(&stub.cond, &stub.mu);
+        pthread_mutex_unlock(&stub.mu);
+    }
+    const cJSON *md = cJSON_GetObjectItem(ev->object, "metadata");
+    const cJSON *name = md ? cJSON_GetObjectItem(md, "name") : NULL;
+    char want[32];
+    snprintf(want, sizeof want, "e-%d", fx->events);
+    if (!cJSON_IsString(name) || strcmp(name->valuestring, want) != 0)
+        return false;
+    fx->events++;
+    return true;
+}
+
+Test(ws_watch, megabytes_faster_than_the_handler_arrive_whole_and_in_order)
+{
+    /* 3 MiB, more than the loop queues before it stops reading (1 MiB): reading resumes. */
+    stub.scripts[0] = (script){
+        .steps = {{S_MANY, true, NULL, 3000}, {S_CLOSE, true, NULL, 0}},
+        .nsteps = 2,
+    };
+    stub.nscripts = 1;
+    start_client(0);
+    api_error err = API_ERROR_INIT;
+    int rc = kc_ws_watch(f.ws, "/apis/demo.example.com/v1beta1/foos?watch=true", 0, count_in_order,
+                         &f, &f.cancel, &err);
+    cr_assert_eq(rc, 0, "%d %s", rc, err.message ? err.message : "");
+    cr_assert_eq(f.events, 3000);
 }
