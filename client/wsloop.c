@@ -18,6 +18,7 @@
  */
 #include "client/ws_internal.h"
 #include "common/alloc.h"
+#include "common/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -326,6 +327,21 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 
 /* ---- the loop's life ---- */
 
+/*
+ * lws's own log lines, as our JSON log lines. Its errors (a TLS handshake that failed, ...) are
+ * also reported to the watch that met them, which decides what they mean: logged as warnings.
+ */
+static void ws_lws_log(int level, const char *line)
+{
+    (void)level;
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    char *msg = xstrndup(line, n);
+    log_kv(LOG_WARN, msg, "component", "libwebsockets client", NULL);
+    free(msg);
+}
+
 static void *loop_main(void *arg)
 {
     kc_wsloop *l = arg;
@@ -341,8 +357,8 @@ kc_wsloop *kc_wsloop_new(int connect_timeout_s, api_error *err)
     atomic_init(&l->stopping, false);
     if (pthread_mutex_init(&l->mu, NULL) != 0)
         abort(); /* only fails for lack of memory, fatal by policy */
-    /* lws logs to stderr in its own format; errors only (a process-wide lws setting). */
-    lws_set_log_level(LLL_ERR, NULL);
+    /* Errors only, through our log (a process-wide lws setting, as the server's). */
+    lws_set_log_level(LLL_ERR, ws_lws_log);
     struct lws_context_creation_info info = {
         .port = CONTEXT_PORT_NO_LISTEN,
         .protocols = ws_protocols,

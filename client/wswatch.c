@@ -401,8 +401,13 @@ static int ws_refused(ws_attempt *a, int status, int retry_after_s, kc_retry_sta
     }
     kc_http_error(&a->cred, status, NULL, 0, err);
     free(err->message);
-    err->message =
-        xasprintf("GET %s: the server answered %d to the WebSocket upgrade", a->path, status);
+    if (status >= 200 && status <= 299) /* a server that ignored the upgrade */
+        err->message = xasprintf("GET %s: the server answered %d: it does not serve watches over "
+                                 "WebSocket (use the http watch transport)",
+                                 a->path, status);
+    else
+        err->message =
+            xasprintf("GET %s: the server answered %d to the WebSocket upgrade", a->path, status);
     if (err->retry_after == 0)
         err->retry_after = retry_after_s;
     return -EREMOTEIO;

@@ -53,7 +53,8 @@ kc_client *kc_wswatch_client(kc_wswatch *w);
  * least every 100 ms; the idle deadline is measured on the client's clock; a message that is not
  * a valid watch event ends the stream with -EPROTO, one longer than max_watch_event_bytes with
  * -EMSGSIZE; a close frame from the server is a clean end (0), a connection lost without one a
- * transport failure (-EIO, err->code 0, reason "Transport"); a refused upgrade follows
+ * transport failure (-EIO, err->code 0, reason "Transport"; so is any failure to connect or to
+ * complete TLS: lws does not say which, so there is no -ECONNREFUSED); a refused upgrade follows
  * kc_request's 401 and Retry-After rules, then fails with -EREMOTEIO and err->code = its status.
  * -EACCES when the credential source fails, -EINVAL for bad arguments or a proxy-url.
  * Thread-safe: any number of threads may watch at once, one watch per calling thread.
