@@ -91,9 +91,9 @@ static void ew_progress(ew_state *st, uint64_t rev)
     if (rev + 1 <= st->next)
         return; /* nothing new: an older mark */
     st->next = rev + 1;
+    ex_delivered(st->s, rev); /* st_current_rev is rev by the time the observer hears of it */
     if (st->s->obs.progress)
         st->s->obs.progress(st->s->obs.ctx, rev);
-    ex_delivered(st->s, rev);
 }
 
 static bool ew_on_line(void *ctx, const char *line, size_t len)

@@ -22,7 +22,11 @@
 
 /* Named to sort after the other suites: Criterion 2.4.1's runner leaks (LeakSanitizer, 48 bytes)
    when a skipped test of a suite runs beside storage_persist's with two jobs. */
-TestSuite(storage_with_etcd, .init = h_setup, .fini = h_teardown, .timeout = 120);
+static char *g_private_dir; /* the test's own etcd, stopped by the fixture even on failure */
+
+static void etcd_teardown(void);
+
+TestSuite(storage_with_etcd, .init = h_setup, .fini = etcd_teardown, .timeout = 120);
 
 static void need_etcd(void)
 {
@@ -199,22 +203,37 @@ static void etcd_script(const char *env, const char *args, char *url, size_t url
     free(cmd);
 }
 
-/* A private etcd of the test (in a temp dir), for tests that restart it. */
-static char *private_etcd(const char *env, char *url, size_t url_size)
-{
-    char *dir = xstrdup("/tmp/foo-etcd-unit-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    char *args = xasprintf("start %s", dir);
-    etcd_script(env, args, url, url_size);
-    free(args);
-    return dir;
-}
-
 static void private_etcd_do(const char *verb, const char *dir, const char *env)
 {
     char *args = xasprintf("%s %s", verb, dir);
     etcd_script(env, args, NULL, 0);
     free(args);
+}
+
+/* A private etcd of the test (in a temp dir), for tests that restart it; one per test, stopped
+   and removed by the fixture. */
+static const char *private_etcd(const char *env, char *url, size_t url_size)
+{
+    cr_assert_null(g_private_dir, "one private etcd per test");
+    g_private_dir = xstrdup("/tmp/foo-etcd-unit-XXXXXX");
+    cr_assert_not_null(mkdtemp(g_private_dir));
+    char *args = xasprintf("start %s", g_private_dir);
+    etcd_script(env, args, url, url_size);
+    free(args);
+    return g_private_dir;
+}
+
+static void etcd_teardown(void)
+{
+    if (g_private_dir) {
+        char *cmd = xasprintf("bash %s/scripts/etcd-test.sh stop %s", repo_root(), g_private_dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not stop the etcd in %s\n", g_private_dir);
+        free(cmd);
+        free(g_private_dir);
+        g_private_dir = NULL;
+    }
+    h_teardown();
 }
 
 /* POSTs a JSON body to the gateway; returns the HTTP status. */
@@ -458,7 +477,7 @@ Test(storage_with_etcd, progress_notifications_reach_the_observer)
 {
     need_etcd();
     char url[256];
-    char *dir = private_etcd("ETCD_PROGRESS_INTERVAL=200ms", url, sizeof(url));
+    private_etcd("ETCD_PROGRESS_INTERVAL=200ms", url, sizeof(url));
     rec ra;
     rec_init(&ra);
     st_store *a = open_started(url, &ra);
@@ -477,8 +496,6 @@ Test(storage_with_etcd, progress_notifications_reach_the_observer)
     cr_assert_eq(ra.n, 1, "only a's own prefix gives events");
     cr_assert_geq(st_current_rev(a), mine + 1, "progress advances the delivered revision");
     st_close(a);
-    private_etcd_do("stop", dir, "");
-    free(dir);
 }
 
 /* Waits, bounded, until st_health(s) == want (health changes on the store's own threads). */
@@ -496,7 +513,7 @@ Test(storage_with_etcd, the_watch_resumes_after_an_etcd_restart_without_gap_or_d
 {
     need_etcd();
     char url[256];
-    char *dir = private_etcd("", url, sizeof(url));
+    const char *dir = private_etcd("", url, sizeof(url));
     rec ra;
     rec_init(&ra);
     st_store *a = open_started(url, &ra);
@@ -525,8 +542,6 @@ Test(storage_with_etcd, the_watch_resumes_after_an_etcd_restart_without_gap_or_d
     cr_assert_eq(ra.rev[0], r1);
     cr_assert_eq(ra.rev[1], w2->rev);
     cr_assert_eq(ra.rev[2], r3);
-    private_etcd_do("stop", dir, "");
-    free(dir);
 }
 
 /* Whether etcd still serves reads at revision rev (false once it has been compacted away). */
@@ -601,7 +616,7 @@ Test(storage_with_etcd, tls_to_etcd_with_a_client_certificate)
     make_certs(tls);
     char *env = xasprintf("ETCD_TLS_DIR=%s", tls);
     char url[256];
-    char *dir = private_etcd(env, url, sizeof(url));
+    private_etcd(env, url, sizeof(url));
     cr_assert(strncmp(url, "https://", 8) == 0, "%s", url);
 
     char *ca = xasprintf("%s/ca.crt", tls), *cert = xasprintf("%s/client.crt", tls),
@@ -630,11 +645,9 @@ Test(storage_with_etcd, tls_to_etcd_with_a_client_certificate)
     cr_assert_eq(r.rev[0], rev, "the watch runs over TLS too");
     st_close(s);
 
-    private_etcd_do("stop", dir, "");
     char *rm = xasprintf("rm -rf %s", tls);
     cr_assert_eq(system(rm), 0);
     free(rm);
-    free(dir);
     free(env);
     free(ca);
     free(cert);
