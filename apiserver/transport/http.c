@@ -446,10 +446,21 @@ void as_wake_watchers(as_http *http)
 
 /* ---- request lifecycle ------------------------------------------------------------------ */
 
+/* Reports a handled request as over (as_http_options.done). */
+static void report_done(as_req *req)
+{
+    const as_http_options *o = &req->http->opt;
+    if (!req->handled || !o->done)
+        return;
+    uint64_t now = o->clock ? clk_mono_ns(o->clock) : 0;
+    o->done(req->app, req, now > req->arrived_ns ? now - req->arrived_ns : 0);
+}
+
 static void req_free(as_req *req)
 {
     if (!req)
         return;
+    report_done(req);
     free(req->path);
     for (int i = 0; i < req->nparams; i++) {
         free(req->params[i].key);
@@ -670,6 +681,7 @@ static as_req *req_new(as_conn *c, const char *path)
     req->content_type = header_dup(c->wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
     req->if_none_match = header_dup(c->wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH);
     req->status = 200;
+    req->arrived_ns = c->http->opt.clock ? clk_mono_ns(c->http->opt.clock) : 0;
     return req;
 }
 
@@ -1010,6 +1022,7 @@ static int dispatch(as_conn *c)
 {
     as_req *req = c->req;
     authenticate(c, req, NULL);
+    req->handled = true;
     if (is_write(req->method))
         as_offload_run(c->http->offload, req, handle_job, NULL); /* bodies, patches, rules */
     else
@@ -1259,6 +1272,7 @@ static int on_upgrade(as_conn *c)
         apierr_clear(&err);
     } else {
         authenticate(c, req, &offer);
+        req->handled = true;
         c->http->opt.handle(req->app, req); /* a GET: never offloaded */
         if (req->parked) {
             free(path);

@@ -40,6 +40,19 @@ typedef struct as_req as_req;
 typedef struct as_warnings as_warnings;
 
 /*
+ * What a request is, in the words of kube-apiserver's request metrics: the handler sets these
+ * (apiserver/rest/metrics.h says which values) and the done callback (as_http_options.done)
+ * reads them; the transport does neither. Strings are borrowed: literals, the registry's names,
+ * or pointers into the request itself (it is reported done before it is freed). NULL reads as "".
+ */
+typedef struct as_req_labels {
+    const char *verb; /* "GET", "LIST", "WATCH", "POST", ...; NULL: the handler never labelled it */
+    const char *dry_run, *group, *version, *resource, *subresource, *scope;
+    bool mutating;     /* counted as "mutating" in flight, else "readOnly" */
+    bool long_running; /* a watch: counted apart from the requests in flight */
+} as_req_labels;
+
+/*
  * A streamed response (a watch): the handler supplies these; the transport writes the status
  * line and headers, then frames whatever fill() appends as chunks; or, after a WebSocket
  * upgrade, sends each line fill() appends as one message. Service thread only.
@@ -102,6 +115,11 @@ struct as_req {
     const as_stream_ops *stream_ops;
     void *conn;        /* private to http.c */
     as_req *next_done; /* private: completion queue link */
+
+    /* accounting (as_http_options.done) */
+    uint64_t arrived_ns;  /* clk_mono_ns of the transport's clock when the head was complete */
+    bool handled;         /* the handler was called (only such requests are reported done) */
+    as_req_labels labels; /* set by the handler, read by the done callback */
 };
 
 /* Query parameter value, or NULL when absent. A parameter given more than once has one value
@@ -190,14 +208,25 @@ void as_req_offload(as_req *req, void (*fn)(as_req *req, void *data), void *data
 /* Called once per request with the request read and authenticated (see the top). */
 typedef void (*as_handler_fn)(void *app, as_req *req);
 
+/*
+ * Called once for every request the handler was called for, when it is over: its response fully
+ * written (a stream: ended), or its connection dropped first (req->status is then whatever the
+ * handler set, 200 by default). duration_ns: from its complete head (req->arrived_ns) until now,
+ * on the transport's clock. req is about to be freed: read it, keep nothing. Runs on the service
+ * thread (at shutdown, for requests orphaned while parked, on the thread calling as_http_free).
+ * Must be cheap: it runs once per request.
+ */
+typedef void (*as_done_fn)(void *app, const as_req *req, uint64_t duration_ns);
+
 typedef struct as_http_options {
     int port;
     const char *bind_address; /* NULL, "" or "0.0.0.0" = every address */
     const char *cert_file;    /* serving certificate and key (PEM) */
     const char *key_file;
     const authn *auth; /* the authentication chain; NULL = everybody is anonymous; borrowed */
-    clk_t *clock;      /* certificate validity; borrowed */
+    clk_t *clock;      /* certificate validity, request durations; borrowed */
     as_handler_fn handle;
+    as_done_fn done; /* NULL: nothing is reported */
     void *app;
 } as_http_options;
 
