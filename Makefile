@@ -5,9 +5,10 @@ TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 1
+SOAK_SECONDS ?= 300
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build asan tsan test fuzz local bench format clean
+.PHONY: all deps build asan tsan test fuzz local bench soak format clean
 
 all: build
 
@@ -40,6 +41,11 @@ local: deps build
 
 bench: deps build
 	@bench/run.sh $(BUILD)
+
+# Steady mixed load for SOAK_SECONDS; fails if the server's RSS or open descriptors grow by more
+# than 10 % after the first minute, or if an acknowledged write is missing (scripts/soak.py).
+soak: deps build
+	@scripts/soak.py $(BUILD) $(SOAK_SECONDS)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
