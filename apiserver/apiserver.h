@@ -5,6 +5,8 @@
 #ifndef FOO_APISERVER_APISERVER_H
 #define FOO_APISERVER_APISERVER_H
 
+#include "apiserver/transport/limits.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +31,8 @@ typedef struct as_options {
     int watch_cache_min_events;     /* history kept for watches: at least this many events ... */
     int watch_cache_min_age_s;      /* ... and at least this many seconds of them */
     int shutdown_grace_s;           /* how long SIGTERM waits for in-flight work */
+    as_limits_config limits;        /* --max-requests-inflight, --max-mutating-requests-inflight,
+                                       --max-watches, --max-connections, --request-timeout */
 } as_options;
 
 /* The defaults of every option, in one place (docs/design.md §3). */

@@ -15,6 +15,7 @@
 #define FOO_APISERVER_HTTP_H
 
 #include "apiserver/transport/authn.h"
+#include "apiserver/transport/limits.h"
 #include "apiserver/transport/query.h"
 #include "common/apierr.h"
 #include "common/clock.h"
@@ -227,6 +228,9 @@ typedef struct as_http_options {
     clk_t *clock;      /* certificate validity, request durations; borrowed */
     as_handler_fn handle;
     as_done_fn done; /* NULL: nothing is reported */
+    /* What is admitted under load (limits.h); zeroed = no cap on requests in flight or watches,
+       and the defaults for connections, the body deadline and the body memory. */
+    as_limits_config limits;
     void *app;
 } as_http_options;
 
