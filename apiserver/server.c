@@ -32,6 +32,7 @@ as_options as_defaults(void)
         .watch_cache_min_events = 1000,
         .watch_cache_min_age_s = 300,
         .shutdown_grace_s = 10,
+        .limits = as_limits_defaults(),
     };
     return o;
 }
@@ -306,6 +307,7 @@ static int start_http(as_server *srv)
         .clock = srv->clock,
         .handle = as_rest_handle,
         .app = srv,
+        .limits = srv->opt.limits,
     };
     api_error err = API_ERROR_INIT;
     if (as_http_start(&ho, &srv->http, &err) != 0)
