@@ -39,6 +39,22 @@ static int parse_compaction(const char *text, int *seconds)
     return 0;
 }
 
+/*
+ * --request-timeout: a Go duration ("60s", "1m"), at least a millisecond. Returns 0, or -1 after
+ * telling the user what is wrong.
+ */
+static int parse_request_timeout(const char *text, int64_t *ms)
+{
+    if (!time_parse_go_duration(text, ms) || *ms <= 0) {
+        fprintf(stderr,
+                "foo-apiserver: invalid --request-timeout \"%s\": want a positive duration such "
+                "as 60s or 1m\n",
+                text);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     /* Everything this process creates (SQLite file and journals, keys, kubeconfig) is its
@@ -48,6 +64,7 @@ int main(int argc, char **argv)
     as_options o = as_defaults();
     int verbosity = 0;
     const char *compaction = NULL;
+    const char *request_timeout = NULL;
     const flag_def flags[] = {
         {"standalone", FLAG_BOOL, &o.standalone,
          "run without kube-apiserver: own CA, client-certificate users, DATA/kubeconfig"},
@@ -76,6 +93,16 @@ int main(int argc, char **argv)
          "... and at least this many seconds of them"},
         {"shutdown-grace-seconds", FLAG_INT, &o.shutdown_grace_s,
          "how long SIGTERM waits for watches and writes to finish"},
+        {"max-requests-inflight", FLAG_INT, &o.limits.max_requests_inflight,
+         "read-only requests served at once; past it 429 (0 = no limit)"},
+        {"max-mutating-requests-inflight", FLAG_INT, &o.limits.max_mutating_requests_inflight,
+         "mutating requests served at once; past it 429 (0 = no limit)"},
+        {"max-watches", FLAG_INT, &o.limits.max_watches,
+         "watches open at once; past it 429 (0 = no limit)"},
+        {"max-connections", FLAG_INT, &o.limits.max_connections,
+         "client connections open at once; past it new ones are closed"},
+        {"request-timeout", FLAG_STRING, &request_timeout,
+         "deadline of a whole request body, a Go duration (default 60s)"},
         {"v", FLAG_INT, &verbosity, "log verbosity"},
     };
     int rc = flags_parse(argc, argv, flags, (int)(sizeof flags / sizeof flags[0]), "foo-apiserver");
@@ -83,6 +110,9 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     log_set_verbosity(verbosity);
     if (compaction && parse_compaction(compaction, &o.etcd_compaction_interval_s) != 0)
+        return 2;
+    if (request_timeout &&
+        parse_request_timeout(request_timeout, &o.limits.request_timeout_ms) != 0)
         return 2;
     char why[160];
     if (as_options_check(&o, why, sizeof why) != 0) {
