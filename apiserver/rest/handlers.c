@@ -250,6 +250,14 @@ static void too_large(as_req *req, uint64_t rv, uint64_t current)
     apierr_clear(&e);
 }
 
+static void serve(as_req *req, const as_target *t, read_verb verb)
+{
+    if (verb == READ_GET)
+        get_now(req, t);
+    else
+        list_now(req, t);
+}
+
 /* Compute thread: the wait of a fresh read, then the read itself (answered from there). */
 static void fresh_read_job(as_req *req, void *data)
 {
@@ -267,10 +275,8 @@ static void fresh_read_job(as_req *req, void *data)
         int left_ms = spent_ms < FRESH_READ_TIMEOUT_MS ? FRESH_READ_TIMEOUT_MS - (int)spent_ms : 0;
         if (!wc_wait_rev(cache, rv, left_ms))
             too_large(req, rv, wc_rev(cache));
-        else if (fr->verb == READ_GET)
-            get_now(req, &fr->t);
         else
-            list_now(req, &fr->t);
+            serve(req, &fr->t, fr->verb);
     }
     free(fr->ns);
     free(fr->name);
@@ -283,10 +289,7 @@ static void read_fresh(as_req *req, const as_target *t, read_verb verb)
 {
     uint64_t rv;
     if (!needs_wait(req, t, &rv)) {
-        if (verb == READ_GET)
-            get_now(req, t);
-        else
-            list_now(req, t);
+        serve(req, t, verb);
         return;
     }
     fresh_read *fr = xcalloc(1, sizeof *fr);
