@@ -113,7 +113,8 @@ int ex_range_all(ex_store *s, eh_conn *c, const char *sub, uint64_t rev, st_kv_f
         }
         if (rc != 0)
             break;
-        rev = r.rev; /* later pages read at the first page's revision */
+        if (rev == 0)
+            rev = r.rev; /* the first page was read at the answer's revision; so are the next */
         more = r.more && r.n > 0;
         rc = ex_visit_page(s, &r, fn, ctx);
         if (r.n > 0) {
@@ -156,6 +157,7 @@ int ex_load(st_store *base, const char *prefix, st_kv_fn fn, void *ctx, uint64_t
     eh_conn *c = ex_conn_get(s);
     uint64_t at = 0;
     int rc = ex_range_all(s, c, prefix, s->pinned_rev, fn, ctx, &at);
+    s->pinned_rev = 0; /* only the load right after st_history reads at its revision */
     ex_conn_put(s, c);
     if (rc != 0)
         return ST_EIO;

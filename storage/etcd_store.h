@@ -61,7 +61,7 @@ typedef struct ex_store {
     bool watch_started, running; /* running: every thread of st_start started */
 
     uint64_t start_rev;       /* the watch begins after it: open's revision or st_load's */
-    uint64_t pinned_rev;      /* set by st_history: the revision st_load reads at */
+    uint64_t pinned_rev;      /* set by st_history: the revision the next st_load reads at */
     _Atomic uint64_t pub_rev; /* copy of delivered for st_current_rev */
     _Atomic uint64_t commits; /* txns etcd answered */
     _Atomic uint64_t good;    /* writes that succeeded */

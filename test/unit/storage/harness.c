@@ -215,12 +215,12 @@ void h_sink(void *ctx, st_event_type type, const char *key, const char *value, s
 static void h_on_done(st_write *w)
 {
     pthread_mutex_lock(&h_rec.mu);
+    h_add_order("D %s %lld", w->key, (long long)w->result);
     if (h_rec.ndone < H_MAX)
         h_rec.done[h_rec.ndone++] = w;
     else
-        st_write_free(w);
+        st_write_free(w); /* past what the recorder keeps: only counted */
     h_rec.ndone_total++;
-    h_add_order("D %s %lld", w->key, (long long)w->result);
     pthread_cond_broadcast(&h_rec.cv);
     pthread_mutex_unlock(&h_rec.mu);
 }
