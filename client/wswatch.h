@@ -21,9 +21,10 @@
  * subprotocol asked for) and ends the stream with a close frame.
  *
  * Limits: HTTP/1.1 only (lws's h2 client cannot carry WebSockets); a configured proxy-url is not
- * supported (-EINVAL). A refused upgrade's body cannot be read through lws 4.1, so its error is
- * built from the status (the code and reason kube would send: 403 Forbidden, 410 Expired, ...)
- * and its Retry-After header.
+ * supported (-EINVAL); a host name is resolved on the loop thread (lws as Debian builds it has no
+ * asynchronous DNS), so a slow resolver delays the other watches meanwhile. A refused upgrade's
+ * body cannot be read through lws 4.1, so its error is built from the status (the code and reason
+ * kube would send: 403 Forbidden, 410 Expired, ...) and its Retry-After header.
  */
 #ifndef FOO_CLIENT_WSWATCH_H
 #define FOO_CLIENT_WSWATCH_H
