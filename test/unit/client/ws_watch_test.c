@@ -536,3 +536,22 @@ Test(ws_watch, megabytes_faster_than_the_handler_arrive_whole_and_in_order)
     cr_assert_eq(rc, 0, "%d %s", rc, err.message ? err.message : "");
     cr_assert_eq(f.events, 3000);
 }
+
+Test(ws_watch, bad_arguments_and_a_proxy_are_einval)
+{
+    stub.nscripts = 0;
+    start_client(0);
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(kc_ws_watch(f.ws, "relative", 0, on_event, &f, NULL, &err), -EINVAL);
+    cr_assert_eq(kc_ws_watch(f.ws, "/api", 0, NULL, &f, NULL, &err), -EINVAL);
+    cr_assert_eq(kc_ws_watch(NULL, "/api", 0, on_event, &f, NULL, NULL), -EINVAL,
+                 "err may be NULL");
+    f.cfg.proxy_url = "http://proxy.example:3128";
+    cr_assert_eq(watch(&err), -EINVAL);
+    cr_assert_not_null(strstr(err.message, "proxy-url"));
+    f.cfg.proxy_url = NULL;
+    apierr_clear(&err);
+    cr_assert_null(kc_wswatch_new(NULL, &err));
+    cr_assert_eq(err.code, 400);
+    apierr_clear(&err);
+}
