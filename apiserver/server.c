@@ -4,6 +4,7 @@
  */
 #include "apiserver/apiserver.h"
 #include "apiserver/rest/discovery.h"
+#include "apiserver/rest/metrics.h"
 #include "apiserver/rest/namespaces.h"
 #include "apiserver/rest/server.h"
 #include "apiserver/rest/openapi_handler.h"
@@ -306,6 +307,7 @@ static int start_http(as_server *srv)
         .auth = srv->auth,
         .clock = srv->clock,
         .handle = as_rest_handle,
+        .done = as_rest_done,
         .app = srv,
         .limits = srv->opt.limits,
     };
@@ -331,6 +333,7 @@ as_server *as_new(const as_options *opt)
     srv->registry = as_registry_new(opt->standalone);
     srv->discovery = as_discovery_new(srv->registry);
     srv->openapi = as_openapi_new(srv->registry);
+    srv->metrics = as_metrics_new(srv->registry);
     if (setup_pki(srv) != 0 || setup_storage(srv) != 0 || bootstrap_namespaces(srv) != 0 ||
         start_http(srv) != 0) {
         as_free(srv);
@@ -380,6 +383,7 @@ void as_free(as_server *srv)
     authn_free(srv->auth);
     as_discovery_free(srv->discovery);
     as_openapi_free(srv->openapi);
+    as_metrics_free(srv->metrics); /* after as_http_free: it reports the last requests done */
     as_registry_free(srv->registry);
     free(srv->cert_file);
     free(srv->key_file);

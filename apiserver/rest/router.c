@@ -1,7 +1,8 @@
 /*
  * router.c - maps a request path to its handler (service thread).
  *
- * Paths: /healthz /livez /readyz [/<check>], /version, /api, /api/V, /apis, /apis/G, /apis/G/V,
+ * Paths: /healthz /livez /readyz [/<check>], /version, /metrics, /api, /api/V, /apis, /apis/G,
+ * /apis/G/V,
  * {/api/V,/apis/G/V}[/namespaces/NS]/RESOURCE[/NAME[/SUBRESOURCE]], the deprecated watch paths
  * {/api/V,/apis/G/V}/watch[/namespaces/NS]/RESOURCE[/NAME], /openapi/v2,
  * /openapi/v3[/api/V or /apis/G/V]; every group, version and resource comes from the registry.
@@ -13,6 +14,7 @@
 #include "apiserver/rest/discovery.h"
 #include "apiserver/rest/handlers.h"
 #include "apiserver/rest/health.h"
+#include "apiserver/rest/metrics.h"
 #include "apiserver/rest/server.h"
 #include "apiserver/rest/openapi_handler.h"
 #include "apiserver/resource/registry.h"
@@ -131,15 +133,25 @@ static bool is_watch(as_req *req, const as_target *t)
     return req->method == AS_GET && !t->name && !t->sub && (!ok || watch);
 }
 
+/* Hands req to the resource handler; a watch that streams counts as long-running from then on. */
+static void handle_resource(as_req *req, const as_target *t)
+{
+    as_handle_resource(req, t);
+    if (req->stream && req->labels.verb && !strcmp(req->labels.verb, "WATCH"))
+        as_metrics_longrunning(as_server_of(req)->metrics, req);
+}
+
 /* [namespaces/NS/]RESOURCE[/NAME[/SUBRESOURCE]] under group/version (n >= 1 segments). */
 static void route_resource(as_req *req, const char *group, const char *version, char **seg, int n)
 {
     as_target t;
     if (!resolve_target(req, group, version, seg, n, &t))
         return not_found(req);
-    if (!is_watch(req, &t) && refuse_upgrade(req))
+    bool watch = is_watch(req, &t);
+    if (!watch && refuse_upgrade(req))
         return;
-    as_handle_resource(req, &t);
+    as_metrics_label_resource(req, &t, watch);
+    handle_resource(req, &t);
 }
 
 /* Sets query parameter key to value (copied), replacing every earlier value. */
@@ -210,7 +222,8 @@ static void route_watch_path(as_req *req, const char *group, const char *version
         return;
     set_param(req, "watch", "true");
     t.name = NULL;
-    as_handle_resource(req, &t);
+    as_metrics_label_resource(req, &t, true);
+    handle_resource(req, &t);
 }
 
 /* /api[/V[/...]] (seg[0] = "api"): the core group. */
@@ -281,6 +294,8 @@ static bool route_fixed(as_req *req, const char *p)
     void (*fn)(as_req *) = NULL;
     if (strcmp(p, "/version") == 0 || strcmp(p, "/version/") == 0)
         fn = as_discovery_version;
+    else if (strcmp(p, "/metrics") == 0)
+        fn = as_metrics_handle;
     else if (strcmp(p, "/openapi/v2") == 0)
         fn = as_openapi_v2;
     else if (strcmp(p, "/openapi/v3") == 0)
@@ -318,10 +333,19 @@ static void route(as_req *req)
 void as_rest_handle(void *app, as_req *req)
 {
     as_server *srv = app;
+    as_metrics_request_start(srv->metrics, req);
     /* Draining: answer, then close, so that clients reconnect to another replica; the health
        checks keep their connection so a probe can watch /readyz fail. */
     if (atomic_load(&srv->stopping) && !as_health_path(req->path))
         req->close_connection = true;
     if (authorize(req))
         route(req);
+    /* What names no resource is labelled by its path, once served (metrics.h says why). */
+    if (!req->labels.resource && !req->parked)
+        as_metrics_label_path(req, req->status < 400);
+}
+
+void as_rest_done(void *app, const as_req *req, uint64_t duration_ns)
+{
+    as_metrics_request_done(((as_server *)app)->metrics, req, duration_ns);
 }

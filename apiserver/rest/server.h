@@ -19,6 +19,7 @@
 
 struct as_discovery;
 struct as_openapi;
+struct as_metrics;
 
 struct as_server {
     as_options opt;
@@ -30,6 +31,7 @@ struct as_server {
     as_registry *registry;          /* the kinds served (read-only once built) */
     struct as_discovery *discovery; /* discovery documents, rendered once (discovery.h) */
     struct as_openapi *openapi;     /* OpenAPI documents, rendered once (openapi_handler.h) */
+    struct as_metrics *metrics;     /* what /metrics shows (metrics.h) */
     clk_t *clock;
     int64_t start_ms;
     atomic_bool stopping; /* set by as_stop (any thread) */
@@ -53,5 +55,8 @@ static inline wc_cache *as_cache_of(const as_server *srv, const as_resource *r)
  * the request. Runs on the service thread, or on the compute thread for write methods.
  */
 void as_rest_handle(void *app, as_req *req);
+/* The transport's done callback (as_done_fn; app = the as_server): counts the request in the
+   server's metrics (metrics.h). Service thread. */
+void as_rest_done(void *app, const as_req *req, uint64_t duration_ns);
 
 #endif

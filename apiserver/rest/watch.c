@@ -6,6 +6,7 @@
  */
 #include "apiserver/rest/watch.h"
 #include "apiserver/rest/handlers.h"
+#include "apiserver/rest/metrics.h"
 #include "apiserver/rest/server.h"
 #include "apiserver/resource/list_options.h"
 #include "apiserver/transport/negotiate.h"
@@ -45,7 +46,8 @@ struct as_watch {
     char *error_event;   /* for WS_ERROR */
     as_negotiated media; /* JSON, Table or PartialObjectMetadata event objects */
     as_include_object include;
-    bool table_headers_sent; /* Table events carry column definitions only once */
+    bool table_headers_sent;  /* Table events carry column definitions only once */
+    as_metrics_kind *counted; /* registered in the kind's watcher metrics; NULL before */
 };
 
 static uint64_t now_ns(as_watch *w)
@@ -133,6 +135,8 @@ void as_watch_begin(as_req *req, const as_resource *r, const char *ns, as_negoti
     w->deadline_ns = now_ns(w) + timeout_ns(w, o.timeout_seconds);
     w->next_bookmark_ns = now_ns(w) + BOOKMARK_EVERY_NS;
     position(w, &o);
+    w->counted = as_metrics_kind_of(w->srv->metrics, r);
+    as_metrics_watchers_add(w->counted, 1);
     as_req_stream(req, &watch_stream_ops, w);
 }
 
@@ -147,6 +151,7 @@ static bool wanted(as_watch *w, wc_blob *b)
 
 static void append_event(as_watch *w, sbuf *out, const char *type, const wc_blob *b)
 {
+    as_metrics_watch_events(w->counted, 1);
     sbuf_printf(out, "{\"type\":\"%s\",\"object\":", type);
     if (w->media.media == AS_MEDIA_TABLE) {
         as_list_meta meta = {.rev = b->rev};
@@ -165,6 +170,7 @@ static void append_event(as_watch *w, sbuf *out, const char *type, const wc_blob
 
 static void append_bookmark(as_watch *w, sbuf *out, bool initial_end)
 {
+    as_metrics_watch_events(w->counted, 1);
     sbuf_puts(out, "{\"type\":\"BOOKMARK\",\"object\":{\"apiVersion\":\"");
     if (w->media.media == AS_MEDIA_PARTIAL)
         sbuf_printf(out, "meta.k8s.io/%s\",\"kind\":\"PartialObjectMetadata",
@@ -252,6 +258,7 @@ void as_watch_fill(as_watch *w, sbuf *out, size_t max_bytes, bool *done, bool *m
         w->next_bookmark_ns = now + BOOKMARK_EVERY_NS;
     }
     if (w->state == WS_ERROR) {
+        as_metrics_watch_events(w->counted, 1);
         sbuf_puts(out, w->error_event);
         w->state = WS_DONE;
     }
@@ -279,6 +286,7 @@ void as_watch_free(as_watch *w)
 {
     if (!w)
         return;
+    as_metrics_watchers_add(w->counted, -1);
     wc_snapshot_free(w->initial, w->ninitial);
     free(w->prefix);
     as_selector_free(&w->sel);
