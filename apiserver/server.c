@@ -217,7 +217,8 @@ static char **split_servers(const char *list, int *n)
     char *text = (char *)(urls + slots);
     memcpy(text, list, len + 1);
     *n = 0;
-    for (char *tok = strtok(text, ","); tok; tok = strtok(NULL, ","))
+    char *save = NULL; /* strtok_r: two servers may start at once in one process (tests) */
+    for (char *tok = strtok_r(text, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
         urls[(*n)++] = tok;
     return urls;
 }
