@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from kubernetes import client, config, watch
 
-from conftest import FOOS, Server, _logdir, build_dir, foo_manifest, wait_until
+from conftest import FOOS, Server, _logdir, build_dir, foo_manifest, free_port, wait_until
 from etcd_support import Etcd, TcpProxy, make_tls_dir, server_args
 
 WRITERS_PER_REPLICA = 3
@@ -346,6 +346,18 @@ def test_compaction_past_a_cut_off_replica_gives_its_watchers_410_and_informers_
         assert names == {f"missed-{i}" for i in range(5)}
     finally:
         proxy.close()
+
+
+def test_several_etcd_servers_a_dead_one_first(etcd, replicas):
+    """--etcd-servers takes a comma-separated list; a URL nobody answers is passed over."""
+
+    class TwoUrls:
+        url = f"http://127.0.0.1:{free_port()},{etcd.url}"
+        tls_dir = None
+
+    a = replicas.make(TwoUrls())
+    a.create_foo("via-the-second", replicas=1)
+    assert "via-the-second" in foo_names(a)
 
 
 # ---- TLS to etcd -------------------------------------------------------------------------
