@@ -12,6 +12,7 @@
 #include "common/alloc.h"
 
 #include "server_fixture.h"
+#include "testutil.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -155,4 +156,53 @@ Test(ws_tls, a_watch_the_server_refuses_is_its_status)
     cr_assert_eq(err.code, 400);
     cr_assert_str_eq(err.reason, "BadRequest");
     apierr_clear(&err);
+}
+
+/* ---- a bearer token from a tokenFile, refreshed after a 401 ---- */
+
+Test(ws_tls, a_401_rereads_the_token_file_once_and_the_watch_goes_through)
+{
+    char *dir = tu_tmpdir();
+    char *tokens = tu_write(dir, "tokens.csv", "good-token,bob,bob-uid,\"system:masters\"\n");
+    char *token = tu_write(dir, "token", "stale-token\n");
+    sf_server tsrv = {0};
+    const char *args[] = {"--token-auth-file", tokens, NULL};
+    cr_assert_eq(sf_start(&tsrv, args), 0);
+    char *kubeconfig_text =
+        xasprintf("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n"
+                  "    server: \"%s\"\n    certificate-authority: %s/pki/ca.crt\n"
+                  "users:\n- name: u\n  user: {tokenFile: %s}\n"
+                  "contexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\n",
+                  tsrv.url, tsrv.data_dir, token);
+    char *kubeconfig = tu_write(dir, "kubeconfig", kubeconfig_text);
+    kc_config *tcfg = NULL;
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(kc_load(&(kc_load_options){.kubeconfig = kubeconfig}, &tcfg, &err), 0, "%s",
+                 err.message ? err.message : "");
+    kc_client *c = kc_client_new(tcfg, NULL, &err);
+    cr_assert_not_null(c);
+    /* A first call caches the stale token (re-read once after its 401: still stale). */
+    cr_assert_eq(kc_request(c, "GET", FOOS, NULL, NULL, 0, NULL, &err), -EREMOTEIO);
+    cr_assert_eq(err.code, 401);
+    apierr_clear(&err);
+    free(tu_write(dir, "token", "good-token\n"));
+    kc_client_stats before, after;
+    kc_client_stats_get(c, &before);
+    seen s = {0};
+    /* The cached stale token is sent, refused, re-read: the second handshake is accepted. */
+    int rc = watch_through(c, FOOS "?watch=true&timeoutSeconds=1", &s, &err);
+    cr_assert_eq(rc, 0, "%d %s", rc, err.message ? err.message : "");
+    kc_client_stats_get(c, &after);
+    cr_assert_eq(after.auth_retries - before.auth_retries, 1);
+    kc_wswatch_free(ws);
+    ws = NULL;
+    kc_client_free(c);
+    kc_config_free(tcfg);
+    sf_stop(&tsrv);
+    free(kubeconfig_text);
+    free(kubeconfig);
+    free(token);
+    free(tokens);
+    tu_rmtree(dir);
+    free(dir);
 }
