@@ -194,7 +194,12 @@ void as_metrics_label_path(as_req *req, bool served)
 {
     as_req_labels *l = &req->labels;
     *l = (as_req_labels){.verb = path_verb(req->method),
+                         .dry_run = "",
+                         .group = "",
+                         .version = "",
+                         .resource = "",
                          .subresource = served ? req->path : "",
+                         .scope = "",
                          .mutating = is_write(req->method)};
 }
 
@@ -202,7 +207,7 @@ void as_metrics_label_path(as_req *req, bool served)
 
 void as_metrics_request_start(as_metrics *m, as_req *req)
 {
-    if (req->labels.verb) /* run again (a retried write): counted once */
+    if (!m || req->labels.verb) /* run again (a retried write): counted once */
         return;
     req->labels.verb = path_verb(req->method);
     req->labels.mutating = is_write(req->method);
@@ -250,6 +255,8 @@ static req_series *series_of(as_metrics *m, const as_req_labels *l)
 
 void as_metrics_longrunning(as_metrics *m, as_req *req)
 {
+    if (!m)
+        return;
     atomic_fetch_sub(&m->inflight[req->labels.mutating], 1);
     req->labels.long_running = true;
     req_series *s = series_of(m, &req->labels);
@@ -272,7 +279,7 @@ static void count_code(req_series *s, int code)
 void as_metrics_request_done(as_metrics *m, const as_req *req, uint64_t duration_ns)
 {
     const as_req_labels *l = &req->labels;
-    if (!l->verb) /* never started (answered before the router) */
+    if (!m || !l->verb) /* never started (answered before the router) */
         return;
     req_series *s = series_of(m, l);
     if (l->long_running)
@@ -293,6 +300,8 @@ void as_metrics_request_done(as_metrics *m, const as_req *req, uint64_t duration
 
 void as_metrics_rejected(as_metrics *m, as_rejected_kind kind)
 {
+    if (!m)
+        return;
     atomic_fetch_add(&m->rejected[kind], 1);
 }
 

@@ -51,8 +51,8 @@ void as_metrics_free(as_metrics *m);
  * version, resource and subresource from t; scope "namespace" (a namespace in the path, or a
  * namespace object itself), "resource" (one cluster-scoped object) or "cluster" (a collection);
  * dry_run "All", "invalid" or "" from ?dryRun, for writes only. The strings are literals or the
- * registry's (t's strings may be freed before the request is over). Sets labels.mutating for writes (long_running is set when the
- * watch streams: as_metrics_longrunning). Keeps nothing.
+ * registry's (t's strings may be freed before the request is over). Sets labels.mutating for writes
+ * (long_running is set when the watch streams: as_metrics_longrunning). Keeps nothing.
  */
 void as_metrics_label_resource(as_req *req, const as_target *t, bool watch);
 /*
@@ -64,6 +64,7 @@ void as_metrics_label_resource(as_req *req, const as_target *t, bool watch);
 void as_metrics_label_path(as_req *req, bool served);
 
 /* ---- counting (the router, the transport, watch.c) ------------------------------------------- */
+/* Each of these does nothing when m is NULL (a server built without metrics, as in unit tests). */
 
 /* Counts req in flight, readOnly or mutating as labelled. Once per request (a second call, for a
    request run again, does nothing); thread-safe. */
