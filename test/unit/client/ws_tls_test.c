@@ -2,9 +2,10 @@
  * kc_ws_watch against the real foo-apiserver (server_fixture.h) over wss: the kubeconfig's CA
  * and admin client certificate from memory, the server's IP address checked against the
  * certificate's IP SANs, tls-server-name (a name the certificate carries works, another fails
- * the handshake), an anonymous watch refused with 401 Unauthorized, and a watch the server
- * refuses with 400 BadRequest. Each test gets its own server (Criterion runs the suite's .init
- * and .fini around every test, each in its own process).
+ * the handshake), an anonymous watch refused with 401 Unauthorized, a watch the server refuses
+ * with 400 BadRequest, and a tokenFile's stale token refreshed once after its 401. Each test gets
+ * its own server (Criterion runs the suite's .init and .fini around every test, each in its own
+ * process).
  */
 #include "client/config.h"
 #include "client/rest.h"
