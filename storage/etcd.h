@@ -2,7 +2,9 @@
  * etcd.h - the etcd v3 backend of storage.h: several foo-apiserver replicas on one etcd.
  *
  * Talks to etcd 3.4's JSON gateway over libcurl (docs/design.md §4.12). Keys are stored under
- * prefix (etcd key = prefix + store key), values are the objects' JSON without a meaningful
+ * prefix (etcd key = prefix + store key; a store key starts with '/', else the write is
+ * ST_EINVAL; reads and the watch cover prefix + "/" only), values are the objects' JSON without a
+ * meaningful
  * metadata.resourceVersion; every value handed out (st_load, events, w->value) carries
  * resourceVersion = the key's mod_revision, and revisions are etcd's own.
  *

@@ -76,12 +76,10 @@ static int ex_visit_page(ex_store *s, const ej_range *r, st_kv_fn fn, void *ctx)
 {
     for (size_t i = 0; i < r->n; i++) {
         const ej_kv *kv = &r->kvs[i];
-        if (strncmp(kv->key, s->prefix, s->prefix_len) != 0) {
+        if (!ex_own_key(s, kv->key)) {
             log_kv(LOG_ERROR, "etcd returned a key outside the range asked", "key", kv->key, NULL);
             return ST_EIO;
         }
-        if (kv->key[s->prefix_len] == '\0')
-            continue; /* the marker */
         size_t len = 0;
         char *v = ej_stamp_rv(kv->value, kv->value_len, kv->mod_rev, &len);
         if (!v) {
@@ -97,7 +95,8 @@ static int ex_visit_page(ex_store *s, const ej_range *r, st_kv_fn fn, void *ctx)
 int ex_range_all(ex_store *s, eh_conn *c, const char *sub, uint64_t rev, st_kv_fn fn, void *ctx,
                  uint64_t *at)
 {
-    char *key = xasprintf("%s%s", s->prefix, sub);
+    /* Store keys start with '/': an empty sub reads them all, and nothing else. */
+    char *key = xasprintf("%s%s", s->prefix, sub[0] ? sub : "/");
     char *after = NULL;
     sbuf resp = SBUF_INIT;
     int rc = 0;

@@ -6,7 +6,8 @@
  * key maps to it: store keys are not empty), so its mod_revision is the revision of the last
  * write under the prefix, by any replica. A consistent read waits for it (st_sync_rev), a failed
  * compare's done waits for the value it read in the same txn: revisions the prefix's watch is
- * sure to deliver, even when other clients of etcd write elsewhere. Reads and the watch skip it.
+ * sure to deliver, even when other clients of etcd write elsewhere. Reads and the watch cover
+ * prefix + "/" only, so they never see it (ex_own_key).
  *
  * Locking: mu guards the write queues (pending, in flight, awaiting delivery), delivered and the
  * flags; it is never held while calling out (sink, observer, done) or while talking to etcd.
@@ -21,6 +22,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <string.h>
 
 /* A write etcd answered, waiting for the watch to deliver `target` before its done runs. */
 typedef struct ex_wait {
@@ -80,6 +82,16 @@ typedef struct ex_store {
 static inline ex_store *ex_of(st_store *base)
 {
     return (ex_store *)base;
+}
+
+/*
+ * Whether an etcd key is one of the store's: prefix + a store key, which starts with '/'. The
+ * marker (the prefix itself) is not, nor is a key of a neighbour whose prefix only starts like
+ * ours ("/registry/demo.example.com2/..."): reads and the watch cover prefix + "/" only.
+ */
+static inline bool ex_own_key(const ex_store *s, const char *etcd_key)
+{
+    return strncmp(etcd_key, s->prefix, s->prefix_len) == 0 && etcd_key[s->prefix_len] == '/';
 }
 
 /* ---- etcd_read.c ---- */

@@ -1,7 +1,7 @@
 /*
  * etcd_watch.c - the etcd store's watch thread: the only source of the sink's events.
  *
- * One /v3/watch stream of the prefix, from the revision after the last one delivered, with
+ * One /v3/watch stream of prefix + "/", from the revision after the last one delivered, with
  * prev_kv (a DELETED event reports the last stored state) and progress_notify (bookmarks). After
  * each answer the writes waiting for the delivered revision are completed (ex_delivered). When
  * the stream breaks, the next endpoint is tried after a backoff (100 ms doubling to 5 s, reset
@@ -44,13 +44,11 @@ static void ew_deliver(ew_state *st, const ej_event *ev)
     ex_store *s = st->s;
     uint64_t rev = ev->kv.mod_rev;
     char rb[24];
-    if (strncmp(ev->kv.key, s->prefix, s->prefix_len) != 0) {
+    if (!ex_own_key(s, ev->kv.key)) {
         log_kv(LOG_ERROR, "etcd watch sent a key outside the prefix; skipped", "key", ev->kv.key,
                NULL);
         return;
     }
-    if (ev->kv.key[s->prefix_len] == '\0')
-        return; /* the marker: its write's own event has the same revision */
     const ej_kv *src = ev->is_delete ? &ev->prev : &ev->kv;
     size_t len = 0;
     char *value = src->key ? ej_stamp_rv(src->value, src->value_len, rev, &len) : NULL;
@@ -219,10 +217,11 @@ void *ex_watch_main(void *arg)
     ew_state st = {.s = s, .next = s->start_rev + 1};
     pthread_mutex_unlock(&s->mu);
     eh_conn *ranges = eh_new(&s->target);
+    char *range = xasprintf("%s/", s->prefix); /* the store's keys (ex_own_key) */
     uint64_t backoff = EW_BACKOFF_MIN_MS;
     while (!ex_stopping(s)) {
         st.progressed = false;
-        char *body = ej_watch_request(s->prefix, st.next);
+        char *body = ej_watch_request(range, st.next);
         (void)eh_stream(s->watch_conn, "/v3/watch", body, ew_on_line, ew_on_tick, &st);
         free(body);
         if (ex_stopping(s))
@@ -238,5 +237,6 @@ void *ex_watch_main(void *arg)
             backoff = backoff * 2 > EW_BACKOFF_MAX_MS ? EW_BACKOFF_MAX_MS : backoff * 2;
     }
     eh_free(ranges);
+    free(range);
     return NULL;
 }

@@ -38,7 +38,9 @@ void ex_reset_outputs(st_write *w)
 
 static bool ex_write_valid(const st_write *w)
 {
-    if (!w->key || !w->key[0] || (w->op != ST_CREATE && w->op != ST_UPDATE && w->op != ST_DELETE))
+    /* A store key starts with '/' (etcd.h): prefix + key is then never the marker. */
+    if (!w->key || w->key[0] != '/' ||
+        (w->op != ST_CREATE && w->op != ST_UPDATE && w->op != ST_DELETE))
         return false;
     return (w->op == ST_DELETE && !w->obj) || cJSON_IsObject(w->obj);
 }

@@ -9,6 +9,7 @@
 #include "harness.h"
 
 #include "storage/etcd.h"
+#include "storage/etcd_json.h" /* base64, for writing as another client would */
 
 #include "common/alloc.h"
 
@@ -311,6 +312,48 @@ Test(storage_with_etcd, a_dead_endpoint_is_passed_over_for_the_next)
     rec_wait(&r, 3); /* the watch found the live endpoint too */
     cr_assert_eq(st_health(s, NULL), 0);
     st_close(s);
+}
+
+/* Puts key = value through the gateway, as another client of etcd would. */
+static void foreign_put(const char *key, const char *value)
+{
+    char *k = ej_b64_encode(key, strlen(key)), *v = ej_b64_encode(value, strlen(value));
+    char *body = xasprintf("{\"key\":\"%s\",\"value\":\"%s\"}", k, v);
+    cr_assert_eq(gateway_post(h_etcd_url(), "/v3/kv/put", body), 200);
+    free(body);
+    free(k);
+    free(v);
+}
+
+Test(storage_with_etcd, keys_of_a_neighbour_prefix_are_neither_loaded_nor_watched)
+{
+    need_etcd();
+    rec ra;
+    rec_init(&ra);
+    st_store *a = open_started(h_etcd_url(), &ra);
+    /* A neighbour whose prefix only starts like ours, and a key right at ours. */
+    char *neighbour = xasprintf("%s2/foos/x", h_etcd_prefix());
+    char *beside = xasprintf("%sfoos", h_etcd_prefix());
+    foreign_put(neighbour, "{}");
+    foreign_put(beside, "{}");
+    uint64_t mine = write_sync(a, ST_CREATE, "/foos/mine", "{}", 0)->rev;
+    rec_wait(&ra, 1);
+    st_close(a);
+    cr_assert_eq(ra.n, 1);
+    cr_assert_eq(ra.rev[0], mine);
+
+    a = open_at(h_etcd_url(), NULL, 0);
+    h_kvs kvs;
+    h_load(a, "", &kvs);
+    cr_assert_eq(kvs.n, 1);
+    cr_assert_str_eq(kvs.kv[0].key, "/foos/mine");
+    h_kvs_free(&kvs);
+    cr_assert_eq(st_start(a), 0);
+    cr_assert_eq(write_sync(a, ST_CREATE, "no-slash", "{}", 0)->result, ST_EINVAL,
+                 "a store key starts with '/'");
+    st_close(a);
+    free(neighbour);
+    free(beside);
 }
 
 Test(storage_with_etcd, two_stores_see_every_write_once_in_revision_order)
