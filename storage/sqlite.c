@@ -14,12 +14,26 @@
  * ST_EIO. Revisions are assigned from a local counter that only becomes the store's revision once
  * COMMIT succeeded, so a rolled-back batch leaves no gap.
  *
+ * A failed batch must not come back (docs/design.md, "Storage faults"). When a write or fsync of a
+ * COMMIT fails, SQLite rolls the transaction back in memory, but its frames may already sit in
+ * the -wal file, where WAL recovery at the next open would find them and replay a transaction
+ * whose writes were answered 500. So after every failed batch the writer checks that the
+ * database still ends at the last acknowledged revision and cuts the -wal file back to the end of
+ * the last good commit (sqlite_wal.h), which it tracks through SQLite's WAL hook. Should that
+ * check or cut fail, the store refuses every write (ST_EIO, without touching the file) until a
+ * TRUNCATE checkpoint, tried again before each later batch, has copied the good frames into the
+ * database and emptied the -wal file. Writes thus resume by themselves once the disk works;
+ * reads never touch the file (the watch cache serves them). An fsync error is never retried as
+ * if it could succeed later on the same data: the batch has failed, and later batches write and
+ * sync their own frames afresh.
+ *
  * All SQL run per write is prepared once at open. Every sqlite3_step() result is kept in a
  * variable before it is tested: a check macro that evaluated its argument twice would step twice
  * (docs/platform.md §6).
  */
 #include "storage/backend.h"
 #include "storage/queue.h"
+#include "storage/sqlite_wal.h"
 
 #include "common/alloc.h"
 #include "common/json.h"
@@ -39,6 +53,10 @@
 #define SQ_DEFAULT_MAX_BATCH        256
 #define SQ_DEFAULT_HISTORY_EVENTS   10000
 #define SQ_DEFAULT_BUSY_TIMEOUT_MS  5000
+
+/* WAL frames after which a commit checkpoints them into the database: SQLite's own default,
+   which setting our WAL hook replaces. */
+#define SQ_CHECKPOINT_FRAMES 1000
 
 static const char sq_schema[] =
     "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL,"
@@ -96,6 +114,9 @@ typedef struct sq_store {
     st_sink_fn sink;
     void *sink_ctx;
     uint64_t rev;                 /* last committed revision; owned by the writer */
+    char *wal_path;               /* the -wal file; owned */
+    sq_wal_mark wal;              /* end of the last good commit; owned by the writer */
+    bool refusing;                /* writes refused until the -wal file is emptied; writer's */
     _Atomic uint64_t public_rev;  /* copy of rev for st_current_rev() on other threads */
     _Atomic uint64_t commits;     /* transactions committed */
     _Atomic uint64_t good_writes; /* writes committed with ST_OK */
@@ -390,9 +411,105 @@ static void sq_complete(st_write *batch)
     }
 }
 
+/* ---- after a failed batch (see the top of this file) ---------------------------------------- */
+
+/*
+ * SQLite's WAL hook, run inside each COMMIT that wrote frames: records where the good commit
+ * ends, and checkpoints as SQLite's default hook would. A complete checkpoint lets the next
+ * commit restart the file, so salt-1 is noted to tell later whether it did. Always SQLITE_OK:
+ * the commit succeeded; a failed checkpoint is retried at the next one.
+ */
+static int sq_wal_hook(void *arg, sqlite3 *db, const char *schema, int frames)
+{
+    sq_store *s = arg;
+    s->wal.mx_frame = (uint32_t)frames;
+    s->wal.may_restart = false;
+    if (frames < SQ_CHECKPOINT_FRAMES)
+        return SQLITE_OK;
+    int log_frames = -1, done_frames = -1;
+    int rc =
+        sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done_frames);
+    if (rc == SQLITE_OK && log_frames == done_frames) {
+        s->wal.may_restart = true;
+        /* Without salt-1 a restart could not be told apart: no cut until a TRUNCATE. */
+        s->wal.known = sq_wal_salt1(s->wal_path, &s->wal.salt1) == 0;
+    }
+    return SQLITE_OK;
+}
+
+/*
+ * Copies every good frame into the database and empties the -wal file (the failed frames with
+ * it), then syncs it. Returns 0 (the end of the last good commit is then known again) or -1.
+ */
+static int sq_clear_wal(sq_store *s)
+{
+    int log_frames = -1, done_frames = -1;
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
+                                       &done_frames);
+    if (rc != SQLITE_OK) {
+        sq_log(s, "wal_checkpoint(TRUNCATE)", rc);
+        return -1;
+    }
+    s->wal.known = true;
+    s->wal.mx_frame = 0;
+    s->wal.may_restart = false;
+    return sq_wal_cut(s->wal_path, &s->wal) == 0 ? 0 : -1;
+}
+
+/* Enters or leaves the refusing state, logging each change once. */
+static void sq_set_refusing(sq_store *s, bool refusing, const char *why)
+{
+    if (s->refusing == refusing)
+        return;
+    s->refusing = refusing;
+    if (refusing)
+        log_kv(LOG_ERROR, "storage refuses writes until its WAL file can be emptied", "reason", why,
+               "path", s->wal_path, NULL);
+    else
+        log_kv(LOG_INFO, "storage takes writes again", "path", s->wal_path, NULL);
+}
+
+/*
+ * After a rolled-back batch: makes sure its frames cannot be replayed. The database must still
+ * end at the acknowledged revision (if a failed COMMIT had nonetheless committed, cutting it
+ * would corrupt the file, so the store refuses writes instead).
+ */
+static void sq_forget_failed_batch(sq_store *s)
+{
+    int64_t stored = -1;
+    bool is_null = false;
+    if (sq_scalar(s, "SELECT rev FROM meta WHERE id = 1", &stored, &is_null) != SQLITE_OK ||
+        is_null || (uint64_t)stored != s->rev) {
+        sq_set_refusing(s, true, "cannot confirm the database ends at the last acknowledged write");
+        return;
+    }
+    int rc = sq_wal_cut(s->wal_path, &s->wal);
+    if (rc < 0)
+        sq_set_refusing(s, true,
+                        rc == -EINVAL ? "end of the last good commit unknown"
+                                      : "cannot cut the failed commit from the WAL file");
+}
+
+/* In the refusing state every write fails at once, without touching the file. */
+static void sq_refuse(st_write *batch)
+{
+    for (st_write *w = batch; w; w = w->next) {
+        sq_reset_outputs(w);
+        w->result = ST_EIO;
+    }
+}
+
+/* ---- one batch, start to end ----------------------------------------------------------------- */
+
 /* Runs one batch as one transaction, then reports events and results. */
 static void sq_run_batch(sq_store *s, st_write *batch)
 {
+    if (s->refusing && sq_clear_wal(s) != 0) {
+        sq_refuse(batch);
+        sq_complete(batch);
+        return;
+    }
+    sq_set_refusing(s, false, NULL);
     uint64_t rev = s->rev;
     int rc = sq_exec(s, SQ_BEGIN, SQLITE_OK);
     for (st_write *w = batch; rc == SQLITE_OK && w; w = w->next)
@@ -401,10 +518,12 @@ static void sq_run_batch(sq_store *s, st_write *batch)
         rc = sq_end_batch(s, rev);
     if (rc == SQLITE_OK)
         rc = sq_exec(s, SQ_COMMIT, SQLITE_OK);
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK) {
         sq_publish(s, batch, rev);
-    else
+    } else {
         sq_abort(s, batch);
+        sq_forget_failed_batch(s);
+    }
     sq_complete(batch);
 }
 
@@ -488,6 +607,27 @@ static int sq_load_rev(sq_store *s, const char *path, api_error *err)
     return 0;
 }
 
+/*
+ * Installs the WAL hook and starts from an empty -wal file, so the end of the last good commit
+ * is known before the first batch. If that checkpoint fails (the disk, or another process
+ * reading), the store starts refusing writes and retries it before each batch.
+ */
+static int sq_setup_wal(sq_store *s, const char *path, api_error *err)
+{
+    const char *wal = sqlite3_filename_wal(sqlite3_db_filename(s->db, "main"));
+    int64_t page_size = 0;
+    bool is_null = false;
+    if (!wal || sq_scalar(s, "PRAGMA page_size", &page_size, &is_null) != SQLITE_OK || is_null ||
+        page_size <= 0 || page_size > 65536)
+        return sq_open_error(s, path, "reading the page size", err);
+    s->wal_path = xstrdup(wal);
+    s->wal.page_size = (uint32_t)page_size;
+    (void)sqlite3_wal_hook(s->db, sq_wal_hook, s); /* returns the previous hook's argument */
+    if (sq_clear_wal(s) != 0)
+        sq_set_refusing(s, true, "cannot empty the WAL file at open");
+    return 0;
+}
+
 /* Finalizes, closes and frees; the queue must be initialized, empty and unused. */
 static void sq_free(sq_store *s)
 {
@@ -497,6 +637,7 @@ static void sq_free(sq_store *s)
     if (rc != SQLITE_OK)
         log_kv(LOG_ERROR, "sqlite close failed", "error", sqlite3_errstr(rc), NULL);
     stq_deinit(&s->q);
+    free(s->wal_path);
     free(s);
 }
 
@@ -537,7 +678,7 @@ st_store *st_sqlite_open(const st_sqlite_options *opt, api_error *err)
         return NULL;
     }
     if (sq_open_db(s, opt, err) != 0 || sq_prepare_all(s, opt->path, err) != 0 ||
-        sq_load_rev(s, opt->path, err) != 0) {
+        sq_load_rev(s, opt->path, err) != 0 || sq_setup_wal(s, opt->path, err) != 0) {
         sq_free(s);
         return NULL;
     }
