@@ -573,6 +573,6 @@ ewl() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }'
     }'
 } | tee "$OUT/results.txt"
 
-# ============================ part 4: the client's watch transports ===========================
+# ============================ part 5: the client's watch transports ===========================
 # http vs websocket vs client-node, 1 and 1000 watches (bench/watch_transports.sh explains).
 "$HERE/watch_transports.sh" "$BUILD" | tee -a "$OUT/results.txt"
