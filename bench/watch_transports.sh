@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Part 4 of `make bench` (run by bench/run.sh after its own table): the client's two watch
+# Part 5 of `make bench` (run by bench/run.sh after its own table): the client's two watch
 # transports beside each other and beside @kubernetes/client-node 1.4.0's Watch, in the same run.
 # For 1 and for 1000 concurrent watches on foos, each client on a fresh standalone foo-apiserver:
 #   - http:      kc_watch, chunked HTTP on libcurl, one transfer per watch (bench/ws_watch_bench.c)

@@ -1,6 +1,6 @@
 /*
  * ws_watch_bench.c - the cost of N concurrent watches on each client watch transport, for
- * bench/watch_transports.sh (part 4 of `make bench`).
+ * bench/watch_transports.sh (part 5 of `make bench`).
  *
  *   ws_watch_bench watch --kubeconfig F --transport http|websocket --watches N --events K
  *       Opens N watches on foos (one thread each, as informers do) from the current

@@ -1,5 +1,5 @@
 // ws_watch_node.mjs - @kubernetes/client-node 1.4.0's Watch measured the way
-// bench/ws_watch_bench.c measures our two watch transports (part 4 of `make bench`).
+// bench/ws_watch_bench.c measures our two watch transports (part 5 of `make bench`).
 //
 // Usage: node --expose-gc bench/ws_watch_node.mjs KUBECONFIG WATCHES EVENTS
 //
