@@ -5,10 +5,11 @@
  * works. SQLite only (the etcd runs skip these).
  *
  * The failing disk: this file defines fdatasync() and pwrite64(), the calls through which SQLite
- * syncs and writes on Linux. The test binary's definitions take precedence over libc's for
- * libsqlite3 too (the dynamic linker searches the executable first), so they can fail chosen
- * calls; the rest go on to the next definition (the sanitizer's interceptor, or libc).
- * test/faults/faultfs.c is the same idea as an LD_PRELOAD shim, for a whole server.
+ * syncs and writes on Linux, and ftruncate(), through which the store cuts its -wal file. The test
+ * binary's definitions take precedence over libc's for libsqlite3 too (the dynamic linker searches
+ * the executable first), so they can fail chosen calls; the rest go on to the next definition (the
+ * sanitizer's interceptor, or libc). test/faults/faultfs.c is the same idea as an LD_PRELOAD shim,
+ * for a whole server.
  */
 #include "harness.h"
 
@@ -28,7 +29,7 @@
 
 /* ---- the failing disk -------------------------------------------------------------------- */
 
-enum { DISK_WRITE = 1, DISK_SYNC = 2 };
+enum { DISK_WRITE = 1, DISK_SYNC = 2, DISK_TRUNCATE = 4 };
 
 /* What fails: calls of kind `calls` on files whose path ends with `suffix`, after `skip` such
    calls went through. Set by the test thread while no write is in flight (the writer thread
@@ -103,6 +104,12 @@ ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
     ssize_t (*next)(int, const void *, size_t, off64_t) =
         (ssize_t(*)(int, const void *, size_t, off64_t))dlsym(RTLD_NEXT, "pwrite64");
     return disk_fails(fd, DISK_WRITE) ? -1 : next(fd, buf, n, off);
+}
+
+int ftruncate(int fd, off_t len)
+{
+    int (*next)(int, off_t) = (int (*)(int, off_t))dlsym(RTLD_NEXT, "ftruncate");
+    return disk_fails(fd, DISK_TRUNCATE) ? -1 : next(fd, len);
 }
 
 /* ---- helpers ----------------------------------------------------------------------------- */
@@ -204,6 +211,30 @@ Test(sqlite_faults, writes_resume_without_a_gap_in_revisions)
     char keys[256];
     cr_assert_eq(reopen_keys(keys, sizeof(keys)), 3);
     cr_assert_str_eq(keys, "/a /b /c");
+}
+
+/*
+ * When the failed commit cannot be cut out, writes are refused (without a new transaction) until
+ * a TRUNCATE checkpoint succeeds, which needs the disk to work again.
+ */
+Test(sqlite_faults, writes_are_refused_until_the_wal_can_be_emptied)
+{
+    st_store *s = open_started();
+    int done = 0;
+    cr_assert_eq(write_one(s, ST_CREATE, "/a", "{}", &done), ST_OK);
+    disk_fail(DISK_SYNC | DISK_TRUNCATE, EIO, "-wal", 0);
+    cr_assert_eq(write_one(s, ST_CREATE, "/b", "{}", &done), ST_EIO); /* the cut fails too */
+    int failed = atomic_load(&disk.failed);
+    cr_assert_eq(write_one(s, ST_CREATE, "/c", "{}", &done), ST_EIO);
+    cr_assert_gt(atomic_load(&disk.failed), failed, "the checkpoint was tried");
+    disk_ok();
+    cr_assert_eq(write_one(s, ST_CREATE, "/d", "{}", &done), ST_OK);
+    cr_assert_eq(h_done(done - 1)->rev, 2);
+    st_close(s);
+
+    char keys[256];
+    cr_assert_eq(reopen_keys(keys, sizeof(keys)), 2);
+    cr_assert_str_eq(keys, "/a /d");
 }
 
 /*
