@@ -113,6 +113,12 @@ int kc_transport_init(kc_client *c, api_error *err);
 /* Cleans the pooled handles, then the share object. */
 void kc_transport_deinit(kc_client *c);
 /*
+ * Fills call->authorization, cert and key (owned by call; kc_call_end wipes and frees them) from
+ * the client's credential source, and had_credentials. Returns 0, or -EACCES with *err code 0,
+ * reason "Credentials" (rest.h's contract). Used by kc_call_begin and by the WebSocket watch.
+ */
+int kc_call_credentials(kc_client *c, kc_call *call, api_error *err);
+/*
  * Takes a handle from the pool and sets every option of the request (URL, method, body, TLS,
  * proxy, headers, credentials, timeouts; watch = no total timeout and no compression).
  * Returns 0, or a negative errno with *err set (code 0, reason "Transport" or "Credentials").

@@ -396,7 +396,7 @@ static CURLcode kc_set_all(kc_client *c, kc_call *call, const char *method, cons
 }
 
 /* Fetches the Authorization value and an exec plugin's certificate into the call. */
-static int kc_call_credentials(kc_client *c, kc_call *call, api_error *err)
+int kc_call_credentials(kc_client *c, kc_call *call, api_error *err)
 {
     api_error cred_err = API_ERROR_INIT;
     kc_credentials *creds = c->cfg->creds;

@@ -256,25 +256,6 @@ typedef struct ws_attempt {
 /* Why ws_once asks for another attempt (any value > 0). */
 #define WS_RETRY 1
 
-static int ws_credentials(kc_client *c, kc_call *cred, api_error *err)
-{
-    api_error cred_err = API_ERROR_INIT;
-    kc_credentials *creds = c->cfg->creds;
-    int rc = kc_credentials_authorization(creds, c->opt.clock, &cred->authorization, &cred_err);
-    if (rc == 0)
-        rc = kc_credentials_client_cert(creds, c->opt.clock, &cred->cert, &cred->cert_len,
-                                        &cred->key, &cred->key_len, &cred_err);
-    if (rc != 0) {
-        /* rest.h's contract: a credential failure is reason "Credentials" with code 0. */
-        apierr_set(err, 0, "Credentials", "getting credentials: %s",
-                   cred_err.message ? cred_err.message : "unknown error");
-        apierr_clear(&cred_err);
-        return -EACCES;
-    }
-    cred->had_credentials = cred->authorization != NULL || cred->cert != NULL;
-    return 0;
-}
-
 static void ws_credentials_free(kc_call *cred)
 {
     kc_free_secret_str(cred->authorization);
@@ -294,7 +275,7 @@ static int ws_prepare(ws_attempt *a, api_error *err)
     }
     int rc = kc_ws_target_parse(c->cfg->server, c->cfg->tls_server_name, a->path, &a->target, err);
     if (rc == 0)
-        rc = ws_credentials(c, &a->cred, err);
+        rc = kc_call_credentials(c, &a->cred, err);
     if (rc == 0 && a->target.tls) {
         a->conn.ssl_ctx = ws_tls_ctx(a->w, a->target.server_name, a->cred.cert, a->cred.cert_len,
                                      a->cred.key, a->cred.key_len, err);
