@@ -10,14 +10,18 @@ checked (docs/design.md, "Storage faults"):
     write that was answered 500 is.
 """
 
+import json
 import os
 import shlex
 import subprocess
 import threading
 
 import pytest
+import yaml
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
 
-from conftest import (FOOS, Server, _logdir, assert_failure, build_dir, foo_manifest, send,
+from conftest import (FOOS, GROUP, VERSION, Server, _logdir, assert_failure, build_dir, foo_manifest, send,
                       wait_until)
 
 pytestmark = pytest.mark.sqlite_only
@@ -204,3 +208,29 @@ def test_many_writers_through_a_fault(faulty):
     refused = [n for n, r in results.items() if r.status == 500]
     srv.restart()
     check_after_restart(srv, acked, refused)
+
+
+def test_real_clients_see_the_500_and_recover(faulty):
+    """kubectl and python3-kubernetes get kube's InternalError during the fault, then succeed."""
+    srv, disk = faulty
+    api = client.CustomObjectsApi(config.new_client_from_config(config_file=str(srv.kubeconfig)))
+
+    disk.fail("fsync", "ENOSPC")
+    with pytest.raises(ApiException) as exc:
+        api.create_cluster_custom_object(GROUP, VERSION, "foos", foo_manifest("py-during"))
+    assert exc.value.status == 500
+    assert json.loads(exc.value.body)["reason"] == "InternalError"
+    cp = srv.kubectl("create", "-f", "-", input=yaml.safe_dump(foo_manifest("kc-during")))
+    assert cp.returncode != 0, cp
+    assert "Internal error occurred" in cp.stderr, cp.stderr
+    # Reads through both clients keep working.
+    assert api.list_cluster_custom_object(GROUP, VERSION, "foos")["items"] == []
+    assert srv.kubectl("get", "foos").returncode == 0
+
+    disk.off()
+    api.create_cluster_custom_object(GROUP, VERSION, "foos", foo_manifest("py-after"))
+    cp = srv.kubectl("create", "-f", "-", input=yaml.safe_dump(foo_manifest("kc-after")))
+    assert cp.returncode == 0, cp.stderr
+    srv.kill9()
+    srv.start()
+    assert names(srv) == {"py-after", "kc-after"}
