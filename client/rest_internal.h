@@ -112,6 +112,8 @@ bool kc_call_keep_body(kc_call *call, const char *p, size_t n);
 int kc_transport_init(kc_client *c, api_error *err);
 /* Cleans the pooled handles, then the share object. */
 void kc_transport_deinit(kc_client *c);
+/* One part of a parsed URL as a malloc'd string (curl_url_get), or NULL when absent. */
+char *kc_url_part(CURLU *u, CURLUPart part, unsigned flags);
 /*
  * Fills call->authorization, cert and key (owned by call; kc_call_end wipes and frees them) from
  * the client's credential source, and had_credentials. Returns 0, or -EACCES with *err code 0,

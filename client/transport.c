@@ -84,8 +84,7 @@ static CURLSHcode kc_share_setup(kc_client *c)
 
 /* ---- server URL, tls-server-name ---- */
 
-/* Reads one part of u into a malloc'd string (NULL when absent). */
-static char *kc_url_part(CURLU *u, CURLUPart part, unsigned flags)
+char *kc_url_part(CURLU *u, CURLUPart part, unsigned flags)
 {
     char *v = NULL;
     if (curl_url_get(u, part, &v, flags) != CURLUE_OK)

@@ -3,6 +3,7 @@
  * split into what libwebsockets takes (address, port, TLS, the name to verify, the full path).
  * Parsed with libcurl's URL parser, so both transports read a server URL the same way.
  */
+#include "client/rest_internal.h"
 #include "client/ws_internal.h"
 #include "common/alloc.h"
 
@@ -10,17 +11,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* One part of u as a malloc'd string, or NULL when absent. */
-static char *ws_url_part(CURLU *u, CURLUPart part, unsigned flags)
-{
-    char *v = NULL;
-    if (curl_url_get(u, part, &v, flags) != CURLUE_OK)
-        return NULL;
-    char *copy = xstrdup(v);
-    curl_free(v);
-    return copy;
-}
 
 /* "[::1]" -> "::1": lws wants a bare address, libcurl gives IPv6 hosts bracketed. */
 static char *ws_unbracket(char *host)
@@ -36,7 +26,7 @@ static char *ws_unbracket(char *host)
 /* The URL's path without its trailing '/' ("" for none), then the request path. */
 static char *ws_full_path(CURLU *u, const char *path)
 {
-    char *prefix = ws_url_part(u, CURLUPART_PATH, 0);
+    char *prefix = kc_url_part(u, CURLUPART_PATH, 0);
     size_t n = prefix ? strlen(prefix) : 0;
     while (n > 0 && prefix[n - 1] == '/')
         n--;
@@ -51,15 +41,15 @@ static int ws_fill(CURLU *u, const char *server, const char *tls_server_name, co
     CURLUcode uc = curl_url_set(u, CURLUPART_URL, server, 0);
     if (uc != CURLUE_OK)
         return apierr_local(err, -EINVAL, "server URL %s: %s", server, curl_url_strerror(uc));
-    char *scheme = ws_url_part(u, CURLUPART_SCHEME, 0);
+    char *scheme = kc_url_part(u, CURLUPART_SCHEME, 0);
     bool https = scheme && strcmp(scheme, "https") == 0;
     bool http = scheme && strcmp(scheme, "http") == 0;
     free(scheme);
     if (!https && !http)
         return apierr_local(err, -EINVAL, "server URL %s: the scheme must be https or http",
                             server);
-    char *host = ws_url_part(u, CURLUPART_HOST, 0);
-    char *port = ws_url_part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT);
+    char *host = kc_url_part(u, CURLUPART_HOST, 0);
+    char *port = kc_url_part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT);
     if (!host || !*host || !port) {
         free(host);
         free(port);
