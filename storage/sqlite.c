@@ -414,26 +414,37 @@ static void sq_complete(st_write *batch)
 /* ---- after a failed batch (see the top of this file) ---------------------------------------- */
 
 /*
- * SQLite's WAL hook, run inside each COMMIT that wrote frames: records where the good commit
- * ends, and checkpoints as SQLite's default hook would. A complete checkpoint lets the next
- * commit restart the file, so salt-1 is noted to tell later whether it did. Always SQLITE_OK:
- * the commit succeeded; a failed checkpoint is retried at the next one.
+ * Records that the last good commit ends after `frames` frames of the -wal file. When every one
+ * of them is also in the database, the next commit may restart the file, so salt-1 is noted to
+ * tell later whether it did (without it the end is unknown: no cut until a TRUNCATE).
+ */
+static void sq_mark_wal(sq_store *s, int frames, bool all_checkpointed)
+{
+    s->wal.known = frames >= 0;
+    s->wal.mx_frame = frames >= 0 ? (uint32_t)frames : 0;
+    s->wal.may_restart = false;
+    if (s->wal.known && frames > 0 && all_checkpointed) {
+        s->wal.may_restart = true;
+        s->wal.known = sq_wal_salt1(s->wal_path, &s->wal.salt1) == 0;
+    }
+}
+
+/*
+ * SQLite's WAL hook, run inside each COMMIT that wrote frames, with the frame count of the file
+ * after it: marks where the good commit ends, and checkpoints as SQLite's default hook would.
+ * Always SQLITE_OK: the commit succeeded; a failed checkpoint is retried at the next one.
  */
 static int sq_wal_hook(void *arg, sqlite3 *db, const char *schema, int frames)
 {
     sq_store *s = arg;
-    s->wal.mx_frame = (uint32_t)frames;
-    s->wal.may_restart = false;
-    if (frames < SQ_CHECKPOINT_FRAMES)
-        return SQLITE_OK;
-    int log_frames = -1, done_frames = -1;
-    int rc =
-        sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done_frames);
-    if (rc == SQLITE_OK && log_frames == done_frames) {
-        s->wal.may_restart = true;
-        /* Without salt-1 a restart could not be told apart: no cut until a TRUNCATE. */
-        s->wal.known = sq_wal_salt1(s->wal_path, &s->wal.salt1) == 0;
+    bool all_checkpointed = false;
+    if (frames >= SQ_CHECKPOINT_FRAMES) {
+        int log_frames = -1, done_frames = -1;
+        int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                           &done_frames);
+        all_checkpointed = rc == SQLITE_OK && done_frames == frames;
     }
+    sq_mark_wal(s, frames, all_checkpointed);
     return SQLITE_OK;
 }
 
@@ -450,9 +461,7 @@ static int sq_clear_wal(sq_store *s)
         sq_log(s, "wal_checkpoint(TRUNCATE)", rc);
         return -1;
     }
-    s->wal.known = true;
-    s->wal.mx_frame = 0;
-    s->wal.may_restart = false;
+    sq_mark_wal(s, 0, false);
     return sq_wal_cut(s->wal_path, &s->wal) == 0 ? 0 : -1;
 }
 
@@ -608,9 +617,10 @@ static int sq_load_rev(sq_store *s, const char *path, api_error *err)
 }
 
 /*
- * Installs the WAL hook and starts from an empty -wal file, so the end of the last good commit
- * is known before the first batch. If that checkpoint fails (the disk, or another process
- * reading), the store starts refusing writes and retries it before each batch.
+ * Installs the WAL hook and learns where the last good commit ends before the first batch, from
+ * a PASSIVE checkpoint (its frame count is the file's; it never waits for other processes). If
+ * that fails the end stays unknown, which only matters if a batch fails: writes are then refused
+ * until a TRUNCATE checkpoint succeeds.
  */
 static int sq_setup_wal(sq_store *s, const char *path, api_error *err)
 {
@@ -623,8 +633,13 @@ static int sq_setup_wal(sq_store *s, const char *path, api_error *err)
     s->wal_path = xstrdup(wal);
     s->wal.page_size = (uint32_t)page_size;
     (void)sqlite3_wal_hook(s->db, sq_wal_hook, s); /* returns the previous hook's argument */
-    if (sq_clear_wal(s) != 0)
-        sq_set_refusing(s, true, "cannot empty the WAL file at open");
+    int log_frames = -1, done_frames = -1;
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                       &done_frames);
+    if (rc == SQLITE_OK)
+        sq_mark_wal(s, log_frames, log_frames == done_frames);
+    else
+        sq_log(s, "wal_checkpoint(PASSIVE)", rc); /* the mark stays unknown */
     return 0;
 }
 
