@@ -22,6 +22,9 @@
  * FAULTFS_CONTROL the shim only forwards. Each injected failure increments a counter kept in
  * "<control file>.hits" (best effort), so a test can tell that its fault was really exercised.
  *
+ * Cost: reading the control file adds three system calls to every write and sync of the process
+ * (sockets and logs included), and /proc/self/fd one more while a fault is on: a test tool only.
+ *
  * With a sanitizer runtime, preload it first (LD_PRELOAD=libasan.so.8:faultfs.so): the runtime
  * must come first in the library list, and its own write interceptor then reaches this one
  * through dlsym(RTLD_NEXT), which reaches libc.
