@@ -333,6 +333,13 @@ static void route(as_req *req)
 void as_rest_handle(void *app, as_req *req)
 {
     as_server *srv = app;
+    if (req->at_head) {
+        /* Before the body: refuse the unauthenticated at once, and exempt the health checks
+           from the caps on requests in flight (kube's exempt priority level). */
+        req->limit_exempt = as_health_path(req->path);
+        authorize(req);
+        return;
+    }
     as_metrics_request_start(srv->metrics, req);
     /* Draining: answer, then close, so that clients reconnect to another replica; the health
        checks keep their connection so a probe can watch /readyz fail. */

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 
 /* uthash allocates through the project's wrappers, so out-of-memory has one policy. */
@@ -61,6 +62,19 @@
 #define MIN_TIMER_US     10000                /* a watch timer never fires more often than this */
 #define SWEEP_EVERY_US   (5 * LWS_US_PER_SEC) /* how often idle watches are checked for a hang-up */
 #define WS_IDLE_BUFFER   4096                 /* biggest buffer an idle WebSocket watch keeps */
+/*
+ * Slow clients (docs/design.md §4.15). A request head must be complete this many seconds after
+ * its connection took a header slot (lws's PENDING_TIMEOUT_HOLDING_AH, set once when the slot is
+ * taken, not per byte); a body must be complete within --request-timeout of its head (our timer,
+ * not lws's per-read timeout, which every trickled byte restarts); a keep-alive connection may
+ * idle between requests this long.
+ */
+#define HEAD_SECONDS      10
+#define KEEPALIVE_SECONDS 120
+#define CONN_LOG_HYSTERESIS                                                                        \
+    10                        /* the cap is logged again once open connections fall 10 % under it */
+#define FD_SPARE        64    /* descriptors beyond the connections: listener, loop, files */
+#define MAX_CONNECTIONS 65535 /* lws counts header slots in 16 bits */
 
 /*
  * TLS as kube-apiserver serves it: TLS 1.2 at least (also set on the SSL_CTX in the callback,
@@ -138,6 +152,9 @@ struct as_http {
     lws_sorted_usec_list_t sweep_sul, tick_sul;
     struct lws_token_limits token_limits;
     struct lws_protocols *protocols; /* "http", then every name of ws_protocols (make_protocols) */
+    as_limits limits;                /* requests, watches and bodies admitted (limits.h) */
+    int connections;                 /* open sockets of the vhost (listener included) */
+    bool conn_cap_logged;            /* the connection cap was hit and logged (once) */
 };
 
 /* ---- parameters and responses ---------------------------------------------------------- */
@@ -446,6 +463,17 @@ void as_wake_watchers(as_http *http)
 
 /* ---- request lifecycle ------------------------------------------------------------------ */
 
+/* Gives back what admit() counted for req: its seat in flight and its body's budget. */
+static void release_admission(as_req *req)
+{
+    as_limits *l = &req->http->limits;
+    if (req->admitted)
+        as_limits_release(l, req->limit_kind, req->admitted_exempt);
+    req->admitted = false;
+    as_limits_release_body(l, req->body_reserved);
+    req->body_reserved = 0;
+}
+
 /* Reports a handled request as over (as_http_options.done). */
 static void report_done(as_req *req)
 {
@@ -461,6 +489,7 @@ static void req_free(as_req *req)
     if (!req)
         return;
     report_done(req);
+    release_admission(req);
     free(req->path);
     for (int i = 0; i < req->nparams; i++) {
         free(req->params[i].key);
@@ -1018,10 +1047,104 @@ static void handle_job(as_req *req, void *data)
     req->http->opt.handle(req->app, req);
 }
 
+/* ---- admission under load (limits.h) --------------------------------------------------- */
+
+/* Segment i of path ("/a/b": 0 is "a"), its length in *len; NULL when there is none. */
+static const char *path_segment(const char *path, int i, size_t *len)
+{
+    const char *p = path[0] == '/' ? path + 1 : path;
+    for (; i > 0; i--) {
+        p = strchr(p, '/');
+        if (!p)
+            return NULL;
+        p++;
+    }
+    *len = strcspn(p, "/");
+    return p;
+}
+
+/* The deprecated watch paths: /api/V/watch/... and /apis/G/V/watch/... (docs/api.md §6.2). */
+static bool is_watch_path(const char *path)
+{
+    size_t n = 0;
+    const char *first = path_segment(path, 0, &n);
+    int at = -1;
+    if (n == 3 && strncmp(first, "api", 3) == 0)
+        at = 2;
+    else if (n == 4 && strncmp(first, "apis", 4) == 0)
+        at = 3;
+    const char *w = at > 0 ? path_segment(path, at, &n) : NULL;
+    return w && n == 5 && strncmp(w, "watch", 5) == 0;
+}
+
+/* What req counts as (limits.h): a watch by its query, path or upgrade; else by its method. */
+static as_req_kind kind_of(const as_req *req)
+{
+    if (is_write(req->method))
+        return AS_KIND_MUTATING;
+    if (req->method != AS_GET)
+        return AS_KIND_READONLY;
+    const char *w = as_param_get(req, "watch");
+    bool on = false;
+    if (req->websocket || is_watch_path(req->path) || (w && json_parse_bool(w, &on) && on))
+        return AS_KIND_WATCH;
+    return AS_KIND_READONLY;
+}
+
+/* Counts req in flight and reserves body_len bytes of the body budget for it. Returns 0, or
+   -1 with err set to kube's 429 when either is at its limit (what was counted is given back
+   when req is freed). */
+static int admit(as_http *http, as_req *req, size_t body_len, api_error *err)
+{
+    req->limit_kind = kind_of(req);
+    req->admitted_exempt = req->limit_exempt || authn_user_has_group(req->user, "system:masters");
+    if (!as_limits_admit(&http->limits, req->limit_kind, req->admitted_exempt)) {
+        as_limits_too_many(err);
+        return -1;
+    }
+    req->admitted = true;
+    if (!as_limits_reserve_body(&http->limits, body_len)) {
+        as_limits_too_many(err);
+        return -1;
+    }
+    req->body_reserved = body_len;
+    return 0;
+}
+
+/*
+ * The head's checks, before any body is read: the handler's (as_handler_fn with at_head: a 401
+ * ...), then admission (a 429). Returns true when req is answered (refused).
+ */
+static bool refused_at_head(as_conn *c, as_req *req, size_t body_len)
+{
+    req->at_head = true;
+    c->http->opt.handle(req->app, req);
+    req->at_head = false;
+    api_error err = API_ERROR_INIT;
+    if (!req->responded && admit(c->http, req, body_len, &err) == 0)
+        return false;
+    if (!req->responded) {
+        as_respond_error(req, &err);
+        apierr_clear(&err);
+    }
+    req->handled = true; /* reported done like any answered request */
+    return true;
+}
+
+int as_http_inflight(const as_http *http, as_req_kind kind)
+{
+    return as_limits_inflight(&http->limits, kind);
+}
+
+uint64_t as_http_rejected(const as_http *http)
+{
+    return http->limits.rejected;
+}
+
 static int dispatch(as_conn *c)
 {
     as_req *req = c->req;
-    authenticate(c, req, NULL);
+    lws_set_timer_usecs(c->wsi, LWS_SET_TIMER_USEC_CANCEL); /* the body's deadline */
     req->handled = true;
     if (is_write(req->method))
         as_offload_run(c->http->offload, req, handle_job, NULL); /* bodies, patches, rules */
@@ -1253,6 +1376,25 @@ static int check_offer(const ws_offer *offer, size_t header_len, api_error *err)
  * transaction), or -1 to hang up after the answer (a request with a body, which lws would read
  * as the next one, or one it could not read whole).
  */
+/* Hands an admitted upgrade request to the handler, then checks a watch's offer (check_offer:
+   a 400 instead of the stream). Returns 0, or -1 when the handler parked it. */
+static int handle_upgrade(as_conn *c, as_req *req, const ws_offer *offer)
+{
+    req->handled = true;
+    c->http->opt.handle(req->app, req); /* a GET: never offloaded */
+    if (req->parked)
+        return -1;
+    api_error err = API_ERROR_INIT;
+    size_t header_len = (size_t)lws_hdr_total_length(c->wsi, WSI_TOKEN_PROTOCOL);
+    if (req->stream && !req->responded && check_offer(offer, header_len, &err) != 0) {
+        req->stream_ops->free(req->stream);
+        req->stream = NULL;
+        as_respond_error(req, &err);
+        apierr_clear(&err);
+    }
+    return 0;
+}
+
 static int on_upgrade(as_conn *c)
 {
     struct lws *wsi = c->wsi;
@@ -1272,19 +1414,10 @@ static int on_upgrade(as_conn *c)
         apierr_clear(&err);
     } else {
         authenticate(c, req, &offer);
-        req->handled = true;
-        c->http->opt.handle(req->app, req); /* a GET: never offloaded */
-        if (req->parked) {
+        if (!refused_at_head(c, req, 0) && handle_upgrade(c, req, &offer) != 0) {
             free(path);
             ws_offer_clear(&offer);
             return -1; /* no read parks; should one, it is orphaned on close */
-        }
-        size_t header_len = (size_t)lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL);
-        if (req->stream && !req->responded && check_offer(&offer, header_len, &err) != 0) {
-            req->stream_ops->free(req->stream);
-            req->stream = NULL;
-            as_respond_error(req, &err);
-            apierr_clear(&err);
         }
     }
     free(path);
@@ -1406,6 +1539,24 @@ static int refuse(as_conn *c, api_error *err, bool drain)
     return write_pending(c);
 }
 
+/*
+ * Sends the answer given at the head (refused_at_head). A request without a body keeps its
+ * connection; one with a body is never read: its bytes are dropped as they come (drain, within
+ * the body's deadline), then the connection closes.
+ */
+static int answer_at_head(as_conn *c, bool has_body)
+{
+    as_req *req = c->req;
+    if (has_body) {
+        c->close_after = true;
+        c->drain_after = true;
+        lws_set_timer_usecs(c->wsi, c->http->limits.cfg.request_timeout_ms * LWS_US_PER_MS);
+    }
+    log_request(req);
+    finish(c, req);
+    return write_pending(c);
+}
+
 static int on_http(as_conn *c, const char *path)
 {
     struct lws *wsi = c->wsi;
@@ -1420,25 +1571,39 @@ static int on_http(as_conn *c, const char *path)
     long long len;
     if (read_framing(wsi, &framing, &len, &err) != 0)
         return refuse(c, &err, err.code == 413 && len <= DRAIN_MAX);
+    if (framing == BODY_NONE && method_has_body(req->method)) {
+        apierr_set(&err, 411, "LengthRequired", "a Content-Length header is required");
+        return refuse(c, &err, false);
+    }
+    /* lws delivers body callbacks for any CL > 0, and for POST even with CL 0. */
+    bool has_body =
+        framing == BODY_CHUNKED || len > 0 || (framing == BODY_LENGTH && req->method == AS_POST);
     if (framing == BODY_CHUNKED) {
         /* lws passes the framing through and never completes such a body: de-chunk here, and
            close afterwards since lws still believes the body goes on. */
         c->chunked_body = true;
         c->close_after = true;
         chunked_init(&c->dechunk);
-        c->waiting_body = true;
-        return 0;
     }
-    if (framing == BODY_NONE && method_has_body(req->method)) {
-        apierr_set(&err, 411, "LengthRequired", "a Content-Length header is required");
-        return refuse(c, &err, false);
-    }
-    /* lws delivers body callbacks for any CL > 0, and for POST even with CL 0. */
-    if (len > 0 || (framing == BODY_LENGTH && req->method == AS_POST)) {
-        c->waiting_body = true;
-        return 0;
-    }
-    return dispatch(c);
+    authenticate(c, req, NULL);
+    if (refused_at_head(c, req, framing == BODY_LENGTH ? (size_t)len : 0))
+        return answer_at_head(c, has_body);
+    if (!has_body)
+        return dispatch(c);
+    c->waiting_body = true;
+    /* The whole body must be in by then (on_body_deadline), however it trickles. */
+    lws_set_timer_usecs(wsi, c->http->limits.cfg.request_timeout_ms * LWS_US_PER_MS);
+    return 0;
+}
+
+/* The body's deadline passed (a body still coming, or a refused one still being dropped):
+   the connection closes, with no answer (the client is not reading one). Returns -1. */
+static int on_body_deadline(as_conn *c)
+{
+    if (log_verbosity() >= 2)
+        log_kv(LOG_DEBUG, "request body not complete by the deadline; connection closed", "path",
+               c->req ? c->req->path : "", NULL);
+    return -1;
 }
 
 /*
@@ -1474,8 +1639,16 @@ static int on_body(as_conn *c, const char *in, size_t len)
         sbuf_append(&c->req->body, in, len);
         return 0;
     }
+    size_t before = c->req->body.len;
     int rc = chunked_feed(&c->dechunk, in, len, &c->req->body);
     api_error err = API_ERROR_INIT;
+    size_t grew = c->req->body.len - before;
+    if (grew && !as_limits_reserve_body(&c->http->limits, grew)) {
+        as_limits_too_many(&err);
+        sbuf_free(&c->req->body);
+        return refuse(c, &err, rc == 0);
+    }
+    c->req->body_reserved += grew;
     if (c->req->body.len > MAX_BODY_BYTES) {
         /* Answered now, not after reading a body of any size: the rest is drained. */
         apierr_set(&err, 413, "RequestEntityTooLarge", "the request body is larger than %d bytes",
@@ -1531,6 +1704,31 @@ static as_conn *conn_of(struct lws *wsi, bool create)
     return c;
 }
 
+/*
+ * Whether a new connection may open (LWS_CALLBACK_FILTER_NETWORK_CONNECTION: lws closes it at
+ * once otherwise). Past the cap the refusal is logged once, and again only after the count has
+ * fallen well under the cap, so a flood makes one log line, not one per connection.
+ */
+static bool admit_connection(as_http *http)
+{
+    int cap = http->limits.cfg.max_connections;
+    if (http->connections < cap) {
+        if (http->connections < cap - cap / CONN_LOG_HYSTERESIS)
+            http->conn_cap_logged = false;
+        return true;
+    }
+    if (!http->conn_cap_logged) {
+        char n[16];
+        snprintf(n, sizeof n, "%d", cap);
+        log_kv(LOG_WARN,
+               "connection cap reached: new connections are closed until some end "
+               "(--max-connections)",
+               "cap", n, NULL);
+        http->conn_cap_logged = true;
+    }
+    return false;
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
@@ -1552,6 +1750,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         wake_watchers(http);
         drain_completions(http);
         return 0;
+    }
+    if (reason == LWS_CALLBACK_FILTER_NETWORK_CONNECTION)
+        return !admit_connection(lws_context_user(lws_get_context(wsi)));
+    if (reason == LWS_CALLBACK_WSI_CREATE || reason == LWS_CALLBACK_WSI_DESTROY) {
+        as_http *http = lws_context_user(lws_get_context(wsi));
+        http->connections += reason == LWS_CALLBACK_WSI_CREATE ? 1 : -1;
     }
     as_conn *c =
         conn_of(wsi, reason == LWS_CALLBACK_HTTP || reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE);
@@ -1585,6 +1789,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return on_writeable(c);
     case LWS_CALLBACK_TIMER:
+        if (c->waiting_body || c->drain_after || c->draining)
+            return on_body_deadline(c);
         return on_watch_timer(c);
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_CLOSED: /* a WebSocket watch */
@@ -1687,13 +1893,19 @@ static struct lws_context *create_context(as_http *http, api_error *err)
     info.token_limits = &http->token_limits;
     info.ssl_cipher_list = TLS12_CIPHERS;
     info.ssl_options_set = (long)TLS_OPTIONS;
-    info.max_http_header_pool = 1024;
-    info.fd_limit_per_thread = 8192; /* lws sizes its fd tables by this, not by ulimit -n */
+    /* One header slot per connection the cap allows: no connection ever waits for a slot, so
+       connections that hold theirs (a head coming slowly, a watch) cannot starve the others
+       (docs/design.md §4.15). A slot's 64 KiB are allocated when taken, freed when given back. */
+    info.max_http_header_pool = (unsigned short)http->limits.cfg.max_connections;
+    info.timeout_secs_ah_idle = HEAD_SECONDS;
+    /* lws sizes its fd tables by this, not by ulimit -n; room for the listener and the loop's own
+       descriptors beside the connections. */
+    info.fd_limit_per_thread = (unsigned int)http->limits.cfg.max_connections + FD_SPARE;
     /* lws writes (and flushes what it buffered) at most this many bytes per syscall: the default
        4 KiB turns a big LIST into a poll + 4 KiB TLS record at a time. */
     info.pt_serv_buf_size = 256 * 1024;
     info.timeout_secs = 60;
-    info.keepalive_timeout = 120;
+    info.keepalive_timeout = KEEPALIVE_SECONDS;
     info.vhost_name = "foo-apiserver";
     struct lws_context *ctx = lws_create_context(&info);
     if (!ctx) {
@@ -1709,11 +1921,48 @@ static struct lws_context *create_context(as_http *http, api_error *err)
     return ctx;
 }
 
+/*
+ * The limits in effect: the options', with the defaults for what is zero (connections, body
+ * deadline, body memory), connections within lws's reach and the process's descriptor limit
+ * (raised to its hard limit if need be; a cap lowered to fit is logged).
+ */
+static as_limits_config effective_limits(const as_limits_config *in)
+{
+    as_limits_config def = as_limits_defaults(), cfg = *in;
+    if (cfg.max_connections <= 0)
+        cfg.max_connections = def.max_connections;
+    if (cfg.max_connections > MAX_CONNECTIONS)
+        cfg.max_connections = MAX_CONNECTIONS;
+    if (cfg.request_timeout_ms <= 0)
+        cfg.request_timeout_ms = def.request_timeout_ms;
+    if (cfg.max_body_memory == 0)
+        cfg.max_body_memory = def.max_body_memory;
+    struct rlimit rl;
+    rlim_t want = (rlim_t)cfg.max_connections + FD_SPARE;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return cfg;
+    rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return cfg;
+    if (rl.rlim_cur < want) {
+        int fit = rl.rlim_cur > 2 * FD_SPARE ? (int)(rl.rlim_cur - FD_SPARE) : FD_SPARE;
+        char was[16], now[16];
+        snprintf(was, sizeof was, "%d", cfg.max_connections);
+        snprintf(now, sizeof now, "%d", fit);
+        log_kv(LOG_WARN, "the connection cap is lowered to fit the descriptor limit (ulimit -n)",
+               "asked", was, "cap", now, NULL);
+        cfg.max_connections = fit;
+    }
+    return cfg;
+}
+
 int as_http_start(const as_http_options *opt, as_http **out, api_error *err)
 {
     lws_set_log_level(log_verbosity() >= 4 ? (LLL_ERR | LLL_WARN | LLL_NOTICE) : LLL_ERR, lws_log);
     as_http *http = xcalloc(1, sizeof *http);
     http->opt = *opt;
+    as_limits_config limits = effective_limits(&opt->limits);
+    as_limits_init(&http->limits, &limits);
     http->anonymous = (authn_user){.name = AUTHN_USER_ANONYMOUS, .uid = ""};
     pthread_mutex_init(&http->done_mu, NULL);
     int rc = as_offload_start(http, &http->offload, err);

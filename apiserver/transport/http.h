@@ -93,6 +93,11 @@ struct as_req {
                                   and refuses anything else with a 400 (docs/api.md §6.1) */
     bool credentials_rejected; /* a credential was presented and refused (user is anonymous);
                                   the handler decides (a 401 but for the health checks) */
+    bool at_head;              /* the handler is called at the complete head, before any body
+                                  is read (as_handler_fn): it answers only what the head alone
+                                  decides (a 401 ...) and may set limit_exempt */
+    bool limit_exempt;         /* exempt from the caps on requests in flight (limits.h): the
+                                  handler sets it at the head for the health checks */
 
     /* response being built */
     int status;
@@ -121,6 +126,12 @@ struct as_req {
     uint64_t arrived_ns;  /* clk_mono_ns of the transport's clock when the head was complete */
     bool handled;         /* the handler was called (only such requests are reported done) */
     as_req_labels labels; /* set by the handler, read by the done callback */
+
+    /* admission (limits.h), private to http.c */
+    as_req_kind limit_kind; /* what it counts as, once admitted */
+    bool admitted;          /* counted in flight: released when freed */
+    bool admitted_exempt;   /* ... as exempt */
+    size_t body_reserved;   /* bytes of the body budget it holds */
 };
 
 /* Query parameter value, or NULL when absent. A parameter given more than once has one value
@@ -206,7 +217,12 @@ void as_req_offload(as_req *req, void (*fn)(as_req *req, void *data), void *data
 
 /* ---- the listener ------------------------------------------------------------------------ */
 
-/* Called once per request with the request read and authenticated (see the top). */
+/*
+ * Called twice per request: first with req->at_head set, once its head is read and authenticated
+ * and before its body is read: it answers (as_respond_*) only to refuse what the head alone
+ * decides (an unauthenticated request: 401), which is then sent without reading the body, and
+ * may set req->limit_exempt; then, unless it answered, with the whole request (see the top).
+ */
 typedef void (*as_handler_fn)(void *app, as_req *req);
 
 /*
@@ -248,6 +264,10 @@ void as_http_service_for(as_http *http, int ms);
 void as_http_end_watches(as_http *http);
 /* Number of open streams. */
 int as_http_watch_count(as_http *http);
+/* Requests of kind in flight now, exempt ones included (limits.h; for /metrics). */
+int as_http_inflight(const as_http *http, as_req_kind kind);
+/* Requests refused with 429 since the start (for /metrics). */
+uint64_t as_http_rejected(const as_http *http);
 /* Number of parked requests (work in flight elsewhere). */
 int as_http_parked_count(as_http *http);
 /*

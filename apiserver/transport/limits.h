@@ -1,5 +1,5 @@
 /*
- * limits.h - what the transport admits under load (docs/design.md §4.14): requests in flight,
+ * limits.h - what the transport admits under load (docs/design.md §4.15): requests in flight,
  * watches, and the memory held by request bodies; the 429 answer past them. Pure bookkeeping,
  * no I/O: http.c asks before it serves a request and tells when the response is fully written.
  *
@@ -33,7 +33,7 @@ typedef struct as_limits_config {
 } as_limits_config;
 
 /* The defaults: 400 / 200 as kube, 2000 watches, 8000 connections, 60 s, 64 MiB
-   (docs/design.md §4.14 explains each). */
+   (docs/design.md §4.15 explains each). */
 as_limits_config as_limits_defaults(void);
 
 /* The three kinds of request counted apart (kube's request_kind label for the first two). */
