@@ -47,22 +47,21 @@ static bool ex_write_valid(const st_write *w)
 
 /*
  * obj serialized as stored: without metadata.resourceVersion (etcd's mod_revision is the truth).
- * obj itself is left as it was: the field is taken out for printing and put back in its place.
+ * obj itself is left as it was (a failed write hands it back untouched): the field is removed
+ * from a copy. (Taking it out of obj and putting it back in its place is not possible here:
+ * cJSON_InsertItemInArray of Debian's cJSON 1.7.15-1+deb12u4 refuses a position inside a list.)
  */
-static char *ex_stored_text(cJSON *obj)
+static char *ex_stored_text(const cJSON *obj)
 {
-    cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-    cJSON *rv =
-        cJSON_IsObject(meta) ? cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion") : NULL;
-    if (!rv)
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    if (!cJSON_IsObject(meta) || !cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion"))
         return json_print(obj);
-    int at = 0;
-    for (cJSON *it = meta->child; it != rv; it = it->next)
-        at++;
-    cJSON_DetachItemViaPointer(meta, rv);
-    char *text = json_print(obj);
-    if (!cJSON_InsertItemInArray(meta, at, rv))
-        cJSON_AddItemToObject(meta, rv->string, rv); /* at was past the end: append */
+    cJSON *copy = cJSON_Duplicate(obj, true);
+    if (!copy)
+        abort(); /* out of memory (cJSON's hooks abort first) */
+    json_remove(cJSON_GetObjectItemCaseSensitive(copy, "metadata"), "resourceVersion");
+    char *text = json_print(copy);
+    cJSON_Delete(copy);
     return text;
 }
 

@@ -12,6 +12,7 @@
 #include "storage/etcd_json.h" /* base64, for writing as another client would */
 
 #include "common/alloc.h"
+#include "common/json.h"
 
 #include <criterion/criterion.h>
 #include <curl/curl.h>
@@ -324,6 +325,63 @@ static void foreign_put(const char *key, const char *value)
     free(body);
     free(k);
     free(v);
+}
+
+/* The value etcd holds for key (decoded), through the gateway. Caller frees. */
+static char *stored_value(const char *key)
+{
+    char *full = xasprintf("%s%s", h_etcd_prefix(), key);
+    char *k = ej_b64_encode(full, strlen(full));
+    char *body = xasprintf("{\"key\":\"%s\"}", k);
+    char *url = xasprintf("%s/v3/kv/range", h_etcd_url());
+    char *cmd = xasprintf("curl -s -X POST -d '%s' %s", body, url);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    char buf[4096] = "";
+    size_t n = fread(buf, 1, sizeof(buf) - 1, p);
+    buf[n] = '\0';
+    pclose(p);
+    ej_range r;
+    cr_assert_eq(ej_parse_range(buf, n, &r), 0, "%s", buf);
+    cr_assert_eq(r.n, 1);
+    char *value = xstrdup(r.kvs[0].value);
+    ej_range_free(&r);
+    free(cmd);
+    free(url);
+    free(body);
+    free(k);
+    free(full);
+    return value;
+}
+
+Test(storage_with_etcd, values_are_stored_without_a_resource_version_and_handed_out_with_one)
+{
+    need_etcd();
+    st_store *s = open_at(h_etcd_url(), NULL, 0);
+    cr_assert_eq(st_start(s), 0);
+    st_write *w =
+        write_sync(s, ST_CREATE, "/foos/a",
+                   "{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"7\",\"uid\":\"u\"}}", 0);
+    cr_assert_eq(w->result, ST_OK);
+    char *want =
+        xasprintf("{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"%llu\",\"uid\":\"u\"}}",
+                  (unsigned long long)w->rev);
+    cr_assert_str_eq(w->value, want, "the new revision, where the old one was");
+    free(want);
+    char *stored = stored_value("/foos/a");
+    cr_assert_str_eq(stored, "{\"metadata\":{\"name\":\"a\",\"uid\":\"u\"}}");
+    free(stored);
+
+    /* A failed update leaves the caller's object as it was, its resourceVersion in place. */
+    st_write *stale =
+        write_sync(s, ST_UPDATE, "/foos/a",
+                   "{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"1\",\"uid\":\"u\"}}", 1);
+    cr_assert_eq(stale->result, ST_ECONFLICT);
+    char *obj = json_print(stale->obj);
+    cr_assert_str_eq(obj,
+                     "{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"1\",\"uid\":\"u\"}}");
+    free(obj);
+    st_close(s);
 }
 
 Test(storage_with_etcd, keys_of_a_neighbour_prefix_are_neither_loaded_nor_watched)
