@@ -150,6 +150,12 @@ static void respond_write_failure(write_op *op, int result)
                    "%d bytes on a stored object",
                    op->in.res->kind, op->in.name, ST_MAX_OBJECT_BYTES);
         break;
+    case ST_EIO:
+        /* SQLite: the batch failed and was undone; etcd: it may or may not have applied (a
+           timeout), which a 500 leaves open, as kube's does. */
+        apierr_internal(&e, "storage write failed: the storage backend did not confirm it "
+                            "(input/output error)");
+        break;
     default:
         apierr_internal(&e, "storage write failed (%d)", result);
     }
