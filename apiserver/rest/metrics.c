@@ -63,9 +63,7 @@ struct as_metrics {
     const as_registry *reg;
     as_metrics_kind *kinds; /* one per registry entry, in its order */
     int nkinds;
-    req_series *series;        /* service thread only */
-    atomic_llong inflight[2];  /* readOnly, mutating */
-    atomic_ullong rejected[3]; /* by as_rejected_kind */
+    req_series *series; /* service thread only */
 };
 
 as_metrics *as_metrics_new(const as_registry *reg)
@@ -180,8 +178,7 @@ void as_metrics_label_resource(as_req *req, const as_target *t, bool watch)
 {
     as_req_labels *l = &req->labels;
     l->verb = resource_verb(req, t, watch);
-    l->mutating = is_write(req->method);
-    l->dry_run = l->mutating ? dry_run_label(req) : "";
+    l->dry_run = is_write(req->method) ? dry_run_label(req) : "";
     l->group = t->resource->group;
     l->version = t->resource->version;
     l->resource = t->resource->resource;
@@ -199,20 +196,10 @@ void as_metrics_label_path(as_req *req, bool served)
                          .version = "",
                          .resource = "",
                          .subresource = served ? req->path : "",
-                         .scope = "",
-                         .mutating = is_write(req->method)};
+                         .scope = ""};
 }
 
 /* ---- counting -------------------------------------------------------------------------------- */
-
-void as_metrics_request_start(as_metrics *m, as_req *req)
-{
-    if (!m || req->labels.verb) /* run again (a retried write): counted once */
-        return;
-    req->labels.verb = path_verb(req->method);
-    req->labels.mutating = is_write(req->method);
-    atomic_fetch_add(&m->inflight[req->labels.mutating], 1);
-}
 
 static const char *or_empty(const char *s)
 {
@@ -257,7 +244,6 @@ void as_metrics_longrunning(as_metrics *m, as_req *req)
 {
     if (!m)
         return;
-    atomic_fetch_sub(&m->inflight[req->labels.mutating], 1);
     req->labels.long_running = true;
     req_series *s = series_of(m, &req->labels);
     s->longrunning++;
@@ -284,8 +270,6 @@ void as_metrics_request_done(as_metrics *m, const as_req *req, uint64_t duration
     req_series *s = series_of(m, l);
     if (l->long_running)
         s->longrunning--;
-    else
-        atomic_fetch_sub(&m->inflight[l->mutating], 1);
     count_code(s, req->status ? req->status : 200);
     double seconds = (double)duration_ns / 1e9;
     for (size_t i = 0; i < NBUCKETS; i++) {
@@ -296,13 +280,6 @@ void as_metrics_request_done(as_metrics *m, const as_req *req, uint64_t duration
     }
     s->count++;
     s->sum += seconds;
-}
-
-void as_metrics_rejected(as_metrics *m, as_rejected_kind kind)
-{
-    if (!m)
-        return;
-    atomic_fetch_add(&m->rejected[kind], 1);
 }
 
 as_metrics_kind *as_metrics_kind_of(as_metrics *m, const as_resource *r)
@@ -391,15 +368,27 @@ static void render_durations(const as_metrics *m, sbuf *out)
     }
 }
 
-static void render_inflight(as_metrics *m, sbuf *out)
+static void render_inflight(const as_metrics_sources *src, sbuf *out)
 {
     put_header(out, "apiserver_current_inflight_requests", "gauge",
-               "Number of requests of this apiserver in flight per request kind (long-running "
-               "requests apart).");
-    sbuf_printf(out, "apiserver_current_inflight_requests{request_kind=\"readOnly\"} %lld\n",
-                (long long)atomic_load(&m->inflight[0]));
-    sbuf_printf(out, "apiserver_current_inflight_requests{request_kind=\"mutating\"} %lld\n",
-                (long long)atomic_load(&m->inflight[1]));
+               "Number of requests of this apiserver in flight per request kind (watches "
+               "apart), exempt ones included.");
+    sbuf_printf(out, "apiserver_current_inflight_requests{request_kind=\"readOnly\"} %d\n",
+                src->inflight_readonly);
+    sbuf_printf(out, "apiserver_current_inflight_requests{request_kind=\"mutating\"} %d\n",
+                src->inflight_mutating);
+    /* One series: the in-flight caps are one priority level without queues, whose rejections
+       kube gives the reason concurrency-limit. */
+    put_header(out, "apiserver_flowcontrol_rejected_requests_total", "counter",
+               "Number of requests rejected with 429 by the in-flight limits.");
+    sbuf_printf(out,
+                "apiserver_flowcontrol_rejected_requests_total{flow_schema=\"\",priority_level="
+                "\"\",reason=\"concurrency-limit\"} %llu\n",
+                (unsigned long long)src->rejected);
+}
+
+static void render_longrunning(const as_metrics *m, sbuf *out)
+{
     put_header(out, "apiserver_longrunning_requests", "gauge",
                "Gauge of all active long-running apiserver requests broken out by verb, group, "
                "version, resource, scope and component. Not all requests are tracked this way.");
@@ -410,14 +399,6 @@ static void render_inflight(as_metrics *m, sbuf *out)
         put_series_labels(out, s, false);
         sbuf_printf(out, "} %lld\n", (long long)s->longrunning);
     }
-    static const char *const kinds[] = {"readOnly", "mutating", "longRunning"};
-    put_header(out, "apiserver_flowcontrol_rejected_requests_total", "counter",
-               "Number of requests rejected with 429 by the in-flight limits.");
-    for (int i = 0; i < 3; i++)
-        sbuf_printf(out,
-                    "apiserver_flowcontrol_rejected_requests_total{flow_schema=\"\","
-                    "priority_level=\"%s\",reason=\"concurrency-limit\"} %llu\n",
-                    kinds[i], (unsigned long long)atomic_load(&m->rejected[i]));
 }
 
 /* group="G",version="V",kind="K" of k. */
@@ -551,22 +532,30 @@ static void render_process(sbuf *out, int64_t start_time_s)
               "Start time of the process since unix epoch in seconds.", (double)start_time_s);
 }
 
-void as_metrics_render(as_metrics *m, const as_caches *caches, int64_t start_time_s, sbuf *out)
+void as_metrics_render(as_metrics *m, const as_metrics_sources *src, sbuf *out)
 {
     render_requests(m, out);
     render_durations(m, out);
-    render_inflight(m, out);
+    render_inflight(src, out);
+    render_longrunning(m, out);
     render_watches(m, out);
-    if (caches)
-        render_storage(m, caches, out);
-    render_process(out, start_time_s);
+    if (src->caches)
+        render_storage(m, src->caches, out);
+    render_process(out, src->start_time_s);
 }
 
 void as_metrics_handle(as_req *req)
 {
     as_server *srv = as_server_of(req);
+    as_metrics_sources src = {
+        .caches = srv->caches,
+        .inflight_readonly = as_http_inflight(srv->http, AS_KIND_READONLY),
+        .inflight_mutating = as_http_inflight(srv->http, AS_KIND_MUTATING),
+        .rejected = as_http_rejected(srv->http),
+        .start_time_s = srv->start_ms / 1000,
+    };
     sbuf page = SBUF_INIT;
-    as_metrics_render(srv->metrics, srv->caches, srv->start_ms / 1000, &page);
+    as_metrics_render(srv->metrics, &src, &page);
     as_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", page.data, page.len);
     sbuf_free(&page);
 }

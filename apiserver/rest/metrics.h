@@ -4,14 +4,14 @@
  * Prometheus' text format 0.0.4.
  *
  * How requests are counted: the router labels each request (as_metrics_label_*, on as_req's
- * labels) and counts it in flight (as_metrics_request_start); the transport reports it over
- * (as_http_options.done -> as_metrics_request_done), which adds it to apiserver_request_total
- * and the duration histogram and ends its in-flight count.
+ * labels); the transport reports it over (as_http_options.done -> as_metrics_request_done),
+ * which adds it to apiserver_request_total and the duration histogram. Requests in flight and
+ * 429s are the transport's own counts (as_http_inflight, as_http_rejected), read when the page
+ * is rendered.
  *
  * Threads, and why no lock: request series are only touched on the service thread (every
- * request is reported done there, and /metrics, a GET, is rendered there); what other threads
- * count (writes start on the compute thread, 429s, watch events) are atomics. So the hot path is
- * one hash lookup on the service thread and a few atomic additions.
+ * request is reported done there, a watch starts there, and /metrics, a GET, is rendered there);
+ * watch counters are atomics. So the hot path is one hash lookup on the service thread.
  */
 #ifndef FOO_APISERVER_REST_METRICS_H
 #define FOO_APISERVER_REST_METRICS_H
@@ -51,8 +51,8 @@ void as_metrics_free(as_metrics *m);
  * version, resource and subresource from t; scope "namespace" (a namespace in the path, or a
  * namespace object itself), "resource" (one cluster-scoped object) or "cluster" (a collection);
  * dry_run "All", "invalid" or "" from ?dryRun, for writes only. The strings are literals or the
- * registry's (t's strings may be freed before the request is over). Sets labels.mutating for writes
- * (long_running is set when the watch streams: as_metrics_longrunning). Keeps nothing.
+ * registry's (t's strings may be freed before the request is over). long_running stays false
+ * until the watch streams (as_metrics_longrunning). Keeps nothing.
  */
 void as_metrics_label_resource(as_req *req, const as_target *t, bool watch);
 /*
@@ -66,17 +66,14 @@ void as_metrics_label_path(as_req *req, bool served);
 /* ---- counting (the router, the transport, watch.c) ------------------------------------------- */
 /* Each of these does nothing when m is NULL (a server built without metrics, as in unit tests). */
 
-/* Counts req in flight, readOnly or mutating as labelled. Once per request (a second call, for a
-   request run again, does nothing); thread-safe. */
-void as_metrics_request_start(as_metrics *m, as_req *req);
-/* The labelled request turned out to be long-running (a watch that streams): it leaves the
-   requests in flight and counts in apiserver_longrunning_requests. Service thread. */
+/* The labelled request turned out to be long-running (a watch that streams): it counts in
+   apiserver_longrunning_requests until it is over. Service thread. */
 void as_metrics_longrunning(as_metrics *m, as_req *req);
 /* req is over (as_done_fn): counts it in apiserver_request_total (code req->status) and the
-   duration histogram, and ends its in-flight or long-running count. Service thread. */
+   duration histogram, and ends its long-running count. A request the router never labelled (a
+   401 at the head) is not counted, as kube counts only what reaches its handlers. Service
+   thread. */
 void as_metrics_request_done(as_metrics *m, const as_req *req, uint64_t duration_ns);
-/* A request refused with 429 (apiserver_flowcontrol_rejected_requests_total). Thread-safe. */
-void as_metrics_rejected(as_metrics *m, as_rejected_kind kind);
 
 /* The watch counters of r (an entry of the registry), or NULL for another registry's. */
 as_metrics_kind *as_metrics_kind_of(as_metrics *m, const as_resource *r);
@@ -87,13 +84,21 @@ void as_metrics_watch_events(as_metrics_kind *k, uint64_t n);
 
 /* ---- the page -------------------------------------------------------------------------------- */
 
+/* What the page shows besides m's own counts (as_metrics_handle reads them from the server). */
+typedef struct as_metrics_sources {
+    const as_caches *caches; /* objects per kind; NULL: no apiserver_storage_objects */
+    int inflight_readonly;   /* the transport's requests in flight (as_http_inflight) */
+    int inflight_mutating;
+    uint64_t rejected;    /* the transport's 429s (as_http_rejected) */
+    int64_t start_time_s; /* when the server started, on its (injectable) clock */
+} as_metrics_sources;
+
 /*
- * Appends every family, each with HELP and TYPE lines: the request families, the watch
- * families, apiserver_storage_objects (objects of each kind in caches, all namespaces; skipped
- * when caches is NULL), and the process_* families read from /proc/self (start_time_s: when the
- * process started, from the injectable clock). Service thread.
+ * Appends every family, each with HELP and TYPE lines: the request families, the in-flight and
+ * rejection counts of src, the watch families, apiserver_storage_objects (objects of each kind,
+ * all namespaces), and the process_* families read from /proc/self. Service thread.
  */
-void as_metrics_render(as_metrics *m, const as_caches *caches, int64_t start_time_s, sbuf *out);
+void as_metrics_render(as_metrics *m, const as_metrics_sources *src, sbuf *out);
 
 /* GET /metrics: answers 200 with the page (text/plain; version=0.0.4). Service thread. */
 void as_metrics_handle(as_req *req);

@@ -2,9 +2,8 @@
  * router.c - maps a request path to its handler (service thread).
  *
  * Paths: /healthz /livez /readyz [/<check>], /version, /metrics, /api, /api/V, /apis, /apis/G,
- * /apis/G/V,
- * {/api/V,/apis/G/V}[/namespaces/NS]/RESOURCE[/NAME[/SUBRESOURCE]], the deprecated watch paths
- * {/api/V,/apis/G/V}/watch[/namespaces/NS]/RESOURCE[/NAME], /openapi/v2,
+ * /apis/G/V, {/api/V,/apis/G/V}[/namespaces/NS]/RESOURCE[/NAME[/SUBRESOURCE]], the deprecated
+ * watch paths {/api/V,/apis/G/V}/watch[/namespaces/NS]/RESOURCE[/NAME], /openapi/v2,
  * /openapi/v3[/api/V or /apis/G/V]; every group, version and resource comes from the registry.
  * A request that asks to upgrade to WebSocket is routed like any other, but only a watch may be
  * upgraded: anything else gets a 400 (docs/api.md §6.1).
@@ -340,7 +339,6 @@ void as_rest_handle(void *app, as_req *req)
         authorize(req);
         return;
     }
-    as_metrics_request_start(srv->metrics, req);
     /* Draining: answer, then close, so that clients reconnect to another replica; the health
        checks keep their connection so a probe can watch /readyz fail. */
     if (atomic_load(&srv->stopping) && !as_health_path(req->path))

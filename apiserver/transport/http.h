@@ -49,8 +49,7 @@ typedef struct as_warnings as_warnings;
 typedef struct as_req_labels {
     const char *verb; /* "GET", "LIST", "WATCH", "POST", ...; NULL: the handler never labelled it */
     const char *dry_run, *group, *version, *resource, *subresource, *scope;
-    bool mutating;     /* counted as "mutating" in flight, else "readOnly" */
-    bool long_running; /* a watch: counted apart from the requests in flight */
+    bool long_running; /* a watch that streams: counted as long-running until it is over */
 } as_req_labels;
 
 /*
