@@ -188,3 +188,19 @@ def test_promtool_check_metrics_passes(server):
     cp = subprocess.run([PROMTOOL, "check", "metrics"], input=page.encode(),
                         capture_output=True, timeout=60)
     assert cp.returncode == 0, (cp.stdout + cp.stderr).decode() + "\n" + page
+
+
+@pytest.mark.tokens({"dev-token": ("dev", ["devs"])})
+@pytest.mark.server_args("--max-watches", "1")
+def test_429s_count_as_flowcontrol_rejections(server):
+    def rejected():
+        return value(parse(scrape(server)), "apiserver_flowcontrol_rejected_requests_total",
+                     reason="concurrency-limit")
+
+    assert rejected() == 0
+    w = server.watch(auth="dev-token")  # not system:masters: capped
+    assert w.status == 200
+    r = server.request("GET", f"{FOOS}?watch=true", auth="dev-token")
+    assert r.status == 429, r
+    w.close()
+    assert rejected() == 1
