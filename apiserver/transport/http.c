@@ -63,11 +63,11 @@
 #define SWEEP_EVERY_US   (5 * LWS_US_PER_SEC) /* how often idle watches are checked for a hang-up */
 #define WS_IDLE_BUFFER   4096                 /* biggest buffer an idle WebSocket watch keeps */
 /*
- * Slow clients (docs/design.md §4.15). A request head must be complete this many seconds after
- * its connection took a header slot (lws's PENDING_TIMEOUT_HOLDING_AH, set once when the slot is
- * taken, not per byte); a body must be complete within --request-timeout of its head (our timer,
- * not lws's per-read timeout, which every trickled byte restarts); a keep-alive connection may
- * idle between requests this long.
+ * Slow clients (docs/design.md §4.15), on the connection's lws timer, never restarted by the bytes
+ * that trickle in (lws's own timeouts are): the first request head must be complete (TLS
+ * handshake included) within HEAD_SECONDS of the connection's accept, each next one within
+ * KEEPALIVE_SECONDS of the previous response (lws's idle keep-alive timeout is the same); a body
+ * must be complete within --request-timeout of its head.
  */
 #define HEAD_SECONDS      10
 #define KEEPALIVE_SECONDS 120
@@ -948,6 +948,8 @@ static void end_request(as_conn *c)
     req_free(c->req);
     c->req = NULL;
     c->response_complete = c->watch_ending = false;
+    /* The next head's deadline (replaced by the body's or cancelled once it is read). */
+    lws_set_timer_usecs(c->wsi, (lws_usec_t)KEEPALIVE_SECONDS * LWS_US_PER_SEC);
     /* Keep a small buffer for the next request on this connection, not a big LIST's. */
     if (c->wbuf.cap > WRITE_SLICE)
         sbuf_free(&c->wbuf);
@@ -1002,6 +1004,7 @@ static int write_pending(as_conn *c)
             /* The answer is out; read and drop the rest of the refused body before closing. */
             c->draining = true;
             lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_CONTENT, DRAIN_SECONDS);
+            lws_set_timer_usecs(c->wsi, c->http->limits.cfg.request_timeout_ms * LWS_US_PER_MS);
             return 0;
         }
         if (close || lws_http_transaction_completed(c->wsi))
@@ -1596,6 +1599,16 @@ static int on_http(as_conn *c, const char *path)
     return 0;
 }
 
+/* No complete request head by its deadline (HEAD_SECONDS): the connection closes, with no
+   answer (there is no request to answer). Returns -1. */
+static int on_head_deadline(as_conn *c)
+{
+    (void)c;
+    if (log_verbosity() >= 2)
+        log_kv(LOG_DEBUG, "request head not complete by the deadline; connection closed", NULL);
+    return -1;
+}
+
 /* The body's deadline passed (a body still coming, or a refused one still being dropped):
    the connection closes, with no answer (the client is not reading one). Returns -1. */
 static int on_body_deadline(as_conn *c)
@@ -1758,10 +1771,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         http->connections += reason == LWS_CALLBACK_WSI_CREATE ? 1 : -1;
     }
     as_conn *c =
-        conn_of(wsi, reason == LWS_CALLBACK_HTTP || reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE);
+        conn_of(wsi, reason == LWS_CALLBACK_HTTP || reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE ||
+                         reason == LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED);
     if (!c)
         return 0;
     switch (reason) {
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        lws_set_timer_usecs(wsi, (lws_usec_t)HEAD_SECONDS * LWS_US_PER_SEC); /* the first head */
+        return 0;
     case LWS_CALLBACK_HTTP:
         return on_http(c, in);
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
@@ -1789,6 +1806,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return on_writeable(c);
     case LWS_CALLBACK_TIMER:
+        if (!c->req)
+            return on_head_deadline(c);
         if (c->waiting_body || c->drain_after || c->draining)
             return on_body_deadline(c);
         return on_watch_timer(c);
