@@ -26,8 +26,10 @@
  * to etcd failed and none succeeded since. A compactor thread (compaction_interval_s > 0)
  * compacts etcd each interval at the revision it read one interval earlier.
  *
- * st_history replays nothing (etcd's own history is not read back); it pins the revision the
- * next st_load reads at and reports it as the oldest, so a cache built from both has no gap.
+ * st_history(after_rev) pins the revision R the next st_load reads at (etcd's current one) and
+ * replays the prefix's events in (after_rev, R] from etcd's own history through a one-off watch;
+ * *oldest = after_rev. When etcd has compacted after_rev + 1 it replays nothing and *oldest = R.
+ * Either way a cache built from both has no gap.
  */
 #ifndef FOO_STORAGE_ETCD_H
 #define FOO_STORAGE_ETCD_H

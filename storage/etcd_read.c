@@ -1,7 +1,7 @@
 /*
  * etcd_read.c - the etcd store's requests that read: its connection pool, one POST with etcd's
  * errors sorted out, the current revision and the marker, a whole prefix page by page, and
- * st_load, st_history, st_sync_rev and st_health on top of them.
+ * st_load, st_sync_rev and st_health on top of them (st_history: etcd_history.c).
  */
 #include "storage/etcd_store.h"
 
@@ -170,23 +170,6 @@ int ex_load(st_store *base, const char *prefix, st_kv_fn fn, void *ctx, uint64_t
     pthread_mutex_unlock(&s->mu);
     if (rev)
         *rev = at;
-    return ST_OK;
-}
-
-int ex_history(st_store *base, uint64_t after_rev, st_sink_fn fn, void *ctx, uint64_t *oldest)
-{
-    (void)after_rev, (void)fn, (void)ctx;
-    ex_store *s = ex_of(base);
-    eh_conn *c = ex_conn_get(s);
-    const char *why = NULL;
-    uint64_t rev = 0;
-    int rc = ex_current(s, c, 0, &rev, NULL, &why);
-    ex_conn_put(s, c);
-    if (rc != 0)
-        return ST_EIO;
-    s->pinned_rev = rev;
-    if (oldest)
-        *oldest = rev;
     return ST_OK;
 }
 

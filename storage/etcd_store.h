@@ -122,7 +122,8 @@ int ex_current(ex_store *s, eh_conn *c, int timeout_ms, uint64_t *rev, uint64_t 
 int ex_range_all(ex_store *s, eh_conn *c, const char *sub, uint64_t rev, st_kv_fn fn, void *ctx,
                  uint64_t *at);
 
-/* The st_* reads of the backend (their contracts: storage.h; st_history: etcd.h). */
+/* The st_* reads of the backend (their contracts: storage.h; st_history: etcd.h, and its code
+   is in etcd_history.c). */
 int ex_load(st_store *base, const char *prefix, st_kv_fn fn, void *ctx, uint64_t *rev);
 int ex_history(st_store *base, uint64_t after_rev, st_sink_fn fn, void *ctx, uint64_t *oldest);
 int ex_sync_rev(st_store *base, int timeout_ms, uint64_t *rev, api_error *err);
@@ -152,6 +153,14 @@ void ex_delivered(ex_store *s, uint64_t rev);
 void ex_expire(ex_store *s);
 
 /* ---- etcd_watch.c, etcd_compact.c, etcd.c ---- */
+
+struct ej_event;
+/*
+ * Hands one etcd event to fn (a sink): the key without the prefix, ADDED / MODIFIED / DELETED,
+ * the value (a delete's: the last stored state) stamped with the event's revision. Skips, logged,
+ * a key that is not the store's. etcd_watch.c; used by the watch and by st_history.
+ */
+void ex_deliver_event(ex_store *s, const struct ej_event *ev, st_sink_fn fn, void *ctx);
 
 /* The watch thread's body (etcd_watch.c). */
 void *ex_watch_main(void *arg);

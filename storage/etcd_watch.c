@@ -38,10 +38,8 @@ static const char *ew_rev_str(uint64_t rev, char buf[24])
     return buf;
 }
 
-/* Hands one event to the sink: key without the prefix, value stamped with the event's revision. */
-static void ew_deliver(ew_state *st, const ej_event *ev)
+void ex_deliver_event(ex_store *s, const ej_event *ev, st_sink_fn fn, void *ctx)
 {
-    ex_store *s = st->s;
     uint64_t rev = ev->kv.mod_rev;
     char rb[24];
     if (!ex_own_key(s, ev->kv.key)) {
@@ -61,8 +59,8 @@ static void ew_deliver(ew_state *st, const ej_event *ev)
     st_event_type type = ev->is_delete                         ? ST_DELETED
                          : ev->kv.create_rev == ev->kv.mod_rev ? ST_ADDED
                                                                : ST_MODIFIED;
-    if (s->sink)
-        s->sink(s->sink_ctx, type, ev->kv.key + s->prefix_len, value, len, rev);
+    if (fn)
+        fn(ctx, type, ev->kv.key + s->prefix_len, value, len, rev);
     free(value);
 }
 
@@ -74,7 +72,7 @@ static void ew_events(ew_state *st, const ej_watch *w)
         uint64_t rev = w->events[i].kv.mod_rev;
         if (rev < st->next)
             continue; /* already delivered (a resent answer) */
-        ew_deliver(st, &w->events[i]);
+        ex_deliver_event(st->s, &w->events[i], st->s->sink, st->s->sink_ctx);
         last = rev;
     }
     if (last) {
