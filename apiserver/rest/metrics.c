@@ -60,7 +60,6 @@ struct as_metrics_kind {
 };
 
 struct as_metrics {
-    const as_registry *reg;
     as_metrics_kind *kinds; /* one per registry entry, in its order */
     int nkinds;
     req_series *series; /* service thread only */
@@ -69,7 +68,6 @@ struct as_metrics {
 as_metrics *as_metrics_new(const as_registry *reg)
 {
     as_metrics *m = xcalloc(1, sizeof *m);
-    m->reg = reg;
     const as_resource *const *all = as_registry_all(reg, &m->nkinds);
     m->kinds = xcalloc((size_t)m->nkinds + 1, sizeof *m->kinds);
     for (int i = 0; i < m->nkinds; i++)
@@ -206,23 +204,30 @@ static const char *or_empty(const char *s)
     return s ? s : "";
 }
 
-/* The series of l, created at zero on first use. */
-static req_series *series_of(as_metrics *m, const as_req_labels *l)
+/* The label values of l joined by NUL bytes into buf (or, when longer than cap, a new buffer the
+   caller frees); *len: bytes, the last NUL included. */
+static char *join_labels(const as_req_labels *l, char *buf, size_t cap, size_t *len)
 {
     const char *v[NLABELS] = {or_empty(l->verb),    or_empty(l->dry_run),  or_empty(l->group),
                               or_empty(l->version), or_empty(l->resource), or_empty(l->subresource),
                               or_empty(l->scope)};
-    char stack[512];
-    size_t len = 0;
+    size_t n[NLABELS];
+    *len = 0;
     for (int i = 0; i < NLABELS; i++)
-        len += strlen(v[i]) + 1;
-    char *key = len <= sizeof stack ? stack : xmalloc(len);
+        *len += (n[i] = strlen(v[i]) + 1);
+    char *key = *len <= cap ? buf : xmalloc(*len);
     char *p = key;
-    for (int i = 0; i < NLABELS; i++) {
-        size_t n = strlen(v[i]) + 1;
-        memcpy(p, v[i], n);
-        p += n;
-    }
+    for (int i = 0; i < NLABELS; p += n[i], i++)
+        memcpy(p, v[i], n[i]);
+    return key;
+}
+
+/* The series of l, created at zero on first use. */
+static req_series *series_of(as_metrics *m, const as_req_labels *l)
+{
+    char stack[512];
+    size_t len;
+    char *key = join_labels(l, stack, sizeof stack, &len);
     req_series *s = NULL;
     HASH_FIND(hh, m->series, key, len, s);
     if (!s) {
@@ -265,7 +270,7 @@ static void count_code(req_series *s, int code)
 void as_metrics_request_done(as_metrics *m, const as_req *req, uint64_t duration_ns)
 {
     const as_req_labels *l = &req->labels;
-    if (!m || !l->verb) /* never started (answered before the router) */
+    if (!m || !l->verb) /* never labelled: answered before the router (a 401 at the head) */
         return;
     req_series *s = series_of(m, l);
     if (l->long_running)
