@@ -900,8 +900,10 @@ static void queue_watch_headers(as_conn *c, as_req *req)
                         "Transfer-Encoding: chunked\r\n\r\n");
     c->response_complete = false;
     watch_list_add(c);
-    /* A watch is long-lived by design: no lws idle timeout while it streams. */
+    /* A watch is long-lived by design: no lws idle timeout while it streams. Everything it needs
+       of its head is copied into req, so its header slot goes back to the pool now. */
     lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
+    lws_http_headers_detach(c->wsi);
     arm_watch_timer(c);
 }
 
