@@ -24,6 +24,7 @@ import yaml
 from kubernetes import config, dynamic
 
 from conftest import API_VERSION, FOOS, foo_manifest, wait_until
+from watch_transport import open_watch
 
 TOO_MANY = "Too many requests, please try again later."
 
@@ -224,6 +225,24 @@ def test_watches_past_max_watches_get_429_and_masters_are_exempt(server):
         finally:
             s.close()
     wait_until(watch_opens, 10, "a watch once the others closed")
+
+
+@pytest.mark.tokens(DEV)
+@pytest.mark.server_args("--max-watches", "1")
+def test_a_websocket_watch_counts_as_a_watch_and_gets_the_same_429(server):
+    first = open_watch(server, "websocket", auth="dev-token")
+    assert first.ok
+    try:
+        second = open_watch(server, "chunked", auth="dev-token")
+        assert second.status == 429
+        second.close()
+        third = open_watch(server, "websocket", auth="dev-token")
+        assert third.status == 429
+        assert third.headers["Retry-After"] == "1"
+        assert json.loads(third.body())["reason"] == "TooManyRequests"
+        third.close()
+    finally:
+        first.close()
 
 
 def big_finalizers(i):
