@@ -11,6 +11,7 @@
  * metadata.resourceVersion is the revision given.
  */
 #include "storage/etcd_json.h"
+#include "common/base64.h"
 
 #include "common/json.h"
 #include "fuzz/fuzz.h"
@@ -78,14 +79,14 @@ static void fuzz_base64(const char *in, size_t n)
     char *s = fuzz_cstring((const uint8_t *)in, n);
     char *dec = NULL;
     size_t len = 0;
-    if (ej_b64_decode(s, 1 << 20, &dec, &len) == 0) {
-        char *again = ej_b64_encode(dec, len);
+    if (b64_decode(s, strlen(s), 1 << 20, &dec, &len) == 0) {
+        char *again = b64_encode(dec, len);
         FUZZ_CHECK(strcmp(again, s) == 0);
         free(again);
         free(dec);
     }
-    char *enc = ej_b64_encode(in, n);
-    FUZZ_CHECK(ej_b64_decode(enc, n, &dec, &len) == 0);
+    char *enc = b64_encode(in, n);
+    FUZZ_CHECK(b64_decode(enc, strlen(enc), n, &dec, &len) == 0);
     FUZZ_CHECK(len == n && (n == 0 || memcmp(dec, in, n) == 0));
     free(dec);
     free(enc);

@@ -9,10 +9,11 @@
  *    UTF-8, not empty, and encoding it again decodes to the same bytes) or refused, never both;
  *  - split independence: the same names on one line joined by commas give the same offer;
  *  - ws_offer_fits_lws answers 0 or -E2BIG with a 400;
- *  - ws_base64url_decode of the whole input answers 0 with 6 bits per character, or -EINVAL;
+ *  - b64url_raw_decode of the whole input answers 0 with 6 bits per character, or -EINVAL;
  *  - the messages ws_next_message cuts, joined by '\n', give back the input up to its last '\n'.
  */
 #include "apiserver/transport/websocket.h"
+#include "common/base64.h"
 #include "common/apierr.h"
 #include "fuzz/fuzz.h"
 
@@ -65,7 +66,7 @@ static void check_offer(const ws_offer *o, const uint8_t *data, size_t size)
     char *again = encode((const unsigned char *)o->token, o->token_len);
     char *back;
     size_t back_len;
-    FUZZ_CHECK(ws_base64url_decode(again, strlen(again), &back, &back_len) == 0);
+    FUZZ_CHECK(b64url_raw_decode(again, strlen(again), &back, &back_len) == 0);
     FUZZ_CHECK(back_len == o->token_len && memcmp(back, o->token, back_len) == 0);
     free(back);
     free(again);
@@ -156,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     char *decoded;
     size_t dlen;
-    rc = ws_base64url_decode((const char *)data, size, &decoded, &dlen);
+    rc = b64url_raw_decode((const char *)data, size, &decoded, &dlen);
     FUZZ_CHECK(rc == 0 || rc == -EINVAL);
     if (rc == 0) {
         FUZZ_CHECK(dlen == size * 6 / 8 && decoded[dlen] == '\0');

@@ -4,6 +4,7 @@
 #include "storage/etcd_json.h"
 
 #include "common/alloc.h"
+#include "common/base64.h"
 #include "common/json.h"
 
 #include <cjson/cJSON.h>
@@ -13,103 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- base64 ------------------------------------------------------------------------------ */
-
-static const char ej_b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-void ej_b64_append(sbuf *sb, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    sbuf_reserve(sb, (n + 2) / 3 * 4 + 1);
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)p[i + 1] << 8;
-        if (i + 2 < n)
-            v |= p[i + 2];
-        char q[4] = {ej_b64_alphabet[(v >> 18) & 63], ej_b64_alphabet[(v >> 12) & 63],
-                     i + 1 < n ? ej_b64_alphabet[(v >> 6) & 63] : '=',
-                     i + 2 < n ? ej_b64_alphabet[v & 63] : '='};
-        sbuf_append(sb, q, 4);
-    }
-}
-
-char *ej_b64_encode(const void *data, size_t n)
-{
-    sbuf sb = SBUF_INIT;
-    ej_b64_append(&sb, data, n);
-    sbuf_puts(&sb, ""); /* an empty input still yields "" rather than NULL */
-    return sbuf_detach(&sb, NULL);
-}
-
-/* The 6-bit value of a base64 character, or -1. */
-static int ej_b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-int ej_b64_decode(const char *s, size_t max, char **out, size_t *out_len)
-{
-    size_t n = strlen(s);
-    if (n % 4 != 0 || n / 4 * 3 > max + 2)
-        return -EPROTO;
-    char *buf = xmalloc(n / 4 * 3 + 1);
-    size_t len = 0;
-    for (size_t i = 0; i < n; i += 4) {
-        bool last = i + 4 == n;
-        int v[4];
-        for (int j = 0; j < 4; j++)
-            v[j] = ej_b64_value((unsigned char)s[i + j]);
-        /* '=' may only pad the end of the last quantum: "xx==" or "xxx=". */
-        bool pad2 = last && s[i + 2] == '=' && s[i + 3] == '=';
-        bool pad1 = last && !pad2 && s[i + 3] == '=';
-        if (v[0] < 0 || v[1] < 0 || (!pad2 && v[2] < 0) || (!pad1 && !pad2 && v[3] < 0)) {
-            free(buf);
-            return -EPROTO;
-        }
-        uint32_t q = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12;
-        if (!pad2)
-            q |= (uint32_t)v[2] << 6;
-        if (!pad1 && !pad2)
-            q |= (uint32_t)v[3];
-        /* The bits below the last byte must be 0, so each byte string has one encoding. */
-        if ((pad2 && (q & 0xffff)) || (pad1 && (q & 0xff))) {
-            free(buf);
-            return -EPROTO;
-        }
-        buf[len++] = (char)(q >> 16);
-        if (!pad2)
-            buf[len++] = (char)(q >> 8 & 0xff);
-        if (!pad1 && !pad2)
-            buf[len++] = (char)(q & 0xff);
-    }
-    if (len > max) {
-        free(buf);
-        return -EPROTO;
-    }
-    buf[len] = '\0';
-    *out = buf;
-    *out_len = len;
-    return 0;
-}
-
 /* ---- requests ---------------------------------------------------------------------------- */
 
 static void ej_put_b64_field(sbuf *sb, const char *name, const void *data, size_t n)
 {
     sbuf_printf(sb, "\"%s\":\"", name);
-    ej_b64_append(sb, data, n);
+    b64_append(sb, data, n);
     sbuf_putc(sb, '"');
 }
 
@@ -330,7 +240,7 @@ static int ej_bytes_field(const cJSON *obj, const char *name, size_t max, char *
     }
     if (!cJSON_IsString(f))
         return -EPROTO;
-    return ej_b64_decode(f->valuestring, max, out, len);
+    return b64_decode(f->valuestring, strlen(f->valuestring), max, out, len) == 0 ? 0 : -EPROTO;
 }
 
 /* Decodes one mvccpb.KeyValue. The key must be non-empty and hold no NUL byte. */

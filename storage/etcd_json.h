@@ -37,19 +37,6 @@ typedef struct ej_kv {
 
 void ej_kv_free(ej_kv *kv);
 
-/* ---- base64 (standard alphabet, padded), as the gateway encodes bytes ---- */
-
-/* Encodes n bytes; returns a NUL-terminated string (caller frees). Never NULL. */
-char *ej_b64_encode(const void *data, size_t n);
-/* Appends the encoding of n bytes to sb. */
-void ej_b64_append(sbuf *sb, const void *data, size_t n);
-/*
- * Decodes a padded base64 string of at most max decoded bytes into *out (NUL-terminated, caller
- * frees) and *out_len. Strict: only the canonical encoding is accepted (ej_b64_encode's). Returns
- * 0, or -EPROTO for a bad character, bad padding, non-zero pad bits or a result past max.
- */
-int ej_b64_decode(const char *s, size_t max, char **out, size_t *out_len);
-
 /* ---- requests (JSON texts; caller frees) ---- */
 
 /* {"key":K,"range_end":E,...}: the range [key, prefix end of key) when prefix_end, else one key. */

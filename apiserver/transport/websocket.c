@@ -3,6 +3,7 @@
  * over WebSocket (websocket.h; docs/api.md §6.1).
  */
 #include "apiserver/transport/websocket.h"
+#include "common/base64.h"
 #include "common/alloc.h"
 
 #include <errno.h>
@@ -15,51 +16,6 @@ const char *const ws_protocols[] = {
     "base64.binary.k8s.io", "binary.k8s.io",     "base64.channel.k8s.io",    "channel.k8s.io",
     "v4.channel.k8s.io",    "v5.channel.k8s.io", "v4.base64.channel.k8s.io", NULL,
 };
-
-/* ---- base64url --------------------------------------------------------------------------- */
-
-/* The value of a base64url character, or -1. */
-static int b64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-int ws_base64url_decode(const char *in, size_t len, char **out, size_t *out_len)
-{
-    if (len % 4 == 1)
-        return -EINVAL; /* one character holds 6 bits: never a whole byte */
-    char *buf = xmalloc(len / 4 * 3 + 3);
-    size_t n = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64url_value((unsigned char)in[i]);
-        if (v < 0) {
-            free(buf);
-            return -EINVAL;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf[n++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *out_len = n;
-    return 0;
-}
 
 /* ---- offers ------------------------------------------------------------------------------ */
 
@@ -154,7 +110,7 @@ static void take_name(ws_offer *o, const char *name, size_t len)
         return;
     }
     o->has_token = true;
-    if (ws_base64url_decode(name + plen, len - plen, &o->token, &o->token_len) != 0 ||
+    if (b64url_raw_decode(name + plen, len - plen, &o->token, &o->token_len) != 0 ||
         !valid_utf8((const unsigned char *)o->token, o->token_len)) {
         ws_offer_clear_token(o);
         o->has_token = false;

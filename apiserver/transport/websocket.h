@@ -79,14 +79,6 @@ int ws_offer_fits_lws(const ws_offer *o, size_t header_len, api_error *err);
 void ws_offer_clear(ws_offer *o);
 
 /*
- * Decodes base64url without padding (Go's base64.RawURLEncoding) of in[0..len) into a new
- * NUL-terminated buffer (*out, caller frees; *out_len bytes before the NUL). Returns 0, or
- * -EINVAL (nothing allocated) for a character outside the URL alphabet, '=' padding, or a length
- * that cannot be base64 (len % 4 == 1).
- */
-int ws_base64url_decode(const char *in, size_t len, char **out, size_t *out_len);
-
-/*
  * The next message of a watch stream's bytes: the stream writes one event per line, and a
  * WebSocket watch sends each event as one message without its newline. Looks at
  * buf[*off..len): when a complete line is there, sets *msg and *msg_len to it (without the

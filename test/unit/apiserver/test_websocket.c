@@ -6,6 +6,7 @@
  */
 #include "apiserver/transport/authn.h"
 #include "apiserver/transport/websocket.h"
+#include "common/base64.h"
 
 #include "common/alloc.h"
 
@@ -32,25 +33,25 @@ Test(ws_base64url, decodes_without_padding_and_refuses_what_is_not_raw_url_base6
 {
     char *out;
     size_t n;
-    cr_assert_eq(ws_base64url_decode("dG9r", 4, &out, &n), 0);
+    cr_assert_eq(b64url_raw_decode("dG9r", 4, &out, &n), 0);
     cr_assert_eq(n, 3);
     cr_assert_str_eq(out, "tok");
     free(out);
-    cr_assert_eq(ws_base64url_decode("dG9rMQ", 6, &out, &n), 0); /* "tok1", no padding */
+    cr_assert_eq(b64url_raw_decode("dG9rMQ", 6, &out, &n), 0); /* "tok1", no padding */
     cr_assert_str_eq(out, "tok1");
     free(out);
-    cr_assert_eq(ws_base64url_decode("-_8", 3, &out, &n), 0); /* URL alphabet: 0xfb 0xff */
+    cr_assert_eq(b64url_raw_decode("-_8", 3, &out, &n), 0); /* URL alphabet: 0xfb 0xff */
     cr_assert_eq(n, 2);
     cr_assert_eq((unsigned char)out[0], 0xfb);
     cr_assert_eq((unsigned char)out[1], 0xff);
     free(out);
-    cr_assert_eq(ws_base64url_decode("", 0, &out, &n), 0);
+    cr_assert_eq(b64url_raw_decode("", 0, &out, &n), 0);
     cr_assert_eq(n, 0);
     free(out);
-    cr_assert_eq(ws_base64url_decode("dG9rMQ==", 8, &out, &n), -EINVAL, "padding");
-    cr_assert_eq(ws_base64url_decode("dG9r+w", 6, &out, &n), -EINVAL, "standard alphabet");
-    cr_assert_eq(ws_base64url_decode("dG9rM", 5, &out, &n), -EINVAL, "length 4k+1");
-    cr_assert_eq(ws_base64url_decode("dG\0r", 4, &out, &n), -EINVAL, "NUL");
+    cr_assert_eq(b64url_raw_decode("dG9rMQ==", 8, &out, &n), -EINVAL, "padding");
+    cr_assert_eq(b64url_raw_decode("dG9r+w", 6, &out, &n), -EINVAL, "standard alphabet");
+    cr_assert_eq(b64url_raw_decode("dG9rM", 5, &out, &n), -EINVAL, "length 4k+1");
+    cr_assert_eq(b64url_raw_decode("dG\0r", 4, &out, &n), -EINVAL, "NUL");
 }
 
 /* ---- offers ------------------------------------------------------------------------------ */

@@ -9,7 +9,8 @@
 #include "harness.h"
 
 #include "storage/etcd.h"
-#include "storage/etcd_json.h" /* base64, for writing as another client would */
+#include "common/base64.h" /* for writing as another client would */
+#include "storage/etcd_json.h"
 
 #include "common/alloc.h"
 #include "common/json.h"
@@ -319,7 +320,7 @@ Test(storage_with_etcd, a_dead_endpoint_is_passed_over_for_the_next)
 /* Puts key = value through the gateway, as another client of etcd would. */
 static void foreign_put(const char *key, const char *value)
 {
-    char *k = ej_b64_encode(key, strlen(key)), *v = ej_b64_encode(value, strlen(value));
+    char *k = b64_encode(key, strlen(key)), *v = b64_encode(value, strlen(value));
     char *body = xasprintf("{\"key\":\"%s\",\"value\":\"%s\"}", k, v);
     cr_assert_eq(gateway_post(h_etcd_url(), "/v3/kv/put", body), 200);
     free(body);
@@ -331,7 +332,7 @@ static void foreign_put(const char *key, const char *value)
 static char *stored_value(const char *key)
 {
     char *full = xasprintf("%s%s", h_etcd_prefix(), key);
-    char *k = ej_b64_encode(full, strlen(full));
+    char *k = b64_encode(full, strlen(full));
     char *body = xasprintf("{\"key\":\"%s\"}", k);
     char *url = xasprintf("%s/v3/kv/range", h_etcd_url());
     char *cmd = xasprintf("curl -s -X POST -d '%s' %s", body, url);
