@@ -35,6 +35,8 @@ void apierr_move(api_error *dst, api_error *src)
 
 void apierr_set(api_error *e, int code, const char *reason, const char *fmt, ...)
 {
+    if (!e)
+        return;
     cJSON *causes = e->causes;
     e->causes = NULL;
     apierr_clear(e);
@@ -133,6 +135,8 @@ void apierr_conflict(api_error *e, const char *resource, const char *group, cons
 
 void apierr_bad_request(api_error *e, const char *fmt, ...)
 {
+    if (!e)
+        return;
     va_list ap;
     va_start(ap, fmt);
     char *msg = vformat(fmt, ap);
@@ -143,6 +147,8 @@ void apierr_bad_request(api_error *e, const char *fmt, ...)
 
 void apierr_internal(api_error *e, const char *fmt, ...)
 {
+    if (!e)
+        return;
     va_list ap;
     va_start(ap, fmt);
     char *msg = vformat(fmt, ap);

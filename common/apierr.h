@@ -34,7 +34,9 @@ static inline bool apierr_is_set(const api_error *e)
     return e->code != 0;
 }
 
-/* Sets code, reason and a printf message, replacing any previous error. */
+/* Sets code, reason and a printf message, replacing any previous error. e may be NULL (nothing is
+   recorded), as in apierr_bad_request and apierr_internal: many contracts let a caller pass a
+   NULL err when it only needs the return value. */
 void apierr_set(api_error *e, int code, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Sets details.name/group/kind (any may be NULL). */

@@ -15,8 +15,9 @@
  * err is non-NULL, fill *err (clear on entry) with a 500 InternalError whose message says what
  * failed: the first failure, so the root cause. They log only progress and warnings; the caller
  * reports the error.
- * Thread-safety: none needed; call from main() before the server starts. Two processes running
- * pki_ensure_standalone() on one data directory at once may each create a CA; the last rename wins.
+ * Thread-safety: none needed; call from main() before the server starts. Processes running
+ * pki_ensure_standalone() on one data directory at once (replicas on one etcd sharing --data-dir)
+ * take turns on DATA/pki/.lock (flock): the first creates the CA and leaves, the others load them.
  */
 #ifndef FOO_APISERVER_PKI_H
 #define FOO_APISERVER_PKI_H
