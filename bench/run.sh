@@ -339,7 +339,7 @@ echo "bench: building informer_bench and watch_latency" >&2
 # shellcheck disable=SC2046 # pkg-config prints several words on purpose
 cc "${CFLAGS[@]}" -I"$ROOT" -o "$WORK/informer_bench" \
     "$HERE/informer_bench.c" "$BUILD/libfoo_informer.a" "$BUILD/libfoo_client.a" \
-    "$BUILD/libfoo_common.a" $(pkg-config --libs libcurl libcjson yaml-0.1 openssl) -lpthread -lm
+    "$BUILD/libfoo_common.a" $(pkg-config --libs libcurl libwebsockets libcjson yaml-0.1 openssl) -lpthread -lm
 # shellcheck disable=SC2046
 cc "${CFLAGS[@]}" -o "$WORK/watch_latency" "$HERE/watch_latency.c" \
     $(pkg-config --cflags --libs libcjson openssl) -lm -pthread
@@ -380,7 +380,7 @@ echo "bench: building controller_bench" >&2
 cc "${CFLAGS[@]}" -I"$ROOT" -o "$WORK/controller_bench" "$HERE/controller_bench.c" \
     "$BUILD/libfoo_controllers.a" "$BUILD/libfoo_informer.a" "$BUILD/libfoo_client.a" \
     "$BUILD/libfoo_workqueue.a" "$BUILD/libfoo_api.a" "$BUILD/libfoo_common.a" \
-    $(pkg-config --libs libcurl libcjson yaml-0.1 openssl) -lpthread -lm
+    $(pkg-config --libs libcurl libwebsockets libcjson yaml-0.1 openssl) -lpthread -lm
 
 start_server ctl -ctl
 MGR_METRICS="127.0.0.1:$(free_port)"
