@@ -237,7 +237,8 @@ def test_create_lease_and_event_and_get_them_across_namespaces(server, kver):
                             "metadata": {"name": "watched"}}),
 ])
 def test_watch_on_each_kind_sees_its_own_create(server, path, body):
-    w = WatchStream(server.connection(), f"{path}?watch=true&resourceVersion=1")
+    rv = server.get_json(path)["metadata"]["resourceVersion"]  # a revision this store still has
+    w = WatchStream(server.connection(), f"{path}?watch=true&resourceVersion={rv}")
     assert w.status == 200
     r = server.request("POST", path, json.dumps(body))
     assert r.status == 201, r

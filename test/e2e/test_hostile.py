@@ -861,6 +861,7 @@ def test_item7_client_cert_that_expires_mid_connection_gets_401(server):
         conn.close()
 
 
+@pytest.mark.sqlite_only
 def test_item7_data_dir_is_0700_and_sqlite_file_0600(server):
     server.request("POST", FOOS, labeled_foo("x", {}))
     assert mode(server.data_dir) == 0o700
@@ -871,6 +872,7 @@ def test_item7_data_dir_is_0700_and_sqlite_file_0600(server):
     assert (server.data_dir / "foo.db").exists()
 
 
+@pytest.mark.sqlite_only
 def test_item7_existing_open_data_dir_and_sqlite_file_are_tightened(server):
     server.request("POST", FOOS, labeled_foo("x", {}))
     server.stop()
