@@ -3,7 +3,8 @@
 #   1. each BUILD_DIR/unit_* Criterion binary (its "[====] Synthesis: ..." line is parsed), and
 #      unit_storage once more against a throwaway etcd,
 #   2. each BUILD_DIR/replay_* fuzz target on its corpus and regressions (one check per target),
-#   3. the end-to-end suite: /usr/bin/python3 -m pytest test/e2e (FOO_BUILD=BUILD_DIR),
+#   3. the end-to-end suite: /usr/bin/python3 -m pytest test/e2e (FOO_BUILD=BUILD_DIR), then its
+#      walkthrough and conformance files again with every server on etcd,
 #   4. when TSAN_BUILD_DIR is given, the ThreadSanitizer programs (scripts/run-tsan.sh).
 # Prints a last line "N passed, N failed" and exits non-zero if anything failed or nothing ran.
 # Logs (unit test output, pytest output, one log per foo-apiserver run) stay in a temp dir whose
@@ -167,29 +168,52 @@ if [ -n "$TSAN_BUILD" ]; then
 fi
 
 # End-to-end suite. pytest's last line looks like "3 failed, 40 passed, 1 error in 71.2s".
-pylog="$LOGDIR/pytest.log"
-(
-    cd "$ROOT" &&
-        FOO_BUILD="$BUILD" FOO_E2E_LOGDIR="$LOGDIR/e2e" \
-            timeout -k 10 "$E2E_TIMEOUT_S" "$PYTHON" -m pytest test/e2e -q -p no:cacheprovider
-) 2>&1 | tee "$pylog"
-rc=${PIPESTATUS[0]}
-summary="$(grep -a -E '[0-9]+ (passed|failed|errors?|skipped|deselected).* in [0-9.]+s' "$pylog" |
-    tail -n 1)"
-count() { grep -o -E "[0-9]+ $1" <<<"$summary" | grep -o -E '[0-9]+' | head -n 1; }
-e_passed="$(count passed)"
-e_failed="$(count failed)"
-e_errors="$(count 'errors?')"
-passed=$((passed + ${e_passed:-0}))
-failed=$((failed + ${e_failed:-0} + ${e_errors:-0}))
-# pytest exits 0 (all passed) or 1 (some failed); anything else (interrupted, internal error,
-# usage error, no tests collected, timeout) is a failure the counts may not show.
-if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
-    echo "run-tests: pytest exited with $rc"
-    failed=$((failed + 1))
-elif [ "$rc" -eq 1 ] && [ $((${e_failed:-0} + ${e_errors:-0})) -eq 0 ]; then
-    failed=$((failed + 1))
-fi
+# run_e2e NAME [ENV=VALUE ...] -- PYTEST_ARGS...: one pytest run, its counts added.
+run_e2e() {
+    local name="$1" pylog="$LOGDIR/$1.log" envs=() rc summary
+    shift
+    while [ "$1" != "--" ]; do
+        envs+=("$1")
+        shift
+    done
+    shift
+    (
+        cd "$ROOT" &&
+            env "${envs[@]}" FOO_BUILD="$BUILD" FOO_E2E_LOGDIR="$LOGDIR/$name" \
+                timeout -k 10 "$E2E_TIMEOUT_S" "$PYTHON" -m pytest -q -p no:cacheprovider "$@"
+    ) 2>&1 | tee "$pylog"
+    rc=${PIPESTATUS[0]}
+    summary="$(grep -a -E '[0-9]+ (passed|failed|errors?|skipped|deselected).* in [0-9.]+s' \
+        "$pylog" | tail -n 1)"
+    count() { grep -o -E "[0-9]+ $1" <<<"$summary" | grep -o -E '[0-9]+' | head -n 1; }
+    local e_passed e_failed e_errors
+    e_passed="$(count passed)"
+    e_failed="$(count failed)"
+    e_errors="$(count 'errors?')"
+    passed=$((passed + ${e_passed:-0}))
+    failed=$((failed + ${e_failed:-0} + ${e_errors:-0}))
+    # pytest exits 0 (all passed) or 1 (some failed); anything else (interrupted, internal
+    # error, usage error, no tests collected, timeout) is a failure the counts may not show.
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
+        echo "run-tests: $name: pytest exited with $rc"
+        failed=$((failed + 1))
+    elif [ "$rc" -eq 1 ] && [ $((${e_failed:-0} + ${e_errors:-0})) -eq 0 ]; then
+        failed=$((failed + 1))
+    fi
+}
+
+run_e2e e2e -- test/e2e
+
+# The walkthrough and conformance files once more with every server on one etcd
+# (FOO_E2E_STORAGE=etcd: a session etcd, each server under its own --etcd-prefix; tests of what
+# only SQLite has are marked sqlite_only and skip). test_etcd.py ran in the pass above.
+ETCD_E2E_FILES=(kubectl list watch watch_more watch_ws patch delete errors subresources discovery
+    table python_client client_node builtin_kinds protobuf controller scale http durability)
+etcd_paths=()
+for f in "${ETCD_E2E_FILES[@]}"; do
+    etcd_paths+=("test/e2e/test_$f.py")
+done
+run_e2e e2e-etcd FOO_E2E_STORAGE=etcd -- "${etcd_paths[@]}"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
