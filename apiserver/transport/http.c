@@ -1054,46 +1054,12 @@ static void handle_job(as_req *req, void *data)
 
 /* ---- admission under load (limits.h) --------------------------------------------------- */
 
-/* Segment i of path ("/a/b": 0 is "a"), its length in *len; NULL when there is none. */
-static const char *path_segment(const char *path, int i, size_t *len)
-{
-    const char *p = path[0] == '/' ? path + 1 : path;
-    for (; i > 0; i--) {
-        p = strchr(p, '/');
-        if (!p)
-            return NULL;
-        p++;
-    }
-    *len = strcspn(p, "/");
-    return p;
-}
-
-/* The deprecated watch paths: /api/V/watch/... and /apis/G/V/watch/... (docs/api.md §6.2). */
-static bool is_watch_path(const char *path)
-{
-    size_t n = 0;
-    const char *first = path_segment(path, 0, &n);
-    int at = -1;
-    if (n == 3 && strncmp(first, "api", 3) == 0)
-        at = 2;
-    else if (n == 4 && strncmp(first, "apis", 4) == 0)
-        at = 3;
-    const char *w = at > 0 ? path_segment(path, at, &n) : NULL;
-    return w && n == 5 && strncmp(w, "watch", 5) == 0;
-}
-
-/* What req counts as (limits.h): a watch by its query, path or upgrade; else by its method. */
+/* What req counts as (limits.h). */
 static as_req_kind kind_of(const as_req *req)
 {
-    if (is_write(req->method))
-        return AS_KIND_MUTATING;
-    if (req->method != AS_GET)
-        return AS_KIND_READONLY;
-    const char *w = as_param_get(req, "watch");
-    bool on = false;
-    if (req->websocket || is_watch_path(req->path) || (w && json_parse_bool(w, &on) && on))
-        return AS_KIND_WATCH;
-    return AS_KIND_READONLY;
+    bool get = req->method == AS_GET;
+    return as_limits_kind(is_write(req->method), get, req->websocket, req->path,
+                          get ? as_param_get(req, "watch") : NULL);
 }
 
 /* Counts req in flight and reserves body_len bytes of the body budget for it. Returns 0, or

@@ -2,6 +2,9 @@
  * limits.c - admission under load: counters and the 429 decision (limits.h).
  */
 #include "apiserver/transport/limits.h"
+#include "common/json.h"
+
+#include <string.h>
 
 as_limits_config as_limits_defaults(void)
 {
@@ -13,6 +16,48 @@ as_limits_config as_limits_defaults(void)
         .request_timeout_ms = 60 * 1000, /* kube's --request-timeout */
         .max_body_memory = 64u * 1024 * 1024,
     };
+}
+
+/* Segment i of path ("/a/b": 0 is "a"), its length in *len; NULL when there is none. */
+static const char *path_segment(const char *path, int i, size_t *len)
+{
+    const char *p = path[0] == '/' ? path + 1 : path;
+    for (; i > 0; i--) {
+        p = strchr(p, '/');
+        if (!p)
+            return NULL;
+        p++;
+    }
+    *len = strcspn(p, "/");
+    return p;
+}
+
+/* The deprecated watch paths: /api/V/watch/... and /apis/G/V/watch/... (docs/api.md §6.2). */
+static bool is_watch_path(const char *path)
+{
+    size_t n = 0;
+    const char *first = path_segment(path, 0, &n);
+    int at = -1;
+    if (n == 3 && strncmp(first, "api", 3) == 0)
+        at = 2;
+    else if (n == 4 && strncmp(first, "apis", 4) == 0)
+        at = 3;
+    const char *w = at > 0 ? path_segment(path, at, &n) : NULL;
+    return w && n == 5 && strncmp(w, "watch", 5) == 0;
+}
+
+as_req_kind as_limits_kind(bool mutating, bool get, bool websocket, const char *path,
+                           const char *watch_param)
+{
+    if (mutating)
+        return AS_KIND_MUTATING;
+    if (!get)
+        return AS_KIND_READONLY;
+    bool on = false;
+    if (websocket || is_watch_path(path) ||
+        (watch_param && json_parse_bool(watch_param, &on) && on))
+        return AS_KIND_WATCH;
+    return AS_KIND_READONLY;
 }
 
 void as_limits_init(as_limits *l, const as_limits_config *cfg)

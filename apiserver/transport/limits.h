@@ -44,6 +44,14 @@ typedef enum as_req_kind {
     AS_KIND_COUNT
 } as_req_kind;
 
+/*
+ * What a request counts as: mutating (POST, PUT, PATCH, DELETE); a watch when it is a GET with
+ * ?watch true (Go's ParseBool), a deprecated watch path (/api/V/watch/..., /apis/G/V/watch/...)
+ * or a WebSocket upgrade; else read-only. path is the decoded path; watch_param NULL when absent.
+ */
+as_req_kind as_limits_kind(bool mutating, bool get, bool websocket, const char *path,
+                           const char *watch_param);
+
 typedef struct as_limits {
     as_limits_config cfg;
     int inflight[AS_KIND_COUNT]; /* admitted under a cap */

@@ -112,3 +112,31 @@ Test(limits, too_many_is_kubes_429)
     cr_assert_eq(err.retry_after, 1);
     apierr_clear(&err);
 }
+
+Test(limits, what_counts_as_a_watch)
+{
+    const char *foos = "/apis/demo.example.com/v1beta1/foos";
+    cr_assert_eq(as_limits_kind(false, true, false, foos, NULL), AS_KIND_READONLY);
+    cr_assert_eq(as_limits_kind(false, true, false, foos, "true"), AS_KIND_WATCH);
+    cr_assert_eq(as_limits_kind(false, true, false, foos, "True"), AS_KIND_WATCH);
+    cr_assert_eq(as_limits_kind(false, true, false, foos, "1"), AS_KIND_WATCH);
+    cr_assert_eq(as_limits_kind(false, true, false, foos, "false"), AS_KIND_READONLY);
+    cr_assert_eq(as_limits_kind(false, true, false, foos, "yes"), AS_KIND_READONLY);
+    cr_assert_eq(as_limits_kind(false, true, true, foos, NULL), AS_KIND_WATCH);
+    cr_assert_eq(
+        as_limits_kind(false, true, false, "/apis/demo.example.com/v1beta1/watch/foos", NULL),
+        AS_KIND_WATCH);
+    cr_assert_eq(as_limits_kind(false, true, false, "/api/v1/watch/namespaces", NULL),
+                 AS_KIND_WATCH);
+    /* "watch" elsewhere in the path is a name, not the deprecated prefix */
+    cr_assert_eq(
+        as_limits_kind(false, true, false, "/apis/demo.example.com/v1beta1/foos/watch", NULL),
+        AS_KIND_READONLY);
+    cr_assert_eq(as_limits_kind(false, true, false, "/api/watch", NULL), AS_KIND_READONLY);
+    cr_assert_eq(as_limits_kind(false, true, false, "/healthz", NULL), AS_KIND_READONLY);
+    cr_assert_eq(as_limits_kind(false, true, false, "/", NULL), AS_KIND_READONLY);
+    cr_assert_eq(as_limits_kind(false, true, false, "", NULL), AS_KIND_READONLY);
+    /* only a GET watches; writes are mutating whatever they say */
+    cr_assert_eq(as_limits_kind(false, false, false, foos, "true"), AS_KIND_READONLY);
+    cr_assert_eq(as_limits_kind(true, false, false, foos, "true"), AS_KIND_MUTATING);
+}
