@@ -215,27 +215,42 @@ typedef struct fresh_read {
 } fresh_read;
 
 /*
+ * Whether req names a resourceVersion the kind's cache has not reached yet (*rv), with a store
+ * several replicas share: another replica acknowledged it and this cache will show it a moment
+ * later. A resourceVersion that is not a positive number is left to the handler's own parsing
+ * (400, or 0: the cache as it is).
+ */
+static bool rv_ahead_of_cache(as_req *req, const as_target *t, uint64_t *rv)
+{
+    as_server *srv = as_server_of(req);
+    const char *v = as_param_get(req, "resourceVersion");
+    *rv = 0;
+    if (strcmp(srv->opt.storage, "sqlite") == 0 || !v || v[0] < '0' || v[0] > '9')
+        return false;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (*end || errno != 0 || n == 0)
+        return false;
+    *rv = n;
+    return n > wc_rev(as_cache_of(srv, t->resource));
+}
+
+/*
  * Whether the read must first wait for the cache, and for which revision (*rv, 0 = ask the
  * store). Only with a store other replicas write too; not for resourceVersion=0, a continued
  * list (its token pins a revision the cache has served), or a revision the cache has reached.
- * A resourceVersion that is not a number is left to the handler's own parsing (400).
  */
 static bool needs_wait(as_req *req, const as_target *t, uint64_t *rv)
 {
     as_server *srv = as_server_of(req);
-    if (strcmp(srv->opt.storage, "sqlite") == 0 || as_param_get(req, "continue"))
-        return false;
     const char *v = as_param_get(req, "resourceVersion");
     *rv = 0;
+    if (strcmp(srv->opt.storage, "sqlite") == 0 || as_param_get(req, "continue"))
+        return false;
     if (!v || !*v)
         return true;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (v[0] < '0' || v[0] > '9' || *end || errno != 0 || n == 0)
-        return false;
-    *rv = n;
-    return n > wc_rev(as_cache_of(srv, t->resource));
+    return rv_ahead_of_cache(req, t, rv);
 }
 
 /* 504 Timeout as kube's watch cache words it when it does not reach a revision in time. */
@@ -316,11 +331,67 @@ static void handle_list(as_req *req, const as_target *t)
     read_fresh(req, t, READ_LIST);
 }
 
+/*
+ * A watch from a revision another replica acknowledged and this cache has not reached yet (an
+ * informer that listed on one replica and watches on another) waits for it, as kube's watch cache
+ * does, at most FRESH_READ_TIMEOUT_MS on the compute thread, then starts on the service thread;
+ * past the wait, as_watch_begin answers the 504 ERROR event as before.
+ */
+typedef struct watch_wait {
+    const as_resource *resource;
+    char *ns;
+    uint64_t rv;
+    as_negotiated neg;
+    as_include_object include;
+} watch_wait;
+
+/* Service thread, resumed after the wait (or told the client left: nothing to start). */
+static void watch_wait_resume(as_req *req, void *data)
+{
+    watch_wait *ww = data;
+    if (!req->orphaned)
+        as_watch_begin(req, ww->resource, ww->ns, ww->neg, ww->include);
+    free(ww->ns);
+    free(ww);
+}
+
+/* Service thread, after the job: the park is in place; resume it at once. */
+static void watch_wait_resume_now(as_req *req, void *arg)
+{
+    (void)arg;
+    as_post_completion(req->http, req);
+}
+
+static void watch_wait_job(as_req *req, void *data)
+{
+    watch_wait *ww = data;
+    (void)wc_wait_rev(as_cache_of(as_server_of(req), ww->resource), ww->rv, FRESH_READ_TIMEOUT_MS);
+    as_req_park(req, watch_wait_resume, ww);
+    as_req_after_job(req, watch_wait_resume_now, NULL);
+}
+
+static void watch_after_wait(as_req *req, const as_target *t, uint64_t rv, as_negotiated neg,
+                             as_include_object include)
+{
+    watch_wait *ww = xcalloc(1, sizeof *ww);
+    ww->resource = t->resource;
+    ww->ns = t->ns ? xstrdup(t->ns) : NULL;
+    ww->rv = rv;
+    ww->neg = neg;
+    ww->include = include;
+    as_req_offload(req, watch_wait_job, ww);
+}
+
 static void handle_watch(as_req *req, const as_target *t)
 {
     as_negotiated neg;
     as_include_object include;
-    if (negotiate_read(req, AS_SHAPE_WATCH, &neg, &include))
+    uint64_t rv;
+    if (!negotiate_read(req, AS_SHAPE_WATCH, &neg, &include))
+        return;
+    if (rv_ahead_of_cache(req, t, &rv))
+        watch_after_wait(req, t, rv, neg, include);
+    else
         as_watch_begin(req, t->resource, t->ns, neg, include);
 }
 

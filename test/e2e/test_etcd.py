@@ -305,6 +305,30 @@ def test_etcd_paused_writes_fail_fast_readyz_fails_and_everything_recovers(etcd_
     assert "after" in foo_names(b)
 
 
+def test_a_watch_from_a_revision_another_replica_acknowledged_waits_for_it(etcd_private,
+                                                                          replicas):
+    """An informer lists on A and watches on B, which has not seen A's last write yet: the watch
+    waits for B's cache to reach that revision (kube's 3 s), rather than failing with 504."""
+    proxy = TcpProxy(etcd_private.url)
+    try:
+        a = replicas.make(etcd_private)
+        b = replicas.make(proxy)
+        proxy.cut()  # b stops hearing of writes
+        a.create_foo("seen-by-a", replicas=1)
+        rv = int(list_foos(a)["metadata"]["resourceVersion"])
+        behind = int(list_foos(b, "resourceVersion=0")["metadata"]["resourceVersion"])
+        assert behind < rv, (behind, rv)
+        proxy.restore()  # b's watch of etcd comes back within its backoff (well under 3 s)
+        w = b.watch(f"resourceVersion={rv}")
+        assert w.status == 200
+        a.create_foo("after", replicas=1)
+        ev = watch_until_count(w, 1)[0]
+        w.close()
+        assert (ev["type"], ev["object"]["metadata"]["name"]) == ("ADDED", "after"), ev
+    finally:
+        proxy.close()
+
+
 def test_compaction_past_a_cut_off_replica_gives_its_watchers_410_and_informers_relist(
         etcd_private, replicas):
     proxy = TcpProxy(etcd_private.url)
