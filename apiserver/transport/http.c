@@ -1569,9 +1569,8 @@ static int on_http(as_conn *c, const char *path)
 
 /* No complete request head by its deadline (HEAD_SECONDS): the connection closes, with no
    answer (there is no request to answer). Returns -1. */
-static int on_head_deadline(as_conn *c)
+static int on_head_deadline(void)
 {
-    (void)c;
     if (log_verbosity() >= 2)
         log_kv(LOG_DEBUG, "request head not complete by the deadline; connection closed", NULL);
     return -1;
@@ -1775,7 +1774,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return on_writeable(c);
     case LWS_CALLBACK_TIMER:
         if (!c->req)
-            return on_head_deadline(c);
+            return on_head_deadline();
         if (c->waiting_body || c->drain_after || c->draining)
             return on_body_deadline(c);
         return on_watch_timer(c);
