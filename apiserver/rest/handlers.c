@@ -202,12 +202,10 @@ static void list_now(as_req *req, const as_target *t)
 
 /* ---- consistent reads (see the top) ----------------------------------------------------- */
 
-typedef enum read_verb { READ_GET, READ_LIST } read_verb;
-
 /* A read waiting on the compute thread; owns copies of the target's strings (the router's
    buffer is gone by then). */
 typedef struct fresh_read {
-    read_verb verb;
+    as_read_fn serve;
     as_target t;
     char *ns, *name, *sub;
     uint64_t rv;         /* the revision asked for; 0 = the store's current one (st_sync_rev) */
@@ -265,14 +263,6 @@ static void too_large(as_req *req, uint64_t rv, uint64_t current)
     apierr_clear(&e);
 }
 
-static void serve(as_req *req, const as_target *t, read_verb verb)
-{
-    if (verb == READ_GET)
-        get_now(req, t);
-    else
-        list_now(req, t);
-}
-
 /* Compute thread: the wait of a fresh read, then the read itself (answered from there). */
 static void fresh_read_job(as_req *req, void *data)
 {
@@ -291,7 +281,7 @@ static void fresh_read_job(as_req *req, void *data)
         if (!wc_wait_rev(cache, rv, left_ms))
             too_large(req, rv, wc_rev(cache));
         else
-            serve(req, &fr->t, fr->verb);
+            fr->serve(req, &fr->t);
     }
     free(fr->ns);
     free(fr->name);
@@ -299,16 +289,15 @@ static void fresh_read_job(as_req *req, void *data)
     free(fr);
 }
 
-/* Serves the read now, or after the wait needs_wait asks for. */
-static void read_fresh(as_req *req, const as_target *t, read_verb verb)
+void as_read_fresh(as_req *req, const as_target *t, as_read_fn serve)
 {
     uint64_t rv;
     if (!needs_wait(req, t, &rv)) {
-        serve(req, t, verb);
+        serve(req, t);
         return;
     }
     fresh_read *fr = xcalloc(1, sizeof *fr);
-    fr->verb = verb;
+    fr->serve = serve;
     fr->rv = rv;
     fr->arrived_ns = clk_mono_ns(as_server_of(req)->clock);
     fr->ns = t->ns ? xstrdup(t->ns) : NULL;
@@ -323,12 +312,12 @@ static void read_fresh(as_req *req, const as_target *t, read_verb verb)
 
 void as_handle_get(as_req *req, const as_target *t)
 {
-    read_fresh(req, t, READ_GET);
+    as_read_fresh(req, t, get_now);
 }
 
 static void handle_list(as_req *req, const as_target *t)
 {
-    read_fresh(req, t, READ_LIST);
+    as_read_fresh(req, t, list_now);
 }
 
 /*

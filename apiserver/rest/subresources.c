@@ -5,6 +5,7 @@
  * write_ops run by write.c, whose incoming object object_rules.c computes (the object with the
  * Scale's replicas, or with a new spec.restartedAt).
  */
+#include "apiserver/rest/handlers.h"
 #include "apiserver/rest/server.h"
 #include "apiserver/rest/write.h"
 #include "apiserver/rest/write_op.h"
@@ -39,7 +40,7 @@ void as_handle_scale(as_req *req, const as_target *t)
     if (!as_check_accept(req))
         return;
     if (req->method == AS_GET || req->method == AS_HEAD) {
-        scale_get(req, t);
+        as_read_fresh(req, t, scale_get);
         return;
     }
     if (req->method != AS_PUT && req->method != AS_PATCH) {

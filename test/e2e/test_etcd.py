@@ -180,6 +180,9 @@ def test_a_read_on_one_replica_shows_a_write_acknowledged_by_another(etcd, repli
         assert r.status == 200, r
         assert b.get_foo(name)["spec"]["replicas"] == i + 100
         assert name in foo_names(b)
+        r = a.merge_patch(name, {"spec": {"replicas": i + 200}}, subresource="scale")
+        assert r.status == 200, r
+        assert b.get_json(f"{FOOS}/{name}/scale")["spec"]["replicas"] == i + 200
     # resourceVersion=0 may be served from the cache as it is: it answers, whatever it holds.
     assert list_foos(b, "resourceVersion=0")["kind"] == "FooList"
     # A resourceVersion the replica has reached is served at once; list RVs match across replicas.
