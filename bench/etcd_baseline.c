@@ -3,19 +3,23 @@
  * etcd's JSON gateway, the same concurrency as foo's clients, so foo's creates on etcd read as a
  * fraction of what etcd itself takes.
  *
- * Each thread keeps one libcurl handle (one kept-alive HTTP/1.1 connection) and POSTs
- * /v3/kv/put of a ~ROW_BYTES value under PREFIX/bench-<thread>-<n>, as fast as etcd answers,
- * for SECONDS. A create by foo costs one txn (a compare on the key's create revision, the put)
- * plus the watch delivering it; this is the put alone, the upper bound.
+ * Each thread keeps one libcurl handle (one kept-alive HTTP/1.1 connection) and writes a
+ * ~ROW_BYTES value under PREFIX/bench-<thread>-<n>, as fast as etcd answers, for SECONDS.
+ * MODE "put": POST /v3/kv/put, the put alone, the upper bound. MODE "cas": POST /v3/kv/txn with
+ * the compare every correct create needs (the key's create revision is 0) and the put, as kube
+ * and foo create: the ceiling of any create that cannot overwrite an object. A create by foo
+ * costs that txn (plus a put of its prefix's marker key in the same txn) and the watch
+ * delivering it.
  *
- * Usage: etcd_baseline URL PREFIX THREADS SECONDS ROW_BYTES
- * Prints one line: "puts N seconds S rate R" (R = puts per second). Exit 1 on any error.
+ * Usage: etcd_baseline URL PREFIX THREADS SECONDS ROW_BYTES MODE
+ * Prints one line: "puts N seconds S rate R" (R = writes per second). Exit 1 on any error.
  * Built by bench/run.sh with cc (libcurl, OpenSSL's base64); not part of the CMake build.
  */
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +29,7 @@
 
 typedef struct bench {
     const char *url, *prefix;
+    bool cas; /* MODE "cas": a compare-and-put txn instead of a put */
     int seconds;
     int row_bytes;
     double start;
@@ -74,7 +79,7 @@ static void *run(void *arg)
     char *value = malloc((size_t)b->row_bytes + 1);
     if (!url || !value)
         abort();
-    sprintf(url, "%s/v3/kv/put", b->url);
+    sprintf(url, "%s/v3/kv/%s", b->url, b->cas ? "txn" : "put");
     memset(value, 'x', (size_t)b->row_bytes);
     value[b->row_bytes] = '\0';
     char *value64 = b64(value, (size_t)b->row_bytes);
@@ -88,11 +93,18 @@ static void *run(void *arg)
         char key[256];
         int klen = snprintf(key, sizeof key, "%s/bench-%d-%ld", b->prefix, w->id, i);
         char *key64 = b64(key, (size_t)klen);
-        size_t blen = strlen(key64) + strlen(value64) + 32;
+        size_t blen = 2 * strlen(key64) + strlen(value64) + 256;
         char *body = malloc(blen);
         if (!body)
             abort();
-        snprintf(body, blen, "{\"key\":\"%s\",\"value\":\"%s\"}", key64, value64);
+        if (b->cas)
+            snprintf(body, blen,
+                     "{\"compare\":[{\"key\":\"%s\",\"target\":\"CREATE\",\"result\":\"EQUAL\","
+                     "\"create_revision\":\"0\"}],\"success\":[{\"request_put\":{\"key\":\"%s\","
+                     "\"value\":\"%s\"}}]}",
+                     key64, key64, value64);
+        else
+            snprintf(body, blen, "{\"key\":\"%s\",\"value\":\"%s\"}", key64, value64);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         long status = 0;
         CURLcode rc = curl_easy_perform(c);
@@ -116,12 +128,15 @@ static void *run(void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s URL PREFIX THREADS SECONDS ROW_BYTES\n", argv[0]);
+    if (argc != 7 || (strcmp(argv[6], "put") != 0 && strcmp(argv[6], "cas") != 0)) {
+        fprintf(stderr, "usage: %s URL PREFIX THREADS SECONDS ROW_BYTES put|cas\n", argv[0]);
         return 1;
     }
-    bench b = {
-        .url = argv[1], .prefix = argv[2], .seconds = atoi(argv[4]), .row_bytes = atoi(argv[5])};
+    bench b = {.url = argv[1],
+               .prefix = argv[2],
+               .seconds = atoi(argv[4]),
+               .row_bytes = atoi(argv[5]),
+               .cas = strcmp(argv[6], "cas") == 0};
     int threads = atoi(argv[3]);
     if (threads < 1 || threads > MAX_THREADS || b.seconds < 1 || b.row_bytes < 1) {
         fprintf(stderr, "etcd_baseline: bad arguments\n");
