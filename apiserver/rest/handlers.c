@@ -378,7 +378,9 @@ static void handle_watch(as_req *req, const as_target *t)
     uint64_t rv;
     if (!negotiate_read(req, AS_SHAPE_WATCH, &neg, &include))
         return;
-    if (rv_ahead_of_cache(req, t, &rv))
+    /* An upgrade is answered in the callback that asks for it: it cannot wait elsewhere, so
+       a WebSocket watch from a revision not reached yet gets the 504 ERROR event at once. */
+    if (!req->websocket && rv_ahead_of_cache(req, t, &rv))
         watch_after_wait(req, t, rv, neg, include);
     else
         as_watch_begin(req, t->resource, t->ns, neg, include);
