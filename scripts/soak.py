@@ -143,8 +143,10 @@ class Soak:
         with self.lock:
             streams = list(self.streams)
         for s in streams:
+            sock = s.conn.sock  # None once the stream's own end closed it
             try:
-                s.conn.sock.shutdown(socket.SHUT_RDWR)
+                if sock is not None:
+                    sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
 
