@@ -12,6 +12,7 @@
 #include "common/protobuf.h"
 
 #include "common/alloc.h"
+#include "common/utf8.h"
 #include "common/jsonkeys.h"
 #include "common/sbuf.h"
 
@@ -232,47 +233,12 @@ static int take_len(pb_site *x, pb_reader *r, pb_wire wire, const uint8_t **data
     return rc ? fail(x->s, x->m, x->f, x->at, "%s", pb_strerror(rc)) : 0;
 }
 
-/* True when s[0..n) is UTF-8: no overlong forms, surrogates or code points past U+10FFFF. */
-static bool valid_utf8(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        size_t need;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if ((c & 0xe0) == 0xc0) {
-            need = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            need = 2, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            need = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (n - i - 1 < need)
-            return false;
-        for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += need + 1;
-    }
-    return true;
-}
-
 /* A JSON string of the bytes, which must be text: C strings end at a NUL, JSON needs UTF-8. */
 static int make_string(pb_site *x, const uint8_t *data, size_t len, cJSON **out)
 {
     if (memchr(data, 0, len))
         return fail(x->s, x->m, x->f, x->at, "a string holds a NUL byte");
-    if (!valid_utf8(data, len))
+    if (!utf8_valid(data, len))
         return fail(x->s, x->m, x->f, x->at, "a string is not valid UTF-8");
     char *copy = xstrndup((const char *)data, len);
     *out = cJSON_CreateString(copy);

@@ -20,6 +20,7 @@
 #include "common/alloc.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/utf8.h"
 
 #include <libwebsockets.h>
 #include <openssl/asn1.h>
@@ -234,39 +235,6 @@ struct as_warnings {
     size_t written;  /* characters counted against WARN_TOTAL_RUNES */
     bool truncating; /* the budget was passed: every warning is cut to WARN_ITEM_RUNES */
 };
-
-/*
- * Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if there is none: overlong
- * forms, surrogates and code points past U+10FFFF are not UTF-8. Stores the code point in *cp.
- */
-static size_t utf8_sequence(const unsigned char *s, size_t n, unsigned *cp)
-{
-    size_t len;
-    unsigned min;
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    if ((s[0] & 0xe0) == 0xc0) {
-        len = 2, min = 0x80, *cp = s[0] & 0x1fu;
-    } else if ((s[0] & 0xf0) == 0xe0) {
-        len = 3, min = 0x800, *cp = s[0] & 0x0fu;
-    } else if ((s[0] & 0xf8) == 0xf0) {
-        len = 4, min = 0x10000, *cp = s[0] & 0x07u;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        *cp = (*cp << 6) | (s[i] & 0x3fu);
-    }
-    if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
-        return 0;
-    return len;
-}
 
 /* Copies text into out as valid UTF-8 without control characters (those and bytes that are
    not UTF-8 become U+FFFD); returns the number of characters written. */

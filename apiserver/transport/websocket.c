@@ -3,8 +3,9 @@
  * over WebSocket (websocket.h; docs/api.md §6.1).
  */
 #include "apiserver/transport/websocket.h"
-#include "common/base64.h"
 #include "common/alloc.h"
+#include "common/base64.h"
+#include "common/utf8.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -18,40 +19,6 @@ const char *const ws_protocols[] = {
 };
 
 /* ---- offers ------------------------------------------------------------------------------ */
-
-/* Whether s[0..len) is valid UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF). */
-static bool valid_utf8(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t n;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            n = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 2, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            n = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (len - i - 1 < n)
-            return false;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += n + 1;
-    }
-    return true;
-}
 
 static bool is_space(char c)
 {
@@ -111,7 +78,7 @@ static void take_name(ws_offer *o, const char *name, size_t len)
     }
     o->has_token = true;
     if (b64url_raw_decode(name + plen, len - plen, &o->token, &o->token_len) != 0 ||
-        !valid_utf8((const unsigned char *)o->token, o->token_len)) {
+        !utf8_valid((const unsigned char *)o->token, o->token_len)) {
         ws_offer_clear_token(o);
         o->has_token = false;
         o->token_invalid = true;
