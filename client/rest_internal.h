@@ -115,6 +115,12 @@ void kc_transport_deinit(kc_client *c);
 /* One part of a parsed URL as a malloc'd string (curl_url_get), or NULL when absent. */
 char *kc_url_part(CURLU *u, CURLUPart part, unsigned flags);
 /*
+ * Parses the kubeconfig's server URL into u and checks its scheme: 0 with *https set, or
+ * -EINVAL with *err (a 400 naming the URL) when it does not parse or is neither https nor http.
+ * Shared by the libcurl transport and the WebSocket watch, so both refuse the same URLs.
+ */
+int kc_url_parse_server(CURLU *u, const char *server, bool *https, api_error *err);
+/*
  * Fills call->authorization, cert and key (owned by call; kc_call_end wipes and frees them) from
  * the client's credential source, and had_credentials. Returns 0, or -EACCES with *err code 0,
  * reason "Credentials" (rest.h's contract). Used by kc_call_begin and by the WebSocket watch.

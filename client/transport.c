@@ -124,19 +124,28 @@ static int kc_apply_server_name(kc_client *c, CURLU *u, api_error *err)
     return rc;
 }
 
+int kc_url_parse_server(CURLU *u, const char *server, bool *https, api_error *err)
+{
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, server, 0);
+    if (uc != CURLUE_OK)
+        return apierr_local(err, -EINVAL, "server URL %s: %s", server, curl_url_strerror(uc));
+    char *scheme = kc_url_part(u, CURLUPART_SCHEME, 0);
+    *https = scheme && strcmp(scheme, "https") == 0;
+    bool http = scheme && strcmp(scheme, "http") == 0;
+    free(scheme);
+    if (!*https && !http)
+        return apierr_local(err, -EINVAL, "server URL %s: the scheme must be https or http",
+                            server);
+    return 0;
+}
+
 static int kc_build_urls(kc_client *c, CURLU *u, api_error *err)
 {
     const kc_config *cfg = c->cfg;
-    CURLUcode uc = curl_url_set(u, CURLUPART_URL, cfg->server, 0);
-    if (uc != CURLUE_OK)
-        return apierr_local(err, -EINVAL, "server URL %s: %s", cfg->server, curl_url_strerror(uc));
-    char *scheme = kc_url_part(u, CURLUPART_SCHEME, 0);
-    bool https = scheme && strcmp(scheme, "https") == 0;
-    bool http = scheme && strcmp(scheme, "http") == 0;
-    free(scheme);
-    if (!https && !http)
-        return apierr_local(err, -EINVAL, "server URL %s: the scheme must be https or http",
-                            cfg->server);
+    bool https;
+    int prc = kc_url_parse_server(u, cfg->server, &https, err);
+    if (prc != 0)
+        return prc;
     if (https && cfg->tls_server_name && *cfg->tls_server_name) {
         int rc = kc_apply_server_name(c, u, err);
         if (rc != 0)

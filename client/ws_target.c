@@ -38,16 +38,10 @@ static char *ws_full_path(CURLU *u, const char *path)
 static int ws_fill(CURLU *u, const char *server, const char *tls_server_name, const char *path,
                    kc_ws_target *t, api_error *err)
 {
-    CURLUcode uc = curl_url_set(u, CURLUPART_URL, server, 0);
-    if (uc != CURLUE_OK)
-        return apierr_local(err, -EINVAL, "server URL %s: %s", server, curl_url_strerror(uc));
-    char *scheme = kc_url_part(u, CURLUPART_SCHEME, 0);
-    bool https = scheme && strcmp(scheme, "https") == 0;
-    bool http = scheme && strcmp(scheme, "http") == 0;
-    free(scheme);
-    if (!https && !http)
-        return apierr_local(err, -EINVAL, "server URL %s: the scheme must be https or http",
-                            server);
+    bool https;
+    int rc = kc_url_parse_server(u, server, &https, err);
+    if (rc != 0)
+        return rc;
     char *host = kc_url_part(u, CURLUPART_HOST, 0);
     char *port = kc_url_part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT);
     if (!host || !*host || !port) {
