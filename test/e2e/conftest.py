@@ -176,7 +176,26 @@ def send(conn, method, path, body=None, headers=None):
 # Watch streams
 
 
-class WatchStream:
+class EventStream:
+    """What every watch stream of the tests shares: .events (read so far) and .next(timeout),
+    which a subclass defines (the next event, or None at a clean end)."""
+
+    def collect(self, until, timeout=10.0):
+        """Reads events until until(events) is true; returns the events read so far.
+
+        Fails the test at the deadline or when the stream ends first.
+        """
+        deadline = time.monotonic() + timeout
+        while not until(self.events):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                pytest.fail(f"watch condition not met within {timeout}s; events: {self.events}")
+            if self.next(left) is None:
+                pytest.fail(f"watch ended before the condition was met; events: {self.events}")
+        return self.events
+
+
+class WatchStream(EventStream):
     """A chunked watch response read event by event.
 
     The constructor returns once the response headers arrived (the server flushes them at once),
@@ -213,20 +232,6 @@ class WatchStream:
         ev = json.loads(line)
         self.events.append(ev)
         return ev
-
-    def collect(self, until, timeout=10.0):
-        """Reads events until until(events) is true; returns the events read so far.
-
-        Fails the test at the deadline or when the stream ends first.
-        """
-        deadline = time.monotonic() + timeout
-        while not until(self.events):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                pytest.fail(f"watch condition not met within {timeout}s; events: {self.events}")
-            if self.next(left) is None:
-                pytest.fail(f"watch ended before the condition was met; events: {self.events}")
-        return self.events
 
     def close(self):
         self.conn.close()

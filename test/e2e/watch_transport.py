@@ -17,12 +17,11 @@ import json
 import os
 import socket
 import struct
-import time
 
 import http.client
 import pytest
 
-from conftest import FOOS, REQUEST_TIMEOUT_S, WatchStream
+from conftest import FOOS, REQUEST_TIMEOUT_S, EventStream, WatchStream
 
 TRANSPORTS = ("chunked", "websocket")
 
@@ -79,7 +78,7 @@ class WebSocketClosed(Exception):
     """The connection ended without a close frame (the chunked IncompleteRead's counterpart)."""
 
 
-class WebSocketWatch:
+class WebSocketWatch(EventStream):
     """A watch over WebSocket: the upgrade, then one event per text message.
 
     .status is the HTTP status of the answer (101 when upgraded), .subprotocol the one the server
@@ -211,17 +210,6 @@ class WebSocketWatch:
         ev = json.loads(payload)
         self.events.append(ev)
         return ev
-
-    def collect(self, until, timeout=10.0):
-        """Reads events until until(events) is true; returns the events read so far."""
-        deadline = time.monotonic() + timeout
-        while not until(self.events):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                pytest.fail(f"watch condition not met within {timeout}s; events: {self.events}")
-            if self.next(left) is None:
-                pytest.fail(f"watch ended before the condition was met; events: {self.events}")
-        return self.events
 
     def close(self):
         """Closes the connection without a close frame: the client vanishes (the socket's file
