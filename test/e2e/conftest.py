@@ -544,6 +544,18 @@ def write_token_file(path, tokens):
     path.write_text("\n".join(lines) + "\n")
 
 
+def finish_servers(servers):
+    """Stops every server and checks its log (Server.finish); reports all failures, then fails."""
+    errors = []
+    for srv in servers:
+        try:
+            srv.finish()
+        except BaseException as e:  # report every server, then fail
+            errors.append(f"{srv.url}: {e}")
+    if errors:
+        pytest.fail("\n".join(errors))
+
+
 def _logdir(tmp_path):
     d = os.environ.get("FOO_E2E_LOGDIR")
     return Path(d) if d else tmp_path / "logs"
@@ -571,14 +583,7 @@ def make_server(request, tmp_path):
         return srv
 
     yield make
-    errors = []
-    for srv in servers:
-        try:
-            srv.finish()
-        except BaseException as e:  # report every server, then fail
-            errors.append(f"{srv.url}: {e}")
-    if errors:
-        pytest.fail("\n".join(errors))
+    finish_servers(servers)
 
 
 @pytest.fixture

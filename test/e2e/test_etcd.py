@@ -17,7 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from kubernetes import client, config, watch
 
-from conftest import FOOS, Server, _logdir, build_dir, foo_manifest, free_port, wait_until
+from conftest import (FOOS, Server, _logdir, build_dir, finish_servers, foo_manifest, free_port,
+                      wait_until)
 from etcd_support import Etcd, TcpProxy, make_tls_dir, server_args
 
 WRITERS_PER_REPLICA = 3
@@ -72,14 +73,7 @@ class Replicas:
         return made
 
     def finish(self):
-        errors = []
-        for srv in self.servers:
-            try:
-                srv.finish()
-            except BaseException as e:  # report every replica, then fail
-                errors.append(f"{srv.url}: {e}")
-        if errors:
-            pytest.fail("\n".join(errors))
+        finish_servers(self.servers)
 
 
 @pytest.fixture
