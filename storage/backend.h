@@ -24,6 +24,10 @@ typedef struct st_backend_ops {
     void (*close)(st_store *s);
 } st_backend_ops;
 
+/* Sets w->obj.metadata.resourceVersion to rev (creating metadata if absent) and w->value to
+   obj's text: what a backend reports of a write it committed at rev (write.c). */
+void st_write_stamp(st_write *w, uint64_t rev);
+
 struct st_store {
     const st_backend_ops *ops;
 };

@@ -65,16 +65,6 @@ static char *ex_stored_text(const cJSON *obj)
     return text;
 }
 
-/* Sets w->obj.metadata.resourceVersion to rev and w->value to obj's text. */
-static void ex_stamp(st_write *w, uint64_t rev)
-{
-    char buf[24];
-    snprintf(buf, sizeof(buf), "%" PRIu64, rev);
-    json_set_string(json_ensure_object(w->obj, "metadata"), "resourceVersion", buf);
-    w->value = json_print(w->obj);
-    w->value_len = strlen(w->value);
-}
-
 /* A delete without obj reports the deleted value (prev_kv) as the final state. */
 static void ex_take_prev(st_write *w, const ej_kv *prev)
 {
@@ -101,7 +91,7 @@ static void ex_txn_result(st_write *w, ej_txn *t, uint64_t *target)
     if (w->op == ST_DELETE && !w->obj)
         ex_take_prev(w, &t->prev);
     w->rev = t->rev;
-    ex_stamp(w, t->rev);
+    st_write_stamp(w, t->rev);
 }
 
 /* Sends w's txn on c and fills its outputs. *target = 0 when no delivery is to be waited for. */

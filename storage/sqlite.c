@@ -251,16 +251,6 @@ static int sq_check(const st_write *w, uint64_t mod_rev)
     return ST_OK;
 }
 
-/* Sets obj.metadata.resourceVersion to rev (creating metadata if absent) and serializes obj. */
-static void sq_stamp(st_write *w, uint64_t rev)
-{
-    char buf[24];
-    snprintf(buf, sizeof(buf), "%" PRIu64, rev);
-    json_set_string(json_ensure_object(w->obj, "metadata"), "resourceVersion", buf);
-    w->value = json_print(w->obj);
-    w->value_len = strlen(w->value);
-}
-
 static st_event_type sq_event_type(st_op op)
 {
     if (op == ST_CREATE)
@@ -329,7 +319,7 @@ static int sq_apply(sq_store *s, st_write *w, uint64_t *rev)
         return SQLITE_OK;
 
     uint64_t next = *rev + 1;
-    sq_stamp(w, next);
+    st_write_stamp(w, next);
     if (w->op != ST_DELETE && w->value_len > ST_MAX_OBJECT_BYTES) {
         sq_reset_outputs(w);
         w->result = ST_ETOOLARGE;

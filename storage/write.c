@@ -1,9 +1,15 @@
 /*
- * write.c - allocation of st_write, the unit of work submitted to a store.
+ * write.c - allocation of st_write, the unit of work submitted to a store, and the stamp every
+ * backend puts on a write it commits.
  */
-#include "storage/storage.h"
+#include "storage/backend.h"
 
 #include "common/alloc.h"
+#include "common/json.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
 
 #include <stdlib.h>
 
@@ -25,4 +31,13 @@ void st_write_free(st_write *w)
     cJSON_Delete(w->obj);
     free(w->value);
     free(w);
+}
+
+void st_write_stamp(st_write *w, uint64_t rev)
+{
+    char buf[24];
+    snprintf(buf, sizeof(buf), "%" PRIu64, rev);
+    json_set_string(json_ensure_object(w->obj, "metadata"), "resourceVersion", buf);
+    w->value = json_print(w->obj);
+    w->value_len = strlen(w->value);
 }
