@@ -240,6 +240,7 @@ static int open_etcd(as_server *srv)
     eo.clock = srv->clock;
     api_error err = API_ERROR_INIT;
     srv->store = st_etcd_open(&eo, &err); /* copies the options */
+    srv->store_shared = true;
     free(urls);
     return srv->store ? 0 : setup_failed("cannot open the storage", &err);
 }

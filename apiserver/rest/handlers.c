@@ -223,7 +223,7 @@ static bool rv_ahead_of_cache(as_req *req, const as_target *t, uint64_t *rv)
     as_server *srv = as_server_of(req);
     const char *v = as_param_get(req, "resourceVersion");
     *rv = 0;
-    if (strcmp(srv->opt.storage, "sqlite") == 0 || !v || v[0] < '0' || v[0] > '9')
+    if (!srv->store_shared || !v || v[0] < '0' || v[0] > '9')
         return false;
     char *end = NULL;
     errno = 0;
@@ -244,7 +244,7 @@ static bool needs_wait(as_req *req, const as_target *t, uint64_t *rv)
     as_server *srv = as_server_of(req);
     const char *v = as_param_get(req, "resourceVersion");
     *rv = 0;
-    if (strcmp(srv->opt.storage, "sqlite") == 0 || as_param_get(req, "continue"))
+    if (!srv->store_shared || as_param_get(req, "continue"))
         return false;
     if (!v || !*v)
         return true;

@@ -32,7 +32,7 @@ static bool not_shutting_down(as_server *srv)
 
 static bool on_etcd(as_server *srv)
 {
-    return strcmp(srv->opt.storage, "etcd") == 0;
+    return srv->store_shared;
 }
 
 /* What the backend's own threads last saw (st_health never blocks): a replica that cannot reach
