@@ -49,73 +49,6 @@ struct authn {
     clk_t *clock;
 };
 
-/* ---- users ---- */
-
-static void authn_user_clear(authn_user *u)
-{
-    free(u->name);
-    free(u->uid);
-    for (int i = 0; i < u->ngroups; i++)
-        free(u->groups[i]);
-    free(u->groups);
-    memset(u, 0, sizeof *u);
-}
-
-authn_user *authn_user_ref(authn_user *u)
-{
-    atomic_fetch_add(&u->extra_refs, 1);
-    return u;
-}
-
-void authn_user_free(authn_user *u)
-{
-    if (!u || atomic_fetch_sub(&u->extra_refs, 1) > 0)
-        return;
-    authn_user_clear(u);
-    free(u);
-}
-
-bool authn_user_is_anonymous(const authn_user *u)
-{
-    return strcmp(u->name, AUTHN_USER_ANONYMOUS) == 0;
-}
-
-bool authn_user_has_group(const authn_user *u, const char *g)
-{
-    for (int i = 0; u && i < u->ngroups; i++)
-        if (strcmp(u->groups[i], g) == 0)
-            return true;
-    return false;
-}
-
-static void authn_user_add_group(authn_user *u, const char *g)
-{
-    u->groups = xrealloc(u->groups, sizeof(char *) * (size_t)(u->ngroups + 1));
-    u->groups[u->ngroups++] = xstrdup(g);
-}
-
-/* A deep copy of src, plus system:authenticated unless already there. */
-static authn_user *authn_user_authenticated(const authn_user *src)
-{
-    authn_user *u = xcalloc(1, sizeof *u);
-    u->name = xstrdup(src->name);
-    u->uid = xstrdup(src->uid ? src->uid : "");
-    for (int i = 0; i < src->ngroups; i++)
-        authn_user_add_group(u, src->groups[i]);
-    if (!authn_user_has_group(u, AUTHN_GROUP_AUTHENTICATED))
-        authn_user_add_group(u, AUTHN_GROUP_AUTHENTICATED);
-    return u;
-}
-
-authn_user *authn_anonymous(void)
-{
-    authn_user *u = xcalloc(1, sizeof *u);
-    u->name = xstrdup(AUTHN_USER_ANONYMOUS);
-    u->uid = xstrdup("");
-    authn_user_add_group(u, AUTHN_GROUP_UNAUTHENTICATED);
-    return u;
-}
-
 /* ---- errors ---- */
 
 /* Records a load failure in err (may be NULL) as a 500 InternalError. */
@@ -502,7 +435,7 @@ int authn_client_cert(const authn *a, X509 *leaf, STACK_OF(X509) * chain, authn_
     authn_user u = {0};
     int rc = authn_user_from_subject(leaf, &u);
     if (rc == 0)
-        *out = authn_user_authenticated(&u);
+        *out = authn_user_copy_authenticated(&u);
     else if (rc == -EACCES)
         log_v(2, "client certificate rejected: subject is not valid text");
     authn_user_clear(&u);
@@ -556,7 +489,7 @@ static int lookup_token(const authn *a, const char *tok, size_t len, authn_user 
         log_v(2, "bearer token rejected: unknown token");
         return -EACCES;
     }
-    *out = authn_user_authenticated(&t->user);
+    *out = authn_user_copy_authenticated(&t->user);
     return 0;
 }
 

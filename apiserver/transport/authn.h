@@ -43,12 +43,22 @@ typedef struct authn_options {
 
 typedef struct authn authn;
 
+/* One key of a user's extra attributes (kube's user.Info.GetExtra): a lower-case key and its
+   values in order. All strings owned by the user. */
+typedef struct authn_extra {
+    char *key;
+    char **values;
+    int nvalues;
+} authn_extra;
+
 /* An authenticated (or anonymous) user. All strings owned; uid is "" when unknown. */
 typedef struct authn_user {
     char *name;
     char *uid;
     char **groups;
     int ngroups;
+    authn_extra *extra; /* keys unique, in the order first seen; NULL when nextra == 0 */
+    int nextra;
     atomic_int extra_refs; /* references beyond the first (authn_user_ref); 0 for a new user */
 } authn_user;
 
@@ -84,6 +94,22 @@ int authn_client_cert(const authn *a, X509 *leaf, STACK_OF(X509) * chain, authn_
  * -EACCES (unknown token). Tokens are looked up by SHA-256 and compared in constant time.
  */
 int authn_bearer(const authn *a, const char *authorization, authn_user **out);
+
+/* A new user named name (copied) with uid (copied; NULL = ""), no groups, no extra; caller
+   frees (authn_user_free). */
+authn_user *authn_user_new(const char *name, const char *uid);
+/* Appends group g (copied) to u; duplicates are kept, as kube keeps them. u must not be shared
+   yet (no authn_user_ref). */
+void authn_user_add_group(authn_user *u, const char *g);
+/* Appends value (copied) to u's extra key (copied; created at the end when new). u must not be
+   shared yet. */
+void authn_user_add_extra(authn_user *u, const char *key, const char *value);
+/* A deep copy of src (groups and extra), plus system:authenticated unless already there, as
+   kube's group adder does for every authenticated user. Caller frees. */
+authn_user *authn_user_copy_authenticated(const authn_user *src);
+
+/* Frees what u holds (not u) and zeroes it: for users embedded in other structures. */
+void authn_user_clear(authn_user *u);
 
 /* A new anonymous user: system:anonymous in group system:unauthenticated. Caller frees. */
 authn_user *authn_anonymous(void);
