@@ -8,7 +8,7 @@ FUZZ_JOBS ?= 1
 SOAK_SECONDS ?= 300
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build asan tsan test fuzz local bench soak format clean
+.PHONY: all deps build asan tsan test fuzz local bench soak image format clean
 
 all: build
 
@@ -46,6 +46,22 @@ bench: deps build
 # than 10 % after the first minute, or if an acknowledged write is missing (scripts/soak.py).
 soak: deps build
 	@scripts/soak.py $(BUILD) $(SOAK_SECONDS)
+
+# The Dockerfile's image, IMAGE (default foo:latest), with docker if its daemon answers, else
+# podman, else buildah (IMAGE_TOOL= to choose). podman and buildah use chroot isolation, which
+# needs no cgroups, so it also works inside a container. Base image: docs/deploy.md.
+IMAGE ?= foo:latest
+IMAGE_TOOL ?= $(shell if docker info >/dev/null 2>&1; then echo docker; \
+	elif command -v podman >/dev/null; then echo podman; \
+	elif command -v buildah >/dev/null; then echo buildah; fi)
+
+image:
+	@case "$(IMAGE_TOOL)" in \
+	docker) docker build -t $(IMAGE) . ;; \
+	podman) podman build --isolation=chroot -t $(IMAGE) . ;; \
+	buildah) buildah bud --isolation=chroot -t $(IMAGE) . ;; \
+	*) echo "make image: needs docker (with its daemon running), podman or buildah" >&2; exit 1 ;; \
+	esac
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
