@@ -308,13 +308,7 @@ class Server:
         log_path = self.logdir / f"{self.name}.{self.port}.run{self.runs}.log"
         self.log_paths.append(log_path)
         self._log = open(log_path, "wb")
-        cmd = [
-            str(self.binary), "--standalone",
-            "--data-dir", str(self.data_dir),
-            "--secure-port", str(self.port),
-            "--bind-address", "127.0.0.1",
-            "-v", "2",
-        ] + self.extra_args
+        cmd = self.command()
         self._log.write(("# " + " ".join(cmd) + "\n").encode())
         self._log.flush()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log,
@@ -322,8 +316,22 @@ class Server:
                                      preexec_fn=_die_with_parent)
         self._wait_ready()
 
+    def command(self):
+        """The foo-apiserver command line (a subclass may start it without --standalone)."""
+        return [
+            str(self.binary), "--standalone",
+            "--data-dir", str(self.data_dir),
+            "--secure-port", str(self.port),
+            "--bind-address", "127.0.0.1",
+            "-v", "2",
+        ] + self.extra_args
+
+    def ca_file(self):
+        """The CA that signed the serving certificate (standalone: generated at start)."""
+        return self.data_dir / "pki" / "ca.crt"
+
     def _wait_ready(self):
-        ca = self.data_dir / "pki" / "ca.crt"
+        ca = self.ca_file()
 
         def ready():
             if self.proc.poll() is not None:
@@ -439,8 +447,8 @@ class Server:
         return crt, key
 
     def ssl_context(self, client_cert=True):
-        """A TLS context trusting DATA/pki/ca.crt, with the admin client cert if asked."""
-        ctx = ssl.create_default_context(cafile=str(self.data_dir / "pki" / "ca.crt"))
+        """A TLS context trusting ca_file(), with the admin client cert if asked."""
+        ctx = ssl.create_default_context(cafile=str(self.ca_file()))
         if client_cert:
             crt, key = self._client_cert()
             ctx.load_cert_chain(str(crt), str(key))
@@ -563,11 +571,12 @@ def _logdir(tmp_path):
 
 @pytest.fixture
 def make_server(request, tmp_path):
-    """Factory: make_server(*extra_args) starts one more server for this test."""
+    """Factory: make_server(*extra_args) starts one more server for this test
+    (server_class: Server or a subclass taking the same arguments, then server_kw)."""
     servers = []
     request.node.foo_servers = servers
 
-    def make(*extra_args, tokens=None):
+    def make(*extra_args, tokens=None, server_class=Server, **server_kw):
         workdir = tmp_path / f"server{len(servers)}"
         workdir.mkdir()
         args = list(extra_args)
@@ -577,7 +586,7 @@ def make_server(request, tmp_path):
             tf = workdir / "tokens.csv"
             write_token_file(tf, tokens)
             args += ["--token-auth-file", str(tf)]
-        srv = Server(workdir, _logdir(tmp_path), request.node.name, args)
+        srv = server_class(workdir, _logdir(tmp_path), request.node.name, args, **server_kw)
         servers.append(srv)
         srv.start()
         return srv
