@@ -1,0 +1,287 @@
+/*
+ * tokenreview_test.c - TokenReview authentication (tokenreview.h) against a scripted HTTP server
+ * standing in for kube-apiserver: the exact request, the user read from the status, the cache
+ * of successes and rejections on a fake clock, and failures that are not cached.
+ */
+#include "apiserver/transport/tokenreview.h"
+#include "test/unit/client/http_stub.h"
+
+#include "client/config.h"
+#include "common/alloc.h"
+#include "common/clock.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TR_OK_ALICE                                                                                \
+    "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenReview\","                       \
+    "\"spec\":{\"token\":\"tok-1\"},\"status\":{\"authenticated\":true,\"user\":{"                 \
+    "\"username\":\"alice\",\"uid\":\"u-1\",\"groups\":[\"dev\",\"ops\"],"                         \
+    "\"extra\":{\"scopes\":[\"x\",\"y\"],\"acme.com/project\":[\"p1\"]}}}}"
+#define TR_REJECTED                                                                                \
+    "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenReview\","                       \
+    "\"status\":{\"authenticated\":false,\"error\":\"token expired\"}}"
+
+static http_stub stub;
+static kc_config *cfg;
+static kc_client *client;
+static clk_t *clk;
+
+static void setup(void)
+{
+    alloc_install_cjson_hooks();
+    char *ok = stub_response(200, "OK", NULL, TR_OK_ALICE);
+    stub_start(&stub, ok);
+    free(ok);
+    cfg = xcalloc(1, sizeof *cfg);
+    cfg->server = xasprintf("http://127.0.0.1:%d", stub.port);
+    cfg->creds = kc_credentials_new_static(NULL);
+    clk = clk_fake_new(0);
+    kc_client_options o = kc_client_defaults();
+    o.max_retries = 0;
+    api_error err = API_ERROR_INIT;
+    client = kc_client_new(cfg, &o, &err);
+    cr_assert_not_null(client, "kc_client_new: %s", err.message ? err.message : "");
+}
+
+static void teardown(void)
+{
+    kc_client_free(client);
+    stub_stop(&stub);
+    kc_config_free(cfg);
+    clk_fake_free(clk);
+}
+
+TestSuite(tokenreview, .init = setup, .fini = teardown);
+
+/* The body of the last request the stub received; caller frees. */
+static char *last_body(void)
+{
+    pthread_mutex_lock(&stub.mu);
+    char *req = xstrdup(stub.last_request ? stub.last_request : "");
+    pthread_mutex_unlock(&stub.mu);
+    char *end = strstr(req, "\r\n\r\n");
+    char *body = xstrdup(end ? end + 4 : "");
+    free(req);
+    return body;
+}
+
+static void push_ok(const char *body)
+{
+    char *r = stub_response(200, "OK", NULL, body);
+    stub_push(&stub, r);
+    free(r);
+}
+
+static uint64_t calls(tr_webhook *w)
+{
+    tr_stats st;
+    tr_stats_get(w, &st);
+    return st.calls;
+}
+
+Test(tokenreview, authenticated_user_from_the_status)
+{
+    tr_webhook *w = tr_new(client, TR_DEFAULT_TTL_MS, clk, 0);
+    authn_user *u = NULL;
+    api_error err = API_ERROR_INIT;
+    cr_assert_eq(tr_authenticate(w, "tok-1", 5, &u, &err), 0, "%s", err.message);
+
+    cr_expect_str_eq(stub.log.data, "POST /apis/authentication.k8s.io/v1/tokenreviews\n");
+    char *body = last_body();
+    cr_expect_str_eq(body, "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenReview\","
+                           "\"spec\":{\"token\":\"tok-1\"}}");
+    free(body);
+    pthread_mutex_lock(&stub.mu);
+    cr_expect_not_null(strcasestr(stub.last_request, "\r\nContent-Type: application/json\r\n"));
+    pthread_mutex_unlock(&stub.mu);
+
+    cr_expect_str_eq(u->name, "alice");
+    cr_expect_str_eq(u->uid, "u-1");
+    cr_assert_eq(u->ngroups, 3);
+    cr_expect_str_eq(u->groups[0], "dev");
+    cr_expect_str_eq(u->groups[1], "ops");
+    cr_expect_str_eq(u->groups[2], "system:authenticated");
+    cr_assert_eq(u->nextra, 2);
+    cr_expect_str_eq(u->extra[0].key, "scopes");
+    cr_assert_eq(u->extra[0].nvalues, 2);
+    cr_expect_str_eq(u->extra[0].values[1], "y");
+    cr_expect_str_eq(u->extra[1].key, "acme.com/project");
+    cr_expect_str_eq(u->extra[1].values[0], "p1");
+    authn_user_free(u);
+    tr_free(w);
+}
+
+Test(tokenreview, success_is_cached_for_the_ttl)
+{
+    tr_webhook *w = tr_new(client, 10000, clk, 0);
+    authn_user *u = NULL;
+    cr_expect_eq(tr_lookup_cached(w, "tok-1", 5, &u), -ENOENT);
+    cr_expect_null(u);
+    cr_assert_eq(tr_authenticate(w, "tok-1", 5, &u, NULL), 0);
+    authn_user_free(u);
+
+    clk_fake_advance_ms(clk, 9999);
+    cr_assert_eq(tr_lookup_cached(w, "tok-1", 5, &u), 0);
+    cr_expect_str_eq(u->name, "alice");
+    authn_user_free(u);
+    cr_assert_eq(tr_authenticate(w, "tok-1", 5, &u, NULL), 0);
+    authn_user_free(u);
+    cr_expect_eq(calls(w), 1, "answered from the cache within the TTL");
+
+    clk_fake_advance_ms(clk, 1);
+    cr_expect_eq(tr_lookup_cached(w, "tok-1", 5, &u), -ENOENT, "expired");
+    cr_assert_eq(tr_authenticate(w, "tok-1", 5, &u, NULL), 0);
+    authn_user_free(u);
+    cr_expect_eq(calls(w), 2);
+    cr_expect_eq(stub_requests(&stub), 2);
+
+    tr_stats st;
+    tr_stats_get(w, &st);
+    cr_expect_eq(st.hits, 2);
+    tr_free(w);
+}
+
+Test(tokenreview, distinct_tokens_are_distinct_entries)
+{
+    tr_webhook *w = tr_new(client, 10000, clk, 0);
+    authn_user *u = NULL;
+    cr_assert_eq(tr_authenticate(w, "tok-1", 5, &u, NULL), 0);
+    authn_user_free(u);
+    cr_expect_eq(tr_lookup_cached(w, "tok-2", 5, &u), -ENOENT);
+    cr_expect_eq(tr_lookup_cached(w, "tok-1", 4, &u), -ENOENT, "a prefix is another token");
+    tr_free(w);
+}
+
+Test(tokenreview, rejection_is_401_and_cached)
+{
+    push_ok(TR_REJECTED);
+    tr_webhook *w = tr_new(client, 10000, clk, 0);
+    authn_user *u = NULL;
+    api_error err = API_ERROR_INIT;
+    cr_expect_eq(tr_authenticate(w, "bad", 3, &u, &err), -EACCES);
+    cr_expect_null(u);
+    cr_expect_eq(err.code, 401);
+    cr_expect_str_eq(err.message, "token rejected by TokenReview: token expired");
+    apierr_clear(&err);
+
+    cr_expect_eq(tr_lookup_cached(w, "bad", 3, &u), -EACCES, "the rejection is cached");
+    cr_expect_eq(tr_authenticate(w, "bad", 3, &u, NULL), -EACCES);
+    cr_expect_eq(calls(w), 1);
+    clk_fake_advance_ms(clk, 10000);
+    cr_expect_eq(tr_lookup_cached(w, "bad", 3, &u), -ENOENT, "for the same TTL as successes");
+    tr_free(w);
+}
+
+Test(tokenreview, a_failed_call_is_not_cached)
+{
+    stub_push_status(&stub, 500, "InternalError", "etcd is down", NULL);
+    tr_webhook *w = tr_new(client, 10000, clk, 0);
+    authn_user *u = NULL;
+    api_error err = API_ERROR_INIT;
+    cr_expect_eq(tr_authenticate(w, "tok-1", 5, &u, &err), -EIO);
+    cr_expect_null(u);
+    cr_expect_not_null(strstr(err.message, "etcd is down"), "%s", err.message);
+    apierr_clear(&err);
+    cr_expect_eq(tr_lookup_cached(w, "tok-1", 5, &u), -ENOENT);
+    cr_assert_eq(tr_authenticate(w, "tok-1", 5, &u, NULL), 0, "the next request asks again");
+    authn_user_free(u);
+    cr_expect_eq(calls(w), 2);
+    tr_free(w);
+}
+
+Test(tokenreview, malformed_answers_are_errors)
+{
+    static const char *bodies[] = {
+        "not json",
+        "{\"kind\":\"TokenReview\"}",
+        "{\"status\":{\"authenticated\":\"yes\"}}",
+        "{\"status\":{\"authenticated\":true}}",
+        "{\"status\":{\"authenticated\":true,\"user\":{\"username\":\"\"}}}",
+        "{\"status\":{\"authenticated\":true,\"user\":{\"username\":\"a\",\"groups\":\"g\"}}}",
+        "{\"status\":{\"authenticated\":true,\"user\":{\"username\":\"a\",\"groups\":[1]}}}",
+        "{\"status\":{\"authenticated\":true,\"user\":{\"username\":\"a\",\"extra\":{\"k\":\"v\"}}}"
+        "}",
+        "{\"status\":{\"authenticated\":true,\"user\":{\"username\":\"a\",\"uid\":7}}}",
+    };
+    tr_webhook *w = tr_new(client, 10000, clk, 0);
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+        push_ok(bodies[i]);
+        authn_user *u = NULL;
+        api_error err = API_ERROR_INIT;
+        cr_expect_eq(tr_authenticate(w, "tok", 3, &u, &err), -EPROTO, "%s", bodies[i]);
+        cr_expect_null(u);
+        cr_expect(apierr_is_set(&err));
+        apierr_clear(&err);
+    }
+    cr_expect_eq(calls(w), sizeof bodies / sizeof *bodies, "no malformed answer was cached");
+    tr_free(w);
+}
+
+Test(tokenreview, the_reviewer_group_is_not_doubled)
+{
+    push_ok("{\"status\":{\"authenticated\":true,\"user\":{\"username\":\"bob\","
+            "\"groups\":[\"system:authenticated\"]}}}");
+    tr_webhook *w = tr_new(client, 10000, clk, 0);
+    authn_user *u = NULL;
+    cr_assert_eq(tr_authenticate(w, "tok", 3, &u, NULL), 0);
+    cr_expect_eq(u->ngroups, 1);
+    cr_expect_str_eq(u->uid, "");
+    cr_expect_eq(u->nextra, 0);
+    authn_user_free(u);
+    tr_free(w);
+}
+
+Test(tokenreview, the_token_is_escaped_in_json)
+{
+    tr_webhook *w = tr_new(client, 10000, clk, 0);
+    authn_user *u = NULL;
+    cr_assert_eq(tr_authenticate(w, "a\"b\\c", 5, &u, NULL), 0);
+    authn_user_free(u);
+    char *body = last_body();
+    cr_expect_not_null(strstr(body, "\"spec\":{\"token\":\"a\\\"b\\\\c\"}"), "%s", body);
+    free(body);
+    tr_free(w);
+}
+
+Test(tokenreview, a_token_with_a_nul_byte_is_rejected_without_a_call)
+{
+    tr_webhook *w = tr_new(client, 10000, clk, 0);
+    authn_user *u = NULL;
+    cr_expect_eq(tr_authenticate(w, "ab\0cd", 5, &u, NULL), -EACCES);
+    cr_expect_eq(calls(w), 0);
+    tr_free(w);
+}
+
+Test(tokenreview, zero_ttl_caches_nothing)
+{
+    tr_webhook *w = tr_new(client, 0, clk, 0);
+    authn_user *u = NULL;
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(tr_authenticate(w, "tok-1", 5, &u, NULL), 0);
+        authn_user_free(u);
+    }
+    cr_expect_eq(calls(w), 2);
+    tr_free(w);
+}
+
+Test(tokenreview, transport_failure_is_an_error)
+{
+    kc_config *closed = xcalloc(1, sizeof *closed);
+    closed->server = xstrdup("http://127.0.0.1:1"); /* nothing listens on port 1 */
+    closed->creds = kc_credentials_new_static(NULL);
+    kc_client *c = kc_client_new(closed, NULL, NULL);
+    cr_assert_not_null(c);
+    tr_webhook *w = tr_new(c, 10000, clk, 0);
+    authn_user *u = NULL;
+    api_error err = API_ERROR_INIT;
+    cr_expect_eq(tr_authenticate(w, "tok", 3, &u, &err), -EIO);
+    cr_expect(apierr_is_set(&err));
+    apierr_clear(&err);
+    tr_free(w);
+    kc_client_free(c);
+    kc_config_free(closed);
+}
