@@ -108,6 +108,10 @@ class CertFiles:
     def pem(self):
         return self.crt.read_text()
 
+    def cn(self):
+        """The subject's common name."""
+        return self.cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+
 
 class Pki:
     """Makes CAs and certificates (EC P-256, valid from an hour ago for a day) under one dir."""

@@ -14,11 +14,9 @@ import base64
 import http.client
 import json
 import queue
-import socket
 import ssl
 import subprocess
 import threading
-import time
 import urllib.error
 import urllib.request
 
@@ -163,11 +161,10 @@ class DelegatedServer(Server):
     kubeconfigs pointing at the double; "admin" requests present the double's system:masters
     client certificate (client CA), and self.kubeconfig says the same for kubectl."""
 
-    defer_ready = False  # start() returns before /readyz passes (then call _wait_ready())
-
-    def __init__(self, workdir, logdir, name, extra_args, double):
+    def __init__(self, workdir, logdir, name, extra_args, double, defer_ready=False):
         super().__init__(workdir, logdir, name, extra_args)
         self.double = double
+        self.defer_ready = defer_ready  # start() returns at once (then call _wait_ready())
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.serving = double.serving_cert(f"foo-apiserver-{self.port}")
         self.kubeconfig = self.workdir / "kubeconfig"
@@ -466,3 +463,501 @@ def test_front_proxy_forwards_identity_headers_and_streams(double):
     finally:
         proxy.stop()
         _stop_server(echo, thread)
+
+
+# --------------------------------------------------------------------------------------------
+# foo-apiserver against the double: startup
+
+
+def test_server_reads_the_configmap_with_the_kubeconfig_token(dserver, double):
+    reads = double.calls(CONFIGMAP_LIST) + double.calls(CONFIGMAP_GET)
+    assert reads, double.calls()
+    assert double.rejected_calls() == []  # every call carried the kubeconfig's bearer token
+
+
+def test_readyz_fails_until_the_configmap_was_read(make_server, double):
+    double.fail(CONFIGMAP_LIST)
+    double.fail(CONFIGMAP_GET)
+    srv = make_server(server_class=DelegatedServer, double=double, defer_ready=True)
+    wait_until(lambda: double.count(CONFIGMAP_LIST) + double.count(CONFIGMAP_GET) > 0,
+               CHANGE_TIMEOUT_S, "foo-apiserver to try reading the ConfigMap")
+
+    def readyz():
+        try:
+            return srv.request("GET", "/readyz", auth=None, timeout=5)
+        except (OSError, ssl.SSLError, http.client.HTTPException):
+            return None  # not listening yet
+
+    r = wait_until(readyz, CHANGE_TIMEOUT_S, "an answer from /readyz")
+    assert r.status != 200, r
+    assert srv.request("GET", "/livez", auth=None).status == 200
+    double.fail(CONFIGMAP_LIST, False)
+    double.fail(CONFIGMAP_GET, False)
+    srv.defer_ready = False
+    srv._wait_ready()
+
+
+def test_tls_asks_for_client_certificates_of_both_cas(dserver, double):
+    """Item 68: the CertificateRequest names the client CA and the request-header CA."""
+    out = subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{dserver.port}", "-servername",
+         "localhost", "-CAfile", str(double.ca.crt)],
+        input="", capture_output=True, text=True, timeout=30).stdout
+    assert "Acceptable client certificate CA names" in out, out
+    names = out.split("Acceptable client certificate CA names", 1)[1]
+    assert double.client_ca.cn() in names, out
+    assert double.front_proxy_ca.cn() in names, out
+
+
+# --------------------------------------------------------------------------------------------
+# Authentication
+
+
+def test_front_proxy_identity_with_allowed_certificate_reaches_the_sar(dserver, double):
+    """Item 66."""
+    double.reset()
+    r = request_with(dserver, "GET", FOOS, cert=double.proxy_good, headers=ALICE_HEADERS)
+    assert r.status == 200, r
+    spec = only_sar(double)
+    assert subject(spec) == ("alice", ALICE_GROUPS, ALICE_EXTRA), spec
+    assert attributes(spec) == resource_attributes("list")
+    assert double.token_reviews() == []
+
+
+def test_front_proxy_certificate_with_another_cn_is_401(dserver, double):
+    """Item 67: a request-header CA certificate whose CN is not allowed fails authentication."""
+    double.reset()
+    assert_unauthorized(request_with(dserver, "GET", FOOS, cert=double.proxy_evil,
+                                     headers=ALICE_HEADERS))
+    # ... even with a token beside it: kube fails on the error before trying others
+    assert_unauthorized(request_with(dserver, "GET", FOOS, cert=double.proxy_evil,
+                                     token=ALICE, headers=ALICE_HEADERS))
+    assert double.sars() == []
+
+
+def test_spoofed_remote_headers_without_proxy_certificate_are_ignored(dserver, double):
+    """Item 67: no client certificate, so the X-Remote-* headers mean nothing."""
+    double.reset()
+    r = request_with(dserver, "GET", FOOS, headers=ALICE_HEADERS)
+    assert_forbidden(r, forbidden_message("system:anonymous", "list", "foos") + f": {DENY}")
+    assert subject(only_sar(double)) == ("system:anonymous", ["system:unauthenticated"], {})
+
+    double.reset()
+    r = request_with(dserver, "GET", FOOS, token=BOB, headers=ALICE_HEADERS)
+    assert_forbidden(r, forbidden_message("bob", "list", "foos") + f": {DENY}")
+    spec = only_sar(double)
+    assert subject(spec) == ("bob", ["viewers", "system:authenticated"], {}), spec
+    assert spec.get("uid") == "bob-uid", spec
+
+
+def test_client_certificate_user_ignores_remote_headers(dserver, double):
+    """A certificate of the client CA (not the request-header CA): CN and O are the identity."""
+    double.reset()
+    r = request_with(dserver, "GET", f"{FOOS}/x", cert=double.carol, headers=ALICE_HEADERS)
+    assert_forbidden(r, forbidden_message("carol", "get", "foos", "x") + f": {DENY}", name="x")
+    assert subject(only_sar(double)) == ("carol", ["devs", "system:authenticated"], {})
+    assert double.token_reviews() == []
+
+
+def test_token_allowed_denied_and_invalid(dserver, double):
+    dserver.create_foo("x")
+    double.reset()
+    r = dserver.request("GET", f"{FOOS}/x", auth=ALICE)
+    assert r.status == 200 and r.json()["metadata"]["name"] == "x", r
+    spec = only_sar(double)
+    assert subject(spec) == ("alice", ALICE_GROUPS, ALICE_EXTRA) and spec["uid"] == "alice-uid"
+    assert double.token_reviews() == [ALICE]
+
+    double.reset()
+    assert_forbidden(dserver.request("GET", f"{FOOS}/x", auth=BOB),
+                     forbidden_message("bob", "get", "foos", "x") + f": {DENY}", name="x")
+    assert double.token_reviews() == [BOB] and len(double.sars()) == 1
+
+    double.reset()
+    assert_unauthorized(dserver.request("GET", f"{FOOS}/x", auth="not-a-token"))
+    assert double.token_reviews() == ["not-a-token"] and double.sars() == []
+
+
+@pytest.mark.parametrize("reason", [DENY, ""], ids=["with-reason", "without-reason"])
+def test_anonymous_list_is_forbidden_with_kubes_message(make_delegated, double, reason):
+    """Item 55; the SAR's reason follows ": " when it has one."""
+    double.policy.deny_reason = reason
+    srv = make_delegated()
+    double.reset()
+    r = srv.request("GET", FOOS, auth=None)
+    message = forbidden_message("system:anonymous", "list", "foos") + (f": {reason}"
+                                                                       if reason else "")
+    assert_forbidden(r, message, name="")
+    spec = only_sar(double)
+    assert subject(spec) == ("system:anonymous", ["system:unauthenticated"], {})
+    assert attributes(spec) == resource_attributes("list")
+
+
+def test_forbidden_messages_for_names_subresources_and_paths(dserver, double):
+    dserver.create_foo("x")
+    assert_forbidden(dserver.request("GET", f"{FOOS}/x/status", auth=BOB),
+                     forbidden_message("bob", "get", "foos/status", "x") + f": {DENY}",
+                     name="x")
+    assert_forbidden(dserver.request("DELETE", f"{FOOS}/x", auth=BOB),
+                     forbidden_message("bob", "delete", "foos", "x") + f": {DENY}", name="x")
+    st = assert_forbidden(dserver.request("GET", "/metrics", auth=BOB),
+                          f'forbidden: User "bob" cannot get path "/metrics": {DENY}')
+    assert not st.get("details"), st
+    r = dserver.request("GET", "/apis", auth=BOB)  # discovery is allowed to every user
+    assert r.status == 200, r
+
+
+# --------------------------------------------------------------------------------------------
+# Authorization
+
+
+def test_health_paths_are_open_without_any_review(dserver, double):
+    """Item 70: --authorization-always-allow-paths defaults to /healthz,/readyz,/livez."""
+    double.reset()
+    double.fail(SAR)  # proves no SAR is needed
+    for path in HEALTH_PATHS:
+        r = dserver.request("GET", path, auth=None)
+        assert (r.status, r.body) == (200, b"ok"), (path, r)
+    assert double.sars() == [] and double.token_reviews() == []
+
+
+@pytest.mark.server_args("--authorization-always-allow-paths", "/healthz,/metrics")
+def test_always_allow_paths_flag(dserver, double):
+    double.reset()
+    assert dserver.request("GET", "/metrics", auth=None).status == 200
+    assert dserver.request("GET", "/healthz", auth=None).status == 200
+    assert double.sars() == []
+    r = dserver.request("GET", "/livez", auth=None)  # not listed any more: a SAR decides
+    assert r.status == 200, r
+    assert [attributes(s) for s in double.sars()] == [{"path": "/livez", "verb": "get"}]
+
+
+def test_a_stalled_review_does_not_hold_other_requests(dserver, double):
+    double.stall(SAR)
+    done = queue.Queue()
+    t = threading.Thread(target=lambda: done.put(dserver.request("GET", FOOS, auth=ALICE)))
+    t.start()
+    try:
+        double.wait_for_calls(SAR, 1, timeout=CHANGE_TIMEOUT_S)
+        for path in HEALTH_PATHS:
+            assert dserver.request("GET", path, auth=None).status == 200
+        assert dserver.request("GET", FOOS).status == 200  # system:masters needs no SAR
+        assert done.empty()
+    finally:
+        double.stall(SAR, False)
+    assert done.get(timeout=REQUEST_TIMEOUT_S).status == 200
+    t.join()
+
+
+def test_system_masters_bypass_the_sar(dserver, double):
+    """Item 70: a client certificate with O=system:masters, a token whose user is in it, and
+    the front proxy's headers saying so."""
+    double.reset()
+    assert dserver.request("GET", FOOS).status == 200  # double.admin: O=system:masters
+    assert dserver.request("GET", FOOS, auth=ROOT).status == 200
+    r = request_with(dserver, "GET", FOOS, cert=double.proxy_good,
+                     headers=[("X-Remote-User", "ops"), ("X-Remote-Group", "system:masters")])
+    assert r.status == 200, r
+    assert double.sars() == []
+    assert double.token_reviews() == [ROOT]
+
+
+def _put_body(srv, path, change):
+    """What a PUT sends: the object as it is now (read as admin: no SAR), changed."""
+    obj = srv.get_json(path)
+    change(obj)
+    return obj
+
+
+def _sar_cases():
+    """(label, method, path, body(srv) or None, expected attributes) for every verb and
+    subresource (item 70, api-contract §9.3); "x" exists, "y" is created and deleted."""
+    ra = resource_attributes
+
+    def na(path):
+        return {"path": path, "verb": "get"}
+
+    def replicas(n):
+        return lambda o: o["spec"].update(replicas=n)
+
+    def status(n):
+        return lambda o: o.update(status={"replicas": n})
+
+    return [
+        ("get", "GET", f"{FOOS}/x", None, ra("get", name="x")),
+        ("list", "GET", FOOS, None, ra("list")),
+        ("list by name", "GET", f"{FOOS}?fieldSelector=metadata.name%3Dx", None,
+         ra("list", name="x")),
+        ("watch", "GET", f"{FOOS}?watch=true&timeoutSeconds=1", None, ra("watch")),
+        ("watch by name", "GET", f"{FOOS}?watch=1&fieldSelector=metadata.name%3Dx"
+                                 "&timeoutSeconds=1", None, ra("watch", name="x")),
+        ("create", "POST", FOOS, lambda s: foo_manifest("y"), ra("create")),
+        ("update", "PUT", f"{FOOS}/x", lambda s: _put_body(s, f"{FOOS}/x", replicas(2)),
+         ra("update", name="x")),
+        ("patch", "PATCH", f"{FOOS}/x", lambda s: {"spec": {"replicas": 3}},
+         ra("patch", name="x")),
+        ("get status", "GET", f"{FOOS}/x/status", None, ra("get", "status", "x")),
+        ("update status", "PUT", f"{FOOS}/x/status",
+         lambda s: _put_body(s, f"{FOOS}/x/status", status(1)), ra("update", "status", "x")),
+        ("patch status", "PATCH", f"{FOOS}/x/status", lambda s: {"status": {"replicas": 2}},
+         ra("patch", "status", "x")),
+        ("get scale", "GET", f"{FOOS}/x/scale", None, ra("get", "scale", "x")),
+        ("update scale", "PUT", f"{FOOS}/x/scale",
+         lambda s: _put_body(s, f"{FOOS}/x/scale", replicas(4)), ra("update", "scale", "x")),
+        ("patch scale", "PATCH", f"{FOOS}/x/scale", lambda s: {"spec": {"replicas": 5}},
+         ra("patch", "scale", "x")),
+        ("bar", "POST", f"{FOOS}/x/bar",
+         lambda s: {"apiVersion": API_VERSION, "kind": "FooBar"}, ra("create", "bar", "x")),
+        ("delete", "DELETE", f"{FOOS}/y", None, ra("delete", name="y")),
+        ("deletecollection", "DELETE", f"{FOOS}?labelSelector=none%3Dhere", None,
+         ra("deletecollection")),
+        ("/apis", "GET", "/apis", None, na("/apis")),
+        ("/apis/G", "GET", f"/apis/{GROUP}", None, na(f"/apis/{GROUP}")),
+        ("/apis/G/V", "GET", BASE, None, na(BASE)),
+        ("/openapi/v2", "GET", "/openapi/v2", None, na("/openapi/v2")),
+        ("/version", "GET", "/version", None, na("/version")),
+        ("/metrics", "GET", "/metrics", None, na("/metrics")),
+        ("/readyz/ping", "GET", "/readyz/ping", None, na("/readyz/ping")),
+    ]
+
+
+def _run_sar_case(srv, double, method, path, body):
+    payload = body(srv) if body else None
+    headers = {}
+    if method == "PATCH":
+        headers["Content-Type"] = "application/merge-patch+json"
+        payload = json.dumps(payload)
+    double.reset()
+    r = srv.request(method, path, payload, headers=headers, auth=ALICE)
+    return r, double.sars()
+
+
+def test_sar_attributes_are_exact_for_every_verb_and_subresource(dserver, double):
+    dserver.create_foo("x")
+    wrong = []
+    for label, method, path, body, want in _sar_cases():
+        r, sars = _run_sar_case(dserver, double, method, path, body)
+        if not 200 <= r.status < 300:
+            wrong.append(f"{label}: {method} {path} answered {r}")
+        elif len(sars) != 1:
+            wrong.append(f"{label}: {len(sars)} SARs: {sars}")
+        elif attributes(sars[0]) != want:
+            wrong.append(f"{label}: SAR attributes {attributes(sars[0])}, want {want}")
+        elif subject(sars[0]) != ("alice", ALICE_GROUPS, ALICE_EXTRA):
+            wrong.append(f"{label}: SAR subject {subject(sars[0])}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_sar_of_the_namespaced_scale_path_has_the_namespace(dserver, double):
+    """The HPA's path /apis/G/V/namespaces/NS/foos/NAME/scale: kube's request info puts NS into
+    the attributes."""
+    dserver.create_foo("x")
+    r, sars = _run_sar_case(dserver, double, "GET", f"{BASE}/namespaces/hpa-ns/foos/x/scale",
+                            None)
+    assert r.status == 200, r
+    assert [attributes(s) for s in sars] == [resource_attributes("get", "scale", "x", "hpa-ns")]
+
+
+# --------------------------------------------------------------------------------------------
+# Caches (item 69)
+
+
+@pytest.mark.server_args("--authentication-token-webhook-cache-ttl", LONG_TTL)
+def test_token_reviews_are_cached_for_their_ttl(dserver, double):
+    double.reset()
+    for _ in range(3):
+        assert dserver.request("GET", FOOS, auth=ALICE).status == 200
+    for _ in range(2):
+        assert_unauthorized(dserver.request("GET", FOOS, auth="not-a-token"))
+    assert double.token_reviews() == [ALICE, "not-a-token"]
+    # The token's removal from the policy is not seen within the TTL.
+    del double.policy.tokens[ALICE]
+    assert dserver.request("GET", FOOS, auth=ALICE).status == 200
+    assert double.token_reviews() == [ALICE, "not-a-token"]
+
+
+@pytest.mark.server_args("--authorization-webhook-cache-authorized-ttl", LONG_TTL,
+                         "--authorization-webhook-cache-unauthorized-ttl", LONG_TTL)
+def test_sars_are_cached_for_their_ttl(dserver, double):
+    double.reset()
+    for _ in range(3):
+        assert dserver.request("GET", FOOS, auth=ALICE).status == 200
+    for _ in range(2):
+        assert dserver.request("GET", FOOS, auth=BOB).status == 403
+    assert [subject(s)[0] for s in double.sars()] == ["alice", "bob"]
+    # Other attributes are another entry.
+    assert dserver.request("GET", f"{FOOS}?watch=1&timeoutSeconds=1", auth=ALICE).status == 200
+    assert len(double.sars()) == 3
+    # Taking alice's rights away is not seen within the TTL.
+    double.policy.rules = double.policy.rules[1:]
+    assert dserver.request("GET", FOOS, auth=ALICE).status == 200
+    assert len(double.sars()) == 3
+
+
+@pytest.mark.server_args("--authentication-token-webhook-cache-ttl", SHORT_TTL)
+def test_token_review_is_repeated_after_a_short_ttl(dserver, double):
+    double.reset()
+    assert dserver.request("GET", FOOS, auth=ALICE).status == 200
+    del double.policy.tokens[ALICE]
+    r = wait_until(lambda: (lambda r: r if r.status == 401 else None)(
+        dserver.request("GET", FOOS, auth=ALICE)), CHANGE_TIMEOUT_S,
+        "the removed token to be rejected")
+    assert_unauthorized(r)
+    assert double.token_reviews().count(ALICE) >= 2
+
+
+@pytest.mark.server_args("--authorization-webhook-cache-authorized-ttl", SHORT_TTL,
+                         "--authorization-webhook-cache-unauthorized-ttl", SHORT_TTL)
+def test_sar_is_repeated_after_a_short_ttl(dserver, double):
+    double.reset()
+    assert dserver.request("GET", FOOS, auth=ALICE).status == 200
+    rules = double.policy.rules
+    double.policy.rules = rules[1:]  # alice loses her rights ...
+    wait_until(lambda: dserver.request("GET", FOOS, auth=ALICE).status == 403,
+               CHANGE_TIMEOUT_S, "alice's list to be denied")
+    double.policy.rules = rules  # ... and gets them back
+    wait_until(lambda: dserver.request("GET", FOOS, auth=ALICE).status == 200,
+               CHANGE_TIMEOUT_S, "alice's list to be allowed again")
+    assert len(double.sars()) >= 3
+
+
+@pytest.mark.server_args("--authentication-token-webhook-cache-ttl", LONG_TTL,
+                         "--authorization-webhook-cache-authorized-ttl", LONG_TTL,
+                         "--authorization-webhook-cache-unauthorized-ttl", LONG_TTL)
+def test_review_errors_deny_and_are_not_cached(dserver, double):
+    """A failing TokenReview is a 401 and a failing SAR a 403 (never allowed, never a 500);
+    neither failure is remembered."""
+    double.fail(TOKENREVIEW)
+    assert_unauthorized(dserver.request("GET", FOOS, auth=ALICE))
+    double.fail(TOKENREVIEW, False)
+    double.fail(SAR)
+    r = dserver.request("GET", FOOS, auth=ALICE)
+    assert r.status == 403, r
+    assert r.json()["message"].startswith(forbidden_message("alice", "list", "foos")), r
+    double.fail(SAR, False)
+    assert dserver.request("GET", FOOS, auth=ALICE).status == 200
+
+
+# --------------------------------------------------------------------------------------------
+# The ConfigMap (item 72)
+
+
+def _accepted(srv, double, cert):
+    """Whether cert as a front proxy for alice gets 200 (and the SAR shows alice)."""
+    double.reset()
+    r = request_with(srv, "GET", FOOS, cert=cert, headers=ALICE_HEADERS)
+    if r.status != 200:
+        return False
+    return all(subject(s)[0] == "alice" for s in double.sars())
+
+
+def test_new_request_header_ca_takes_effect_without_restart(dserver, double):
+    old = double.proxy_good
+    assert _accepted(dserver, double, old)
+    double.rotate_front_proxy_ca(publish=False)  # a new CA kube-apiserver has not published
+    new = double.proxy_good
+    assert_unauthorized(request_with(dserver, "GET", FOOS, cert=new, headers=ALICE_HEADERS))
+    runs = dserver.runs
+    double.set_configmap({"requestheader-client-ca-file": double.front_proxy_ca.pem()})
+    wait_until(lambda: _accepted(dserver, double, new), CHANGE_TIMEOUT_S,
+               "the re-issued proxy certificate to be accepted")
+    assert_unauthorized(request_with(dserver, "GET", FOOS, cert=old, headers=ALICE_HEADERS))
+    assert dserver.running() and dserver.runs == runs
+
+
+def test_allowed_names_change_takes_effect_without_restart(dserver, double):
+    assert_unauthorized(request_with(dserver, "GET", FOOS, cert=double.proxy_evil,
+                                     headers=ALICE_HEADERS))
+    double.set_configmap({"requestheader-allowed-names": json.dumps(["evil-proxy"])})
+    wait_until(lambda: _accepted(dserver, double, double.proxy_evil), CHANGE_TIMEOUT_S,
+               "evil-proxy to be allowed")
+    assert_unauthorized(request_with(dserver, "GET", FOOS, cert=double.proxy_good,
+                                     headers=ALICE_HEADERS))
+    # An empty list allows every certificate of the request-header CA.
+    double.set_configmap({"requestheader-allowed-names": "[]"})
+    wait_until(lambda: _accepted(dserver, double, double.proxy_good), CHANGE_TIMEOUT_S,
+               "any CN to be allowed")
+    assert _accepted(dserver, double, double.proxy_evil)
+
+
+def test_configmap_changes_are_seen_after_the_watch_ends(dserver, double):
+    """kube-apiserver ends watches (timeouts, restarts); the server watches again."""
+    wait_until(lambda: double.count(CONFIGMAP_WATCH) >= 1, CHANGE_TIMEOUT_S,
+               "foo-apiserver to watch the ConfigMap")
+    watches = double.count(CONFIGMAP_WATCH)
+    double.end_watches()
+    wait_until(lambda: double.count(CONFIGMAP_WATCH) > watches, CHANGE_TIMEOUT_S,
+               "foo-apiserver to watch the ConfigMap again")
+    double.rotate_front_proxy_ca()
+    wait_until(lambda: _accepted(dserver, double, double.proxy_good), CHANGE_TIMEOUT_S,
+               "the re-issued proxy certificate to be accepted")
+
+
+# --------------------------------------------------------------------------------------------
+# Real clients through the front proxy
+
+
+def _proxy_kubeconfig(proxy, double, path, token=ALICE):
+    ca = base64.b64encode(double.ca.crt.read_bytes()).decode()
+    kc = {"apiVersion": "v1", "kind": "Config", "current-context": "proxy",
+          "clusters": [{"name": "proxy", "cluster": {"server": proxy.url,
+                                                     "certificate-authority-data": ca}}],
+          "users": [{"name": "alice", "user": {"token": token}}],
+          "contexts": [{"name": "proxy", "context": {"cluster": "proxy", "user": "alice"}}]}
+    path.write_text(yaml.safe_dump(kc))
+    return path
+
+
+def test_kubectl_through_the_front_proxy(dserver, proxy, double, tmp_path):
+    kc = _proxy_kubeconfig(proxy, double, tmp_path / "proxy-kubeconfig")
+
+    def kubectl(*args):
+        return subprocess.run([KUBECTL_DISPATCHER, "--kubeconfig", str(kc), "--cache-dir",
+                               str(tmp_path / "kcache"), *args], capture_output=True, text=True,
+                              timeout=60)
+
+    double.reset()
+    ok(kubectl("create", "-f", str(SAMPLE)))
+    out = ok(kubectl("get", "foos"))
+    assert "foo-example" in out, out
+    out = ok(kubectl("get", "foo", "foo-example", "-o", "json"))
+    assert json.loads(out)["spec"]["replicas"] == 1
+    sars = double.sars()
+    assert sars and all(subject(s) == ("alice", ALICE_GROUPS, ALICE_EXTRA) for s in sars), sars
+    verbs = {attributes(s)["verb"] for s in sars}
+    assert {"create", "list", "get"} <= verbs, sars
+    assert double.token_reviews() == []  # the proxy authenticated alice, not foo-apiserver
+
+    # A user the policy denies gets kube's 403 through the proxy.
+    kc_bob = _proxy_kubeconfig(proxy, double, tmp_path / "bob-kubeconfig", token=BOB)
+    cp = subprocess.run([KUBECTL_DISPATCHER, "--kubeconfig", str(kc_bob), "--cache-dir",
+                         str(tmp_path / "kcache-bob"), "get", "foos"], capture_output=True,
+                        text=True, timeout=60)
+    assert cp.returncode != 0
+    assert 'User "bob" cannot list resource "foos"' in cp.stderr, cp.stderr
+
+
+def test_python_client_through_the_front_proxy(dserver, proxy, double, tmp_path):
+    from kubernetes import config, dynamic, watch
+
+    kc = _proxy_kubeconfig(proxy, double, tmp_path / "proxy-kubeconfig")
+    api_client = config.new_client_from_config(config_file=str(kc))
+    dyn = dynamic.DynamicClient(api_client, cache_file=str(tmp_path / "discovery.json"))
+    foos = dyn.resources.get(api_version=API_VERSION, kind="Foo")
+    created = foos.create(body=foo_manifest("foo-py", replicas=2))
+    assert created.spec.replicas == 2
+    lst = foos.get()
+    assert [i.metadata.name for i in lst.items] == ["foo-py"]
+    # A watch streams through the proxy.
+    foos.patch(name="foo-py", body={"spec": {"replicas": 3}},
+               content_type="application/merge-patch+json")
+    w = watch.Watch()
+    seen = None
+    for ev in w.stream(foos.get, serialize=False, timeout_seconds=10,
+                       resource_version=lst.metadata.resourceVersion):
+        seen = ev
+        w.stop()
+        break
+    assert seen is not None and seen["type"] == "MODIFIED", seen
+    assert seen["raw_object"]["spec"]["replicas"] == 3
+    assert {subject(s)[0] for s in double.sars()} == {"alice"}
