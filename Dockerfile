@@ -22,7 +22,7 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
 FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libwebsockets17 libcurl4 libsqlite3-0 libssl3 libcjson1 libyaml-0-2 \
+      libwebsockets17 libcurl4 libsqlite3-0 libssl3 libcjson1 libyaml-0-2 libcap2 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
  && groupadd --key GID_MAX=65534 --gid 65532 foo \
  && useradd --key UID_MAX=65534 --uid 65532 --gid 65532 --no-create-home \
