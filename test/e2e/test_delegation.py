@@ -559,6 +559,42 @@ def test_client_certificate_user_ignores_remote_headers(dserver, double):
     assert double.token_reviews() == []
 
 
+def test_group_lines_are_not_split_and_extra_values_collect(dserver, double):
+    """Each group header line is one group (no comma splitting); extra keys are lower-cased
+    and unescaped, repeated lines append values."""
+    double.reset()
+    headers = [("X-Remote-User", "alice"), ("X-Remote-Group", "a,b"), ("X-Remote-Group", "c"),
+               ("X-Remote-Extra-Scopes", "x"), ("x-remote-extra-scopes", "y"),
+               ("X-Remote-Extra-Example.org%2FTeam", "t1")]
+    r = request_with(dserver, "GET", FOOS, cert=double.proxy_good, headers=headers)
+    assert r.status == 200, r
+    assert subject(only_sar(double)) == (
+        "alice", ["a,b", "c", "system:authenticated"],
+        {"scopes": ["x", "y"], "example.org/team": ["t1"]})
+
+
+def test_websocket_watch_token_subprotocol_goes_through_token_review(dserver, double):
+    websocket = pytest.importorskip("websocket")
+    token = base64.urlsafe_b64encode(ALICE.encode()).decode().rstrip("=")
+    double.reset()
+    ws = websocket.create_connection(
+        f"wss://127.0.0.1:{dserver.port}{FOOS}?watch=true",
+        sslopt={"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": str(double.ca.crt)},
+        subprotocols=[f"base64url.bearer.authorization.k8s.io.{token}", "base64.binary.k8s.io"],
+        timeout=10)
+    try:
+        assert ws.getsubprotocol() == "base64.binary.k8s.io"
+        dserver.create_foo("foo-ws")
+        op, data = ws.recv_data()
+        assert json.loads(data)["object"]["metadata"]["name"] == "foo-ws"
+    finally:
+        ws.close()
+    assert double.token_reviews() == [ALICE]
+    spec = only_sar(double)
+    assert subject(spec) == ("alice", ALICE_GROUPS, ALICE_EXTRA)
+    assert attributes(spec) == resource_attributes("watch")
+
+
 def test_token_allowed_denied_and_invalid(dserver, double):
     dserver.create_foo("x")
     double.reset()
@@ -878,6 +914,54 @@ def test_allowed_names_change_takes_effect_without_restart(dserver, double):
     wait_until(lambda: _accepted(dserver, double, double.proxy_good), CHANGE_TIMEOUT_S,
                "any CN to be allowed")
     assert _accepted(dserver, double, double.proxy_evil)
+
+
+def test_header_names_come_from_the_configmap(dserver, double):
+    double.set_configmap({
+        "requestheader-username-headers": json.dumps(["X-Who"]),
+        "requestheader-group-headers": json.dumps(["X-Teams"]),
+        "requestheader-extra-headers-prefix": json.dumps(["X-More-"]),
+        "requestheader-uid-headers": json.dumps(["X-Who-Id"]),
+    })
+    headers = [("X-Who", "dave"), ("X-Who-Id", "dave-uid"), ("X-Teams", "t1"),
+               ("X-Teams", "t2"), ("X-More-Acme.com%2Fproject", "p2"),
+               ("X-Remote-User", "alice"), ("X-Remote-Group", "a")]
+
+    def dave():
+        double.reset()
+        r = request_with(dserver, "GET", FOOS, cert=double.proxy_good, headers=headers)
+        sars = double.sars()
+        return r.status == 403 and len(sars) == 1 and sars[0].get("user") == "dave" and sars
+
+    [spec] = wait_until(dave, CHANGE_TIMEOUT_S, "the ConfigMap's header names to be used")
+    assert subject(spec) == ("dave", ["t1", "t2", "system:authenticated"],
+                             {"acme.com/project": ["p2"]}), spec
+    assert spec.get("uid") == "dave-uid", spec
+
+
+@pytest.mark.parametrize("skip_lookup", [False, True], ids=["lookup", "skip-lookup"])
+def test_ca_flags_are_used_instead_of_the_configmap(make_delegated, double, skip_lookup):
+    """--client-ca-file and --requestheader-client-ca-file (with --requestheader-allowed-names)
+    judge requests whatever the ConfigMap says; with --authentication-skip-lookup the ConfigMap
+    is not read at all."""
+    double.set_configmap({"requestheader-allowed-names": json.dumps(["nobody"]),
+                          "client-ca-file": double.front_proxy_ca.pem()})
+    flags = ["--client-ca-file", str(double.client_ca.crt),
+             "--requestheader-client-ca-file", str(double.front_proxy_ca.crt),
+             "--requestheader-allowed-names", "front-proxy-client"]
+    if skip_lookup:
+        flags.append("--authentication-skip-lookup")
+    double.reset()
+    srv = make_delegated(*flags)
+    if skip_lookup:
+        assert [c for c in double.calls() if c.kind.startswith("configmap")] == []
+    assert _accepted(srv, double, double.proxy_good)
+    assert_unauthorized(request_with(srv, "GET", FOOS, cert=double.proxy_evil,
+                                     headers=ALICE_HEADERS))
+    double.reset()
+    r = request_with(srv, "GET", FOOS, cert=double.carol)
+    assert r.status == 403, r
+    assert subject(only_sar(double)) == ("carol", ["devs", "system:authenticated"], {})
 
 
 def test_configmap_changes_are_seen_after_the_watch_ends(dserver, double):
