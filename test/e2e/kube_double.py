@@ -40,6 +40,7 @@ import http.client
 import http.server
 import ipaddress
 import json
+import signal
 import socket
 import ssl
 import sys
@@ -1052,6 +1053,10 @@ def main(argv=None):
         proxy = FrontProxy(d, args.proxy_target).start()
         print(f"front proxy on {proxy.url}: kubectl --server {proxy.url} "
               f"--certificate-authority {d.ca.crt} --token alice-token get foos", flush=True)
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)  # a background job ignores SIGINT
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
