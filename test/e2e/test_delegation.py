@@ -211,8 +211,9 @@ def double(tmp_path):
 
 
 @pytest.fixture
-def make_delegated(make_server, double):
-    """Factory: make_delegated(*flags) starts a DelegatedServer on this test's double."""
+def make_delegated(double, make_server):
+    """Factory: make_delegated(*flags) starts a DelegatedServer on this test's double (set up
+    first, so torn down after the servers)."""
     def make(*flags):
         return make_server(*flags, server_class=DelegatedServer, double=double)
     return make
@@ -475,7 +476,7 @@ def test_server_reads_the_configmap_with_the_kubeconfig_token(dserver, double):
     assert double.rejected_calls() == []  # every call carried the kubeconfig's bearer token
 
 
-def test_readyz_fails_until_the_configmap_was_read(make_server, double):
+def test_readyz_fails_until_the_configmap_was_read(double, make_server):
     double.fail(CONFIGMAP_LIST)
     double.fail(CONFIGMAP_GET)
     srv = make_server(server_class=DelegatedServer, double=double, defer_ready=True)
