@@ -8,7 +8,7 @@ FUZZ_JOBS ?= 1
 SOAK_SECONDS ?= 300
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build asan tsan test fuzz local bench soak image format clean
+.PHONY: all deps build asan tsan test fuzz local bench soak image docs format clean
 
 all: build
 
@@ -62,6 +62,13 @@ image:
 	buildah) buildah bud --isolation=chroot -t $(IMAGE) . ;; \
 	*) echo "make image: needs docker (with its daemon running), podman or buildah" >&2; exit 1 ;; \
 	esac
+
+# The API reference, docs/api/index.html, from the OpenAPI document a standalone foo-apiserver
+# serves (scripts/gen-api-docs.py). Commit the result: test_api_docs fails when it is stale.
+docs: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target foo-apiserver
+	@/usr/bin/python3 scripts/gen-api-docs.py --build $(BUILD) docs/api/index.html
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
