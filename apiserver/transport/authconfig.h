@@ -44,8 +44,9 @@ typedef struct ac_config {
 /*
  * Reads a ConfigMap object (its "data"; a missing "data" means every key absent). Each
  * requestheader-* list is a JSON array of strings written as a string; a key that is absent or
- * holds "" takes the default above. Each CA, when present, must be a PEM bundle holding at least
- * one certificate and nothing else. Returns 0 with *out filled (caller clears it), or -EINVAL
+ * holds "" takes the default above. Each CA, when present, must be a PEM bundle of at least one
+ * certificate (blocks of other types are skipped, a certificate block that does not parse is an
+ * error, as kube's cert.ParseCertsPEM). Returns 0 with *out filled (caller clears it), or -EINVAL
  * with *out zeroed and err (may be NULL) a 400 BadRequest whose message names the key and what is
  * wrong. Pure; thread-safe.
  */
@@ -64,7 +65,6 @@ typedef struct ac_watcher_options {
     kc_client *client;         /* required; borrowed, must outlive the watcher */
     ac_on_change_fn on_change; /* required */
     void *ctx;
-    clk_t *clock;                /* NULL = clk_system(); borrowed */
     uint64_t backoff_initial_ms; /* first wait before a relist after a failure; 0 = 1000 */
     uint64_t backoff_max_ms;     /* cap of the doubling waits; 0 = 30000 */
 } ac_watcher_options;
@@ -76,15 +76,19 @@ typedef struct ac_watcher ac_watcher;
  *   /api/v1/namespaces/kube-system/configmaps?fieldSelector=metadata.name%3Dextension-apiserver-authentication
  * then watches from the list's resourceVersion (allowWatchBookmarks). on_change is called for the
  * first state and for every ADDED or MODIFIED whose content differs from the last one delivered.
- * A DELETED keeps the last state (warning logged). A missing ConfigMap, a content that does not
- * parse, a failed call, a 410 Gone, or the end of the watch stream leads to a relist after a
- * wait that doubles from backoff_initial_ms to backoff_max_ms (reset by each successful list);
- * every failure is logged. Returns 0 with *out, or -EINVAL (missing client or on_change) or
- * -EAGAIN (thread not started) with err (may be NULL) set.
+ * A DELETED keeps the last state (warning logged); so does a content that does not parse (error
+ * logged). A missing ConfigMap, a list whose content does not parse, a failed call, an ERROR
+ * event (410 Gone included) or the end of the watch stream leads to a relist after a wait that
+ * doubles from backoff_initial_ms to backoff_max_ms (reset by each successful list); every
+ * failure is logged.
+ * Waits are real time (a fake clock cannot wake a thread); the watch's idle deadline (5 minutes
+ * without a byte, bookmarks included) is on the client's clock. Returns 0 with *out, or -EINVAL
+ * (missing client or on_change) or -EAGAIN (thread not started) with err (may be NULL) set.
  */
 int ac_watcher_start(const ac_watcher_options *opt, ac_watcher **out, api_error *err);
 
-/* Whether on_change has been called at least once (for /readyz). Never blocks. */
+/* Whether a first on_change call has returned: a configuration is in use (for /readyz). Never
+   blocks. */
 bool ac_watcher_loaded(ac_watcher *w);
 
 /*
