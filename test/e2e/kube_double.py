@@ -208,7 +208,8 @@ class Policy:
     A rule applies to a user named in "users" or in one of "groups" ("*" = everybody); "*" in
     verbs, apiGroups (default ["*"]) or resources matches all, "foos/*" every subresource of
     foos, and a non-resource path ending in "*" matches by prefix (RBAC's nonResourceURLs).
-    Groups in "tokens" are without system:authenticated; the TokenReview adds it.
+    Groups in "tokens" are without system:authenticated; the TokenReview adds it. Tests may
+    change tokens, rules and deny_reason while the double runs (each answer reads them once).
     """
 
     def __init__(self, tokens=None, rules=None, deny_reason=DEFAULT_DENY_REASON):
