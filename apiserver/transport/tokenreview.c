@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -21,17 +22,35 @@
 
 #define TR_PATH "/apis/authentication.k8s.io/v1/tokenreviews"
 
+/* What the cache holds for one token. */
+typedef struct tr_answer {
+    authn_user *user; /* NULL: the token was rejected */
+} tr_answer;
+
+/*
+ * One review in progress. Requests with the same token that arrive meanwhile wait for its
+ * answer instead of making calls of their own, as kube's caching token authenticator does: a
+ * client opening several connections at once (kubectl's discovery) costs one TokenReview.
+ */
+typedef struct tr_flight {
+    unsigned char key[TTL_CACHE_KEY_LEN];
+    struct tr_flight *next;
+    int waiters;       /* requests waiting for it; the last one to leave frees a landed flight */
+    bool landed;       /* the fields below are final */
+    int rc;            /* the review's result, in tr_authenticate's terms */
+    tr_answer *answer; /* when rc == 0 */
+    api_error err;     /* why, for a rejection or a failure */
+} tr_flight;
+
 struct tr_webhook {
     kc_client *client;
     uint64_t ttl_ms;
     ttl_cache *cache;
     atomic_uint_fast64_t calls;
+    pthread_mutex_t mu; /* guards flights; taken before the cache's lock, never after */
+    pthread_cond_t landed;
+    tr_flight *flights;
 };
-
-/* What the cache holds for one token. */
-typedef struct tr_answer {
-    authn_user *user; /* NULL: the token was rejected */
-} tr_answer;
 
 static void *answer_dup(void *p)
 {
@@ -57,6 +76,8 @@ tr_webhook *tr_new(kc_client *client, uint64_t ttl_ms, clk_t *clock, size_t cach
     w->ttl_ms = ttl_ms;
     w->cache = ttl_cache_new(cache_size, clock, &answer_ops);
     atomic_init(&w->calls, 0);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->landed, NULL);
     return w;
 }
 
@@ -65,6 +86,8 @@ void tr_free(tr_webhook *w)
     if (!w)
         return;
     ttl_cache_free(w->cache);
+    pthread_cond_destroy(&w->landed);
+    pthread_mutex_destroy(&w->mu);
     free(w);
 }
 
@@ -213,11 +236,11 @@ static int read_answer(kc_response *resp, tr_answer **out, api_error *err)
     return rc;
 }
 
-int tr_authenticate(tr_webhook *w, const char *token, size_t len, authn_user **out, api_error *err)
+/* One TokenReview of token: 0 with *out (the answer to cache) or a negative code, err set. */
+static int review_token(tr_webhook *w, const char *token, size_t len, tr_answer **out,
+                        api_error *err)
 {
-    int rc = tr_lookup_cached(w, token, len, out);
-    if (rc != -ENOENT)
-        return rc;
+    *out = NULL;
     /* JSON strings cannot carry a NUL byte through cJSON or our escaper: no real token has one. */
     if (memchr(token, '\0', len)) {
         apierr_set(err, 401, "Unauthorized", "token holds a NUL byte");
@@ -225,19 +248,93 @@ int tr_authenticate(tr_webhook *w, const char *token, size_t len, authn_user **o
     }
     char *copy = xstrndup(token, len);
     kc_response resp = {0};
-    rc = post_review(w, copy, &resp, err);
+    int rc = post_review(w, copy, &resp, err);
     OPENSSL_cleanse(copy, len);
     free(copy);
-    if (rc != 0)
-        return rc;
-    tr_answer *a = NULL;
-    rc = read_answer(&resp, &a, err);
-    if (rc != 0)
-        return rc;
+    if (rc == 0)
+        rc = read_answer(&resp, out, err);
+    return rc;
+}
+
+/* Copies src's code, reason and message into dst (which may be NULL). */
+static void copy_error(api_error *dst, const api_error *src)
+{
+    if (dst && apierr_is_set(src))
+        apierr_set(dst, src->code, src->reason, "%s", src->message ? src->message : "");
+}
+
+static void flight_free(tr_flight *f)
+{
+    if (f->answer)
+        answer_free(f->answer);
+    apierr_clear(&f->err);
+    free(f);
+}
+
+/* Waits, with w->mu held, for flight f to land and returns its result; releases w->mu. */
+static int join_flight(tr_webhook *w, tr_flight *f, authn_user **out, api_error *err)
+{
+    f->waiters++;
+    while (!f->landed)
+        pthread_cond_wait(&w->landed, &w->mu);
+    int rc = f->rc;
+    tr_answer *a = rc == 0 ? answer_dup(f->answer) : NULL;
+    copy_error(err, &f->err);
+    if (--f->waiters == 0)
+        flight_free(f);
+    pthread_mutex_unlock(&w->mu);
+    return rc == 0 ? answer_result(a, out) : rc;
+}
+
+/* Publishes the result of flight f to its waiters and takes it off the list. */
+static void land_flight(tr_webhook *w, tr_flight *f, int rc, tr_answer *a, const api_error *err)
+{
+    pthread_mutex_lock(&w->mu);
+    tr_flight **pp = &w->flights;
+    while (*pp != f)
+        pp = &(*pp)->next;
+    *pp = f->next;
+    f->landed = true;
+    f->rc = rc;
+    f->answer = a ? answer_dup(a) : NULL;
+    copy_error(&f->err, err);
+    pthread_cond_broadcast(&w->landed);
+    if (f->waiters == 0)
+        flight_free(f);
+    pthread_mutex_unlock(&w->mu);
+}
+
+int tr_authenticate(tr_webhook *w, const char *token, size_t len, authn_user **out, api_error *err)
+{
+    *out = NULL;
     unsigned char key[TTL_CACHE_KEY_LEN];
     ttl_cache_key(token, len, key);
-    ttl_cache_put(w->cache, key, answer_dup(a), w->ttl_ms);
-    return answer_result(a, out);
+
+    pthread_mutex_lock(&w->mu);
+    for (tr_flight *f = w->flights; f; f = f->next)
+        if (memcmp(f->key, key, TTL_CACHE_KEY_LEN) == 0)
+            return join_flight(w, f, out, err);
+    /* Checked under w->mu: a flight is taken off the list only after its answer was cached. */
+    void *cached = NULL;
+    if (ttl_cache_get(w->cache, key, &cached) == 0) {
+        pthread_mutex_unlock(&w->mu);
+        return answer_result(cached, out);
+    }
+    tr_flight *f = xcalloc(1, sizeof *f);
+    memcpy(f->key, key, TTL_CACHE_KEY_LEN);
+    f->next = w->flights;
+    w->flights = f;
+    pthread_mutex_unlock(&w->mu);
+
+    tr_answer *a = NULL;
+    api_error call_err = API_ERROR_INIT;
+    int rc = review_token(w, token, len, &a, &call_err);
+    if (rc == 0)
+        ttl_cache_put(w->cache, key, answer_dup(a), w->ttl_ms);
+    land_flight(w, f, rc, a, &call_err);
+    copy_error(err, &call_err);
+    apierr_clear(&call_err);
+    return rc == 0 ? answer_result(a, out) : rc;
 }
 
 void tr_stats_get(tr_webhook *w, tr_stats *out)

@@ -64,7 +64,8 @@ int tr_lookup_cached(tr_webhook *w, const char *token, size_t len, authn_user **
  * call failed, -EIO (transport failure, non-2xx answer, credentials) or -EPROTO (a 2xx answer
  * that is not a TokenReview with a status, or authenticated without a username), with err (may
  * be NULL) saying why for the log. Failures are not cached; the caller answers 401 to them too.
- * *out is NULL on every failure. Blocks for up to the client's request timeout.
+ * *out is NULL on every failure. Blocks for up to the client's request timeout. Calls for the same
+ * token made while its review runs wait for that review and share its result (one call).
  */
 int tr_authenticate(tr_webhook *w, const char *token, size_t len, authn_user **out, api_error *err);
 

@@ -285,3 +285,70 @@ Test(tokenreview, transport_failure_is_an_error)
     kc_client_free(c);
     kc_config_free(closed);
 }
+
+/* Workers released together with one token: whoever arrives while the review runs waits for
+   it, whoever arrives later finds the cache; either way one call. */
+typedef struct racer {
+    tr_webhook *w;
+    pthread_barrier_t *start;
+    int rc;
+} racer;
+
+static void *race(void *p)
+{
+    racer *r = p;
+    pthread_barrier_wait(r->start);
+    authn_user *u = NULL;
+    r->rc = tr_authenticate(r->w, "tok-1", 5, &u, NULL);
+    if (r->rc == 0 && strcmp(u->name, "alice") != 0)
+        r->rc = -1;
+    authn_user_free(u);
+    return NULL;
+}
+
+Test(tokenreview, concurrent_requests_share_one_review)
+{
+    enum { N = 8 };
+    tr_webhook *w = tr_new(client, 10000, clk, 0);
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, N);
+    pthread_t t[N];
+    racer r[N];
+    for (int i = 0; i < N; i++) {
+        r[i] = (racer){.w = w, .start = &start, .rc = -1};
+        cr_assert_eq(pthread_create(&t[i], NULL, race, &r[i]), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        cr_expect_eq(r[i].rc, 0);
+    }
+    cr_expect_eq(calls(w), 1);
+    pthread_barrier_destroy(&start);
+    tr_free(w);
+}
+
+Test(tokenreview, waiters_share_a_failure)
+{
+    enum { N = 4 };
+    stub_push_status(&stub, 500, "InternalError", "down", NULL);
+    tr_webhook *w = tr_new(client, 10000, clk, 0);
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, N);
+    pthread_t t[N];
+    racer r[N];
+    for (int i = 0; i < N; i++) {
+        r[i] = (racer){.w = w, .start = &start, .rc = 1};
+        cr_assert_eq(pthread_create(&t[i], NULL, race, &r[i]), 0);
+    }
+    int failed = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        cr_expect(r[i].rc == 0 || r[i].rc == -EIO, "rc %d", r[i].rc);
+        failed += r[i].rc == -EIO;
+    }
+    /* The failed review answered its waiters; those that came after it made a second call. */
+    cr_expect_geq(failed, 1);
+    cr_expect_eq(calls(w), failed == N ? 1 : 2);
+    pthread_barrier_destroy(&start);
+    tr_free(w);
+}
