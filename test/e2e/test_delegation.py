@@ -672,19 +672,21 @@ def test_always_allow_paths_flag(dserver, double):
     assert [attributes(s) for s in double.sars()] == [{"path": "/livez", "verb": "get"}]
 
 
-def test_a_stalled_review_does_not_hold_other_requests(dserver, double):
-    double.stall(SAR)
+@pytest.mark.parametrize("kind", [TOKENREVIEW, SAR])
+def test_a_stalled_review_does_not_hold_other_requests(dserver, double, kind):
+    """A request waiting for kube-apiserver's answer holds no one else up."""
+    double.stall(kind)
     done = queue.Queue()
     t = threading.Thread(target=lambda: done.put(dserver.request("GET", FOOS, auth=ALICE)))
     t.start()
     try:
-        double.wait_for_calls(SAR, 1, timeout=CHANGE_TIMEOUT_S)
+        double.wait_for_calls(kind, 1, timeout=CHANGE_TIMEOUT_S)
         for path in HEALTH_PATHS:
             assert dserver.request("GET", path, auth=None).status == 200
-        assert dserver.request("GET", FOOS).status == 200  # system:masters needs no SAR
+        assert dserver.request("GET", FOOS).status == 200  # system:masters needs no review
         assert done.empty()
     finally:
-        double.stall(SAR, False)
+        double.stall(kind, False)
     assert done.get(timeout=REQUEST_TIMEOUT_S).status == 200
     t.join()
 
@@ -978,6 +980,27 @@ def test_configmap_changes_are_seen_after_the_watch_ends(dserver, double):
                "foo-apiserver to watch the ConfigMap again")
     double.rotate_front_proxy_ca()
     wait_until(lambda: _accepted(dserver, double, double.proxy_good), CHANGE_TIMEOUT_S,
+               "the re-issued proxy certificate to be accepted")
+
+
+def test_the_last_configmap_stays_while_its_source_fails(dserver, double):
+    """After the first load, kube-apiserver going away (list and watch failing) changes
+    nothing: the last CAs still judge requests and /readyz stays ready; once the source is back,
+    changes are seen again."""
+    double.fail(CONFIGMAP_LIST)
+    double.fail(CONFIGMAP_GET)
+    double.fail(CONFIGMAP_WATCH)
+    double.reset()
+    double.end_watches()
+    wait_until(lambda: len([c for c in double.calls() if c.kind.startswith("configmap")]) >= 2,
+               CHANGE_TIMEOUT_S, "foo-apiserver to try the ConfigMap again")
+    assert _accepted(dserver, double, double.proxy_good)
+    assert dserver.request("GET", "/readyz", auth=None).status == 200
+    for kind in (CONFIGMAP_LIST, CONFIGMAP_GET, CONFIGMAP_WATCH):
+        double.fail(kind, False)
+    double.rotate_front_proxy_ca()
+    # The retry may be a backoff step away (capped at 30 s).
+    wait_until(lambda: _accepted(dserver, double, double.proxy_good), 2 * CHANGE_TIMEOUT_S,
                "the re-issued proxy certificate to be accepted")
 
 
