@@ -33,6 +33,20 @@ typedef struct as_options {
     int shutdown_grace_s;           /* how long SIGTERM waits for in-flight work */
     as_limits_config limits;        /* --max-requests-inflight, --max-mutating-requests-inflight,
                                        --max-watches, --max-connections, --request-timeout */
+    /* Delegated authentication and authorization (without --standalone; docs/api.md §9.5),
+       kube's flags and meanings. Lists are comma-separated. */
+    const char *authentication_kubeconfig; /* TokenReviews and the ConfigMap; NULL = in-cluster */
+    const char *authorization_kubeconfig;  /* SubjectAccessReviews; NULL = in-cluster */
+    bool authentication_skip_lookup;       /* never read extension-apiserver-authentication */
+    const char *requestheader_client_ca_file;
+    const char *requestheader_allowed_names;
+    const char *requestheader_username_headers;
+    const char *requestheader_group_headers;
+    const char *requestheader_extra_headers_prefix;
+    const char *authorization_always_allow_paths;
+    int64_t token_webhook_cache_ttl_ms;      /* --authentication-token-webhook-cache-ttl */
+    int64_t authz_cache_authorized_ttl_ms;   /* --authorization-webhook-cache-authorized-ttl */
+    int64_t authz_cache_unauthorized_ttl_ms; /* --authorization-webhook-cache-unauthorized-ttl */
 } as_options;
 
 /* The defaults of every option, in one place (docs/design.md §3). */

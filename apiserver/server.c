@@ -3,6 +3,7 @@
  * registry and discovery, the HTTP listener; the service loop and the graceful drain.
  */
 #include "apiserver/apiserver.h"
+#include "apiserver/delegate.h"
 #include "apiserver/rest/discovery.h"
 #include "apiserver/rest/metrics.h"
 #include "apiserver/rest/namespaces.h"
@@ -34,6 +35,10 @@ as_options as_defaults(void)
         .watch_cache_min_age_s = 300,
         .shutdown_grace_s = 10,
         .limits = as_limits_defaults(),
+        .authorization_always_allow_paths = "/healthz,/readyz,/livez",
+        .token_webhook_cache_ttl_ms = 10000,
+        .authz_cache_authorized_ttl_ms = 10000,
+        .authz_cache_unauthorized_ttl_ms = 10000,
     };
     return o;
 }
@@ -120,6 +125,8 @@ static int setup_pki(as_server *srv)
                   "--tls-private-key-file, or --standalone");
         return -1;
     }
+    if (!o->standalone) /* kube-apiserver says who is who, and who may do what */
+        return as_delegate_new(o, srv->clock, &srv->delegate, &srv->auth);
     authn_options ao = {.client_ca_file = srv->ca_file, .token_auth_file = o->token_auth_file};
     srv->auth = authn_new(&ao, &err);
     return srv->auth ? 0 : setup_failed("authentication config", &err);
@@ -307,6 +314,7 @@ static int start_http(as_server *srv)
         .cert_file = srv->cert_file,
         .key_file = srv->key_file,
         .auth = srv->auth,
+        .delegated = srv->delegate != NULL,
         .clock = srv->clock,
         .handle = as_rest_handle,
         .done = as_rest_done,
@@ -318,7 +326,7 @@ static int start_http(as_server *srv)
         return setup_failed("cannot start the HTTP server", &err);
     /* Committed events wake the watch streams (nothing is written before the listener). */
     as_caches_set_notify(srv->caches, wake, srv->http);
-    return 0;
+    return srv->delegate ? as_delegate_start(srv->delegate, srv) : 0;
 }
 
 as_server *as_new(const as_options *opt)
@@ -378,6 +386,8 @@ void as_free(as_server *srv)
     if (!srv)
         return;
     as_http_stop(srv->http);
+    /* The reviews in flight complete (and post their requests) before the transport goes. */
+    as_delegate_free(srv->delegate, srv);
     if (srv->store)
         st_close(srv->store); /* joins the writer thread: no completion or wake-up after this */
     as_http_free(srv->http);

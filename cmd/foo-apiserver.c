@@ -55,6 +55,20 @@ static int parse_request_timeout(const char *text, int64_t *ms)
     return 0;
 }
 
+/* The cache TTL flags of delegated authentication: Go durations, 0 allowed (no caching).
+   Returns 0, or -1 after telling the user what is wrong. */
+static int parse_ttl(const char *flag, const char *text, int64_t *ms)
+{
+    if (!text)
+        return 0;
+    if (!time_parse_go_duration(text, ms) || *ms < 0) {
+        fprintf(stderr, "foo-apiserver: invalid --%s \"%s\": want a duration such as 10s or 2m\n",
+                flag, text);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     /* Everything this process creates (SQLite file and journals, keys, kubeconfig) is its
@@ -65,6 +79,7 @@ int main(int argc, char **argv)
     int verbosity = 0;
     const char *compaction = NULL;
     const char *request_timeout = NULL;
+    const char *token_ttl = NULL, *authorized_ttl = NULL, *unauthorized_ttl = NULL;
     const flag_def flags[] = {
         {"standalone", FLAG_BOOL, &o.standalone,
          "run without kube-apiserver: own CA, client-certificate users, DATA/kubeconfig"},
@@ -103,6 +118,32 @@ int main(int argc, char **argv)
          "client connections open at once; past it new ones are closed"},
         {"request-timeout", FLAG_STRING, &request_timeout,
          "deadline of a whole request body, a Go duration (default 60s)"},
+        {"authentication-kubeconfig", FLAG_STRING, &o.authentication_kubeconfig,
+         "kubeconfig of the kube-apiserver that reviews tokens and publishes the client CAs "
+         "(default: in-cluster)"},
+        {"authorization-kubeconfig", FLAG_STRING, &o.authorization_kubeconfig,
+         "kubeconfig of the kube-apiserver that answers SubjectAccessReviews (default: "
+         "in-cluster)"},
+        {"authentication-skip-lookup", FLAG_BOOL, &o.authentication_skip_lookup,
+         "do not read kube-system/extension-apiserver-authentication"},
+        {"requestheader-client-ca-file", FLAG_STRING, &o.requestheader_client_ca_file,
+         "CA bundle of the front proxy's client certificate (default: from the ConfigMap)"},
+        {"requestheader-allowed-names", FLAG_STRING, &o.requestheader_allowed_names,
+         "front-proxy certificate CNs allowed, comma-separated (empty: any)"},
+        {"requestheader-username-headers", FLAG_STRING, &o.requestheader_username_headers,
+         "headers that name the user (default X-Remote-User)"},
+        {"requestheader-group-headers", FLAG_STRING, &o.requestheader_group_headers,
+         "headers that name the groups (default X-Remote-Group)"},
+        {"requestheader-extra-headers-prefix", FLAG_STRING, &o.requestheader_extra_headers_prefix,
+         "prefixes of the headers that carry extra attributes (default X-Remote-Extra-)"},
+        {"authorization-always-allow-paths", FLAG_STRING, &o.authorization_always_allow_paths,
+         "paths anyone may read without a SubjectAccessReview (default /healthz,/readyz,/livez)"},
+        {"authentication-token-webhook-cache-ttl", FLAG_STRING, &token_ttl,
+         "how long TokenReview answers are cached (default 10s)"},
+        {"authorization-webhook-cache-authorized-ttl", FLAG_STRING, &authorized_ttl,
+         "how long allowed SubjectAccessReview answers are cached (default 10s)"},
+        {"authorization-webhook-cache-unauthorized-ttl", FLAG_STRING, &unauthorized_ttl,
+         "how long denied SubjectAccessReview answers are cached (default 10s)"},
         {"v", FLAG_INT, &verbosity, "log verbosity"},
     };
     int rc = flags_parse(argc, argv, flags, (int)(sizeof flags / sizeof flags[0]), "foo-apiserver");
@@ -113,6 +154,13 @@ int main(int argc, char **argv)
         return 2;
     if (request_timeout &&
         parse_request_timeout(request_timeout, &o.limits.request_timeout_ms) != 0)
+        return 2;
+    if (parse_ttl("authentication-token-webhook-cache-ttl", token_ttl,
+                  &o.token_webhook_cache_ttl_ms) != 0 ||
+        parse_ttl("authorization-webhook-cache-authorized-ttl", authorized_ttl,
+                  &o.authz_cache_authorized_ttl_ms) != 0 ||
+        parse_ttl("authorization-webhook-cache-unauthorized-ttl", unauthorized_ttl,
+                  &o.authz_cache_unauthorized_ttl_ms) != 0)
         return 2;
     char why[160];
     if (as_options_check(&o, why, sizeof why) != 0) {

@@ -1,5 +1,6 @@
 #include "apiserver/rest/health.h"
 #include "apiserver/rest/server.h"
+#include "apiserver/delegate.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -42,10 +43,22 @@ static bool etcd_ok(as_server *srv)
     return srv->store != NULL && st_health(srv->store, NULL) == 0;
 }
 
+static bool delegated(as_server *srv)
+{
+    return srv->delegate != NULL;
+}
+
+/* A delegated server is not ready before it knows its client and front-proxy CAs. */
+static bool authentication_ok(as_server *srv)
+{
+    return as_delegate_loaded(srv->delegate);
+}
+
 static const check live_checks[] = {{"ping", ping_ok, NULL}, {"storage", storage_ok, NULL}};
 static const check ready_checks[] = {{"ping", ping_ok, NULL},
                                      {"etcd", etcd_ok, on_etcd},
                                      {"storage", storage_ok, NULL},
+                                     {"authentication-config", authentication_ok, delegated},
                                      {"shutdown", not_shutting_down, NULL}};
 
 static bool excluded(as_req *req, const char *name)
@@ -106,7 +119,7 @@ typedef struct endpoint {
 static const endpoint endpoints[] = {
     {"/healthz", live_checks, 2},
     {"/livez", live_checks, 2},
-    {"/readyz", ready_checks, 4},
+    {"/readyz", ready_checks, 5},
 };
 
 /* Answers req for endpoint e (its path is e's, possibly with "/<one check>" after it). */

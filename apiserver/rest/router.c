@@ -15,6 +15,7 @@
 #include "apiserver/rest/health.h"
 #include "apiserver/rest/metrics.h"
 #include "apiserver/rest/server.h"
+#include "apiserver/rest/authorize.h"
 #include "apiserver/rest/openapi_handler.h"
 #include "apiserver/resource/registry.h"
 #include "apiserver/resource/selector.h"
@@ -273,13 +274,19 @@ static void route_group(as_req *req, char **seg, int n)
 }
 
 /*
- * Authorization, standalone mode (docs/api.md §9): every authenticated user may do everything;
- * anonymous users may only read the health checks. A rejected credential is anonymous. Returns
- * false after answering 401.
+ * Authorization. Standalone (docs/api.md §9): every authenticated user may do everything;
+ * anonymous users may only read the health checks. Delegated (authorize.h): a rejected
+ * credential is refused at the head, the rest is for kube-apiserver to decide once the request
+ * is complete. Returns false after answering (401, 403) or parking the request.
  */
 static bool authorize(as_req *req)
 {
-    if (!authn_user_is_anonymous(req->user) || as_health_path(req->path))
+    as_server *srv = as_server_of(req);
+    if (srv->delegation && !req->at_head)
+        return as_authorize_delegated(srv->delegation, req);
+    bool may = srv->delegation ? !req->credentials_rejected || req->bearer_token
+                               : !authn_user_is_anonymous(req->user);
+    if (may || as_health_path(req->path))
         return true;
     as_respond_status(req, 401, "Unauthorized", "Unauthorized");
     return false;

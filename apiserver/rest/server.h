@@ -26,11 +26,13 @@ struct as_server {
     char *cert_file, *key_file, *ca_file, *sqlite_path; /* resolved paths, owned */
     as_http *http; /* the transport (listener, connections, compute thread) */
     st_store *store;
-    bool store_shared;     /* other replicas write the store too (etcd): reads may have to wait for
-                              their writes to reach the caches (handlers.c, docs/design.md §4.11) */
-    as_caches *caches;     /* one watch cache per kind (kindcaches.h) */
-    authn *auth;           /* the authentication chain the transport calls */
-    as_registry *registry; /* the kinds served (read-only once built) */
+    bool store_shared; /* other replicas write the store too (etcd): reads may have to wait for
+                          their writes to reach the caches (handlers.c, docs/design.md §4.11) */
+    as_caches *caches; /* one watch cache per kind (kindcaches.h) */
+    authn *auth;       /* the authentication chain the transport calls */
+    struct as_delegation *delegation; /* delegated authorization (authorize.h); NULL standalone */
+    struct as_delegate *delegate;   /* its wiring and the ConfigMap (delegate.h); NULL standalone */
+    as_registry *registry;          /* the kinds served (read-only once built) */
     struct as_discovery *discovery; /* discovery documents, rendered once (discovery.h) */
     struct as_openapi *openapi;     /* OpenAPI documents, rendered once (openapi_handler.h) */
     struct as_metrics *metrics;     /* what /metrics shows (metrics.h) */

@@ -9,6 +9,10 @@
  */
 #include "apiserver/transport/authn.h"
 
+#include "apiserver/transport/cabundle.h"
+#include "apiserver/transport/front_proxy.h"
+#include "apiserver/transport/headrec.h"
+
 #include "common/alloc.h"
 #include "common/log.h"
 #include "common/sbuf.h"
@@ -41,9 +45,11 @@ typedef struct authn_token {
 } authn_token;
 
 struct authn {
-    X509_STORE *client_cas;                /* NULL: client certificates are not used */
-    STACK_OF(X509_NAME) * client_ca_names; /* subjects of client_cas, advertised in handshakes */
-    authn_token *tokens;                   /* sorted by hash, unique */
+    ca_bundle client_cas;     /* empty: client certificates are not used */
+    front_proxy *front_proxy; /* NULL: no front proxy */
+    bool delegated;           /* ask every client for a certificate; record heads (authn.h) */
+    uint64_t serial;          /* unique per authn of the process: tells connections it changed */
+    authn_token *tokens;      /* sorted by hash, unique */
     size_t ntokens;
     bool tokens_configured;
     clk_t *clock;
@@ -64,63 +70,6 @@ static void authn_load_error(api_error *err, const char *fmt, ...)
     if (err)
         apierr_set(err, 500, "InternalError", "%s", msg.data);
     sbuf_free(&msg);
-}
-
-static const char *authn_ssl_reason(char *buf, size_t n)
-{
-    unsigned long e = ERR_peek_last_error();
-    snprintf(buf, n, "%s", "no certificate found");
-    if (e)
-        ERR_error_string_n(e, buf, n);
-    ERR_clear_error();
-    return buf;
-}
-
-/* ---- client CA bundle ---- */
-
-/* Adds every certificate of the PEM bundle at path to a->client_cas and its subject to the names
- * list. Returns 0 or -1 (logged, err set). */
-static int authn_load_client_cas(authn *a, const char *path, api_error *err)
-{
-    BIO *b = BIO_new_file(path, "r");
-    if (!b) {
-        authn_load_error(err, "client CA file %s: %s", path, strerror(errno));
-        ERR_clear_error();
-        return -1;
-    }
-    a->client_cas = X509_STORE_new();
-    a->client_ca_names = sk_X509_NAME_new_null();
-    if (!a->client_cas || !a->client_ca_names) {
-        authn_load_error(err, "client CA file %s: out of memory", path);
-        BIO_free(b);
-        return -1;
-    }
-    /* Like Go's CertPool: any certificate of the bundle is a trust anchor (partial chains). */
-    X509_STORE_set_flags(a->client_cas, X509_V_FLAG_PARTIAL_CHAIN);
-    int count = 0, rc = 0;
-    X509 *x;
-    while (rc == 0 && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
-        X509_NAME *name = X509_NAME_dup(X509_get_subject_name(x));
-        if (X509_STORE_add_cert(a->client_cas, x) != 1 || !name ||
-            !sk_X509_NAME_push(a->client_ca_names, name)) {
-            X509_NAME_free(name);
-            rc = -1;
-        }
-        X509_free(x);
-        count++;
-    }
-    /* The loop ends at EOF with "no start line"; anything else is a broken bundle. */
-    unsigned long e = ERR_peek_last_error();
-    bool eof = ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
-    if (rc != 0 || count == 0 || !eof) {
-        char why[256];
-        authn_load_error(err, "client CA file %s: certificate %d: %s", path, count + 1,
-                         authn_ssl_reason(why, sizeof why));
-        rc = -1;
-    }
-    ERR_clear_error();
-    BIO_free(b);
-    return rc;
 }
 
 /* ---- token file ---- */
@@ -341,7 +290,16 @@ authn *authn_new(const authn_options *opts, api_error *err)
     a->clock = opts && opts->clock ? opts->clock : clk_system();
     int rc = 0;
     if (opts && opts->client_ca_file)
-        rc = authn_load_client_cas(a, opts->client_ca_file, err);
+        rc = ca_bundle_load_file(&a->client_cas, "client CA file", opts->client_ca_file, err);
+    else if (opts && opts->client_ca_pem)
+        rc = ca_bundle_load_pem(&a->client_cas, opts->client_ca_pem, 0,
+                                "client CA (client-ca-file)", err);
+    if (rc == 0 && opts)
+        rc = front_proxy_new(&opts->front_proxy, &a->front_proxy, err);
+    a->delegated = opts && opts->delegated;
+    /* A process-wide counter, not the address: a reloaded authn may reuse the old one's. */
+    static atomic_uint_fast64_t next_serial = 1;
+    a->serial = atomic_fetch_add(&next_serial, 1);
     if (rc == 0 && opts && opts->token_auth_file)
         rc = authn_load_tokens(a, opts->token_auth_file, err);
     if (rc != 0) {
@@ -355,8 +313,8 @@ void authn_free(authn *a)
 {
     if (!a)
         return;
-    X509_STORE_free(a->client_cas);
-    sk_X509_NAME_pop_free(a->client_ca_names, X509_NAME_free);
+    ca_bundle_clear(&a->client_cas);
+    front_proxy_free(a->front_proxy);
     for (size_t i = 0; i < a->ntokens; i++)
         authn_user_clear(&a->tokens[i].user);
     free(a->tokens);
@@ -402,32 +360,12 @@ static int authn_user_from_subject(X509 *leaf, authn_user *u)
     return 0;
 }
 
-/* Verifies leaf (+ untrusted chain) against the client CAs for TLS client use. 0 or a reason. */
-static const char *authn_verify_chain(const authn *a, X509 *leaf, STACK_OF(X509) * chain)
-{
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    if (!ctx || X509_STORE_CTX_init(ctx, a->client_cas, leaf, chain) != 1) {
-        X509_STORE_CTX_free(ctx);
-        ERR_clear_error();
-        return "cannot set up certificate verification";
-    }
-    X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
-    X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx),
-                               (time_t)(clk_wall_ms(a->clock) / 1000));
-    const char *why = NULL;
-    if (X509_verify_cert(ctx) != 1)
-        why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
-    X509_STORE_CTX_free(ctx);
-    ERR_clear_error();
-    return why;
-}
-
 int authn_client_cert(const authn *a, X509 *leaf, STACK_OF(X509) * chain, authn_user **out)
 {
     *out = NULL;
-    if (!leaf || !a->client_cas)
+    if (!leaf || !a->client_cas.store)
         return -ENOENT;
-    const char *why = authn_verify_chain(a, leaf, chain);
+    const char *why = ca_bundle_verify(&a->client_cas, a->clock, leaf, chain);
     if (why) {
         log_v(2, "client certificate rejected: %s", why);
         return -EACCES;
@@ -446,7 +384,7 @@ int authn_client_cert(const authn *a, X509 *leaf, STACK_OF(X509) * chain, authn_
 
 /* Finds "Bearer <token>" in an Authorization value like k8s' bearertoken authenticator:
  * trimmed, split on single spaces, token = second piece. Returns the token span or NULL. */
-static const char *authn_bearer_token(const char *h, size_t *len)
+const char *authn_bearer_token(const char *h, size_t *len)
 {
     while (isspace((unsigned char)*h))
         h++;
@@ -558,37 +496,63 @@ void authn_conn_clear(authn_conn *c)
     memset(c, 0, sizeof *c);
 }
 
-/* Verifies the connection's certificate once and remembers the outcome in conn. */
+/* Verifies the connection's certificate once, as a front proxy's and as a client's, and
+   remembers the outcome in conn. */
 static void eval_conn_cert(const authn *a, const authn_request *req, authn_conn *conn)
 {
+    authn_conn_clear(conn);
+    conn->evaluated_by = a->serial;
     conn->cert_state = 1;
     X509 *peer = req->ssl ? SSL_get1_peer_certificate(req->ssl) : req->peer_cert;
     if (!peer)
         return;
     STACK_OF(X509) *chain = req->ssl ? SSL_get_peer_cert_chain(req->ssl) : req->peer_chain;
+    int proxy = a->front_proxy ? front_proxy_check_cert(a->front_proxy, a->clock, peer, chain) : 0;
+    conn->proxy_state = proxy == 1 ? 1 : proxy == -EACCES ? 2 : 0;
     int rc = authn_client_cert(a, peer, chain, &conn->cert_user);
     if (rc == 0) {
         conn->cert_state = 2;
-        cert_window(peer, chain, &conn->not_before, &conn->not_after);
     } else if (rc == -EACCES) {
         conn->cert_state = 3;
     }
+    if (rc == 0 || conn->proxy_state == 1)
+        cert_window(peer, chain, &conn->not_before, &conn->not_after);
     if (req->ssl)
         X509_free(peer);
+}
+
+/* Whether the connection's certificate is within its validity period now. */
+static bool conn_cert_current(const authn *a, const authn_conn *conn)
+{
+    int64_t now = clk_wall_ms(a->clock) / 1000;
+    return now >= conn->not_before && now <= conn->not_after;
+}
+
+/* The front-proxy step: 0 (*out), -ENOENT (not a proxy, or no user header) or -EACCES (a
+   proxy certificate whose CN is not allowed, that expired, or a head that was not recorded). */
+static int conn_front_proxy(const authn *a, const authn_request *req, authn_user **out)
+{
+    authn_conn *conn = req->conn;
+    if (conn->proxy_state == 0)
+        return -ENOENT;
+    if (conn->proxy_state == 2 || !conn_cert_current(a, conn))
+        return -EACCES;
+    if (!req->head) {
+        log_kv(LOG_WARN, "front-proxy request without a recorded head: refused", NULL);
+        return -EACCES;
+    }
+    return front_proxy_user(a->front_proxy, req->head, out);
 }
 
 /* The client-certificate step through the connection's memory: 0, -ENOENT or -EACCES. */
 static int conn_cert(const authn *a, const authn_request *req, authn_user **out)
 {
     authn_conn *conn = req->conn;
-    if (conn->cert_state == 0)
-        eval_conn_cert(a, req, conn);
     if (conn->cert_state == 1)
         return -ENOENT;
     if (conn->cert_state == 3)
         return -EACCES;
-    int64_t now = clk_wall_ms(a->clock) / 1000;
-    if (now < conn->not_before || now > conn->not_after) {
+    if (!conn_cert_current(a, conn)) {
         if (log_verbosity() >= 2)
             log_kv(LOG_INFO, "client certificate outside its validity period", "user",
                    conn->cert_user->name, NULL);
@@ -598,6 +562,8 @@ static int conn_cert(const authn *a, const authn_request *req, authn_user **out)
     return 0;
 }
 
+static int authn_chain(const authn *a, const authn_request *req, authn_user **out);
+
 int authn_authenticate(const authn *a, const authn_request *req, authn_user **out)
 {
     *out = NULL;
@@ -605,9 +571,24 @@ int authn_authenticate(const authn *a, const authn_request *req, authn_user **ou
         *out = authn_anonymous();
         return 0;
     }
-    /* Front-proxy (requestheader) authentication goes here, before client certificates. */
-    int cert = req->conn ? conn_cert(a, req, out)
-                         : authn_client_cert(a, req->peer_cert, req->peer_chain, out);
+    authn_conn one_shot = {0}; /* a request without a connection's memory */
+    authn_request r = *req;
+    if (!r.conn)
+        r.conn = &one_shot;
+    if (r.conn->evaluated_by != a->serial || r.conn->cert_state == 0)
+        eval_conn_cert(a, &r, r.conn); /* first request, or a reloaded authn */
+    int rc = authn_chain(a, &r, out);
+    authn_conn_clear(&one_shot);
+    return rc;
+}
+
+/* The chain of authn_authenticate, on a connection whose certificate was evaluated. */
+static int authn_chain(const authn *a, const authn_request *req, authn_user **out)
+{
+    int proxy = conn_front_proxy(a, req, out);
+    if (proxy == 0)
+        return 0;
+    int cert = conn_cert(a, req, out);
     if (cert == 0)
         return 0;
     int bearer = authn_bearer(a, req->authorization, out);
@@ -618,7 +599,7 @@ int authn_authenticate(const authn *a, const authn_request *req, authn_user **ou
         return 0;
     /* An error from any authenticator with no success is a 401, not anonymous (k8s'
      * union.NewFailOnError in front of the anonymous authenticator). */
-    if (cert == -EACCES || bearer == -EACCES || protocol == -EACCES)
+    if (proxy == -EACCES || cert == -EACCES || bearer == -EACCES || protocol == -EACCES)
         return -EACCES;
     *out = authn_anonymous();
     return 0;
@@ -632,11 +613,41 @@ static int authn_accept_any_chain(int preverify_ok, X509_STORE_CTX *ctx)
     return 1; /* authn_client_cert() verifies after the handshake */
 }
 
+/* The same, and records the request heads of this connection for the front proxy: called
+   during the handshake, before any request byte is read. */
+static int authn_accept_and_record(int preverify_ok, X509_STORE_CTX *ctx)
+{
+    (void)preverify_ok;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+    if (ssl && headrec_attach(ssl) != 0)
+        log_kv(LOG_WARN, "cannot record request heads: front-proxy requests will be refused", NULL);
+    return 1;
+}
+
+/* The subjects of the client CAs and the front proxy's CAs, in that order. NULL on error. */
+static STACK_OF(X509_NAME) * advertised_names(const authn *a)
+{
+    STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
+    const ca_bundle *bundles[2] = {&a->client_cas,
+                                   a->front_proxy ? front_proxy_cas(a->front_proxy) : NULL};
+    for (int b = 0; names && b < 2; b++)
+        for (int i = 0; bundles[b] && i < sk_X509_NAME_num(bundles[b]->names); i++) {
+            X509_NAME *n = X509_NAME_dup(sk_X509_NAME_value(bundles[b]->names, i));
+            if (!n || !sk_X509_NAME_push(names, n)) {
+                X509_NAME_free(n);
+                sk_X509_NAME_pop_free(names, X509_NAME_free);
+                names = NULL;
+            }
+        }
+    return names;
+}
+
 int authn_configure_ssl_ctx(const authn *a, SSL_CTX *ctx)
 {
-    if (!a->client_ca_names)
+    bool any_ca = a->client_cas.store || a->front_proxy;
+    if (!any_ca && !a->delegated)
         return 0;
-    STACK_OF(X509_NAME) *names = SSL_dup_CA_list(a->client_ca_names);
+    STACK_OF(X509_NAME) *names = advertised_names(a);
     if (!names) {
         ERR_clear_error();
         log_kv(LOG_ERROR, "cannot copy the client CA list", NULL);
@@ -649,6 +660,14 @@ int authn_configure_ssl_ctx(const authn *a, SSL_CTX *ctx)
         log_kv(LOG_ERROR, "cannot set the TLS session id context", NULL);
         return -EIO;
     }
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, authn_accept_any_chain);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER,
+                       a->delegated ? authn_accept_and_record : authn_accept_any_chain);
+    if (a->delegated) {
+        /* A resumed session skips the verify callback, so its heads would not be recorded:
+           every connection does a full handshake (kube-apiserver keeps its connections). */
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+        SSL_CTX_set_num_tickets(ctx, 0);
+    }
     return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * authn.h - who is making a request: client certificates and static bearer tokens
+ * authn.h - who is making a request: front proxy, client certificates and static bearer tokens
  * (docs/api.md §1 and §9.2), with anonymous as the fallback.
  *
  * An authn is built once from authn_options and is read-only afterwards: every function taking a
@@ -7,13 +7,14 @@
  * build a new authn and swap the pointer; freeing the old one is the swapper's business once no
  * request uses it.
  *
- * The order of §9.2 is kept by authn_authenticate(): [front-proxy, later] -> client certificate
- * -> bearer token -> anonymous. Front-proxy (requestheader) authentication will be one more
- * option set, one more authn_* function, and one more step at the head of authn_authenticate().
+ * The order of §9.2 is kept by authn_authenticate(): front proxy -> client certificate ->
+ * bearer token -> anonymous. Tokens that only kube-apiserver knows (TokenReview) are looked up
+ * by the caller, off the service thread (docs/api.md §9.5).
  */
 #ifndef FOO_APISERVER_AUTHN_H
 #define FOO_APISERVER_AUTHN_H
 
+#include "apiserver/transport/headrec.h"
 #include "common/apierr.h"
 #include "common/clock.h"
 
@@ -31,10 +32,38 @@
 #define AUTHN_GROUP_UNAUTHENTICATED "system:unauthenticated"
 #define AUTHN_USER_ANONYMOUS        "system:anonymous"
 
+/* A list of header names or prefixes (kube's --requestheader-*-headers flags). */
+typedef struct authn_names {
+    const char *const *names;
+    int n;
+} authn_names;
+
+/*
+ * Front-proxy (request-header) authentication, kube's --requestheader-* flags or the
+ * extension-apiserver-authentication ConfigMap (docs/api.md §9.5). Strings borrowed during
+ * authn_new only. Header names match in any case. Empty lists take kube's defaults:
+ * X-Remote-User, X-Remote-Group, X-Remote-Extra-; no uid header.
+ */
+typedef struct authn_front_proxy_options {
+    const char *ca_file;       /* the front proxy's CA bundle (PEM file) ... */
+    const char *ca_pem;        /* ... or the bundle itself; both NULL = no front proxy */
+    authn_names allowed_names; /* CNs allowed for the proxy's certificate; empty = any */
+    authn_names username_headers;
+    authn_names group_headers;
+    authn_names extra_prefixes;
+    authn_names uid_headers;
+} authn_front_proxy_options;
+
 typedef struct authn_options {
     /* PEM bundle of the CAs that sign client certificates (may hold several); NULL = client
      * certificates are not used for authentication. */
     const char *client_ca_file;
+    const char *client_ca_pem; /* the bundle itself, when client_ca_file is NULL */
+    authn_front_proxy_options front_proxy;
+    /* Ask every TLS client for a certificate and record the request heads of those that send
+       one (headrec.h), even before a CA is configured: a delegated server whose CAs arrive (or
+       change) later through the ConfigMap. */
+    bool delegated;
     /* kube-apiserver's --token-auth-file CSV: token,user,uid[,"group1,group2"]; NULL = none. */
     const char *token_auth_file;
     /* Time source for certificate validity; NULL = clk_system(). Not owned. */
@@ -121,8 +150,10 @@ authn_user *authn_anonymous(void);
  * authn_conn_clear() frees. Owned by the connection (one thread).
  */
 typedef struct authn_conn {
-    int cert_state; /* 0 = not evaluated, 1 = none, 2 = valid, 3 = invalid */
+    uint64_t evaluated_by; /* serial of the authn the fields below come from; another = redo */
+    int cert_state;        /* 0 = not evaluated, 1 = none, 2 = valid, 3 = invalid */
     authn_user *cert_user;
+    int proxy_state; /* front proxy: 0 = not a proxy certificate, 1 = proxy, 2 = CN not allowed */
     int64_t not_before, not_after; /* seconds since the epoch: every certificate sent valid */
 } authn_conn;
 
@@ -136,6 +167,9 @@ typedef struct authn_request {
     STACK_OF(X509) * peer_chain; /* with the certificates the peer sent */
     authn_conn *conn;            /* the connection's memory; NULL = verify every time */
     const char *authorization;   /* the Authorization header */
+    /* The request's head as sent (headrec.h), for the front proxy's X-Remote-* lines; NULL =
+       not recorded (then a front-proxy certificate cannot authenticate: 401). */
+    const headrec_head *head;
     /* A bearer token that came as a WebSocket subprotocol (websocket.h), decoded: bytes
        [0, protocol_token_len), may hold NUL bytes; NULL = none. protocol_token_invalid: such a
        subprotocol was offered but cannot be a token (bad base64url, not UTF-8, two of them). */
@@ -155,14 +189,22 @@ int authn_protocol_token(const authn *a, const authn_request *req, authn_user **
 
 /*
  * THE authentication chain of the server (docs/api.md §9.2), the one the transport calls for
- * every request: [front-proxy, later] -> client certificate -> bearer token (Authorization
- * header, then WebSocket subprotocol) -> anonymous.
+ * every request: front proxy (a certificate of the request-header CA with an allowed CN: the
+ * X-Remote-* lines of req->head are the identity) -> client certificate -> bearer token
+ * (Authorization header, then WebSocket subprotocol; the token file) -> anonymous.
+ * A bearer token the token file does not know is left to the caller when authn_bearer_token()
+ * finds one (delegated mode: TokenReview): the chain then ends in anonymous, not -EACCES, when
+ * no token file is configured.
  * Returns 0 with *out (the first authenticator that succeeds, else the anonymous user; caller
  * frees), or -EACCES (*out NULL) when no authenticator succeeded and at least one rejected a
  * credential (a certificate that does not verify or is outside its validity period at the
  * authn's clock, an unknown token): the caller answers 401. Thread-safe for distinct conns.
  */
 int authn_authenticate(const authn *a, const authn_request *req, authn_user **out);
+
+/* The token of an Authorization value "Bearer <token>" (kube's bearer authenticator rules):
+   a pointer into authorization and its length, or NULL when there is none. */
+const char *authn_bearer_token(const char *authorization, size_t *len);
 
 /* Whether u is the anonymous user (system:anonymous). */
 bool authn_user_is_anonymous(const authn_user *u);
@@ -178,9 +220,12 @@ void authn_user_free(authn_user *u);
  * Configures a server SSL_CTX to ask for (not require) a client certificate: SSL_VERIFY_PEER
  * without FAIL_IF_NO_PEER_CERT, a verify callback that accepts any chain (so an unknown CA does
  * not abort the handshake; authn_client_cert() decides later), and the subject names of the
- * client CA bundle as the advertised CA list (Go clients send a certificate only when its issuer
- * is listed). Without a client CA file, no certificate is requested. Call before the context is
- * used for connections; the CA list is copied into ctx. Returns 0 or -EIO (logged).
+ * client CA bundle and of the front proxy's CA bundle as the advertised CA list (Go clients send
+ * a certificate only when its issuer is listed, or when the list is empty). Without any CA, no
+ * certificate is requested, unless the authn is delegated. A delegated authn also has the
+ * request heads of every client that sends a certificate recorded (headrec.h). Call before
+ * the context is used for connections, or again on the service thread to install a reloaded
+ * authn; the CA list is copied into ctx. Returns 0 or -EIO (logged).
  */
 int authn_configure_ssl_ctx(const authn *a, SSL_CTX *ctx);
 

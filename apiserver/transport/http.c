@@ -15,6 +15,7 @@
  */
 #include "apiserver/transport/http.h"
 #include "apiserver/transport/chunked.h"
+#include "apiserver/transport/headrec.h"
 #include "apiserver/transport/offload.h"
 #include "apiserver/transport/websocket.h"
 #include "common/alloc.h"
@@ -24,6 +25,7 @@
 
 #include <libwebsockets.h>
 #include <openssl/asn1.h>
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 #include <errno.h>
 #include <poll.h>
@@ -138,10 +140,13 @@ typedef struct as_conn {
 /* The transport: one per listener. Service thread only, except where a field says otherwise. */
 struct as_http {
     as_http_options opt;
-    struct lws_context *lws;  /* guarded by done_mu against as_http_stop for other threads */
-    as_offload *offload;      /* the compute thread of write requests (offload.h) */
-    authn_user anonymous;     /* the identity of a request without credentials */
-    atomic_bool wake_pending; /* a lws_cancel_service() has not been serviced yet */
+    struct lws_context *lws;       /* guarded by done_mu against as_http_stop for other threads */
+    as_offload *offload;           /* the compute thread of write requests (offload.h) */
+    authn_user anonymous;          /* the identity of a request without credentials */
+    atomic_bool wake_pending;      /* a lws_cancel_service() has not been serviced yet */
+    SSL_CTX *ssl_ctx;              /* the listener's TLS context (its client CA list changes) */
+    authn *owned_auth;             /* opt.auth when it came from as_http_set_auth, else NULL */
+    _Atomic(authn *) pending_auth; /* as_http_set_auth's, not installed yet; any thread */
 
     /* Requests whose work completed elsewhere, waiting to be resumed on the service thread.
        Guarded by done_mu; filled by any thread, drained by the service thread. */
@@ -422,6 +427,25 @@ void as_post_completion(as_http *http, as_req *req)
     pthread_mutex_unlock(&http->done_mu);
 }
 
+void as_http_set_auth(as_http *http, authn *a)
+{
+    authn_free(atomic_exchange(&http->pending_auth, a)); /* one never installed: unused */
+    as_wake_watchers(http);
+}
+
+/* Service thread: installs the chain as_http_set_auth left, if any. */
+static void install_auth(as_http *http)
+{
+    authn *a = atomic_exchange(&http->pending_auth, NULL);
+    if (!a)
+        return;
+    if (http->ssl_ctx && authn_configure_ssl_ctx(a, http->ssl_ctx) != 0)
+        log_kv(LOG_ERROR, "the reloaded client CAs are not advertised to new connections", NULL);
+    authn_free(http->owned_auth);
+    http->owned_auth = a;
+    http->opt.auth = a;
+}
+
 void as_wake_watchers(as_http *http)
 {
     pthread_mutex_lock(&http->done_mu);
@@ -469,6 +493,10 @@ static void req_free(as_req *req)
     free(req->if_none_match);
     sbuf_free(&req->body);
     authn_user_free(req->owned_user);
+    if (req->bearer_token) {
+        OPENSSL_cleanse(req->bearer_token, req->bearer_token_len);
+        free(req->bearer_token);
+    }
     sbuf_free(&req->headers);
     as_clear_warnings(req);
     sbuf_free(&req->out);
@@ -687,10 +715,58 @@ static as_req *req_new(as_conn *c, const char *path)
 /* Sets req->user through the one authentication chain (authn.h). A rejected credential leaves
    the request anonymous with credentials_rejected set: the handler decides (a 401, but for the
    health checks). */
+/*
+ * The head the client sent for req, as recorded from the TLS stream (headrec.h), when its
+ * connection records heads (a client certificate was sent to a delegated server); NULL
+ * otherwise, or when it is not the head lws parsed (logged: the connection is out of step).
+ */
+static headrec_head *recorded_head(as_conn *c, as_req *req)
+{
+    SSL *ssl = lws_get_ssl(c->wsi);
+    if (!ssl || !headrec_attached(ssl))
+        return NULL;
+    headrec_head *h = headrec_take(ssl);
+    char user[1024];
+    int n = lws_hdr_custom_copy(c->wsi, user, sizeof user, "x-remote-user:", 14);
+    if (!headrec_matches(h, req->method_name, "x-remote-user", n >= 0 ? user : NULL)) {
+        log_kv(LOG_WARN, "recorded request head does not match the request", "path", req->path,
+               NULL);
+        headrec_head_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void as_req_set_user(as_req *req, authn_user *u)
+{
+    authn_user_free(req->owned_user);
+    req->owned_user = u;
+    req->user = u;
+}
+
+/* Delegated: keeps the bearer token of an anonymous request for the handler's TokenReview. */
+static void keep_token_for_review(as_req *req, const authn_request *ar)
+{
+    size_t len = 0;
+    const char *tok = ar->authorization ? authn_bearer_token(ar->authorization, &len) : NULL;
+    if (!tok && ar->protocol_token && !ar->protocol_token_invalid) {
+        tok = ar->protocol_token;
+        len = ar->protocol_token_len;
+    }
+    if (!tok)
+        return;
+    req->bearer_token = xmalloc(len + 1);
+    memcpy(req->bearer_token, tok, len);
+    req->bearer_token[len] = '\0';
+    req->bearer_token_len = len;
+}
+
 static void authenticate(as_conn *c, as_req *req, const ws_offer *offer)
 {
     char *authz = header_dup(c->wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
-    authn_request ar = {.ssl = lws_get_ssl(c->wsi), .conn = &c->auth, .authorization = authz};
+    SSL *ssl = lws_get_ssl(c->wsi);
+    headrec_head *head = recorded_head(c, req);
+    authn_request ar = {.ssl = ssl, .conn = &c->auth, .authorization = authz, .head = head};
     if (offer) {
         ar.protocol_token = offer->token;
         ar.protocol_token_len = offer->token_len;
@@ -700,10 +776,19 @@ static void authenticate(as_conn *c, as_req *req, const ws_offer *offer)
     if (authn_authenticate(c->http->opt.auth, &ar, &u) == 0) {
         req->owned_user = u; /* lives as long as req: a compute job may read it after a hang-up */
         req->user = u;
+        if (c->http->opt.delegated && authn_user_is_anonymous(u))
+            keep_token_for_review(req, &ar);
     } else {
         req->user = &c->http->anonymous;
         req->credentials_rejected = true;
+        /* kube's union of authenticators: an error counts only if nobody succeeds, and the
+           TokenReview has not spoken yet. */
+        if (c->http->opt.delegated)
+            keep_token_for_review(req, &ar);
     }
+    headrec_head_free(head);
+    if (authz)
+        OPENSSL_cleanse(authz, strlen(authz));
     free(authz);
 }
 
@@ -1688,11 +1773,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             return 1;
         }
         SSL_CTX_set_options(ctx, TLS_OPTIONS);
+        http->ssl_ctx = ctx;
         return http->opt.auth && authn_configure_ssl_ctx(http->opt.auth, ctx) != 0;
     }
     if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
         as_http *http = lws_context_user(lws_get_context(wsi));
         atomic_store(&http->wake_pending, false); /* first: see wake_locked */
+        install_auth(http);
         /* Events first, then the answers to the writes that made them: a client that reads
            its own write's answer can count on its watch having the event already. */
         wake_watchers(http);
@@ -2003,6 +2090,8 @@ void as_http_free(as_http *http)
         req_free(req);
     }
     pthread_mutex_destroy(&http->done_mu);
+    authn_free(atomic_exchange(&http->pending_auth, NULL));
+    authn_free(http->owned_auth);
     free(http->protocols);
     free(http);
 }

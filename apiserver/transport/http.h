@@ -92,11 +92,18 @@ struct as_req {
                                   and refuses anything else with a 400 (docs/api.md §6.1) */
     bool credentials_rejected; /* a credential was presented and refused (user is anonymous);
                                   the handler decides (a 401 but for the health checks) */
-    bool at_head;              /* the handler is called at the complete head, before any body
-                                  is read (as_handler_fn): it answers only what the head alone
-                                  decides (a 401 ...) and may set limit_exempt */
-    bool limit_exempt;         /* exempt from the caps on requests in flight (limits.h): the
-                                  handler sets it at the head for the health checks */
+    /* Delegated (as_http_options.delegated): a bearer token the authentication chain did not
+       know (user is anonymous; credentials_rejected when another credential failed), for the
+       handler to review (TokenReview). bytes [0, len), may hold NUL bytes; a secret, wiped
+       when the request is freed. NULL = none. */
+    char *bearer_token;
+    size_t bearer_token_len;
+    bool authorized;   /* private to the handler: set once it authorized the request */
+    bool at_head;      /* the handler is called at the complete head, before any body
+                          is read (as_handler_fn): it answers only what the head alone
+                          decides (a 401 ...) and may set limit_exempt */
+    bool limit_exempt; /* exempt from the caps on requests in flight (limits.h): the
+                          handler sets it at the head for the health checks */
 
     /* response being built */
     int status;
@@ -132,6 +139,10 @@ struct as_req {
     bool admitted_exempt;   /* ... as exempt */
     size_t body_reserved;   /* bytes of the body budget it holds */
 };
+
+/* Makes u (ownership taken) the request's user, replacing the one authentication gave it (a
+   user that a TokenReview named). Only the thread handling req. */
+void as_req_set_user(as_req *req, authn_user *u);
 
 /* Query parameter value, or NULL when absent. A parameter given more than once has one value
    (as_query_parse refuses differing repeats), so which occurrence is read does not matter. */
@@ -239,7 +250,9 @@ typedef struct as_http_options {
     const char *bind_address; /* NULL, "" or "0.0.0.0" = every address */
     const char *cert_file;    /* serving certificate and key (PEM) */
     const char *key_file;
-    const authn *auth; /* the authentication chain; NULL = everybody is anonymous; borrowed */
+    const authn *auth; /* the authentication chain; NULL = everybody is anonymous; borrowed
+                          (a replacement given to as_http_set_auth is owned by the transport) */
+    bool delegated;    /* tokens the chain does not know go to the handler (req->bearer_token) */
     clk_t *clock;      /* certificate validity, request durations; borrowed */
     as_handler_fn handle;
     as_done_fn done; /* NULL: nothing is reported */
@@ -255,6 +268,14 @@ typedef struct as_http_options {
  * transport's life. Call the rest from one thread (the service thread).
  */
 int as_http_start(const as_http_options *opt, as_http **out, api_error *err);
+/*
+ * Replaces the authentication chain (a reloaded CA bundle, docs/api.md §9.5): a takes effect on
+ * the service thread before the next request is authenticated (connections re-evaluate their
+ * certificates), and the TLS context advertises its CAs to new handshakes. Takes ownership of
+ * a; the chain it replaces is freed unless it was opt.auth (the caller's). Thread-safe.
+ */
+void as_http_set_auth(as_http *http, authn *a);
+
 /* One turn of the service loop (sleeps until something happens). */
 void as_http_service(as_http *http);
 /* One turn of the service loop that returns after at most about ms milliseconds. */

@@ -632,3 +632,192 @@ Test(authn, tls_handshake_without_a_client_cert_completes)
     SSL_CTX_free(cctx);
     authn_free(a);
 }
+
+/* ---- front proxy (request-header authentication) over TLS ---- */
+
+/* A delegated authn whose front-proxy CA is data's CA (so data's admin certificate is a proxy
+   certificate) and whose client CA is other's; allowed: the CN the proxy must have (NULL: any). */
+static authn *new_front_proxy_authn(const char *allowed)
+{
+    char *proxy_ca = pki_path(data, PKI_CA_CERT), *client_ca = pki_path(other, PKI_CA_CERT);
+    const char *names[] = {allowed};
+    authn_options o = {.client_ca_file = client_ca, .delegated = true};
+    o.front_proxy.ca_file = proxy_ca;
+    o.front_proxy.allowed_names = (authn_names){names, allowed ? 1 : 0};
+    api_error err = API_ERROR_INIT;
+    authn *a = authn_new(&o, &err);
+    cr_assert_not_null(a, "authn_new: %s", err.message ? err.message : "");
+    free(proxy_ca);
+    free(client_ca);
+    return a;
+}
+
+/* The client writes text; the server reads all of it (so its recorder sees it). */
+static void send_and_read(SSL *c, SSL *s, const char *text)
+{
+    size_t len = strlen(text);
+    cr_assert_eq(SSL_write(c, text, (int)len), (int)len);
+    char buf[4096];
+    size_t got = 0;
+    while (got < len) {
+        int n = SSL_read(s, buf, sizeof buf);
+        cr_assert(n > 0, "server read failed");
+        got += (size_t)n;
+    }
+}
+
+static authn_user *authenticate_head(const authn *a, SSL *s, authn_conn *conn,
+                                     const headrec_head *head, int want_rc)
+{
+    authn_request r = {.ssl = s, .conn = conn, .head = head};
+    authn_user *u = NULL;
+    cr_assert_eq(authn_authenticate(a, &r, &u), want_rc);
+    return u;
+}
+
+static const char *extra_value(const authn_user *u, const char *key, int i)
+{
+    for (int k = 0; k < u->nextra; k++)
+        if (strcmp(u->extra[k].key, key) == 0 && i < u->extra[k].nvalues)
+            return u->extra[k].values[i];
+    return NULL;
+}
+
+Test(authn, front_proxy_headers_name_the_user_with_every_group_line_and_extra)
+{
+    authn *a = new_front_proxy_authn("admin");
+    SSL_CTX *sctx = server_ctx(a), *cctx = client_ctx(data);
+    SSL *s, *c;
+    handshake(sctx, cctx, &s, &c);
+    cr_assert(headrec_attached(s), "the verify callback attached a recorder");
+    /* Two pipelined requests, the first with a body that looks like a head. */
+    send_and_read(c, s,
+                  "POST /apis/demo.example.com/v1beta1/foos HTTP/1.1\r\nHost: x\r\n"
+                  "X-Remote-User: alice\r\nX-Remote-Group: a\r\nx-remote-group: b\r\n"
+                  "X-Remote-Extra-Acme.com%2Fproject: p1\r\nX-Remote-Extra-Scopes: s1\r\n"
+                  "X-Remote-Extra-scopes: s2\r\nContent-Length: 24\r\n\r\n"
+                  "GET / HTTP/1.1\r\nX: y\r\n\r\n"
+                  "GET /apis HTTP/1.1\r\nX-Remote-User: bob\r\n\r\n");
+    headrec_head *h1 = headrec_take(s), *h2 = headrec_take(s);
+    cr_assert(h1 && h2, "two heads recorded");
+    cr_assert_null(headrec_take(s), "the body was not taken for a head");
+    cr_assert(headrec_matches(h1, "POST", "x-remote-user", "alice"));
+    authn_conn conn = {0};
+    authn_user *u = authenticate_head(a, s, &conn, h1, 0);
+    cr_assert_str_eq(u->name, "alice");
+    cr_assert_eq(u->ngroups, 3);
+    cr_assert_str_eq(u->groups[0], "a");
+    cr_assert_str_eq(u->groups[1], "b");
+    cr_assert_str_eq(u->groups[2], "system:authenticated");
+    cr_assert_str_eq(extra_value(u, "acme.com/project", 0), "p1");
+    cr_assert_str_eq(extra_value(u, "scopes", 0), "s1");
+    cr_assert_str_eq(extra_value(u, "scopes", 1), "s2");
+    authn_user_free(u);
+    u = authenticate_head(a, s, &conn, h2, 0);
+    cr_assert_str_eq(u->name, "bob");
+    authn_user_free(u);
+    authn_conn_clear(&conn);
+    headrec_head_free(h1);
+    headrec_head_free(h2);
+    SSL_free(s);
+    SSL_free(c);
+    SSL_CTX_free(sctx);
+    SSL_CTX_free(cctx);
+    authn_free(a);
+}
+
+Test(authn, front_proxy_follows_a_chunked_body_to_the_next_head)
+{
+    authn *a = new_front_proxy_authn(NULL);
+    SSL_CTX *sctx = server_ctx(a), *cctx = client_ctx(data);
+    SSL *s, *c;
+    handshake(sctx, cctx, &s, &c);
+    send_and_read(c, s,
+                  "PUT /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nX-Remote-User: carol\r\n\r\n"
+                  "5\r\nhello\r\n0\r\n\r\n"
+                  "DELETE /y HTTP/1.1\r\nX-Remote-User: dave\r\n\r\n");
+    headrec_head *h1 = headrec_take(s), *h2 = headrec_take(s);
+    cr_assert(headrec_matches(h1, "PUT", "x-remote-user", "carol"));
+    cr_assert(headrec_matches(h2, "DELETE", "x-remote-user", "dave"));
+    headrec_head_free(h1);
+    headrec_head_free(h2);
+    SSL_free(s);
+    SSL_free(c);
+    SSL_CTX_free(sctx);
+    SSL_CTX_free(cctx);
+    authn_free(a);
+}
+
+Test(authn, front_proxy_certificate_with_a_cn_not_allowed_is_refused)
+{
+    authn *a = new_front_proxy_authn("front-proxy-client");
+    SSL_CTX *sctx = server_ctx(a), *cctx = client_ctx(data);
+    SSL *s, *c;
+    handshake(sctx, cctx, &s, &c);
+    send_and_read(c, s, "GET /apis HTTP/1.1\r\nX-Remote-User: alice\r\n\r\n");
+    headrec_head *h = headrec_take(s);
+    authn_conn conn = {0};
+    /* Not allowed as a proxy, and not signed by the client CA: 401, never anonymous. */
+    cr_assert_null(authenticate_head(a, s, &conn, h, -EACCES));
+    authn_conn_clear(&conn);
+    headrec_head_free(h);
+    SSL_free(s);
+    SSL_free(c);
+    SSL_CTX_free(sctx);
+    SSL_CTX_free(cctx);
+    authn_free(a);
+}
+
+Test(authn, remote_user_headers_without_a_proxy_certificate_are_ignored)
+{
+    authn *a = new_front_proxy_authn(NULL);
+    SSL_CTX *sctx = server_ctx(a), *cctx = SSL_CTX_new(TLS_client_method());
+    SSL *s, *c;
+    handshake(sctx, cctx, &s, &c);
+    cr_assert(!headrec_attached(s), "no certificate, nothing recorded");
+    headrec_head *spoofed = NULL;
+    const char *head = "GET /apis HTTP/1.1\r\nX-Remote-User: alice\r\nX-Remote-Group: "
+                       "system:masters\r\n\r\n";
+    cr_assert_eq(headrec_parse(head, strlen(head), &spoofed), 0);
+    authn_conn conn = {0};
+    authn_user *u = authenticate_head(a, s, &conn, spoofed, 0);
+    cr_assert(authn_user_is_anonymous(u), "spoofed headers name nobody");
+    authn_user_free(u);
+    authn_conn_clear(&conn);
+    headrec_head_free(spoofed);
+    SSL_free(s);
+    SSL_free(c);
+    SSL_CTX_free(sctx);
+    SSL_CTX_free(cctx);
+    authn_free(a);
+}
+
+Test(authn, client_ca_and_front_proxy_ca_are_both_advertised)
+{
+    authn *a = new_front_proxy_authn(NULL);
+    SSL_CTX *sctx = server_ctx(a), *cctx = client_ctx(data);
+    SSL *s, *c;
+    handshake(sctx, cctx, &s, &c);
+    cr_assert_eq(sk_X509_NAME_num(SSL_get_client_CA_list(c)), 2);
+    SSL_free(s);
+    SSL_free(c);
+    SSL_CTX_free(sctx);
+    SSL_CTX_free(cctx);
+    authn_free(a);
+}
+
+Test(authn, malformed_heads_do_not_parse)
+{
+    static const char *const bad[] = {
+        "GET / HTTP/1.1\r\nNoColon\r\n\r\n",
+        "GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
+        "GET / HTTP/1.1\r\nA: x\ry\r\n\r\n",
+        "GET / HTTP/1.1\nA: x\n\n",
+        "\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        headrec_head *h = NULL;
+        cr_assert_eq(headrec_parse(bad[i], strlen(bad[i]), &h), -EINVAL, "case %zu", i);
+        cr_assert_null(h);
+    }
+}
