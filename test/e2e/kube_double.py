@@ -1,9 +1,9 @@
 """A test double of kube-apiserver's delegation side, for foo-apiserver without --standalone.
 
 This is NOT kube-apiserver: it is a small stand-in that answers exactly what a delegated
-extension API server asks of kube-apiserver (docs/design.md and api-contract.md §9.2, §9.3
-describe the contract), so the end-to-end tests can drive foo-apiserver's delegated
-authentication and authorization on loopback:
+extension API server asks of kube-apiserver (docs/api.md §9 describes our side of it), so the
+end-to-end tests can drive foo-apiserver's delegated authentication and authorization on
+loopback:
 
 - KubeDouble: HTTPS on 127.0.0.1 (random port) with its own CA, requiring a bearer token of its
   own on every call (401 otherwise), serving
@@ -499,7 +499,7 @@ class KubeDouble:
     # ---- the ConfigMap
 
     def default_configmap_data(self, allowed_names=(PROXY_GOOD,)):
-        """What kube-apiserver publishes (§9.2): the CA bundles and JSON-array strings."""
+        """What kube-apiserver publishes: the CA bundles, and JSON-array strings for the rest."""
         return {
             "client-ca-file": self.client_ca.pem(),
             "requestheader-client-ca-file": self.front_proxy_ca.pem(),

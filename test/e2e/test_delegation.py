@@ -1,5 +1,5 @@
-"""Delegated authentication and authorization (issue 9; api-contract §9.2, §9.3, checklist items
-55, 66-70, 72): foo-apiserver without --standalone, with kube_double.KubeDouble standing in for
+"""Delegated authentication and authorization (issue 9; docs/api.md §9 and the checklist items
+55, 66-72 of its §11): foo-apiserver without --standalone, with kube_double.KubeDouble standing in for
 kube-apiserver (TokenReview, SubjectAccessReview, the extension-apiserver-authentication
 ConfigMap) and kube_double.FrontProxy for the aggregator's proxy.
 
@@ -713,7 +713,7 @@ def _put_body(srv, path, change):
 
 def _sar_cases():
     """(label, method, path, body(srv) or None, expected attributes) for every verb and
-    subresource (item 70, api-contract §9.3); "x" exists, "y" is created and deleted."""
+    subresource (item 70; kube's request info, docs/api.md §9); "x" exists, "y" is created and deleted."""
     ra = resource_attributes
 
     def na(path):
