@@ -3,8 +3,9 @@
  * (tokenreview.h).
  *
  * The cache maps SHA-256(token) to a tr_answer: the user, or NULL for a rejected token. The
- * request body is built by hand into one buffer sized up front, so that the token exists in
- * exactly one copy of ours, which is wiped before it is freed.
+ * request body is built by hand into one buffer sized up front, so that no reallocation leaves a
+ * stray copy of the token: each copy we make (that body, a NUL-terminated copy, the answer that
+ * echoes it) is wiped before it is freed.
  */
 #include "apiserver/transport/tokenreview.h"
 #include "apiserver/transport/ttl_cache.h"
