@@ -33,7 +33,7 @@ typedef struct as_options {
     int shutdown_grace_s;           /* how long SIGTERM waits for in-flight work */
     as_limits_config limits;        /* --max-requests-inflight, --max-mutating-requests-inflight,
                                        --max-watches, --max-connections, --request-timeout */
-    /* Delegated authentication and authorization (without --standalone; docs/api.md §9.5),
+    /* Delegated authentication and authorization (without --standalone; docs/api.md §9.7),
        kube's flags and meanings. Lists are comma-separated. */
     const char *authentication_kubeconfig; /* TokenReviews and the ConfigMap; NULL = in-cluster */
     const char *authorization_kubeconfig;  /* SubjectAccessReviews; NULL = in-cluster */

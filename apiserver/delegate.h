@@ -1,5 +1,5 @@
 /*
- * delegate.h - wiring of a delegated server (without --standalone; docs/api.md §9.5): the
+ * delegate.h - wiring of a delegated server (without --standalone; docs/api.md §9.7): the
  * clients that reach kube-apiserver, the authentication chain built from the flags and the
  * kube-system/extension-apiserver-authentication ConfigMap (rebuilt whenever it changes), and
  * delegated authorization (rest/authorize.h). Private to apiserver/.

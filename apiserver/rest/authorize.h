@@ -1,7 +1,7 @@
 /*
  * authorize.h - authorization of a delegated server (not --standalone): kube-apiserver decides,
  * through TokenReview for bearer tokens it issued and SubjectAccessReview for every request
- * (docs/api.md §9.5).
+ * (docs/api.md §9.7).
  *
  * Order, as k8s.io/apiserver's delegating authorizer: a non-resource path of
  * --authorization-always-allow-paths (exact, or a prefix when the entry ends in '*') passes;

@@ -1,7 +1,7 @@
 /*
  * reqinfo.h - what a request asks for, in authorization's terms: kube's RequestInfo (resource or
  * not; verb, group, version, resource, subresource, name, namespace; or the path), from which the
- * SubjectAccessReview of a delegated server is built (docs/api.md §9.5).
+ * SubjectAccessReview of a delegated server is built (docs/api.md §9.7).
  *
  * The rules are kube-apiserver's, so that RBAC written for kube means the same here:
  *   - /api/V/... and /apis/G/V/... with at least a resource are resource requests; anything else

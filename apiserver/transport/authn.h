@@ -9,7 +9,7 @@
  *
  * The order of §9.2 is kept by authn_authenticate(): front proxy -> client certificate ->
  * bearer token -> anonymous. Tokens that only kube-apiserver knows (TokenReview) are looked up
- * by the caller, off the service thread (docs/api.md §9.5).
+ * by the caller, off the service thread (docs/api.md §9.7).
  */
 #ifndef FOO_APISERVER_AUTHN_H
 #define FOO_APISERVER_AUTHN_H
@@ -40,7 +40,7 @@ typedef struct authn_names {
 
 /*
  * Front-proxy (request-header) authentication, kube's --requestheader-* flags or the
- * extension-apiserver-authentication ConfigMap (docs/api.md §9.5). Strings borrowed during
+ * extension-apiserver-authentication ConfigMap (docs/api.md §9.7). Strings borrowed during
  * authn_new only. Header names match in any case. Empty lists take kube's defaults:
  * X-Remote-User, X-Remote-Group, X-Remote-Extra-; no uid header.
  */

@@ -1,6 +1,6 @@
 /*
  * front_proxy.h - front-proxy (request-header) authentication, one step of authn's chain
- * (authn.h, docs/api.md §9.5): kube-apiserver forwards a request with its proxy client
+ * (authn.h, docs/api.md §9.7): kube-apiserver forwards a request with its proxy client
  * certificate and names the user in X-Remote-* header lines.
  *
  * Rules (k8s.io/apiserver's x509 request-header verifier and requestheader authenticator):

@@ -196,7 +196,7 @@ static void give_up(headrec *r, const char *why)
         headrec_head_free(r->queue[(r->first + i) % HEADREC_MAX_QUEUED]);
     r->count = 0;
     r->state = HR_BROKEN;
-    log_kv(LOG_DEBUG, "request-head recorder stopped", "reason", why, NULL);
+    log_v(2, "request-head recorder stopped: %s", why);
 }
 
 #define BODY_CHUNKED (-2)
@@ -260,6 +260,8 @@ static void complete_head(headrec *r)
 
 static void append(headrec *r, const char *data, size_t n)
 {
+    if (n == 0)
+        return;
     if (r->len + n > r->cap) {
         r->cap = r->len + n > 2 * r->cap ? r->len + n : 2 * r->cap;
         r->buf = xrealloc(r->buf, r->cap);

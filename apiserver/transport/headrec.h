@@ -1,12 +1,12 @@
 /*
  * headrec.h - the request heads of a TLS connection exactly as the client sent them, line by
- * line, for the front-proxy authenticator (authn.h, docs/api.md §9.5).
+ * line, for the front-proxy authenticator (authn.h, docs/api.md §9.7).
  *
  * Why this exists: libwebsockets 4.1.6 parses every head itself and offers one accessor for
  * headers it does not know, lws_hdr_custom_copy(), which returns only the FIRST line of a
  * repeated header and cannot list header names. kube-apiserver's front proxy sends one
  * X-Remote-Group line per group and one X-Remote-Extra-<key> header per extra value, so neither
- * can be read through lws (docs/platform.md §6).
+ * can be read through lws (docs/platform.md §10).
  *
  * How: the server's SSL_read is interposed (headrec.c defines SSL_read, which the dynamic
  * linker resolves before libssl's for libwebsockets) and, on connections that were attached a

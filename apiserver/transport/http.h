@@ -269,7 +269,7 @@ typedef struct as_http_options {
  */
 int as_http_start(const as_http_options *opt, as_http **out, api_error *err);
 /*
- * Replaces the authentication chain (a reloaded CA bundle, docs/api.md §9.5): a takes effect on
+ * Replaces the authentication chain (a reloaded CA bundle, docs/api.md §9.7): a takes effect on
  * the service thread before the next request is authenticated (connections re-evaluate their
  * certificates), and the TLS context advertises its CAs to new handshakes. Takes ownership of
  * a; the chain it replaces is freed unless it was opt.auth (the caller's). Thread-safe.

@@ -1,7 +1,7 @@
 /*
  * workers.h - a small pool of threads for blocking calls that must not run on the service
  * thread or the compute thread: the TokenReviews and SubjectAccessReviews of a delegated server
- * (docs/api.md §9.5). Jobs run in the order they were queued, on whichever thread is free.
+ * (docs/api.md §9.7). Jobs run in the order they were queued, on whichever thread is free.
  */
 #ifndef FOO_APISERVER_WORKERS_H
 #define FOO_APISERVER_WORKERS_H
