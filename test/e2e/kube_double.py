@@ -76,6 +76,7 @@ PROXY_EVIL = "evil-proxy"  # signed by the same front-proxy CA, but not an allow
 
 AUTHENTICATED = "system:authenticated"
 DEFAULT_DENY_REASON = "no RBAC policy matched"
+KUBE_AUDIENCE = "https://kubernetes.default.svc.cluster.local"  # kube-apiserver's default
 BOOKMARK_INTERVAL_S = 5.0
 
 # Headers a proxy must not forward (RFC 9110 §7.6.1) plus the ones it sets itself.
@@ -239,9 +240,10 @@ class Policy:
 
     def authorize(self, spec):
         """(allowed, reason) for a SubjectAccessReview spec."""
-        for rule in self.rules:
+        for i, rule in enumerate(self.rules):
             if _subject_matches(rule, spec) and _attributes_match(rule, spec):
-                return True, ""
+                # kube's RBAC names what allowed it; the server must not show it anywhere
+                return True, f"allowed by rule {i} of the kube double's policy"
         return False, self.deny_reason
 
 
@@ -714,9 +716,9 @@ class _DoubleHandler(_Handler):
         user = self.double.policy.user_for_token(spec.get("token", ""))
         status = {"user": {}}  # kube: "authenticated" omitted (omitempty) when false
         if user is not None:
-            status = {"authenticated": True, "user": user}
-            if spec.get("audiences"):
-                status["audiences"] = list(spec["audiences"])
+            # kube answers the audiences the token is good for: the asked ones, else its own
+            status = {"authenticated": True, "user": user,
+                      "audiences": list(spec.get("audiences") or [KUBE_AUDIENCE])}
         self.send_json(201, {"kind": "TokenReview", "apiVersion": "authentication.k8s.io/v1",
                              "metadata": {"creationTimestamp": None}, "spec": spec,
                              "status": status})

@@ -265,6 +265,7 @@ def test_double_answers_token_reviews_from_its_policy(double):
     assert tr["kind"] == "TokenReview" and tr["status"]["authenticated"] is True, tr
     assert tr["status"]["user"] == {"username": "alice", "uid": "alice-uid",
                                     "groups": ALICE_GROUPS, "extra": ALICE_EXTRA}
+    assert tr["status"]["audiences"] == ["https://kubernetes.default.svc.cluster.local"]
     code, tr = _double_call(double, "POST", TOKENREVIEWS_PATH, _token_review("nobody"))
     assert code == 201, tr
     assert tr["status"] == {"user": {}}, tr  # kube leaves out "authenticated": false
@@ -293,12 +294,13 @@ def test_double_answers_subject_access_reviews_from_its_policy(double):
                                         "resource": "foos"}}
     status_get = {"resourceAttributes": {"verb": "get", "group": GROUP, "resource": "foos",
                                          "subresource": "status", "name": "x"}}
-    assert sar("alice", ALICE_GROUPS, **list_foos) == {"allowed": True}
-    assert sar("alice", ALICE_GROUPS, **status_get) == {"allowed": True}
+    assert sar("alice", ALICE_GROUPS, **list_foos) == {
+        "allowed": True, "reason": "allowed by rule 0 of the kube double's policy"}
+    assert sar("alice", ALICE_GROUPS, **status_get)["allowed"] is True
     assert sar("bob", ["system:authenticated"], **list_foos) == {"allowed": False,
                                                                  "reason": DENY}
     apis = {"nonResourceAttributes": {"path": "/apis/demo.example.com", "verb": "get"}}
-    assert sar("bob", ["system:authenticated"], **apis) == {"allowed": True}
+    assert sar("bob", ["system:authenticated"], **apis)["allowed"] is True
     metrics = {"nonResourceAttributes": {"path": "/metrics", "verb": "get"}}
     assert sar("bob", ["system:authenticated"], **metrics)["allowed"] is False
     healthz = {"nonResourceAttributes": {"path": "/healthz", "verb": "get"}}
