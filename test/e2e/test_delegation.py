@@ -1065,6 +1065,30 @@ def test_kubectl_through_the_front_proxy(dserver, proxy, double, tmp_path):
     assert 'User "bob" cannot list resource "foos"' in cp.stderr, cp.stderr
 
 
+def _through(proxy, double, path, token=ALICE):
+    ctx = ssl.create_default_context(cafile=str(double.ca.crt))
+    conn = http.client.HTTPSConnection("127.0.0.1", int(proxy.url.rsplit(":", 1)[1]),
+                                       context=ctx, timeout=REQUEST_TIMEOUT_S)
+    try:
+        return send(conn, "GET", path, headers={"Authorization": f"Bearer {token}"})
+    finally:
+        conn.close()
+
+
+def test_front_proxy_without_an_allowed_certificate(dserver, proxy, double):
+    """The same proxy with the evil CN is refused; with no certificate its X-Remote-* headers
+    are ignored and the request is anonymous."""
+    proxy.identity = "evil"
+    assert_unauthorized(_through(proxy, double, FOOS))
+    proxy.identity = None
+    double.reset()
+    assert_forbidden(_through(proxy, double, FOOS),
+                     forbidden_message("system:anonymous", "list", "foos") + f": {DENY}")
+    assert subject(only_sar(double)) == ("system:anonymous", ["system:unauthenticated"], {})
+    proxy.identity = "good"
+    assert _through(proxy, double, FOOS).status == 200
+
+
 def test_python_client_through_the_front_proxy(dserver, proxy, double, tmp_path):
     from kubernetes import config, dynamic, watch
 
