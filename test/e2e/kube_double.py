@@ -79,7 +79,7 @@ DEFAULT_DENY_REASON = "no RBAC policy matched"
 KUBE_AUDIENCE = "https://kubernetes.default.svc.cluster.local"  # kube-apiserver's default
 BOOKMARK_INTERVAL_S = 5.0
 
-# Headers a proxy must not forward (RFC 9110 §7.6.1) plus the ones it sets itself.
+# Headers a proxy must not forward (RFC 9110 §7.6.1 and the proxy-* ones).
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer",
               "transfer-encoding", "upgrade", "proxy-authorization", "proxy-authenticate"}
 
@@ -284,7 +284,7 @@ def _in(value, allowed):
 # HTTP plumbing shared by the double and the proxy
 
 
-class _TlsServer(http.server.ThreadingHTTPServer):
+class TlsServer(http.server.ThreadingHTTPServer):
     """A threading HTTP server doing the TLS handshake in each connection's thread (a slow
     client cannot block accept), remembering open connections so stop() can cut them."""
 
@@ -324,21 +324,23 @@ class _TlsServer(http.server.ThreadingHTTPServer):
                 pass
 
 
-def _start_server(server):
+def start_server(server):
+    """Serves server (a TlsServer) on a daemon thread; returns the thread for stop_server."""
     t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                          daemon=True)
     t.start()
     return t
 
 
-def _stop_server(server, thread):
+def stop_server(server, thread):
+    """Stops accepting, closes the listener and cuts the connections still open."""
     server.shutdown()
     server.server_close()
     server.cut_connections()
     thread.join(timeout=5)
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class Handler(http.server.BaseHTTPRequestHandler):
     """HTTP/1.1 keep-alive handler with JSON and chunked-stream helpers."""
 
     protocol_version = "HTTP/1.1"
@@ -451,10 +453,10 @@ class KubeDouble:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         serving = self.pki.serving(self.ca, "double")
         ctx.load_cert_chain(str(serving.crt), str(serving.key))
-        self._server = _TlsServer(_DoubleHandler, ctx, self)
+        self._server = TlsServer(_DoubleHandler, ctx, self)
         self.url = f"https://127.0.0.1:{self._server.server_address[1]}"
         self._write_kubeconfig()
-        self._thread = _start_server(self._server)
+        self._thread = start_server(self._server)
         return self
 
     def stop(self):
@@ -463,7 +465,7 @@ class KubeDouble:
             self._stopping = True
             self._cond.notify_all()
         if self._server is not None:
-            _stop_server(self._server, self._thread)
+            stop_server(self._server, self._thread)
             self._server = None
 
     def _write_kubeconfig(self):
@@ -641,7 +643,7 @@ def _classify(method, path, query):
     return OTHER
 
 
-class _DoubleHandler(_Handler):
+class _DoubleHandler(Handler):
     """Serves one connection of the double."""
 
     @property
@@ -863,9 +865,9 @@ class FrontProxy:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         serving = self.double.serving_cert("front-proxy")
         ctx.load_cert_chain(str(serving.crt), str(serving.key))
-        self._server = _TlsServer(_ProxyHandler, ctx, self)
+        self._server = TlsServer(_ProxyHandler, ctx, self)
         self.url = f"https://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = _start_server(self._server)
+        self._thread = start_server(self._server)
         return self
 
     def stop(self):
@@ -879,7 +881,7 @@ class FrontProxy:
                     conn.sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
-        _stop_server(self._server, self._thread)
+        stop_server(self._server, self._thread)
         self._server = None
 
     def client_cert(self):
@@ -920,7 +922,7 @@ def remote_headers(user):
     return lines
 
 
-class _ProxyHandler(_Handler):
+class _ProxyHandler(Handler):
     """Forwards one client connection's requests (see FrontProxy)."""
 
     def do_GET(self):

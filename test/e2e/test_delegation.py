@@ -1,6 +1,6 @@
 """Delegated authentication and authorization (issue 9; docs/api.md §9 and the checklist items
-55, 66-72 of its §11): foo-apiserver without --standalone, with kube_double.KubeDouble standing in for
-kube-apiserver (TokenReview, SubjectAccessReview, the extension-apiserver-authentication
+55, 66-72 of its §11): foo-apiserver without --standalone, with kube_double.KubeDouble standing
+in for kube-apiserver (TokenReview, SubjectAccessReview, the extension-apiserver-authentication
 ConfigMap) and kube_double.FrontProxy for the aggregator's proxy.
 
 The first tests check the double itself, without foo-apiserver. Every other test starts its own
@@ -27,8 +27,8 @@ from conftest import (API_VERSION, BASE, FOOS, GROUP, KUBECTL_DISPATCHER, REQUES
                       SAMPLE, VERSION, Response, Server, foo_manifest, ok, send, wait_until)
 from kube_double import (CONFIGMAP_GET, CONFIGMAP_LIST, CONFIGMAP_NAME, CONFIGMAP_WATCH,
                          CONFIGMAPS_PATH, SAR, SARS_PATH, TOKENREVIEW, TOKENREVIEWS_PATH,
-                         FrontProxy, KubeDouble, _Handler, _start_server, _stop_server,
-                         _TlsServer)
+                         FrontProxy, KubeDouble, Handler, start_server, stop_server,
+                         TlsServer)
 
 ALICE = "alice-token"  # may do anything
 BOB = "bob-token"  # discovery only
@@ -68,7 +68,7 @@ CHANGE_TIMEOUT_S = 30.0  # a ConfigMap change or an expired cache entry must sho
 
 
 def forbidden_message(user, verb, resource, name=""):
-    """kube-apiserver's 403 message for a resource request (AS responsewriters/errors.go)."""
+    """kube-apiserver's 403 message for a resource request (docs/api.md §9.6)."""
     who = f'foos.{GROUP} "{name}"' if name else f"foos.{GROUP}"
     return (f'{who} is forbidden: User "{user}" cannot {verb} resource "{resource}" in API '
             f'group "{GROUP}" at the cluster scope')
@@ -396,7 +396,7 @@ def test_double_fails_and_stalls_on_request(double):
     t.join()
 
 
-class _EchoHandler(_Handler):
+class _EchoHandler(Handler):
     """Answers each request with what it received: headers (as lines) and the client
     certificate's subject; GET /stream answers three chunks."""
 
@@ -429,8 +429,8 @@ def test_front_proxy_forwards_identity_headers_and_streams(double):
     ctx.load_cert_chain(str(serving.crt), str(serving.key))
     ctx.verify_mode = ssl.CERT_OPTIONAL
     ctx.load_verify_locations(str(double.front_proxy_ca.crt))
-    echo = _TlsServer(_EchoHandler, ctx, None)
-    thread = _start_server(echo)
+    echo = TlsServer(_EchoHandler, ctx, None)
+    thread = start_server(echo)
     proxy = FrontProxy(double, f"https://127.0.0.1:{echo.server_address[1]}").start()
     try:
         pctx = ssl.create_default_context(cafile=str(double.ca.crt))
@@ -465,7 +465,7 @@ def test_front_proxy_forwards_identity_headers_and_streams(double):
         conn.close()
     finally:
         proxy.stop()
-        _stop_server(echo, thread)
+        stop_server(echo, thread)
 
 
 # --------------------------------------------------------------------------------------------
@@ -730,7 +730,8 @@ def _put_body(srv, path, change):
 
 def _sar_cases():
     """(label, method, path, body(srv) or None, expected attributes) for every verb and
-    subresource (item 70; kube's request info, docs/api.md §9); "x" exists, "y" is created and deleted."""
+    subresource (item 70; kube's request info, docs/api.md §9.6); "x" exists, "y" is created
+    and deleted."""
     ra = resource_attributes
 
     def na(path):
