@@ -91,12 +91,17 @@ typedef struct as_metrics_sources {
     int inflight_mutating;
     uint64_t rejected;    /* the transport's 429s (as_http_rejected) */
     int64_t start_time_s; /* when the server started, on its (injectable) clock */
+    /* Delegated mode: the reviews made and answered from the caches (authorize.h); NULL
+       standalone (the families are left out). */
+    const struct as_delegation_stats *delegation;
 } as_metrics_sources;
 
 /*
  * Appends every family, each with HELP and TYPE lines: the request families, the in-flight and
  * rejection counts of src, the watch families, apiserver_storage_objects (objects of each kind,
- * all namespaces), and the process_* families read from /proc/self. Service thread.
+ * all namespaces), the delegated reviews (foo_apiserver_token_reviews_total,
+ * foo_apiserver_access_reviews_total, each with _cache_hits_total beside it) when
+ * src->delegation is set, and the process_* families read from /proc/self. Service thread.
  */
 void as_metrics_render(as_metrics *m, const as_metrics_sources *src, sbuf *out);
 

@@ -1114,3 +1114,27 @@ def test_python_client_through_the_front_proxy(dserver, proxy, double, tmp_path)
     assert seen is not None and seen["type"] == "MODIFIED", seen
     assert seen["raw_object"]["spec"]["replicas"] == 3
     assert {subject(s)[0] for s in double.sars()} == {"alice"}
+
+
+def _metric(srv, name):
+    r = srv.request("GET", "/metrics")  # the admin: system:masters, no review
+    assert r.status == 200, r
+    for line in r.body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not on /metrics")
+
+
+@pytest.mark.server_args("--authentication-token-webhook-cache-ttl", LONG_TTL,
+                         "--authorization-webhook-cache-authorized-ttl", LONG_TTL)
+def test_metrics_count_the_reviews_and_the_cache_hits(dserver, double):
+    names = ["foo_apiserver_token_reviews_total", "foo_apiserver_token_review_cache_hits_total",
+             "foo_apiserver_access_reviews_total", "foo_apiserver_access_review_cache_hits_total"]
+    before = {n: _metric(dserver, n) for n in names}
+    double.reset()
+    for _ in range(3):
+        assert dserver.request("GET", FOOS, auth=ALICE).status == 200
+    after = {n: _metric(dserver, n) - before[n] for n in names}
+    assert after == {names[0]: len(double.token_reviews()), names[1]: 2,
+                     names[2]: len(double.sars()), names[3]: 2}, after
+    assert len(double.token_reviews()) == 1 and len(double.sars()) == 1

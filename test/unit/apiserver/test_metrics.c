@@ -5,6 +5,7 @@
  */
 #include "apiserver/resource/registry.h"
 #include "apiserver/rest/metrics.h"
+#include "apiserver/rest/authorize.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -294,5 +295,21 @@ Test(metrics, label_values_are_escaped)
     as_metrics_request_done(m, &req, 0);
     char *p = page();
     cr_expect_not_null(strstr(p, "subresource=\"/odd\\\"path\\\\\""), "%s", p);
+    free(p);
+}
+
+Test(metrics, delegated_reviews_are_counted_only_when_delegated)
+{
+    char *standalone = page();
+    cr_expect_null(strstr(standalone, "foo_apiserver_token_reviews_total"));
+    free(standalone);
+    as_delegation_stats d = {
+        .token_reviews = 3, .token_cache_hits = 7, .access_reviews = 5, .access_cache_hits = 11};
+    char *p = page_of(&(as_metrics_sources){.start_time_s = 1700000000, .delegation = &d});
+    expect_line(p, "# TYPE foo_apiserver_token_reviews_total counter");
+    expect_line(p, "foo_apiserver_token_reviews_total 3");
+    expect_line(p, "foo_apiserver_token_review_cache_hits_total 7");
+    expect_line(p, "foo_apiserver_access_reviews_total 5");
+    expect_line(p, "foo_apiserver_access_review_cache_hits_total 11");
     free(p);
 }
