@@ -574,6 +574,16 @@ static void handshake(SSL_CTX *sctx, SSL_CTX *cctx, SSL **s_out, SSL **c_out)
     *c_out = c;
 }
 
+/* Frees what a TLS test made. */
+static void end_tls(SSL *s, SSL *c, SSL_CTX *sctx, SSL_CTX *cctx, authn *a)
+{
+    SSL_free(s);
+    SSL_free(c);
+    SSL_CTX_free(sctx);
+    SSL_CTX_free(cctx);
+    authn_free(a);
+}
+
 Test(authn, tls_handshake_with_an_unknown_ca_completes_and_then_is_invalid)
 {
     authn *a = new_authn(NULL, NULL);
@@ -584,11 +594,7 @@ Test(authn, tls_handshake_with_an_unknown_ca_completes_and_then_is_invalid)
     cr_assert_not_null(peer, "the client sent its certificate");
     authn_user *u = NULL;
     cr_assert_eq(authn_client_cert(a, peer, SSL_get_peer_cert_chain(s), &u), -EACCES);
-    SSL_free(s);
-    SSL_free(c);
-    SSL_CTX_free(sctx);
-    SSL_CTX_free(cctx);
-    authn_free(a);
+    end_tls(s, c, sctx, cctx, a);
 }
 
 Test(authn, tls_handshake_advertises_the_client_ca_and_authenticates_admin)
@@ -610,11 +616,7 @@ Test(authn, tls_handshake_advertises_the_client_ca_and_authenticates_admin)
     cr_assert_str_eq(u->name, "admin");
     cr_assert(authn_user_has_group(u, "system:masters"));
     authn_user_free(u);
-    SSL_free(s);
-    SSL_free(c);
-    SSL_CTX_free(sctx);
-    SSL_CTX_free(cctx);
-    authn_free(a);
+    end_tls(s, c, sctx, cctx, a);
 }
 
 Test(authn, tls_handshake_without_a_client_cert_completes)
@@ -626,11 +628,7 @@ Test(authn, tls_handshake_without_a_client_cert_completes)
     cr_assert_null(SSL_get0_peer_certificate(s));
     authn_user *u = NULL;
     cr_assert_eq(authn_client_cert(a, NULL, NULL, &u), -ENOENT);
-    SSL_free(s);
-    SSL_free(c);
-    SSL_CTX_free(sctx);
-    SSL_CTX_free(cctx);
-    authn_free(a);
+    end_tls(s, c, sctx, cctx, a);
 }
 
 /* ---- front proxy (request-header authentication) over TLS ---- */
@@ -719,11 +717,7 @@ Test(authn, front_proxy_headers_name_the_user_with_every_group_line_and_extra)
     authn_conn_clear(&conn);
     headrec_head_free(h1);
     headrec_head_free(h2);
-    SSL_free(s);
-    SSL_free(c);
-    SSL_CTX_free(sctx);
-    SSL_CTX_free(cctx);
-    authn_free(a);
+    end_tls(s, c, sctx, cctx, a);
 }
 
 Test(authn, front_proxy_follows_a_chunked_body_to_the_next_head)
@@ -741,11 +735,7 @@ Test(authn, front_proxy_follows_a_chunked_body_to_the_next_head)
     cr_assert(headrec_matches(h2, "DELETE", "x-remote-user", "dave"));
     headrec_head_free(h1);
     headrec_head_free(h2);
-    SSL_free(s);
-    SSL_free(c);
-    SSL_CTX_free(sctx);
-    SSL_CTX_free(cctx);
-    authn_free(a);
+    end_tls(s, c, sctx, cctx, a);
 }
 
 Test(authn, front_proxy_certificate_with_a_cn_not_allowed_is_refused)
@@ -761,11 +751,7 @@ Test(authn, front_proxy_certificate_with_a_cn_not_allowed_is_refused)
     cr_assert_null(authenticate_head(a, s, &conn, h, -EACCES));
     authn_conn_clear(&conn);
     headrec_head_free(h);
-    SSL_free(s);
-    SSL_free(c);
-    SSL_CTX_free(sctx);
-    SSL_CTX_free(cctx);
-    authn_free(a);
+    end_tls(s, c, sctx, cctx, a);
 }
 
 Test(authn, remote_user_headers_without_a_proxy_certificate_are_ignored)
@@ -785,11 +771,7 @@ Test(authn, remote_user_headers_without_a_proxy_certificate_are_ignored)
     authn_user_free(u);
     authn_conn_clear(&conn);
     headrec_head_free(spoofed);
-    SSL_free(s);
-    SSL_free(c);
-    SSL_CTX_free(sctx);
-    SSL_CTX_free(cctx);
-    authn_free(a);
+    end_tls(s, c, sctx, cctx, a);
 }
 
 Test(authn, client_ca_and_front_proxy_ca_are_both_advertised)
@@ -799,11 +781,7 @@ Test(authn, client_ca_and_front_proxy_ca_are_both_advertised)
     SSL *s, *c;
     handshake(sctx, cctx, &s, &c);
     cr_assert_eq(sk_X509_NAME_num(SSL_get_client_CA_list(c)), 2);
-    SSL_free(s);
-    SSL_free(c);
-    SSL_CTX_free(sctx);
-    SSL_CTX_free(cctx);
-    authn_free(a);
+    end_tls(s, c, sctx, cctx, a);
 }
 
 Test(authn, malformed_heads_do_not_parse)
