@@ -1138,3 +1138,45 @@ def test_metrics_count_the_reviews_and_the_cache_hits(dserver, double):
     assert after == {names[0]: len(double.token_reviews()), names[1]: 2,
                      names[2]: len(double.sars()), names[3]: 2}, after
     assert len(double.token_reviews()) == 1 and len(double.sars()) == 1
+
+
+def test_front_proxy_requests_on_one_connection_keep_their_own_identity(dserver, double):
+    """kube-apiserver keeps its connections: heads of several users, with bodies between them,
+    travel on one TLS connection, and each request is judged by its own X-Remote-* lines."""
+    double.reset()
+    ctx = ssl.create_default_context(cafile=str(dserver.ca_file()))
+    ctx.load_cert_chain(str(double.proxy_good.crt), str(double.proxy_good.key))
+    conn = http.client.HTTPSConnection("127.0.0.1", dserver.port, context=ctx,
+                                       timeout=REQUEST_TIMEOUT_S)
+    foo = {"apiVersion": "demo.example.com/v1beta1", "kind": "Foo",
+           "metadata": {"name": "keepalive"}, "spec": {"replicas": 1}}
+    # (user, method, path, body, the answer the policy gives: alice may, bob may not)
+    users = [("alice", "GET", FOOS, None, 200), ("bob", "POST", FOOS, foo, 403),
+             ("alice", "POST", FOOS, foo, 201), ("bob", "GET", f"{FOOS}/keepalive", None, 403)]
+    try:
+        for user, method, path, body, want in users:
+            data = json.dumps(body).encode() if body else None
+            conn.putrequest(method, path)
+            conn.putheader("X-Remote-User", user)
+            conn.putheader("X-Remote-Group", f"{user}-group")
+            if data:
+                conn.putheader("Content-Type", "application/json")
+                conn.putheader("Content-Length", str(len(data)))
+            conn.endheaders(data)
+            resp = conn.getresponse()
+            resp.read()
+            assert resp.status == want, (user, method, resp.status)
+    finally:
+        conn.close()
+    assert [subject(s)[:2] for s in double.sars()] == [
+        (u, [f"{u}-group", "system:authenticated"]) for u, _, _, _, _ in users]
+
+
+def test_front_proxy_with_hundreds_of_groups(dserver, double):
+    """The long and the repeated: 400 group lines all reach the SAR, in order."""
+    double.reset()
+    groups = [f"group-{i:03d}" for i in range(400)]
+    headers = [("X-Remote-User", "alice")] + [("X-Remote-Group", g) for g in groups]
+    r = request_with(dserver, "GET", FOOS, cert=double.proxy_good, headers=headers)
+    assert r.status == 200, r
+    assert subject(only_sar(double))[1] == groups + ["system:authenticated"]
