@@ -142,6 +142,11 @@ void kc_sleep(kc_client *c, uint64_t ms)
         c->opt.sleep(c->opt.sleep_ctx, ms);
 }
 
+void kc_client_sleep(kc_client *c, uint64_t ms)
+{
+    kc_sleep(c, ms);
+}
+
 void kc_throttle(kc_client *c)
 {
     uint64_t ms = kc_bucket_reserve_ms(&c->bucket);

@@ -96,6 +96,10 @@ kc_client *kc_client_new(const kc_config *cfg, const kc_client_options *opt, api
 /* Closes every pooled connection. No call may be in flight. NULL is a no-op. */
 void kc_client_free(kc_client *c);
 
+/* Waits ms milliseconds with the client's sleep function (kc_client_options.sleep: tests inject
+   one that does not wait), for callers that retry with their own backoff. Thread-safe. */
+void kc_client_sleep(kc_client *c, uint64_t ms);
+
 /* Counters since kc_client_new, for tests and metrics. */
 typedef struct kc_client_stats {
     uint64_t requests;     /* HTTP exchanges attempted (retries and watches included) */

@@ -6,6 +6,7 @@
  * attributes always give the same bytes: the cache key is the SHA-256 of the spec.
  */
 #include "apiserver/transport/sar.h"
+#include "apiserver/transport/webhook.h"
 #include "apiserver/transport/ttl_cache.h"
 #include "common/alloc.h"
 #include "common/json.h"
@@ -209,11 +210,10 @@ static int parse_status(const kc_response *resp, az_decision *out, api_error *er
 /* POSTs the review and reads its decision. Returns 0, -EIO or -EPROTO (err set). */
 static int call_review(az_authorizer *a, const sbuf *review, az_decision *out, api_error *err)
 {
-    atomic_fetch_add(&a->calls, 1);
     kc_response resp = {0};
     api_error call_err = API_ERROR_INIT;
-    int rc = kc_request(a->client, "POST", SAR_PATH, "application/json", review->data, review->len,
-                        &resp, &call_err);
+    int rc =
+        webhook_post(a->client, SAR_PATH, review->data, review->len, &a->calls, &resp, &call_err);
     if (rc != 0) {
         rc = apierr_local(err, -EIO, "SubjectAccessReview failed (HTTP %d): %s", call_err.code,
                           call_err.message ? call_err.message : "no message");

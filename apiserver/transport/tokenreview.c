@@ -8,6 +8,7 @@
  * echoes it) is wiped before it is freed.
  */
 #include "apiserver/transport/tokenreview.h"
+#include "apiserver/transport/webhook.h"
 #include "apiserver/transport/ttl_cache.h"
 #include "common/alloc.h"
 #include "common/json.h"
@@ -138,10 +139,8 @@ static int post_review(tr_webhook *w, const char *token, kc_response *resp, api_
 {
     sbuf body;
     review_body(token, &body);
-    atomic_fetch_add(&w->calls, 1);
     api_error call_err = API_ERROR_INIT;
-    int rc = kc_request(w->client, "POST", TR_PATH, "application/json", body.data, body.len, resp,
-                        &call_err);
+    int rc = webhook_post(w->client, TR_PATH, body.data, body.len, &w->calls, resp, &call_err);
     wipe_body(&body);
     if (rc != 0) {
         apierr_local(err, -EIO, "TokenReview failed (HTTP %d): %s", call_err.code,

@@ -433,6 +433,7 @@ class KubeDouble:
         self._cond = threading.Condition()  # guards everything below; notified on any change
         self._calls = []
         self._failing = set()
+        self._fail_next = {}  # kind -> how many more calls fail (fail_next)
         self._stalled = set()
         self._stopping = False
         self._watch_epoch = 0  # end_watches() bumps it: streams of an older epoch end
@@ -588,6 +589,13 @@ class KubeDouble:
         with self._cond:
             (self._failing.add if on else self._failing.discard)(kind)
 
+    def fail_next(self, kind, n):
+        """The next n calls of kind get 500 InternalError, then calls are answered again (a
+        kube-apiserver that restarts)."""
+        assert kind in KINDS, kind
+        with self._cond:
+            self._fail_next[kind] = n
+
     def stall(self, kind, on=True):
         """While on, calls of kind are held without an answer; off (or stop()) lets them go on."""
         assert kind in KINDS, kind
@@ -625,6 +633,9 @@ class KubeDouble:
 
     def _is_failing(self, kind):
         with self._cond:
+            if self._fail_next.get(kind, 0) > 0:
+                self._fail_next[kind] -= 1
+                return True
             return kind in self._failing
 
 

@@ -1180,3 +1180,14 @@ def test_front_proxy_with_hundreds_of_groups(dserver, double):
     r = request_with(dserver, "GET", FOOS, cert=double.proxy_good, headers=headers)
     assert r.status == 200, r
     assert subject(only_sar(double))[1] == groups + ["system:authenticated"]
+
+
+def test_reviews_are_retried_as_kube_retries_its_webhooks(dserver, double):
+    """A kube-apiserver that answers 500 twice (restarting) costs the client a wait, not an
+    error: the TokenReview and the SubjectAccessReview are each tried again with backoff."""
+    double.reset()
+    double.fail_next(TOKENREVIEW, 2)
+    double.fail_next(SAR, 2)
+    assert dserver.request("GET", FOOS, auth=ALICE).status == 200
+    assert double.token_reviews() == [ALICE] * 3
+    assert len(double.sars()) == 3

@@ -27,6 +27,12 @@ static kc_client *client;
 static clk_t *clk;
 static authn_user *alice;
 
+/* The client's sleep: no waiting in tests (the retries' backoff). */
+static void no_wait(void *ctx, uint64_t ms)
+{
+    (void)ctx, (void)ms;
+}
+
 static void setup(void)
 {
     alloc_install_cjson_hooks();
@@ -39,6 +45,7 @@ static void setup(void)
     clk = clk_fake_new(0);
     kc_client_options o = kc_client_defaults();
     o.max_retries = 0;
+    o.sleep = no_wait;
     client = kc_client_new(cfg, &o, NULL);
     cr_assert_not_null(client);
     alice = authn_user_new("alice", "u-1");
@@ -226,6 +233,19 @@ Test(sar, extra_order_does_not_change_the_key)
     az_decision_clear(&d);
     az_free(a);
     authn_user_free(same);
+}
+
+Test(sar, a_timeout_is_retried_and_a_refusal_is_not)
+{
+    stub_push_status(&stub, 504, "Timeout", "the server was too slow", NULL);
+    az_authorizer *a = az_new(client, 10000, 10000, clk, 0);
+    az_attributes at = list_foos(alice);
+    az_decision d;
+    cr_assert_eq(az_authorize(a, &at, &d, NULL), 0, "the second attempt answers");
+    cr_expect(d.allowed);
+    az_decision_clear(&d);
+    cr_expect_eq(calls(a), 2);
+    az_free(a);
 }
 
 Test(sar, a_failed_call_is_an_error_and_not_cached)

@@ -4,6 +4,7 @@
  * of successes and rejections on a fake clock, and failures that are not cached.
  */
 #include "apiserver/transport/tokenreview.h"
+#include "apiserver/transport/webhook.h"
 #include "test/unit/client/http_stub.h"
 
 #include "client/config.h"
@@ -30,6 +31,15 @@ static kc_config *cfg;
 static kc_client *client;
 static clk_t *clk;
 
+static uint64_t waited_ms; /* what the client was asked to wait, in all */
+
+/* The client's sleep: counts instead of waiting (the retries' backoff). */
+static void no_wait(void *ctx, uint64_t ms)
+{
+    (void)ctx;
+    waited_ms += ms;
+}
+
 static void setup(void)
 {
     alloc_install_cjson_hooks();
@@ -42,6 +52,8 @@ static void setup(void)
     clk = clk_fake_new(0);
     kc_client_options o = kc_client_defaults();
     o.max_retries = 0;
+    o.sleep = no_wait;
+    waited_ms = 0;
     api_error err = API_ERROR_INIT;
     client = kc_client_new(cfg, &o, &err);
     cr_assert_not_null(client, "kc_client_new: %s", err.message ? err.message : "");
@@ -176,20 +188,36 @@ Test(tokenreview, rejection_is_401_and_cached)
     tr_free(w);
 }
 
+Test(tokenreview, a_transient_failure_is_retried)
+{
+    stub_push_status(&stub, 503, "ServiceUnavailable", "restarting", NULL);
+    stub_push_status(&stub, 500, "InternalError", "etcd is down", NULL);
+    tr_webhook *w = tr_new(client, 10000, clk, 0);
+    authn_user *u = NULL;
+    cr_assert_eq(tr_authenticate(w, "tok-1", 5, &u, NULL), 0, "the third attempt succeeds");
+    authn_user_free(u);
+    cr_expect_eq(calls(w), 3);
+    cr_expect_eq(waited_ms, 500 + 750);
+    tr_free(w);
+}
+
 Test(tokenreview, a_failed_call_is_not_cached)
 {
-    stub_push_status(&stub, 500, "InternalError", "etcd is down", NULL);
+    for (int i = 0; i < WEBHOOK_ATTEMPTS; i++) /* every attempt fails */
+        stub_push_status(&stub, 500, "InternalError", "etcd is down", NULL);
     tr_webhook *w = tr_new(client, 10000, clk, 0);
     authn_user *u = NULL;
     api_error err = API_ERROR_INIT;
     cr_expect_eq(tr_authenticate(w, "tok-1", 5, &u, &err), -EIO);
+    cr_expect_eq(calls(w), WEBHOOK_ATTEMPTS, "retried as kube's webhooks retry");
+    cr_expect_eq(waited_ms, 500 + 750 + 1125 + 1687);
     cr_expect_null(u);
     cr_expect_not_null(strstr(err.message, "etcd is down"), "%s", err.message);
     apierr_clear(&err);
     cr_expect_eq(tr_lookup_cached(w, "tok-1", 5, &u), -ENOENT);
     cr_assert_eq(tr_authenticate(w, "tok-1", 5, &u, NULL), 0, "the next request asks again");
     authn_user_free(u);
-    cr_expect_eq(calls(w), 2);
+    cr_expect_eq(calls(w), WEBHOOK_ATTEMPTS + 1);
     tr_free(w);
 }
 
@@ -330,7 +358,8 @@ Test(tokenreview, concurrent_requests_share_one_review)
 Test(tokenreview, waiters_share_a_failure)
 {
     enum { N = 4 };
-    stub_push_status(&stub, 500, "InternalError", "down", NULL);
+    for (int i = 0; i < WEBHOOK_ATTEMPTS; i++)
+        stub_push_status(&stub, 500, "InternalError", "down", NULL);
     tr_webhook *w = tr_new(client, 10000, clk, 0);
     pthread_barrier_t start;
     pthread_barrier_init(&start, NULL, N);
@@ -348,7 +377,7 @@ Test(tokenreview, waiters_share_a_failure)
     }
     /* The failed review answered its waiters; those that came after it made a second call. */
     cr_expect_geq(failed, 1);
-    cr_expect_eq(calls(w), failed == N ? 1 : 2);
+    cr_expect_eq(calls(w), failed == N ? WEBHOOK_ATTEMPTS : WEBHOOK_ATTEMPTS + 1);
     pthread_barrier_destroy(&start);
     tr_free(w);
 }
