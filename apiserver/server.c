@@ -166,7 +166,10 @@ static int ensure_private_dir(const char *dir)
     if (st.st_mode & 077) {
         if (chmod(dir, 0700) != 0) {
             log_kv(LOG_ERROR, "cannot chmod the data directory", "dir", dir, "error",
-                   strerror(errno), NULL);
+                   strerror(errno), "hint",
+                   "a mount point owned by another user (a volume): point --data-dir at a "
+                   "subdirectory of it, which the server creates as its own",
+                   NULL);
             return -1;
         }
         log_kv(LOG_WARN, "data directory was accessible to other users: tightened to 0700", "dir",

@@ -9,15 +9,18 @@ verify them. The image itself is built by `make image`, outside `make test` (it 
 """
 
 import base64
+import os
+import pathlib
 import re
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 import yaml
 from kubernetes.client import ApiClient
 
-from conftest import KUBECTL_DISPATCHER, REPO, build_dir
+from conftest import KUBECTL_DISPATCHER, REPO, build_dir, free_port, wait_until
 
 MANIFESTS = REPO / "manifests"
 ETCD_OVERLAY = MANIFESTS / "overlays" / "etcd"
@@ -219,7 +222,8 @@ def test_the_sqlite_apiserver_runs_one_replica_on_its_volume_claim(base):
     claim = volumes["data"]["persistentVolumeClaim"]["claimName"]
     find(base, "PersistentVolumeClaim", claim)
     mounts = {m["name"]: m["mountPath"] for m in container(d)["volumeMounts"]}
-    assert "--data-dir=" + mounts["data"] in container(d)["args"]
+    # A subdirectory of the volume, which the server creates as its own (see the next test).
+    assert "--data-dir=" + mounts["data"] + "/data" in container(d)["args"]
 
 
 def test_the_etcd_variant_runs_replicas_on_etcd_without_a_volume_claim(etcd_variant):
@@ -519,3 +523,48 @@ def test_the_runtime_stage_installs_every_library_the_programs_load(program):
     packages = {package_of(n) for n in needed} - {"libc6"}
     missing = packages - apt_packages(dockerfile_stages()[1])
     assert not missing, f"{program} loads libraries of {missing}: add them to the runtime stage"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="needs root and setpriv to play the kubelet's part")
+def test_the_data_dir_of_the_manifest_works_on_an_fsgroup_volume(base):
+    """A volume as the kubelet mounts it with fsGroup (owned by root, group 65532, mode 2775),
+    the server running as 65532 as the Deployment says: the --data-dir of the manifest (a
+    subdirectory) starts; the mount point itself would be refused, with a hint."""
+    d = find(base, "Deployment", "foo-apiserver")
+    sc = d["spec"]["template"]["spec"]["securityContext"]
+    uid, gid = sc["runAsUser"], sc["fsGroup"]
+    mounts = {m["name"]: m["mountPath"] for m in container(d)["volumeMounts"]}
+    data_arg = next(a for a in container(d)["args"] if a.startswith("--data-dir="))
+    # Outside pytest's temp tree, which only root may enter.
+    root = pathlib.Path(tempfile.mkdtemp(prefix="foo-fsgroup-"))
+    root.chmod(0o755)
+    volume = root / "volume"
+    volume.mkdir()
+    os.chown(volume, 0, gid)
+    os.chmod(volume, 0o2775)
+    sub = data_arg[len("--data-dir="):].replace(mounts["data"], str(volume), 1)
+
+    def run(data_dir, port):
+        """Starts the server as the Deployment's user; returns its log once it serves (then it
+        is stopped) or once it exited."""
+        log = root / f"log-{port}"
+        with open(log, "w") as f:
+            p = subprocess.Popen(
+                ["setpriv", f"--reuid={uid}", f"--regid={gid}", f"--groups={gid}",
+                 str(build_dir() / "foo-apiserver"), "--standalone", "--data-dir", data_dir,
+                 "--secure-port", str(port), "--bind-address", "127.0.0.1"], stderr=f)
+        try:
+            wait_until(lambda: p.poll() is not None or '"serving"' in log.read_text(), 30,
+                       "the server to serve or exit")
+        finally:
+            p.terminate()
+            p.wait(timeout=30)
+        return log.read_text()
+
+    served = run(sub, free_port())
+    assert '"serving"' in served, served
+    assert (volume / "data" / "foo.db").exists(), "the database is in the subdirectory"
+    refused = run(str(volume), free_port())
+    shutil.rmtree(root)
+    assert "cannot chmod" in refused and '"serving"' not in refused, refused
