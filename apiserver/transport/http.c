@@ -726,9 +726,15 @@ static headrec_head *recorded_head(as_conn *c, as_req *req)
     if (!ssl || !headrec_attached(ssl))
         return NULL;
     headrec_head *h = headrec_take(ssl);
-    char user[1024];
-    int n = lws_hdr_custom_copy(c->wsi, user, sizeof user, "x-remote-user:", 14);
-    if (!headrec_matches(h, req->method_name, "x-remote-user", n >= 0 ? user : NULL)) {
+    int len = lws_hdr_custom_length(c->wsi, "x-remote-user:", 14);
+    char *user = len >= 0 ? xmalloc((size_t)len + 1) : NULL;
+    if (user && lws_hdr_custom_copy(c->wsi, user, len + 1, "x-remote-user:", 14) < 0) {
+        free(user);
+        user = NULL;
+    }
+    bool same = headrec_matches(h, req->method_name, "x-remote-user", user);
+    free(user);
+    if (!same) {
         log_kv(LOG_WARN, "recorded request head does not match the request", "path", req->path,
                NULL);
         headrec_head_free(h);

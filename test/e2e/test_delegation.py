@@ -1191,3 +1191,13 @@ def test_reviews_are_retried_as_kube_retries_its_webhooks(dserver, double):
     assert dserver.request("GET", FOOS, auth=ALICE).status == 200
     assert double.token_reviews() == [ALICE] * 3
     assert len(double.sars()) == 3
+
+
+def test_front_proxy_with_a_long_user_name(dserver, double):
+    """The long: a 4 KiB user name is read whole from the recorded head."""
+    double.reset()
+    name = "u" * 4096
+    r = request_with(dserver, "GET", FOOS, cert=double.proxy_good,
+                     headers=[("X-Remote-User", name), ("X-Remote-Group", "a")])
+    assert r.status == 403, r  # the policy knows no such user
+    assert subject(only_sar(double))[0] == name
