@@ -43,6 +43,9 @@
 #   (j) GET of one Foo and LIST of 1000 on replica B, consistent (no resourceVersion: each waits
 #       for etcd's revision) and resourceVersion=0 (the cache as it is), beside (a) and (b)
 #   (k) event latency from a write acknowledged by A to the event on B's WATCHERS watchers
+# Part 5, the client's watch transports (bench/watch_transports.sh).
+# Part 6, delegated authentication and authorization: GET with the reviews cached vs standalone
+#   (bench/delegated.sh, against test/e2e/kube_double.py).
 #
 # Load: wrk over HTTPS keep-alive. wrk cannot present client certificates, so the servers get a
 # --token-auth-file with one bearer token in group system:masters; the informers use the
@@ -583,3 +586,7 @@ ewl() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }'
 # ============================ part 5: the client's watch transports ===========================
 # http vs websocket vs client-node, 1 and 1000 watches (bench/watch_transports.sh explains).
 "$HERE/watch_transports.sh" "$BUILD" | tee -a "$OUT/results.txt"
+
+# ============================ part 6: delegated authentication and authorization ===============
+# GET with cached TokenReview and SubjectAccessReview vs standalone (bench/delegated.sh explains).
+"$HERE/delegated.sh" "$BUILD" | tee -a "$OUT/results.txt"
