@@ -51,6 +51,10 @@ int ca_bundle_load_pem(ca_bundle *b, const char *pem, size_t len, const char *wh
     bool ok = true;
     X509 *x;
     while (ok && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        /* OpenSSL fills an X509's extension caches (key ids, usages) on first use, under the
+           certificate's lock but read elsewhere without it: filled now, while one thread owns
+           the bundle, verifications from several threads only read them. */
+        X509_check_purpose(x, -1, 0);
         X509_NAME *name = X509_NAME_dup(X509_get_subject_name(x));
         ok = X509_STORE_add_cert(b->store, x) == 1 && name && sk_X509_NAME_push(b->names, name);
         if (!ok)
