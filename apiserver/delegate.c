@@ -10,6 +10,7 @@
 #include "client/rest.h"
 #include "common/alloc.h"
 #include "common/log.h"
+#include "common/strlist.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -17,43 +18,20 @@
 
 #define REVIEW_TIMEOUT_MS 10000 /* kube's webhook request timeout */
 
-/* A comma-separated flag split into a list (one allocation holds it all). */
-typedef struct flag_list {
-    const char **v;
-    int n;
-} flag_list;
-
 struct as_delegate {
     const as_options *opt;
     clk_t *clock;
     kc_config *authn_cfg, *authz_cfg;
     kc_client *authn_client, *authz_client;
-    flag_list allowed_names, username_headers, group_headers, extra_prefixes;
+    strlist allowed_names, username_headers, group_headers, extra_prefixes; /* the flags */
     ac_watcher *watcher; /* NULL: the ConfigMap is not read */
     struct as_server *srv;
     atomic_bool loaded;
 };
 
-static flag_list split_flag(const char *s)
+static authn_names names_of(strlist l)
 {
-    flag_list l = {0};
-    if (!s || !*s)
-        return l;
-    size_t len = strlen(s), slots = 1;
-    for (const char *p = s; *p; p++)
-        slots += *p == ',';
-    l.v = xmalloc(slots * sizeof(char *) + len + 1);
-    char *text = (char *)(l.v + slots), *save = NULL;
-    memcpy(text, s, len + 1);
-    for (char *t = strtok_r(text, ",", &save); t; t = strtok_r(NULL, ",", &save))
-        if (*t)
-            l.v[l.n++] = t;
-    return l;
-}
-
-static authn_names names_of(flag_list l)
-{
-    return (authn_names){.names = l.v, .n = l.n};
+    return (authn_names){.names = l.items, .n = l.n};
 }
 
 static authn_names names_of_cm(const ac_strings *s)
@@ -130,10 +108,10 @@ int as_delegate_new(const as_options *o, clk_t *clock, as_delegate **out, authn 
     as_delegate *d = xcalloc(1, sizeof *d);
     d->opt = o;
     d->clock = clock;
-    d->allowed_names = split_flag(o->requestheader_allowed_names);
-    d->username_headers = split_flag(o->requestheader_username_headers);
-    d->group_headers = split_flag(o->requestheader_group_headers);
-    d->extra_prefixes = split_flag(o->requestheader_extra_headers_prefix);
+    d->allowed_names = strlist_split(o->requestheader_allowed_names, ',');
+    d->username_headers = strlist_split(o->requestheader_username_headers, ',');
+    d->group_headers = strlist_split(o->requestheader_group_headers, ',');
+    d->extra_prefixes = strlist_split(o->requestheader_extra_headers_prefix, ',');
     if (load_config(o->authentication_kubeconfig, "--authentication-kubeconfig", &d->authn_cfg) ||
         load_config(o->authorization_kubeconfig, "--authorization-kubeconfig", &d->authz_cfg) ||
         !(d->authn_client = client_for(d->authn_cfg, clock)) ||
@@ -226,9 +204,9 @@ void as_delegate_free(as_delegate *d, struct as_server *srv)
     kc_client_free(d->authz_client);
     kc_config_free(d->authn_cfg);
     kc_config_free(d->authz_cfg);
-    free(d->allowed_names.v);
-    free(d->username_headers.v);
-    free(d->group_headers.v);
-    free(d->extra_prefixes.v);
+    strlist_free(&d->allowed_names);
+    strlist_free(&d->username_headers);
+    strlist_free(&d->group_headers);
+    strlist_free(&d->extra_prefixes);
     free(d);
 }

@@ -13,6 +13,7 @@
 #include "apiserver/resource/registry.h"
 #include "common/alloc.h"
 #include "common/log.h"
+#include "common/strlist.h"
 #include "storage/etcd.h"
 
 #include <errno.h>
@@ -214,34 +215,14 @@ static int open_sqlite(as_server *srv)
     return make_db_private(srv->sqlite_path);
 }
 
-/*
- * Splits --etcd-servers at its commas into *n URLs (empty items dropped), in one allocation:
- * free the returned array alone.
- */
-static char **split_servers(const char *list, int *n)
-{
-    size_t len = strlen(list), slots = 1;
-    for (const char *p = list; *p; p++)
-        slots += *p == ',';
-    char **urls = xmalloc(slots * sizeof *urls + len + 1);
-    char *text = (char *)(urls + slots);
-    memcpy(text, list, len + 1);
-    *n = 0;
-    char *save = NULL; /* strtok_r: two servers may start at once in one process (tests) */
-    for (char *tok = strtok_r(text, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-        urls[(*n)++] = tok;
-    return urls;
-}
-
 /* The etcd store every replica shares (docs/design.md, "Consistent reads and replicas"). */
 static int open_etcd(as_server *srv)
 {
     const as_options *o = &srv->opt;
     st_etcd_options eo = st_etcd_defaults();
-    int n = 0;
-    char **urls = split_servers(o->etcd_servers, &n);
-    eo.endpoints = (const char *const *)urls;
-    eo.n_endpoints = n;
+    strlist urls = strlist_split(o->etcd_servers, ',');
+    eo.endpoints = urls.items;
+    eo.n_endpoints = urls.n;
     eo.prefix = o->etcd_prefix;
     eo.ca_file = o->etcd_cafile;
     eo.cert_file = o->etcd_certfile;
@@ -251,7 +232,7 @@ static int open_etcd(as_server *srv)
     api_error err = API_ERROR_INIT;
     srv->store = st_etcd_open(&eo, &err); /* copies the options */
     srv->store_shared = true;
-    free(urls);
+    strlist_free(&urls);
     return srv->store ? 0 : setup_failed("cannot open the storage", &err);
 }
 

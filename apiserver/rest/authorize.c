@@ -11,6 +11,7 @@
 #include "apiserver/transport/workers.h"
 #include "common/alloc.h"
 #include "common/log.h"
+#include "common/strlist.h"
 
 #include <openssl/crypto.h>
 
@@ -24,8 +25,7 @@ struct as_delegation {
     tr_webhook *tokens;
     az_authorizer *access;
     as_workers *workers;
-    char **always_allow; /* --authorization-always-allow-paths entries */
-    int nalways_allow;
+    strlist always_allow; /* --authorization-always-allow-paths */
 };
 
 /* One request's review: what is asked, by whom, and the answer. */
@@ -43,21 +43,6 @@ typedef struct review {
 
 /* ---- life cycle ------------------------------------------------------------------------- */
 
-static void parse_always_allow(as_delegation *d, const char *list)
-{
-    char *copy = xstrdup(list ? list : ""), *save = NULL;
-    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        while (*t == ' ')
-            t++;
-        if (!*t)
-            continue;
-        d->always_allow =
-            xrealloc(d->always_allow, sizeof(char *) * (size_t)(d->nalways_allow + 1));
-        d->always_allow[d->nalways_allow++] = xstrdup(t);
-    }
-    free(copy);
-}
-
 int as_delegation_start(const as_delegation_options *o, as_delegation **out, api_error *err)
 {
     *out = NULL;
@@ -69,7 +54,7 @@ int as_delegation_start(const as_delegation_options *o, as_delegation **out, api
     }
     d->tokens = tr_new(o->authn_client, o->token_ttl_ms, o->clock, 0);
     d->access = az_new(o->authz_client, o->allowed_ttl_ms, o->denied_ttl_ms, o->clock, 0);
-    parse_always_allow(d, o->always_allow);
+    d->always_allow = strlist_split(o->always_allow, ',');
     *out = d;
     return 0;
 }
@@ -81,9 +66,7 @@ void as_delegation_stop(as_delegation *d)
     as_workers_stop(d->workers);
     tr_free(d->tokens);
     az_free(d->access);
-    for (int i = 0; i < d->nalways_allow; i++)
-        free(d->always_allow[i]);
-    free(d->always_allow);
+    strlist_free(&d->always_allow);
     free(d);
 }
 
@@ -132,8 +115,8 @@ static void review_free(review *rv)
 
 static bool path_always_allowed(const as_delegation *d, const char *path)
 {
-    for (int i = 0; i < d->nalways_allow; i++) {
-        const char *p = d->always_allow[i];
+    for (int i = 0; i < d->always_allow.n; i++) {
+        const char *p = d->always_allow.items[i];
         size_t n = strlen(p);
         if (n > 0 && p[n - 1] == '*' ? strncmp(path, p, n - 1) == 0 : strcmp(path, p) == 0)
             return true;
