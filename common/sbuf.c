@@ -1,6 +1,7 @@
 #include "common/sbuf.h"
 #include "common/alloc.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,23 @@ void sbuf_reserve(sbuf *sb, size_t extra)
         cap *= 2;
     sb->data = xrealloc(sb->data, cap);
     sb->cap = cap;
+}
+
+int sbuf_read_file(sbuf *sb, const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -errno;
+    size_t n;
+    do {
+        sbuf_reserve(sb, 4096);
+        n = fread(sb->data + sb->len, 1, sb->cap - sb->len - 1, f);
+        sb->len += n;
+        sb->data[sb->len] = '\0';
+    } while (n > 0);
+    int rc = ferror(f) ? -EIO : 0;
+    fclose(f);
+    return rc;
 }
 
 void sbuf_append(sbuf *sb, const void *p, size_t n)

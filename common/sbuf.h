@@ -39,6 +39,12 @@ void sbuf_json_string(sbuf *sb, const char *s);
  * does; callers with their own words for them check first.
  */
 void sbuf_put_double(sbuf *sb, double v);
+/*
+ * Appends the whole file at path, read straight into the buffer (no intermediate copy to wipe
+ * when it holds secrets); the buffer stays NUL-terminated, data non-NULL even for an empty file.
+ * Returns 0 or -errno (what was read before a read error stays appended).
+ */
+int sbuf_read_file(sbuf *sb, const char *path);
 /* Forgets the content, keeps the allocation. */
 void sbuf_reset(sbuf *sb);
 /* Returns the data (never NULL; "" for an empty buffer) and gives ownership to the caller. */

@@ -198,24 +198,6 @@ static void authn_sort_tokens(authn *a, const char *path)
     a->ntokens = out;
 }
 
-/* Reads the whole file into sb. Returns 0 or -errno. */
-static int authn_read_file(const char *path, sbuf *sb)
-{
-    FILE *fp = fopen(path, "re");
-    if (!fp)
-        return -errno;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
-        sbuf_append(sb, buf, n);
-    int rc = ferror(fp) ? -EIO : 0;
-    fclose(fp);
-    OPENSSL_cleanse(buf, sizeof buf);
-    sbuf_putc(sb, '\0'); /* data is a C string even when empty */
-    sb->len--;
-    return rc;
-}
-
 static bool authn_blank(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
@@ -260,7 +242,7 @@ static int authn_parse_token_line(authn *a, const char *path, int lineno, const 
 static int authn_load_tokens(authn *a, const char *path, api_error *err)
 {
     sbuf sb = SBUF_INIT;
-    int rc = authn_read_file(path, &sb);
+    int rc = sbuf_read_file(&sb, path);
     if (rc != 0) {
         authn_load_error(err, "token file %s: %s", path, strerror(-rc));
         sbuf_free(&sb);

@@ -75,30 +75,17 @@ int ca_bundle_load_pem(ca_bundle *b, const char *pem, size_t len, const char *wh
 int ca_bundle_load_file(ca_bundle *b, const char *kind, const char *path, api_error *err)
 {
     memset(b, 0, sizeof *b);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        if (err)
-            apierr_set(err, 500, "InternalError", "%s %s: %s", kind, path, strerror(e));
-        return e == ENOENT ? -ENOENT : -EIO;
-    }
     sbuf sb = SBUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        sbuf_append(&sb, chunk, n);
-    bool failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        sbuf_free(&sb);
+    int rc = sbuf_read_file(&sb, path);
+    if (rc != 0) {
         if (err)
-            apierr_set(err, 500, "InternalError", "%s %s: read error", kind, path);
-        return -EIO;
+            apierr_set(err, 500, "InternalError", "%s %s: %s", kind, path, strerror(-rc));
+        sbuf_free(&sb);
+        return rc == -ENOENT ? -ENOENT : -EIO;
     }
-    sbuf_puts(&sb, ""); /* NUL-terminated even when empty */
     char what[512];
     snprintf(what, sizeof what, "%s %s", kind, path);
-    int rc = ca_bundle_load_pem(b, sb.data, sb.len, what, err);
+    rc = ca_bundle_load_pem(b, sb.data, sb.len, what, err);
     sbuf_free(&sb);
     return rc;
 }
