@@ -318,18 +318,28 @@ static char *authn_name_entry(X509_NAME *name, int i)
     return s;
 }
 
-/* user = last CN (Go keeps the last), groups = every O in order. Returns 0, -ENOENT (no CN)
- * or -EACCES (a value that is not text). */
-static int authn_user_from_subject(X509 *leaf, authn_user *u)
+int authn_cert_common_name(X509 *cert, char **out)
 {
-    X509_NAME *name = X509_get_subject_name(leaf);
+    *out = NULL;
+    X509_NAME *name = X509_get_subject_name(cert);
     int last_cn = -1;
     for (int i = -1; (i = X509_NAME_get_index_by_NID(name, NID_commonName, i)) >= 0;)
         last_cn = i;
     if (last_cn < 0)
         return -ENOENT;
-    if (!(u->name = authn_name_entry(name, last_cn)))
+    if (!(*out = authn_name_entry(name, last_cn)))
         return -EACCES;
+    return 0;
+}
+
+/* user = last CN (Go keeps the last), groups = every O in order. Returns 0, -ENOENT (no CN)
+ * or -EACCES (a value that is not text). */
+static int authn_user_from_subject(X509 *leaf, authn_user *u)
+{
+    X509_NAME *name = X509_get_subject_name(leaf);
+    int rc = authn_cert_common_name(leaf, &u->name);
+    if (rc != 0)
+        return rc;
     if (u->name[0] == '\0')
         return -ENOENT;
     for (int i = -1; (i = X509_NAME_get_index_by_NID(name, NID_organizationName, i)) >= 0;) {

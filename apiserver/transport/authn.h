@@ -117,6 +117,13 @@ void authn_free(authn *a);
 int authn_client_cert(const authn *a, X509 *leaf, STACK_OF(X509) * chain, authn_user **out);
 
 /*
+ * The CN a client certificate names (the last one, as Go's Subject.CommonName), as UTF-8 text
+ * in *out (caller frees). Returns 0, -ENOENT (no CN) or -EACCES (a CN that is not text or holds
+ * a NUL byte); *out is NULL on failure.
+ */
+int authn_cert_common_name(X509 *cert, char **out);
+
+/*
  * Bearer-token authentication from an Authorization header value ("Bearer <token>", scheme
  * case-insensitive). Returns 0 (*out = the token's user + system:authenticated; caller
  * frees), -ENOENT (header NULL/empty, another scheme, empty token, or no token file), or

@@ -82,29 +82,14 @@ const ca_bundle *front_proxy_cas(const front_proxy *fp)
     return &fp->cas;
 }
 
-/* The last CN of the subject (Go's Subject.CommonName), or NULL. Caller frees. */
-static char *common_name(X509 *leaf)
-{
-    X509_NAME *name = X509_get_subject_name(leaf);
-    int last = -1;
-    for (int i = -1; (i = X509_NAME_get_index_by_NID(name, NID_commonName, i)) >= 0;)
-        last = i;
-    if (last < 0)
-        return NULL;
-    unsigned char *utf8 = NULL;
-    int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, last)));
-    char *cn = n >= 0 ? xstrndup((const char *)utf8, (size_t)n) : NULL;
-    OPENSSL_free(utf8);
-    return cn;
-}
-
 int front_proxy_check_cert(const front_proxy *fp, clk_t *clock, X509 *leaf, STACK_OF(X509) * chain)
 {
     if (!leaf || ca_bundle_verify(&fp->cas, clock, leaf, chain) != NULL)
         return 0;
     if (fp->allowed.n == 0)
         return 1;
-    char *cn = common_name(leaf);
+    char *cn = NULL;
+    authn_cert_common_name(leaf, &cn); /* none or not text: no allowed name matches NULL */
     bool allowed = false;
     for (int i = 0; cn && i < fp->allowed.n && !allowed; i++)
         allowed = strcmp(cn, fp->allowed.names[i]) == 0;
