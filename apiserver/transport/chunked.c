@@ -72,6 +72,11 @@ static void trailer_byte(chunked_decoder *d, char c)
 
 int chunked_feed(chunked_decoder *d, const char *in, size_t n, sbuf *out)
 {
+    return chunked_feed_used(d, in, n, out, NULL);
+}
+
+int chunked_feed_used(chunked_decoder *d, const char *in, size_t n, sbuf *out, size_t *used)
+{
     size_t i = 0;
     while (i < n && d->state != CHUNK_DONE && d->state != CHUNK_ERROR) {
         switch (d->state) {
@@ -102,5 +107,7 @@ int chunked_feed(chunked_decoder *d, const char *in, size_t n, sbuf *out)
             break;
         }
     }
+    if (used)
+        *used = i;
     return d->state == CHUNK_DONE ? 1 : d->state == CHUNK_ERROR ? -1 : 0;
 }

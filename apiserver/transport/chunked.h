@@ -43,4 +43,8 @@ void chunked_init(chunked_decoder *d);
  */
 int chunked_feed(chunked_decoder *d, const char *in, size_t n, sbuf *out);
 
+/* chunked_feed, and *used = how many bytes of in it read: on 1, where the body ended (what
+   follows is the next request's), on -1, up to and including the bad byte. */
+int chunked_feed_used(chunked_decoder *d, const char *in, size_t n, sbuf *out, size_t *used);
+
 #endif

@@ -296,22 +296,18 @@ static size_t feed_head(headrec *r, const char *data, size_t n)
     return used;
 }
 
-/* Follows a chunked body byte by byte (the decoder does not say where a body ends within a
-   buffer); returns how many bytes belonged to it. Rare: proxies send lengths. */
+/* Follows a chunked body's framing; returns how many bytes of data belonged to it. */
 static size_t feed_chunked(headrec *r, const char *data, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        int rc = chunked_feed(&r->chunks, data + i, 1, NULL);
-        if (rc < 0) {
-            give_up(r, "malformed chunked body");
-            return n;
-        }
-        if (rc == 1) {
-            r->state = HR_HEAD;
-            return i + 1;
-        }
+    size_t used = 0;
+    int rc = chunked_feed_used(&r->chunks, data, n, NULL, &used);
+    if (rc < 0) {
+        give_up(r, "malformed chunked body");
+        return n;
     }
-    return n;
+    if (rc == 1)
+        r->state = HR_HEAD;
+    return used;
 }
 
 void headrec_feed(headrec *r, const char *data, size_t n)

@@ -294,3 +294,16 @@ Test(chunked, null_output_follows_the_framing_without_keeping_data)
     chunked_init(&d);
     cr_assert_eq(chunked_feed(&d, "5\r\nhelloX", 9, NULL), -1);
 }
+
+Test(chunked, used_says_where_the_body_ended)
+{
+    static const char in[] = "5\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\n";
+    chunked_decoder d;
+    chunked_init(&d);
+    size_t used = 0;
+    cr_assert_eq(chunked_feed_used(&d, in, strlen(in), NULL, &used), 1);
+    cr_assert_eq(used, strlen("5\r\nhello\r\n0\r\n\r\n"), "the next request starts there");
+    chunked_init(&d);
+    cr_assert_eq(chunked_feed_used(&d, "5\r\nhel", 6, NULL, &used), 0);
+    cr_assert_eq(used, 6, "everything read while the body goes on");
+}
