@@ -4,7 +4,7 @@
  * for kube-apiserver, failures that are not cached, and kube's wording of a 403.
  */
 #include "apiserver/transport/sar.h"
-#include "test/unit/client/http_stub.h"
+#include "webhook_fixture.h"
 
 #include "client/config.h"
 #include "common/alloc.h"
@@ -21,51 +21,12 @@
     "{\"kind\":\"SubjectAccessReview\",\"status\":{\"allowed\":false,\"reason\":\"no RBAC policy " \
     "matched\"}}"
 
-static http_stub stub;
-static kc_config *cfg;
-static kc_client *client;
-static clk_t *clk;
-static authn_user *alice;
-
-/* The client's sleep: no waiting in tests (the retries' backoff). */
-static void no_wait(void *ctx, uint64_t ms)
-{
-    (void)ctx, (void)ms;
-}
-
 static void setup(void)
 {
-    alloc_install_cjson_hooks();
-    char *ok = stub_response(200, "OK", NULL, SAR_ALLOWED);
-    stub_start(&stub, ok);
-    free(ok);
-    cfg = xcalloc(1, sizeof *cfg);
-    cfg->server = xasprintf("http://127.0.0.1:%d", stub.port);
-    cfg->creds = kc_credentials_new_static(NULL);
-    clk = clk_fake_new(0);
-    kc_client_options o = kc_client_defaults();
-    o.max_retries = 0;
-    o.sleep = no_wait;
-    client = kc_client_new(cfg, &o, NULL);
-    cr_assert_not_null(client);
-    alice = authn_user_new("alice", "u-1");
-    authn_user_add_group(alice, "dev");
-    authn_user_add_group(alice, "system:authenticated");
-    authn_user_add_extra(alice, "scopes", "x");
-    authn_user_add_extra(alice, "acme.com/project", "p1");
-    authn_user_add_extra(alice, "scopes", "y");
+    wh_setup(SAR_ALLOWED);
 }
 
-static void teardown(void)
-{
-    authn_user_free(alice);
-    kc_client_free(client);
-    stub_stop(&stub);
-    kc_config_free(cfg);
-    clk_fake_free(clk);
-}
-
-TestSuite(sar, .init = setup, .fini = teardown);
+TestSuite(sar, .init = setup, .fini = wh_teardown);
 
 static az_attributes list_foos(const authn_user *u)
 {
@@ -77,22 +38,6 @@ static az_attributes list_foos(const authn_user *u)
                            .resource = "foos"};
 }
 
-static void push_ok(const char *body)
-{
-    char *r = stub_response(200, "OK", NULL, body);
-    stub_push(&stub, r);
-    free(r);
-}
-
-static char *last_body(void)
-{
-    pthread_mutex_lock(&stub.mu);
-    const char *end = stub.last_request ? strstr(stub.last_request, "\r\n\r\n") : NULL;
-    char *body = xstrdup(end ? end + 4 : "");
-    pthread_mutex_unlock(&stub.mu);
-    return body;
-}
-
 static uint64_t calls(az_authorizer *a)
 {
     az_stats st;
@@ -102,7 +47,7 @@ static uint64_t calls(az_authorizer *a)
 
 Test(sar, resource_review_is_exact)
 {
-    az_attributes at = list_foos(alice);
+    az_attributes at = list_foos(wh.alice);
     char *json = az_review_json(&at);
     cr_expect_str_eq(json, "{\"apiVersion\":\"authorization.k8s.io/v1\",\"kind\":"
                            "\"SubjectAccessReview\",\"spec\":{\"user\":\"alice\",\"uid\":\"u-1\","
@@ -129,8 +74,8 @@ Test(sar, non_resource_review_is_exact)
 
 Test(sar, allowed_is_posted_and_cached_for_the_allowed_ttl)
 {
-    az_authorizer *a = az_new(client, 10000, 2000, clk, 0);
-    az_attributes at = list_foos(alice);
+    az_authorizer *a = az_new(wh.client, 10000, 2000, wh.clk, 0);
+    az_attributes at = list_foos(wh.alice);
     az_decision d;
     cr_expect_eq(az_authorize_cached(a, &at, &d), -ENOENT);
     api_error err = API_ERROR_INIT;
@@ -139,17 +84,17 @@ Test(sar, allowed_is_posted_and_cached_for_the_allowed_ttl)
     cr_expect_str_eq(d.reason, "");
     az_decision_clear(&d);
 
-    cr_expect_str_eq(stub.log.data, "POST /apis/authorization.k8s.io/v1/subjectaccessreviews\n");
-    char *body = last_body(), *want = az_review_json(&at);
+    cr_expect_str_eq(wh.stub.log.data, "POST /apis/authorization.k8s.io/v1/subjectaccessreviews\n");
+    char *body = wh_last_body(), *want = az_review_json(&at);
     cr_expect_str_eq(body, want);
     free(body);
     free(want);
 
-    clk_fake_advance_ms(clk, 9999);
+    clk_fake_advance_ms(wh.clk, 9999);
     cr_assert_eq(az_authorize_cached(a, &at, &d), 0);
     cr_expect(d.allowed);
     az_decision_clear(&d);
-    clk_fake_advance_ms(clk, 1);
+    clk_fake_advance_ms(wh.clk, 1);
     cr_expect_eq(az_authorize_cached(a, &at, &d), -ENOENT);
     cr_expect_eq(calls(a), 1);
     az_free(a);
@@ -157,31 +102,31 @@ Test(sar, allowed_is_posted_and_cached_for_the_allowed_ttl)
 
 Test(sar, denied_carries_its_reason_and_is_cached_for_the_denied_ttl)
 {
-    push_ok(SAR_DENIED);
-    az_authorizer *a = az_new(client, 10000, 2000, clk, 0);
-    az_attributes at = list_foos(alice);
+    wh_push_ok(SAR_DENIED);
+    az_authorizer *a = az_new(wh.client, 10000, 2000, wh.clk, 0);
+    az_attributes at = list_foos(wh.alice);
     az_decision d;
     cr_assert_eq(az_authorize(a, &at, &d, NULL), 0);
     cr_expect_not(d.allowed);
     cr_expect_str_eq(d.reason, "no RBAC policy matched");
     az_decision_clear(&d);
 
-    clk_fake_advance_ms(clk, 1999);
+    clk_fake_advance_ms(wh.clk, 1999);
     cr_assert_eq(az_authorize(a, &at, &d, NULL), 0);
     cr_expect_not(d.allowed, "still the cached denial");
     az_decision_clear(&d);
     cr_expect_eq(calls(a), 1);
-    clk_fake_advance_ms(clk, 1);
+    clk_fake_advance_ms(wh.clk, 1);
     cr_expect_eq(az_authorize_cached(a, &at, &d), -ENOENT);
     az_free(a);
 }
 
 Test(sar, denied_and_no_opinion_deny)
 {
-    push_ok("{\"status\":{\"allowed\":false,\"denied\":true,\"reason\":\"blocked\"}}");
-    push_ok("{\"status\":{}}");
-    az_authorizer *a = az_new(client, 0, 0, clk, 0);
-    az_attributes at = list_foos(alice);
+    wh_push_ok("{\"status\":{\"allowed\":false,\"denied\":true,\"reason\":\"blocked\"}}");
+    wh_push_ok("{\"status\":{}}");
+    az_authorizer *a = az_new(wh.client, 0, 0, wh.clk, 0);
+    az_attributes at = list_foos(wh.alice);
     az_decision d;
     cr_assert_eq(az_authorize(a, &at, &d, NULL), 0);
     cr_expect_not(d.allowed);
@@ -197,8 +142,8 @@ Test(sar, denied_and_no_opinion_deny)
 
 Test(sar, other_attributes_are_other_entries)
 {
-    az_authorizer *a = az_new(client, 10000, 10000, clk, 0);
-    az_attributes at = list_foos(alice);
+    az_authorizer *a = az_new(wh.client, 10000, 10000, wh.clk, 0);
+    az_attributes at = list_foos(wh.alice);
     az_decision d;
     cr_assert_eq(az_authorize(a, &at, &d, NULL), 0);
     az_decision_clear(&d);
@@ -224,8 +169,8 @@ Test(sar, extra_order_does_not_change_the_key)
     authn_user_add_extra(same, "acme.com/project", "p1");
     authn_user_add_extra(same, "scopes", "x");
     authn_user_add_extra(same, "scopes", "y");
-    az_authorizer *a = az_new(client, 10000, 10000, clk, 0);
-    az_attributes at = list_foos(alice), at2 = list_foos(same);
+    az_authorizer *a = az_new(wh.client, 10000, 10000, wh.clk, 0);
+    az_attributes at = list_foos(wh.alice), at2 = list_foos(same);
     az_decision d;
     cr_assert_eq(az_authorize(a, &at, &d, NULL), 0);
     az_decision_clear(&d);
@@ -237,9 +182,9 @@ Test(sar, extra_order_does_not_change_the_key)
 
 Test(sar, a_timeout_is_retried_and_a_refusal_is_not)
 {
-    stub_push_status(&stub, 504, "Timeout", "the server was too slow", NULL);
-    az_authorizer *a = az_new(client, 10000, 10000, clk, 0);
-    az_attributes at = list_foos(alice);
+    stub_push_status(&wh.stub, 504, "Timeout", "the server was too slow", NULL);
+    az_authorizer *a = az_new(wh.client, 10000, 10000, wh.clk, 0);
+    az_attributes at = list_foos(wh.alice);
     az_decision d;
     cr_assert_eq(az_authorize(a, &at, &d, NULL), 0, "the second attempt answers");
     cr_expect(d.allowed);
@@ -250,9 +195,9 @@ Test(sar, a_timeout_is_retried_and_a_refusal_is_not)
 
 Test(sar, a_failed_call_is_an_error_and_not_cached)
 {
-    stub_push_status(&stub, 403, "Forbidden", "cannot create subjectaccessreviews", NULL);
-    az_authorizer *a = az_new(client, 10000, 10000, clk, 0);
-    az_attributes at = list_foos(alice);
+    stub_push_status(&wh.stub, 403, "Forbidden", "cannot create subjectaccessreviews", NULL);
+    az_authorizer *a = az_new(wh.client, 10000, 10000, wh.clk, 0);
+    az_attributes at = list_foos(wh.alice);
     az_decision d;
     api_error err = API_ERROR_INIT;
     cr_expect_eq(az_authorize(a, &at, &d, &err), -EIO);
@@ -272,10 +217,10 @@ Test(sar, malformed_answers_are_errors)
 {
     static const char *bodies[] = {"[]", "{}", "{\"status\":{\"allowed\":\"yes\"}}",
                                    "{\"status\":{\"allowed\":false,\"reason\":3}}", "garbage"};
-    az_authorizer *a = az_new(client, 10000, 10000, clk, 0);
-    az_attributes at = list_foos(alice);
+    az_authorizer *a = az_new(wh.client, 10000, 10000, wh.clk, 0);
+    az_attributes at = list_foos(wh.alice);
     for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
-        push_ok(bodies[i]);
+        wh_push_ok(bodies[i]);
         az_decision d;
         api_error err = API_ERROR_INIT;
         cr_expect_eq(az_authorize(a, &at, &d, &err), -EPROTO, "%s", bodies[i]);
@@ -298,7 +243,7 @@ static char *forbidden(const az_attributes *at, const char *reason, api_error *e
 Test(sar, forbidden_message_cluster_scope)
 {
     api_error e = API_ERROR_INIT;
-    az_attributes at = list_foos(alice);
+    az_attributes at = list_foos(wh.alice);
     at.verb = "get";
     at.name = "x";
     char *m = forbidden(&at, NULL, &e);
@@ -329,7 +274,7 @@ Test(sar, forbidden_message_without_a_name_with_a_reason)
 Test(sar, forbidden_message_subresource_and_namespace)
 {
     api_error e = API_ERROR_INIT;
-    az_attributes at = list_foos(alice);
+    az_attributes at = list_foos(wh.alice);
     at.verb = "update";
     at.name = "x";
     at.subresource = "scale";
@@ -346,7 +291,7 @@ Test(sar, forbidden_message_subresource_and_namespace)
 Test(sar, forbidden_message_core_group)
 {
     api_error e = API_ERROR_INIT;
-    az_attributes at = {.user = alice,
+    az_attributes at = {.user = wh.alice,
                         .resource_request = true,
                         .verb = "get",
                         .version = "v1",
@@ -364,7 +309,7 @@ Test(sar, forbidden_message_core_group)
 Test(sar, forbidden_message_non_resource)
 {
     api_error e = API_ERROR_INIT;
-    az_attributes at = {.user = alice, .verb = "get", .path = "/metrics"};
+    az_attributes at = {.user = wh.alice, .verb = "get", .path = "/metrics"};
     char *m = forbidden(&at, NULL, &e);
     cr_expect_str_eq(m, "forbidden: User \"alice\" cannot get path \"/metrics\"");
     cr_expect_null(e.name);

@@ -5,7 +5,7 @@
  */
 #include "apiserver/transport/tokenreview.h"
 #include "apiserver/transport/webhook.h"
-#include "test/unit/client/http_stub.h"
+#include "webhook_fixture.h"
 
 #include "client/config.h"
 #include "common/alloc.h"
@@ -26,67 +26,12 @@
     "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenReview\","                       \
     "\"status\":{\"authenticated\":false,\"error\":\"token expired\"}}"
 
-static http_stub stub;
-static kc_config *cfg;
-static kc_client *client;
-static clk_t *clk;
-
-static uint64_t waited_ms; /* what the client was asked to wait, in all */
-
-/* The client's sleep: counts instead of waiting (the retries' backoff). */
-static void no_wait(void *ctx, uint64_t ms)
-{
-    (void)ctx;
-    waited_ms += ms;
-}
-
 static void setup(void)
 {
-    alloc_install_cjson_hooks();
-    char *ok = stub_response(200, "OK", NULL, TR_OK_ALICE);
-    stub_start(&stub, ok);
-    free(ok);
-    cfg = xcalloc(1, sizeof *cfg);
-    cfg->server = xasprintf("http://127.0.0.1:%d", stub.port);
-    cfg->creds = kc_credentials_new_static(NULL);
-    clk = clk_fake_new(0);
-    kc_client_options o = kc_client_defaults();
-    o.max_retries = 0;
-    o.sleep = no_wait;
-    waited_ms = 0;
-    api_error err = API_ERROR_INIT;
-    client = kc_client_new(cfg, &o, &err);
-    cr_assert_not_null(client, "kc_client_new: %s", err.message ? err.message : "");
+    wh_setup(TR_OK_ALICE);
 }
 
-static void teardown(void)
-{
-    kc_client_free(client);
-    stub_stop(&stub);
-    kc_config_free(cfg);
-    clk_fake_free(clk);
-}
-
-TestSuite(tokenreview, .init = setup, .fini = teardown);
-
-/* The body of the last request the stub received; caller frees. */
-static char *last_body(void)
-{
-    pthread_mutex_lock(&stub.mu);
-    char *req = xstrdup(stub.last_request ? stub.last_request : "");
-    pthread_mutex_unlock(&stub.mu);
-    char *end = strstr(req, "\r\n\r\n");
-    char *body = xstrdup(end ? end + 4 : "");
-    free(req);
-    return body;
-}
-
-static void push_ok(const char *body)
-{
-    char *r = stub_response(200, "OK", NULL, body);
-    stub_push(&stub, r);
-    free(r);
-}
+TestSuite(tokenreview, .init = setup, .fini = wh_teardown);
 
 static uint64_t calls(tr_webhook *w)
 {
@@ -97,19 +42,19 @@ static uint64_t calls(tr_webhook *w)
 
 Test(tokenreview, authenticated_user_from_the_status)
 {
-    tr_webhook *w = tr_new(client, TR_DEFAULT_TTL_MS, clk, 0);
+    tr_webhook *w = tr_new(wh.client, TR_DEFAULT_TTL_MS, wh.clk, 0);
     authn_user *u = NULL;
     api_error err = API_ERROR_INIT;
     cr_assert_eq(tr_authenticate(w, "tok-1", 5, &u, &err), 0, "%s", err.message);
 
-    cr_expect_str_eq(stub.log.data, "POST /apis/authentication.k8s.io/v1/tokenreviews\n");
-    char *body = last_body();
+    cr_expect_str_eq(wh.stub.log.data, "POST /apis/authentication.k8s.io/v1/tokenreviews\n");
+    char *body = wh_last_body();
     cr_expect_str_eq(body, "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenReview\","
                            "\"spec\":{\"token\":\"tok-1\"}}");
     free(body);
-    pthread_mutex_lock(&stub.mu);
-    cr_expect_not_null(strcasestr(stub.last_request, "\r\nContent-Type: application/json\r\n"));
-    pthread_mutex_unlock(&stub.mu);
+    pthread_mutex_lock(&wh.stub.mu);
+    cr_expect_not_null(strcasestr(wh.stub.last_request, "\r\nContent-Type: application/json\r\n"));
+    pthread_mutex_unlock(&wh.stub.mu);
 
     cr_expect_str_eq(u->name, "alice");
     cr_expect_str_eq(u->uid, "u-1");
@@ -129,14 +74,14 @@ Test(tokenreview, authenticated_user_from_the_status)
 
 Test(tokenreview, success_is_cached_for_the_ttl)
 {
-    tr_webhook *w = tr_new(client, 10000, clk, 0);
+    tr_webhook *w = tr_new(wh.client, 10000, wh.clk, 0);
     authn_user *u = NULL;
     cr_expect_eq(tr_lookup_cached(w, "tok-1", 5, &u), -ENOENT);
     cr_expect_null(u);
     cr_assert_eq(tr_authenticate(w, "tok-1", 5, &u, NULL), 0);
     authn_user_free(u);
 
-    clk_fake_advance_ms(clk, 9999);
+    clk_fake_advance_ms(wh.clk, 9999);
     cr_assert_eq(tr_lookup_cached(w, "tok-1", 5, &u), 0);
     cr_expect_str_eq(u->name, "alice");
     authn_user_free(u);
@@ -144,12 +89,12 @@ Test(tokenreview, success_is_cached_for_the_ttl)
     authn_user_free(u);
     cr_expect_eq(calls(w), 1, "answered from the cache within the TTL");
 
-    clk_fake_advance_ms(clk, 1);
+    clk_fake_advance_ms(wh.clk, 1);
     cr_expect_eq(tr_lookup_cached(w, "tok-1", 5, &u), -ENOENT, "expired");
     cr_assert_eq(tr_authenticate(w, "tok-1", 5, &u, NULL), 0);
     authn_user_free(u);
     cr_expect_eq(calls(w), 2);
-    cr_expect_eq(stub_requests(&stub), 2);
+    cr_expect_eq(stub_requests(&wh.stub), 2);
 
     tr_stats st;
     tr_stats_get(w, &st);
@@ -159,7 +104,7 @@ Test(tokenreview, success_is_cached_for_the_ttl)
 
 Test(tokenreview, distinct_tokens_are_distinct_entries)
 {
-    tr_webhook *w = tr_new(client, 10000, clk, 0);
+    tr_webhook *w = tr_new(wh.client, 10000, wh.clk, 0);
     authn_user *u = NULL;
     cr_assert_eq(tr_authenticate(w, "tok-1", 5, &u, NULL), 0);
     authn_user_free(u);
@@ -170,8 +115,8 @@ Test(tokenreview, distinct_tokens_are_distinct_entries)
 
 Test(tokenreview, rejection_is_401_and_cached)
 {
-    push_ok(TR_REJECTED);
-    tr_webhook *w = tr_new(client, 10000, clk, 0);
+    wh_push_ok(TR_REJECTED);
+    tr_webhook *w = tr_new(wh.client, 10000, wh.clk, 0);
     authn_user *u = NULL;
     api_error err = API_ERROR_INIT;
     cr_expect_eq(tr_authenticate(w, "bad", 3, &u, &err), -EACCES);
@@ -183,34 +128,34 @@ Test(tokenreview, rejection_is_401_and_cached)
     cr_expect_eq(tr_lookup_cached(w, "bad", 3, &u), -EACCES, "the rejection is cached");
     cr_expect_eq(tr_authenticate(w, "bad", 3, &u, NULL), -EACCES);
     cr_expect_eq(calls(w), 1);
-    clk_fake_advance_ms(clk, 10000);
+    clk_fake_advance_ms(wh.clk, 10000);
     cr_expect_eq(tr_lookup_cached(w, "bad", 3, &u), -ENOENT, "for the same TTL as successes");
     tr_free(w);
 }
 
 Test(tokenreview, a_transient_failure_is_retried)
 {
-    stub_push_status(&stub, 503, "ServiceUnavailable", "restarting", NULL);
-    stub_push_status(&stub, 500, "InternalError", "etcd is down", NULL);
-    tr_webhook *w = tr_new(client, 10000, clk, 0);
+    stub_push_status(&wh.stub, 503, "ServiceUnavailable", "restarting", NULL);
+    stub_push_status(&wh.stub, 500, "InternalError", "etcd is down", NULL);
+    tr_webhook *w = tr_new(wh.client, 10000, wh.clk, 0);
     authn_user *u = NULL;
     cr_assert_eq(tr_authenticate(w, "tok-1", 5, &u, NULL), 0, "the third attempt succeeds");
     authn_user_free(u);
     cr_expect_eq(calls(w), 3);
-    cr_expect_eq(waited_ms, 500 + 750);
+    cr_expect_eq(wh.waited_ms, 500 + 750);
     tr_free(w);
 }
 
 Test(tokenreview, a_failed_call_is_not_cached)
 {
     for (int i = 0; i < WEBHOOK_ATTEMPTS; i++) /* every attempt fails */
-        stub_push_status(&stub, 500, "InternalError", "etcd is down", NULL);
-    tr_webhook *w = tr_new(client, 10000, clk, 0);
+        stub_push_status(&wh.stub, 500, "InternalError", "etcd is down", NULL);
+    tr_webhook *w = tr_new(wh.client, 10000, wh.clk, 0);
     authn_user *u = NULL;
     api_error err = API_ERROR_INIT;
     cr_expect_eq(tr_authenticate(w, "tok-1", 5, &u, &err), -EIO);
     cr_expect_eq(calls(w), WEBHOOK_ATTEMPTS, "retried as kube's webhooks retry");
-    cr_expect_eq(waited_ms, 500 + 750 + 1125 + 1687);
+    cr_expect_eq(wh.waited_ms, 500 + 750 + 1125 + 1687);
     cr_expect_null(u);
     cr_expect_not_null(strstr(err.message, "etcd is down"), "%s", err.message);
     apierr_clear(&err);
@@ -235,9 +180,9 @@ Test(tokenreview, malformed_answers_are_errors)
         "}",
         "{\"status\":{\"authenticated\":true,\"user\":{\"username\":\"a\",\"uid\":7}}}",
     };
-    tr_webhook *w = tr_new(client, 10000, clk, 0);
+    tr_webhook *w = tr_new(wh.client, 10000, wh.clk, 0);
     for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
-        push_ok(bodies[i]);
+        wh_push_ok(bodies[i]);
         authn_user *u = NULL;
         api_error err = API_ERROR_INIT;
         cr_expect_eq(tr_authenticate(w, "tok", 3, &u, &err), -EPROTO, "%s", bodies[i]);
@@ -251,9 +196,9 @@ Test(tokenreview, malformed_answers_are_errors)
 
 Test(tokenreview, the_reviewer_group_is_not_doubled)
 {
-    push_ok("{\"status\":{\"authenticated\":true,\"user\":{\"username\":\"bob\","
-            "\"groups\":[\"system:authenticated\"]}}}");
-    tr_webhook *w = tr_new(client, 10000, clk, 0);
+    wh_push_ok("{\"status\":{\"authenticated\":true,\"user\":{\"username\":\"bob\","
+               "\"groups\":[\"system:authenticated\"]}}}");
+    tr_webhook *w = tr_new(wh.client, 10000, wh.clk, 0);
     authn_user *u = NULL;
     cr_assert_eq(tr_authenticate(w, "tok", 3, &u, NULL), 0);
     cr_expect_eq(u->ngroups, 1);
@@ -265,11 +210,11 @@ Test(tokenreview, the_reviewer_group_is_not_doubled)
 
 Test(tokenreview, the_token_is_escaped_in_json)
 {
-    tr_webhook *w = tr_new(client, 10000, clk, 0);
+    tr_webhook *w = tr_new(wh.client, 10000, wh.clk, 0);
     authn_user *u = NULL;
     cr_assert_eq(tr_authenticate(w, "a\"b\\c", 5, &u, NULL), 0);
     authn_user_free(u);
-    char *body = last_body();
+    char *body = wh_last_body();
     cr_expect_not_null(strstr(body, "\"spec\":{\"token\":\"a\\\"b\\\\c\"}"), "%s", body);
     free(body);
     tr_free(w);
@@ -277,7 +222,7 @@ Test(tokenreview, the_token_is_escaped_in_json)
 
 Test(tokenreview, a_token_with_a_nul_byte_is_rejected_without_a_call)
 {
-    tr_webhook *w = tr_new(client, 10000, clk, 0);
+    tr_webhook *w = tr_new(wh.client, 10000, wh.clk, 0);
     authn_user *u = NULL;
     cr_expect_eq(tr_authenticate(w, "ab\0cd", 5, &u, NULL), -EACCES);
     cr_expect_eq(calls(w), 0);
@@ -286,7 +231,7 @@ Test(tokenreview, a_token_with_a_nul_byte_is_rejected_without_a_call)
 
 Test(tokenreview, zero_ttl_caches_nothing)
 {
-    tr_webhook *w = tr_new(client, 0, clk, 0);
+    tr_webhook *w = tr_new(wh.client, 0, wh.clk, 0);
     authn_user *u = NULL;
     for (int i = 0; i < 2; i++) {
         cr_assert_eq(tr_authenticate(w, "tok-1", 5, &u, NULL), 0);
@@ -303,7 +248,7 @@ Test(tokenreview, transport_failure_is_an_error)
     closed->creds = kc_credentials_new_static(NULL);
     kc_client *c = kc_client_new(closed, NULL, NULL);
     cr_assert_not_null(c);
-    tr_webhook *w = tr_new(c, 10000, clk, 0);
+    tr_webhook *w = tr_new(c, 10000, wh.clk, 0);
     authn_user *u = NULL;
     api_error err = API_ERROR_INIT;
     cr_expect_eq(tr_authenticate(w, "tok", 3, &u, &err), -EIO);
@@ -337,7 +282,7 @@ static void *race(void *p)
 Test(tokenreview, concurrent_requests_share_one_review)
 {
     enum { N = 8 };
-    tr_webhook *w = tr_new(client, 10000, clk, 0);
+    tr_webhook *w = tr_new(wh.client, 10000, wh.clk, 0);
     pthread_barrier_t start;
     pthread_barrier_init(&start, NULL, N);
     pthread_t t[N];
@@ -359,8 +304,8 @@ Test(tokenreview, waiters_share_a_failure)
 {
     enum { N = 4 };
     for (int i = 0; i < WEBHOOK_ATTEMPTS; i++)
-        stub_push_status(&stub, 500, "InternalError", "down", NULL);
-    tr_webhook *w = tr_new(client, 10000, clk, 0);
+        stub_push_status(&wh.stub, 500, "InternalError", "down", NULL);
+    tr_webhook *w = tr_new(wh.client, 10000, wh.clk, 0);
     pthread_barrier_t start;
     pthread_barrier_init(&start, NULL, N);
     pthread_t t[N];
