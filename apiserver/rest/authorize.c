@@ -32,8 +32,11 @@ struct as_delegation {
 typedef struct review {
     as_delegation *d;
     as_req *req; /* NULL: fetched for a WebSocket upgrade's retry, nobody waits */
-    char *token; /* a bearer token to review first (secret); NULL = none */
+    /* A bearer token to review first (a secret; NULL = none): borrowed from the request, which
+       outlives its review, except for a WebSocket warm-up, which owns a copy. */
+    const char *token;
     size_t token_len;
+    char *owned_token;
     authn_user *user; /* who asks: a reference to the request's user, or the reviewed one */
     bool user_reviewed;
     as_reqinfo info;
@@ -89,8 +92,7 @@ static review *review_new(as_delegation *d, as_req *req)
     rv->req = req;
     rv->err = (api_error)API_ERROR_INIT;
     if (req->bearer_token) {
-        rv->token = xmalloc(req->bearer_token_len + 1);
-        memcpy(rv->token, req->bearer_token, req->bearer_token_len + 1);
+        rv->token = req->bearer_token;
         rv->token_len = req->bearer_token_len;
     } else {
         rv->user = authn_user_ref((authn_user *)req->user);
@@ -101,9 +103,9 @@ static review *review_new(as_delegation *d, as_req *req)
 
 static void review_free(review *rv)
 {
-    if (rv->token) {
-        OPENSSL_cleanse(rv->token, rv->token_len);
-        free(rv->token);
+    if (rv->owned_token) {
+        OPENSSL_cleanse(rv->owned_token, rv->token_len);
+        free(rv->owned_token);
     }
     authn_user_free(rv->user);
     as_reqinfo_clear(&rv->info);
@@ -290,8 +292,14 @@ bool as_authorize_delegated(as_delegation *d, as_req *req)
         return allowed;
     }
     if (req->websocket) {
-        /* The upgrade cannot wait: fetch the answer for the client's retry. */
+        /* The upgrade cannot wait: fetch the answer for the client's retry. The request is
+           answered now, so the review keeps its own copy of the token. */
         rv->req = NULL;
+        if (rv->token) {
+            rv->owned_token = xmalloc(rv->token_len + 1);
+            memcpy(rv->owned_token, rv->token, rv->token_len);
+            rv->token = rv->owned_token;
+        }
         as_workers_submit(d->workers, run_review, rv);
         api_error e = API_ERROR_INIT;
         apierr_set(&e, 503, "ServiceUnavailable",
