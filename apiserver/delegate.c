@@ -89,6 +89,9 @@ static kc_client *client_for(const kc_config *cfg, clk_t *clock)
 {
     kc_client_options co = kc_client_defaults();
     co.request_timeout_ms = REVIEW_TIMEOUT_MS;
+    /* One retry policy per call: the reviews' (webhook.h) and the ConfigMap watcher's backoff;
+       the client's own retries would multiply theirs. */
+    co.max_retries = 0;
     co.clock = clock;
     co.user_agent = "foo-apiserver/delegated-auth";
     api_error err = API_ERROR_INIT;
