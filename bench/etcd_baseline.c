@@ -15,17 +15,15 @@
  * Prints one line: "puts N seconds S rate R" (R = writes per second). Exit 1 on any error.
  * Built by bench/run.sh with cc (libcurl, OpenSSL's base64); not part of the CMake build.
  */
+#include "baseline_common.h"
+
 #include <curl/curl.h>
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#define MAX_THREADS 256
 
 typedef struct bench {
     const char *url, *prefix;
@@ -36,18 +34,6 @@ typedef struct bench {
     atomic_long puts;
     atomic_int failed;
 } bench;
-
-typedef struct worker {
-    bench *b;
-    int id;
-} worker;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Standard base64 of len bytes, as the gateway wants keys and values; caller frees. */
 static char *b64(const char *data, size_t len)
@@ -68,8 +54,8 @@ static size_t discard(char *p, size_t size, size_t n, void *ctx)
 
 static void *run(void *arg)
 {
-    worker *w = arg;
-    bench *b = w->b;
+    baseline_worker *w = arg;
+    bench *b = w->bench;
     CURL *c = curl_easy_init();
     if (!c) {
         atomic_store(&b->failed, 1);
@@ -89,7 +75,7 @@ static void *run(void *arg)
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    for (long i = 0; now_s() - b->start < b->seconds && !atomic_load(&b->failed); i++) {
+    for (long i = 0; baseline_now_s() - b->start < b->seconds && !atomic_load(&b->failed); i++) {
         char key[256];
         int klen = snprintf(key, sizeof key, "%s/bench-%d-%ld", b->prefix, w->id, i);
         char *key64 = b64(key, (size_t)klen);
@@ -138,28 +124,18 @@ int main(int argc, char **argv)
                .row_bytes = atoi(argv[5]),
                .cas = strcmp(argv[6], "cas") == 0};
     int threads = atoi(argv[3]);
-    if (threads < 1 || threads > MAX_THREADS || b.seconds < 1 || b.row_bytes < 1) {
+    if (threads < 1 || threads > BASELINE_MAX_THREADS || b.seconds < 1 || b.row_bytes < 1) {
         fprintf(stderr, "etcd_baseline: bad arguments\n");
         return 1;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     atomic_init(&b.puts, 0);
     atomic_init(&b.failed, 0);
-    pthread_t th[MAX_THREADS];
-    worker ws[MAX_THREADS];
-    b.start = now_s();
-    for (int i = 0; i < threads; i++) {
-        ws[i] = (worker){&b, i};
-        if (pthread_create(&th[i], NULL, run, &ws[i]) != 0) {
-            fprintf(stderr, "etcd_baseline: cannot start thread %d\n", i);
-            return 1;
-        }
-    }
-    for (int i = 0; i < threads; i++)
-        pthread_join(th[i], NULL);
-    double elapsed = now_s() - b.start;
+    b.start = baseline_now_s();
+    int rc = baseline_run_threads("etcd_baseline", threads, run, &b, &b.failed);
+    double elapsed = baseline_now_s() - b.start;
     curl_global_cleanup();
-    if (atomic_load(&b.failed))
+    if (rc || atomic_load(&b.failed))
         return 1;
     long n = atomic_load(&b.puts);
     printf("puts %ld seconds %.2f rate %.1f\n", n, elapsed, (double)n / elapsed);

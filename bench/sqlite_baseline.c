@@ -11,15 +11,14 @@
  * Prints one line: "inserts N seconds S rate R" (R = inserts per second). Exit 1 on any error.
  * Built by bench/run.sh with cc; not part of the CMake build.
  */
+#include "baseline_common.h"
+
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#define MAX_THREADS 256
 
 typedef struct bench {
     const char *path;
@@ -30,18 +29,6 @@ typedef struct bench {
     atomic_long inserts;
     atomic_int failed;
 } bench;
-
-typedef struct worker {
-    bench *b;
-    int id;
-} worker;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int exec_sql(sqlite3 *db, const char *sql)
 {
@@ -134,8 +121,8 @@ fail:
 
 static void *run_worker(void *arg)
 {
-    worker *w = arg;
-    bench *b = w->b;
+    baseline_worker *w = arg;
+    bench *b = w->bench;
     sqlite3 *db = open_db(b->path);
     sqlite3_stmt *bump = NULL, *put = NULL;
     if (!db ||
@@ -146,7 +133,7 @@ static void *run_worker(void *arg)
         atomic_store(&b->failed, 1);
         goto out;
     }
-    for (long i = 0; now_s() - b->start < b->seconds && !atomic_load(&b->failed); i++) {
+    for (long i = 0; baseline_now_s() - b->start < b->seconds && !atomic_load(&b->failed); i++) {
         char name[64];
         snprintf(name, sizeof name, "bench-%d-%ld", w->id, i);
         char *row = make_row(name, b->row_bytes);
@@ -179,7 +166,7 @@ int main(int argc, char **argv)
     }
     bench b = {.path = argv[1], .seconds = atoi(argv[3]), .row_bytes = atoi(argv[4])};
     int threads = atoi(argv[2]);
-    if (threads < 1 || threads > MAX_THREADS || b.seconds < 1 || b.row_bytes < 1) {
+    if (threads < 1 || threads > BASELINE_MAX_THREADS || b.seconds < 1 || b.row_bytes < 1) {
         fprintf(stderr, "sqlite_baseline: bad arguments\n");
         return 2;
     }
@@ -188,22 +175,11 @@ int main(int argc, char **argv)
     pthread_mutex_init(&b.lock, NULL);
     atomic_init(&b.inserts, 0);
     atomic_init(&b.failed, 0);
-    pthread_t tids[MAX_THREADS];
-    worker ws[MAX_THREADS];
-    b.start = now_s();
-    int started = 0;
-    for (; started < threads; started++) {
-        ws[started] = (worker){.b = &b, .id = started};
-        if (pthread_create(&tids[started], NULL, run_worker, &ws[started]) != 0) {
-            atomic_store(&b.failed, 1);
-            break;
-        }
-    }
-    for (int i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
-    double elapsed = now_s() - b.start;
+    b.start = baseline_now_s();
+    int rc = baseline_run_threads("sqlite_baseline", threads, run_worker, &b, &b.failed);
+    double elapsed = baseline_now_s() - b.start;
     pthread_mutex_destroy(&b.lock);
-    if (atomic_load(&b.failed))
+    if (rc || atomic_load(&b.failed))
         return 1;
     long n = atomic_load(&b.inserts);
     printf("inserts %ld seconds %.2f rate %.1f\n", n, elapsed, (double)n / elapsed);
