@@ -137,17 +137,36 @@ static void rec_wait_replaced(rec *r)
 
 /* ---- stores and etcds -------------------------------------------------------------------- */
 
-static st_store *open_at(const char *url, rec *r, int compaction_s)
+/* The defaults with the n endpoints eps (borrowed: they must outlive the store's opening) and
+   the test's prefix. */
+static st_etcd_options options_for(const char **eps, size_t n)
 {
     st_etcd_options opt = st_etcd_defaults();
-    opt.endpoints = &url;
-    opt.n_endpoints = 1;
+    opt.endpoints = eps;
+    opt.n_endpoints = n;
     opt.prefix = h_etcd_prefix();
+    return opt;
+}
+
+/* Initialises r and starts s with r recording its events (the sink only, no observer). */
+static void start_recorded(st_store *s, rec *r)
+{
+    rec_init(r);
+    st_set_sink(s, rec_sink, r);
+    cr_assert_eq(st_start(s), 0);
+}
+
+/* Opens a store on url; when r is non-NULL, initialises it and records the store's events and
+   observer calls there. */
+static st_store *open_at(const char *url, rec *r, int compaction_s)
+{
+    st_etcd_options opt = options_for(&url, 1);
     opt.compaction_interval_s = compaction_s;
     api_error err = API_ERROR_INIT;
     st_store *s = st_etcd_open(&opt, &err);
     cr_assert_not_null(s, "st_etcd_open(%s): %s", url, err.message ? err.message : "");
     if (r) {
+        rec_init(r);
         st_set_sink(s, rec_sink, r);
         st_observer obs = {.progress = rec_progress,
                            .replace_begin = rec_begin,
@@ -166,6 +185,14 @@ static st_store *open_started(const char *url, rec *r)
     h_kvs kvs;
     h_load(s, "", &kvs);
     h_kvs_free(&kvs);
+    cr_assert_eq(st_start(s), 0);
+    return s;
+}
+
+/* Opens and starts an unrecorded store on the shared etcd: another client's writes. */
+static st_store *open_writer(void)
+{
+    st_store *s = open_at(h_etcd_url(), NULL, 0);
     cr_assert_eq(st_start(s), 0);
     return s;
 }
@@ -296,17 +323,12 @@ Test(storage_with_etcd, a_dead_endpoint_is_passed_over_for_the_next)
 {
     need_etcd();
     const char *eps[] = {"http://127.0.0.1:1", h_etcd_url()}; /* nobody listens on port 1 */
-    st_etcd_options opt = st_etcd_defaults();
-    opt.endpoints = eps;
-    opt.n_endpoints = 2;
-    opt.prefix = h_etcd_prefix();
+    st_etcd_options opt = options_for(eps, 2);
     api_error err = API_ERROR_INIT;
     st_store *s = st_etcd_open(&opt, &err);
     cr_assert_not_null(s, "%s", err.message ? err.message : "");
     rec r;
-    rec_init(&r);
-    st_set_sink(s, rec_sink, &r);
-    cr_assert_eq(st_start(s), 0);
+    start_recorded(s, &r);
     for (int i = 0; i < 3; i++) {
         char key[32];
         snprintf(key, sizeof(key), "/foos/k%d", i);
@@ -317,15 +339,29 @@ Test(storage_with_etcd, a_dead_endpoint_is_passed_over_for_the_next)
     st_close(s);
 }
 
-/* Puts key = value through the gateway, as another client of etcd would. */
-static void foreign_put(const char *key, const char *value)
+/* Compacts the shared etcd at rev through the gateway, as an operator would. */
+static void compact_at(uint64_t rev)
+{
+    char *body = xasprintf("{\"revision\":\"%llu\"}", (unsigned long long)rev);
+    cr_assert_eq(gateway_post(h_etcd_url(), "/v3/kv/compaction", body), 200);
+    free(body);
+}
+
+/* Puts key = value through the gateway of the etcd at url, as another client of etcd would. */
+static void foreign_put_at(const char *url, const char *key, const char *value)
 {
     char *k = b64_encode(key, strlen(key)), *v = b64_encode(value, strlen(value));
     char *body = xasprintf("{\"key\":\"%s\",\"value\":\"%s\"}", k, v);
-    cr_assert_eq(gateway_post(h_etcd_url(), "/v3/kv/put", body), 200);
+    cr_assert_eq(gateway_post(url, "/v3/kv/put", body), 200);
     free(body);
     free(k);
     free(v);
+}
+
+/* foreign_put_at on the shared etcd. */
+static void foreign_put(const char *key, const char *value)
+{
+    foreign_put_at(h_etcd_url(), key, value);
 }
 
 /* The value etcd holds for key (decoded), through the gateway. Caller frees. */
@@ -389,7 +425,6 @@ Test(storage_with_etcd, keys_of_a_neighbour_prefix_are_neither_loaded_nor_watche
 {
     need_etcd();
     rec ra;
-    rec_init(&ra);
     st_store *a = open_started(h_etcd_url(), &ra);
     /* A neighbour whose prefix only starts like ours, and a key right at ours. */
     char *neighbour = xasprintf("%s2/foos/x", h_etcd_prefix());
@@ -420,8 +455,6 @@ Test(storage_with_etcd, two_stores_see_every_write_once_in_revision_order)
 {
     need_etcd();
     rec ra, rb;
-    rec_init(&ra);
-    rec_init(&rb);
     st_store *a = open_started(h_etcd_url(), &ra);
     st_store *b = open_started(h_etcd_url(), &rb);
     uint64_t r1 = write_sync(a, ST_CREATE, "/foos/x", "{}", 0)->rev;
@@ -466,8 +499,6 @@ Test(storage_with_etcd, conflict_across_stores_one_wins_and_the_loser_sees_the_w
 {
     need_etcd();
     rec ra, rb;
-    rec_init(&ra);
-    rec_init(&rb);
     st_store *a = open_started(h_etcd_url(), &ra);
     st_store *b = open_started(h_etcd_url(), &rb);
     uint64_t r1 = write_sync(a, ST_CREATE, "/foos/x", "{}", 0)->rev;
@@ -502,8 +533,6 @@ Test(storage_with_etcd, a_failed_compare_completes_after_the_sink_shows_why)
 {
     need_etcd();
     rec ra, rb;
-    rec_init(&ra);
-    rec_init(&rb);
     st_store *a = open_started(h_etcd_url(), &ra);
     st_store *b = open_started(h_etcd_url(), &rb);
     uint64_t r1 = write_sync(a, ST_CREATE, "/foos/x", "{}", 0)->rev;
@@ -526,8 +555,7 @@ Test(storage_with_etcd, history_replays_what_etcd_retains_and_pins_the_next_load
 {
     need_etcd();
     st_store *a = open_at(h_etcd_url(), NULL, 0);
-    st_store *b = open_at(h_etcd_url(), NULL, 0);
-    cr_assert_eq(st_start(b), 0);
+    st_store *b = open_writer();
     uint64_t before = write_sync(b, ST_CREATE, "/foos/before", "{}", 0)->rev;
     cr_assert_eq(h_history(a, h_rev(0)), h_rev(0), "nothing compacted since the test began");
     cr_assert_eq(h_nevents(), 1);
@@ -550,13 +578,10 @@ Test(storage_with_etcd, history_replays_what_etcd_retains_and_pins_the_next_load
 Test(storage_with_etcd, history_from_a_compacted_revision_replays_nothing)
 {
     need_etcd();
-    st_store *b = open_at(h_etcd_url(), NULL, 0);
-    cr_assert_eq(st_start(b), 0);
+    st_store *b = open_writer();
     write_sync(b, ST_CREATE, "/foos/x", "{}", 0);
     uint64_t top = write_sync(b, ST_CREATE, "/foos/y", "{}", 0)->rev;
-    char *body = xasprintf("{\"revision\":\"%llu\"}", (unsigned long long)top);
-    cr_assert_eq(gateway_post(h_etcd_url(), "/v3/kv/compaction", body), 200);
-    free(body);
+    compact_at(top);
     st_close(b);
 
     st_store *a = open_at(h_etcd_url(), NULL, 0);
@@ -569,8 +594,7 @@ Test(storage_with_etcd, sync_rev_covers_another_stores_acknowledged_write)
 {
     need_etcd();
     st_store *a = open_at(h_etcd_url(), NULL, 0);
-    st_store *b = open_at(h_etcd_url(), NULL, 0);
-    cr_assert_eq(st_start(b), 0);
+    st_store *b = open_writer();
     uint64_t rev = write_sync(b, ST_CREATE, "/foos/x", "{}", 0)->rev;
     uint64_t sync = 0;
     api_error err = API_ERROR_INIT;
@@ -585,21 +609,17 @@ Test(storage_with_etcd, a_compacted_resume_replaces_what_the_observer_knows)
 {
     need_etcd();
     rec ra;
-    rec_init(&ra);
     st_store *a = open_at(h_etcd_url(), &ra, 0);
     h_kvs kvs;
     uint64_t loaded = h_load(a, "", &kvs);
     h_kvs_free(&kvs);
 
     /* While a is not watching yet, another store writes and etcd compacts past a's revision. */
-    st_store *b = open_at(h_etcd_url(), NULL, 0);
-    cr_assert_eq(st_start(b), 0);
+    st_store *b = open_writer();
     write_sync(b, ST_CREATE, "/foos/x", "{}", 0);
     write_sync(b, ST_CREATE, "/foos/y", "{}", 0);
     uint64_t top = write_sync(b, ST_DELETE, "/foos/x", NULL, 0)->rev;
-    char *body = xasprintf("{\"revision\":\"%llu\"}", (unsigned long long)top);
-    cr_assert_eq(gateway_post(h_etcd_url(), "/v3/kv/compaction", body), 200);
-    free(body);
+    compact_at(top);
     cr_assert_lt(loaded + 1, top);
 
     cr_assert_eq(st_start(a), 0);
@@ -625,16 +645,11 @@ Test(storage_with_etcd, progress_notifications_reach_the_observer)
     char url[256];
     private_etcd("ETCD_PROGRESS_INTERVAL=200ms", url, sizeof(url));
     rec ra;
-    rec_init(&ra);
     st_store *a = open_started(url, &ra);
     /* Another client writes elsewhere in etcd: no event for a, but progress moves past it. */
-    char *body = xasprintf("{\"key\":\"%s\",\"value\":\"\"}", "L2Vsc2V3aGVyZQ=="); /* /elsewhere */
-    cr_assert_eq(gateway_post(url, "/v3/kv/put", body), 200);
-    free(body);
+    foreign_put_at(url, "/elsewhere", "");
     uint64_t mine = write_sync(a, ST_CREATE, "/foos/x", "{}", 0)->rev;
-    body = xasprintf("{\"key\":\"%s\",\"value\":\"\"}", "L2Vsc2V3aGVyZQ==");
-    cr_assert_eq(gateway_post(url, "/v3/kv/put", body), 200);
-    free(body);
+    foreign_put_at(url, "/elsewhere", "");
     pthread_mutex_lock(&ra.mu);
     while (ra.progress <= mine) /* the put after mine has revision mine + 1 */
         pthread_cond_wait(&ra.cv, &ra.mu);
@@ -661,7 +676,6 @@ Test(storage_with_etcd, the_watch_resumes_after_an_etcd_restart_without_gap_or_d
     char url[256];
     const char *dir = private_etcd("", url, sizeof(url));
     rec ra;
-    rec_init(&ra);
     st_store *a = open_started(url, &ra);
     st_store *b = open_started(url, NULL);
     uint64_t r1 = write_sync(a, ST_CREATE, "/foos/x", "{}", 0)->rev;
@@ -704,10 +718,7 @@ Test(storage_with_etcd, compaction_runs_each_interval_at_the_revision_seen_one_i
     need_etcd();
     clk_t *clock = clk_fake_new(0);
     const char *url = h_etcd_url();
-    st_etcd_options opt = st_etcd_defaults();
-    opt.endpoints = &url;
-    opt.n_endpoints = 1;
-    opt.prefix = h_etcd_prefix();
+    st_etcd_options opt = options_for(&url, 1);
     opt.compaction_interval_s = 1;
     opt.clock = clock;
     api_error err = API_ERROR_INIT;
@@ -754,7 +765,6 @@ Test(storage_with_etcd, a_write_to_a_paused_etcd_fails_with_eio_and_the_watch_ca
     char url[256];
     const char *dir = private_etcd("", url, sizeof(url));
     rec ra;
-    rec_init(&ra);
     st_store *a = open_started(url, &ra);
     uint64_t r1 = write_sync(a, ST_CREATE, "/foos/x", "{}", 0)->rev;
 
@@ -813,10 +823,7 @@ Test(storage_with_etcd, tls_to_etcd_with_a_client_certificate)
     char *ca = xasprintf("%s/ca.crt", tls), *cert = xasprintf("%s/client.crt", tls),
          *key = xasprintf("%s/client.key", tls);
     const char *eps[] = {url};
-    st_etcd_options opt = st_etcd_defaults();
-    opt.endpoints = eps;
-    opt.n_endpoints = 1;
-    opt.prefix = h_etcd_prefix();
+    st_etcd_options opt = options_for(eps, 1);
     opt.ca_file = ca;
     api_error err = API_ERROR_INIT;
     cr_assert_null(st_etcd_open(&opt, &err), "etcd requires a client certificate");
@@ -828,9 +835,7 @@ Test(storage_with_etcd, tls_to_etcd_with_a_client_certificate)
     st_store *s = st_etcd_open(&opt, &err);
     cr_assert_not_null(s, "%s", err.message ? err.message : "");
     rec r;
-    rec_init(&r);
-    st_set_sink(s, rec_sink, &r);
-    cr_assert_eq(st_start(s), 0);
+    start_recorded(s, &r);
     uint64_t rev = write_sync(s, ST_CREATE, "/foos/tls", "{}", 0)->rev;
     rec_wait(&r, 1);
     cr_assert_eq(r.rev[0], rev, "the watch runs over TLS too");
