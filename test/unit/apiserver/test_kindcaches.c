@@ -6,8 +6,10 @@
  */
 #include "apiserver/resource/kindcaches.h"
 
+#include "common/clock.h"
+
 #include <criterion/criterion.h>
-#include <stdatomic.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -336,22 +338,43 @@ Test(kindcaches, replace_routes_the_snapshot_and_expires_every_kinds_watchers)
 
 /* ---- the consistent read point, shared by a burst of reads -------------------------------- */
 
+/* A write's completion, signalled by its done callback (on the store's thread). */
+typedef struct write_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    bool done;
+} write_wait;
+
 static void write_done(st_write *w)
 {
-    atomic_store((atomic_bool *)w->arg, true);
+    write_wait *ww = w->arg;
+    pthread_mutex_lock(&ww->mu);
+    ww->done = true;
+    pthread_cond_broadcast(&ww->cond);
+    pthread_mutex_unlock(&ww->mu);
 }
 
-/* Creates key in s and waits (bounded) for its done; returns the write's revision. */
+/* Creates key in s and waits for its done (up to 10 s, a bound for a broken test, not a timing
+   assertion); returns the write's revision. */
 static uint64_t store_create(st_store *s, const char *key)
 {
-    atomic_bool done = false;
+    write_wait ww = {.done = false};
+    pthread_mutex_init(&ww.mu, NULL);
+    cr_assert_eq(clk_mono_cond_init(&ww.cond), 0);
     st_write *w = st_write_new(ST_CREATE, key, cJSON_Parse("{\"metadata\":{}}"), 0);
     w->done = write_done;
-    w->arg = &done;
+    w->arg = &ww;
     st_submit(s, w);
-    for (int i = 0; i < 10000 && !atomic_load(&done); i++)
-        usleep(1000); /* waiting for a condition, with a bound */
-    cr_assert(atomic_load(&done), "the write did not complete");
+    struct timespec deadline = clk_mono_deadline(10 * CLK_NS_PER_S);
+    pthread_mutex_lock(&ww.mu);
+    while (!ww.done)
+        if (pthread_cond_timedwait(&ww.cond, &ww.mu, &deadline) != 0)
+            break;
+    bool done = ww.done;
+    pthread_mutex_unlock(&ww.mu);
+    pthread_cond_destroy(&ww.cond);
+    pthread_mutex_destroy(&ww.mu);
+    cr_assert(done, "the write did not complete");
     cr_assert_eq(w->result, ST_OK);
     uint64_t rev = w->rev;
     st_write_free(w);
