@@ -164,57 +164,61 @@ static void apply_decision(review *rv, const az_decision *dec)
     az_forbidden(&rv->err, &a, dec->reason);
 }
 
-/* From the caches alone. Returns true when rv is decided (rv->status says how). */
-static bool decide_from_caches(review *rv)
-{
-    if (rv->token && !rv->user_reviewed) {
-        int rc = tr_lookup_cached(rv->d->tokens, rv->token, rv->token_len, &rv->user);
-        if (rc == -EACCES) {
-            unauthorized(rv);
-            return true;
-        }
-        if (rc != 0)
-            return false;
-        rv->user_reviewed = true;
-    }
-    if (bypasses_review(rv))
-        return true;
-    az_attributes a = attributes_of(rv);
-    az_decision dec = {0};
-    if (az_authorize_cached(rv->d->access, &a, &dec) != 0)
-        return false;
-    apply_decision(rv, &dec);
-    az_decision_clear(&dec);
-    return true;
-}
+/* The two steps, each either from the cache alone (calls false: never blocks) or making the
+   call the cache could not answer (calls true: a worker thread). They return 0 when the step is
+   done, 1 when it decided rv (rv->status says how), or -ENOENT when it needs a call. */
 
-/* Worker thread: the calls the caches could not answer. */
-static void decide_with_calls(review *rv)
+/* Who the bearer token names: rv->user, or a 401. */
+static int review_token(review *rv, bool calls)
 {
     api_error e = API_ERROR_INIT;
-    if (rv->token && !rv->user_reviewed) {
-        if (tr_authenticate(rv->d->tokens, rv->token, rv->token_len, &rv->user, &e) != 0) {
-            if (e.code != 401)
-                log_kv(LOG_WARN, "TokenReview failed", "error", e.message ? e.message : "", NULL);
-            apierr_clear(&e);
-            unauthorized(rv);
-            return;
-        }
+    int rc = calls ? tr_authenticate(rv->d->tokens, rv->token, rv->token_len, &rv->user, &e)
+                   : tr_lookup_cached(rv->d->tokens, rv->token, rv->token_len, &rv->user);
+    if (rc == 0) {
         rv->user_reviewed = true;
+        return 0;
     }
-    if (bypasses_review(rv))
-        return;
+    if (rc == -ENOENT && !calls)
+        return -ENOENT;
+    if (calls && e.code != 401)
+        log_kv(LOG_WARN, "TokenReview failed", "error", e.message ? e.message : "", NULL);
+    apierr_clear(&e);
+    unauthorized(rv);
+    return 1;
+}
+
+/* What the SubjectAccessReview says; a review that cannot be made denies (403). */
+static int review_access(review *rv, bool calls)
+{
     az_attributes a = attributes_of(rv);
     az_decision dec = {0};
-    if (az_authorize(rv->d->access, &a, &dec, &e) != 0) {
+    api_error e = API_ERROR_INIT;
+    int rc = calls ? az_authorize(rv->d->access, &a, &dec, &e)
+                   : az_authorize_cached(rv->d->access, &a, &dec);
+    if (rc != 0 && !calls)
+        return -ENOENT;
+    if (rc != 0) {
         log_kv(LOG_WARN, "SubjectAccessReview failed", "error", e.message ? e.message : "", NULL);
         apierr_clear(&e);
         rv->status = 403;
         az_forbidden(&rv->err, &a, "the authorization check could not be made");
-        return;
+        return 1;
     }
     apply_decision(rv, &dec);
     az_decision_clear(&dec);
+    return 1;
+}
+
+/* Decides rv: the token, the bypasses, the SubjectAccessReview. Returns true when decided
+   (always, with calls), false when a call is needed. */
+static bool decide(review *rv, bool calls)
+{
+    if (rv->token && !rv->user_reviewed) {
+        int rc = review_token(rv, calls);
+        if (rc != 0)
+            return rc > 0;
+    }
+    return bypasses_review(rv) || review_access(rv, calls) > 0;
 }
 
 /* ---- parking and resuming --------------------------------------------------------------- */
@@ -222,7 +226,7 @@ static void decide_with_calls(review *rv)
 static void run_review(void *arg)
 {
     review *rv = arg;
-    decide_with_calls(rv);
+    decide(rv, true);
     if (rv->req)
         as_post_completion(rv->req->http, rv->req);
     else
@@ -282,7 +286,7 @@ bool as_authorize_delegated(as_delegation *d, as_req *req)
     if (req->authorized)
         return true;
     review *rv = review_new(d, req);
-    if (decide_from_caches(rv)) {
+    if (decide(rv, false)) {
         bool allowed = rv->status == 0;
         if (allowed)
             admit(rv, req);
