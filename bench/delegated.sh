@@ -14,64 +14,29 @@
 # Usage: bench/delegated.sh BUILD_DIR   (BUILD_DIR holds foo-apiserver)
 set -euo pipefail
 
-if [ $# -ne 1 ] || [ ! -x "$1/foo-apiserver" ]; then
-    echo "usage: $0 BUILD_DIR   (BUILD_DIR/foo-apiserver must exist)" >&2
-    exit 2
-fi
-BUILD="$(cd "$1" && pwd)"
-HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(cd "$HERE/.." && pwd)"
-OUT="$HERE/out"
-PYTHON=/usr/bin/python3
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh" "$@"
 DURATION="${DELEGATED_DURATION:-10s}"
 TOKEN=alice-token # the double's default policy: alice may do anything
 FOO='{"apiVersion":"demo.example.com/v1beta1","kind":"Foo","metadata":{"name":"bench"},"spec":{"replicas":1}}'
 FOO_PATH=/apis/demo.example.com/v1beta1/foos
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/foo-bench-delegated.XXXXXX")"
-PIDS=()
 cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
+    stop_started
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 mkdir -p "$OUT"
 : >"$OUT/delegated-wrk.txt"
 
-free_port() {
-    "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Waits (bounded) until $1's /readyz answers ok; $2 names the server for the error.
-wait_ready() {
-    for _ in $(seq 200); do
-        curl -sk --max-time 1 "$1/readyz" 2>/dev/null | grep -qx ok && return 0
-        sleep 0.1
-    done
-    echo "bench: $2 did not become ready" >&2
-    exit 1
-}
-
 # Creates the Foo on $1 and measures GETs of it; prints Requests/sec.
 measure() {
-    local url="$1" label="$2" log="$WORK/wrk-$2.txt"
+    local url="$1" label="$2"
     curl -sk --fail -o /dev/null -H "Authorization: Bearer $TOKEN" \
         -H "Content-Type: application/json" -X POST "$url$FOO_PATH" -d "$FOO"
-    echo "bench: $label" >&2
-    wrk -t1 -c32 -d"$DURATION" -H "Authorization: Bearer $TOKEN" "$url$FOO_PATH/bench" >"$log" 2>&1
-    { echo "### $label"; cat "$log"; echo; } >>"$OUT/delegated-wrk.txt"
-    if ! grep -q '^Requests/sec:' "$log" || grep -q -E 'Non-2xx|Socket errors' "$log"; then
-        echo "bench: $label failed:" >&2
-        cat "$log" >&2
-        exit 1
-    fi
-    awk '/^Requests\/sec:/ { print $2 }' "$log"
+    wrk_rate "$label" "$OUT/delegated-wrk.txt" \
+        wrk -t1 -c32 -d"$DURATION" -H "Authorization: Bearer $TOKEN" "$url$FOO_PATH/bench"
 }
 
 # ---- standalone, the token from a token file

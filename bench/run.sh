@@ -56,15 +56,8 @@
 # Usage: bench/run.sh BUILD_DIR   (BUILD_DIR holds foo-apiserver and the libfoo_*.a libraries)
 set -euo pipefail
 
-if [ $# -ne 1 ] || [ ! -x "$1/foo-apiserver" ]; then
-    echo "usage: $0 BUILD_DIR   (BUILD_DIR/foo-apiserver must exist)" >&2
-    exit 2
-fi
-BUILD="$(cd "$1" && pwd)"
-HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(cd "$HERE/.." && pwd)"
-OUT="$HERE/out"
-PYTHON=/usr/bin/python3
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh" "$@"
 NODE_MODULES="$ROOT/test/e2e/node/node_modules/@kubernetes/client-node"
 DURATION=10s
 WRK=(wrk -t2 -c32 -d"$DURATION" --timeout 10s)
@@ -82,7 +75,6 @@ CTL_TIMEOUT_S=600
 SQLITE_SECONDS=10
 ROW_BYTES=1024
 TOKEN="bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
-CFLAGS=(-O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow)
 
 for tool in wrk nginx openssl cc curl node pkg-config; do
     command -v "$tool" >/dev/null || { echo "bench: $tool not found (scripts/install-deps.sh)" >&2; exit 1; }
@@ -104,24 +96,11 @@ fi
 
 # 1000 watch connections on each side: this shell's limit is inherited by the server and by
 # watch_latency, so raise it before anything starts (to the hard limit if that is lower).
-want_files=$((2 * WATCHERS + 256))
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$want_files" ]; then
-    ulimit -n "$want_files" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-fi
+raise_open_files $((2 * WATCHERS + 256))
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/foo-bench.XXXXXX")"
-PIDS=()
 cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        # Bounded wait for each process we started; SIGKILL if it does not go.
-        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
+    stop_started
     # Keep the logs of what ran, for a look after a failure.
     cp "$WORK/foo-apiserver.log" "$OUT/foo-apiserver.log" 2>/dev/null || true
     cp "$WORK/foo-apiserver-10k.log" "$OUT/foo-apiserver-10k.log" 2>/dev/null || true
@@ -140,19 +119,6 @@ trap 'exit 130' INT TERM
 
 mkdir -p "$OUT"
 : >"$OUT/wrk.txt"
-
-free_port() {
-    "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Stops one process we started: SIGTERM, bounded wait, SIGKILL.
-stop_pid() {
-    local pid="$1"
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 
 # Starts a standalone foo-apiserver with a fresh data dir (name $1; two servers given the same
 # name share it), log suffix $2, any further arguments as extra flags, and the bench token; sets
@@ -202,26 +168,15 @@ cpu_s() {
 }
 
 # ---- measurements
-# Runs wrk with the options in the array named $2, appends its output to out/wrk.txt, leaves it
-# in $WORK/wrk-LABEL.txt and prints Requests/sec. Fails on any non-2xx response or socket error,
-# since those would make the rate meaningless.
+# Runs wrk with the options in the array named $2 and the further arguments, and prints
+# Requests/sec (lib.sh's wrk_rate: output in $WORK/wrk-LABEL.txt and out/wrk.txt, exit on any
+# error); then exits unless the server survived the run.
 run_wrk() {
     local label="$1"
     local -n opts="$2"
     shift 2
-    local log="$WORK/wrk-$label.txt"
-    echo "bench: $label" >&2
-    local rc=0
-    "${opts[@]}" "$@" >"$log" 2>&1 || rc=$?
-    { echo "### $label: ${opts[*]} $*"; cat "$log"; echo; } >>"$OUT/wrk.txt"
-    if [ "$rc" -ne 0 ] || ! grep -q '^Requests/sec:' "$log" ||
-        grep -q -E 'Non-2xx|Socket errors' "$log"; then
-        echo "bench: $label failed (wrk exit $rc):" >&2
-        grep -v -E '^ |^Running' "$log" >&2 || true
-        exit 1
-    fi
+    wrk_rate "$label" "$OUT/wrk.txt" "${opts[@]}" "$@"
     server_alive "$label"
-    awk '/^Requests\/sec:/ { print $2 }' "$log"
 }
 
 # The value of measure $2 in a "name value unit" file $1 (empty when absent).

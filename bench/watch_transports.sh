@@ -16,37 +16,21 @@
 # Usage: bench/watch_transports.sh BUILD_DIR   (BUILD_DIR holds foo-apiserver and libfoo_*.a)
 set -euo pipefail
 
-if [ $# -ne 1 ] || [ ! -x "$1/foo-apiserver" ]; then
-    echo "usage: $0 BUILD_DIR   (BUILD_DIR/foo-apiserver must exist)" >&2
-    exit 2
-fi
-BUILD="$(cd "$1" && pwd)"
-HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(cd "$HERE/.." && pwd)"
-OUT="$HERE/out"
-PYTHON=/usr/bin/python3
-CFLAGS=(-O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow)
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh" "$@"
 # Events per watch: enough deliveries for a stable CPU figure, few enough writes to stay short.
 EVENTS_1=2000
 EVENTS_1000=100
 CLIENTS=(http websocket node)
 
-want_files=$((2 * 1000 + 256))
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$want_files" ]; then
-    ulimit -n "$want_files" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-fi
+raise_open_files $((2 * 1000 + 256))
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/foo-bench-watch.XXXXXX")"
 SERVER_PID=""
 WATCHER=""  # the pid of the running watcher (bash unsets a coproc's own _PID when it ends)
 cleanup() {
     local pid
-    for pid in $WATCHER $SERVER_PID; do
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
+    for pid in $WATCHER $SERVER_PID; do stop_pid "$pid"; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -60,10 +44,6 @@ cc "${CFLAGS[@]}" -I"$ROOT" -o "$WORK/ws_watch_bench" "$HERE/ws_watch_bench.c" \
     "$BUILD/libfoo_client.a" "$BUILD/libfoo_common.a" \
     $(pkg-config --libs libcurl libcjson yaml-0.1 openssl libwebsockets) -lpthread -lm
 
-free_port() {
-    "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # A fresh standalone server in $WORK/data-$1; sets SERVER_PID and KUBECONFIG_FILE.
 start_server() {
     local port data
@@ -74,13 +54,7 @@ start_server() {
     SERVER_PID=$!
     KUBECONFIG_FILE="$data/kubeconfig"
     for _ in $(seq 200); do [ -f "$KUBECONFIG_FILE" ] && break; sleep 0.1; done
-    for _ in $(seq 200); do
-        curl -sk -o /dev/null "https://127.0.0.1:$port/readyz" && return 0
-        sleep 0.1
-    done
-    echo "bench: foo-apiserver did not start; its log:" >&2
-    tail -n 20 "$WORK/foo-apiserver-$1.log" >&2
-    exit 1
+    wait_ready "https://127.0.0.1:$port" foo-apiserver "$WORK/foo-apiserver-$1.log"
 }
 
 stop_server() {
