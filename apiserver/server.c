@@ -10,6 +10,7 @@
 #include "apiserver/rest/server.h"
 #include "apiserver/rest/openapi_handler.h"
 #include "apiserver/transport/pki.h"
+#include "apiserver/transport/workers.h"
 #include "apiserver/resource/registry.h"
 #include "common/alloc.h"
 #include "common/log.h"
@@ -66,6 +67,9 @@ int as_options_check(const as_options *o, char *why, size_t n)
     }
     return 0;
 }
+
+/* Consistent reads waiting for other replicas' writes at once (each at most 3 s); more queue. */
+#define WAITER_THREADS 4
 
 static char *path_in(const char *dir, const char *name)
 {
@@ -310,6 +314,8 @@ static int start_http(as_server *srv)
         return setup_failed("cannot start the HTTP server", &err);
     /* Committed events wake the watch streams (nothing is written before the listener). */
     as_caches_set_notify(srv->caches, wake, srv->http);
+    if (srv->store_shared && as_workers_start(WAITER_THREADS, &srv->waiters, &err) != 0)
+        return setup_failed("cannot start the waiter threads", &err);
     return srv->delegate ? as_delegate_start(srv->delegate, srv) : 0;
 }
 
@@ -370,8 +376,10 @@ void as_free(as_server *srv)
     if (!srv)
         return;
     as_http_stop(srv->http);
-    /* The reviews in flight complete (and post their requests) before the transport goes. */
+    /* The reviews and waits in flight complete (and post their requests) before the transport
+       goes. */
     as_delegate_free(srv->delegate, srv);
+    as_workers_stop(srv->waiters);
     if (srv->store)
         st_close(srv->store); /* joins the writer thread: no completion or wake-up after this */
     as_http_free(srv->http);

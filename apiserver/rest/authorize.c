@@ -233,14 +233,6 @@ static void run_review(void *arg)
         review_free(rv);
 }
 
-/* Service thread, once the job that parked req has ended: the calls may start. */
-static void submit_review(as_req *req, void *arg)
-{
-    (void)req;
-    review *rv = arg;
-    as_workers_submit(rv->d->workers, run_review, rv);
-}
-
 /* The handler again, on the compute thread (a write). */
 static void handle_again(as_req *req, void *data)
 {
@@ -313,7 +305,6 @@ bool as_authorize_delegated(as_delegation *d, as_req *req)
         apierr_clear(&e);
         return false;
     }
-    as_req_park(req, resume_review, rv);
-    as_req_after_job(req, submit_review, rv);
+    as_req_park_on(req, d->workers, run_review, resume_review, rv);
     return false;
 }

@@ -9,10 +9,11 @@
  * most recent", kube's semantics) therefore first asks the store for its current revision
  * (st_sync_rev, shared by the reads of a burst: as_caches_read_point) and waits until the kind's
  * cache has reached it, as kube's consistent read from cache does; one with resourceVersion=N waits
- * for N. Both wait on the compute thread, never on the service thread, and at most kube's 3 s, then
- * answer 504. resourceVersion=0 and continued lists are served from the cache as it is. SQLite has
- * one writer, this process, whose writes reach the cache before they are acknowledged: there every
- * read is served at once.
+ * for N. Both wait on one of the server's waiter threads (as_req_park_on), never on the service
+ * thread nor the compute thread (writes go on meanwhile), and at most kube's 3 s, then answer 504.
+ * resourceVersion=0 and continued lists are served from the cache as it is. SQLite has one writer,
+ * this process, whose writes reach the cache before they are acknowledged: there every read is
+ * served at once.
  */
 #include "apiserver/rest/handlers.h"
 #include "apiserver/rest/discovery.h"
@@ -202,14 +203,19 @@ static void list_now(as_req *req, const as_target *t)
 
 /* ---- consistent reads (see the top) ----------------------------------------------------- */
 
-/* A read waiting on the compute thread; owns copies of the target's strings (the router's
-   buffer is gone by then). */
+/* A read waiting for the cache; owns copies of the target's strings (the router's buffer is
+   gone by then). */
 typedef struct fresh_read {
+    as_req *req;
     as_read_fn serve;
     as_target t;
     char *ns, *name, *sub;
     uint64_t rv;         /* the revision asked for; 0 = the store's current one (st_sync_rev) */
     uint64_t arrived_ns; /* when the read arrived (reads share the store's answers) */
+    /* the wait's outcome: reached; or failed, with err (the store did not answer); or neither
+       (the cache did not reach rv in time) */
+    bool reached, failed;
+    api_error err;
 } fresh_read;
 
 /*
@@ -263,26 +269,35 @@ static void too_large(as_req *req, uint64_t rv, uint64_t current)
     apierr_clear(&e);
 }
 
-/* Compute thread: the wait of a fresh read, then the read itself (answered from there). */
-static void fresh_read_job(as_req *req, void *data)
+/* A waiter thread (as_req_park_on): the revision to read at, then the wait for the cache to
+   reach it, bounded by FRESH_READ_TIMEOUT_MS in all. */
+static void fresh_read_wait(void *data)
 {
     fresh_read *fr = data;
-    as_server *srv = as_server_of(req);
+    as_server *srv = as_server_of(fr->req);
     wc_cache *cache = as_cache_of(srv, fr->t.resource);
-    uint64_t start = clk_mono_ns(srv->clock), rv = fr->rv;
-    api_error e = API_ERROR_INIT;
-    if (rv == 0 && as_caches_read_point(srv->caches, srv->store, fr->arrived_ns,
-                                        FRESH_READ_TIMEOUT_MS, &rv, &e) != 0) {
-        as_respond_error(req, &e);
-        apierr_clear(&e);
-    } else {
+    uint64_t start = clk_mono_ns(srv->clock);
+    fr->failed = fr->rv == 0 && as_caches_read_point(srv->caches, srv->store, fr->arrived_ns,
+                                                     FRESH_READ_TIMEOUT_MS, &fr->rv, &fr->err) != 0;
+    if (!fr->failed) {
         uint64_t spent_ms = (clk_mono_ns(srv->clock) - start) / CLK_NS_PER_MS;
         int left_ms = spent_ms < FRESH_READ_TIMEOUT_MS ? FRESH_READ_TIMEOUT_MS - (int)spent_ms : 0;
-        if (!wc_wait_rev(cache, rv, left_ms))
-            too_large(req, rv, wc_rev(cache));
-        else
-            fr->serve(req, &fr->t);
+        fr->reached = wc_wait_rev(cache, fr->rv, left_ms);
     }
+    as_post_completion(fr->req->http, fr->req);
+}
+
+/* Service thread, after the wait: the read itself, or why it cannot be made. */
+static void fresh_read_resume(as_req *req, void *data)
+{
+    fresh_read *fr = data;
+    if (!req->orphaned && fr->reached)
+        fr->serve(req, &fr->t);
+    else if (!req->orphaned && fr->failed)
+        as_respond_error(req, &fr->err);
+    else if (!req->orphaned)
+        too_large(req, fr->rv, wc_rev(as_cache_of(as_server_of(req), fr->t.resource)));
+    apierr_clear(&fr->err);
     free(fr->ns);
     free(fr->name);
     free(fr->sub);
@@ -297,17 +312,16 @@ void as_read_fresh(as_req *req, const as_target *t, as_read_fn serve)
         return;
     }
     fresh_read *fr = xcalloc(1, sizeof *fr);
+    fr->req = req;
     fr->serve = serve;
     fr->rv = rv;
+    fr->err = (api_error)API_ERROR_INIT;
     fr->arrived_ns = clk_mono_ns(as_server_of(req)->clock);
     fr->ns = t->ns ? xstrdup(t->ns) : NULL;
     fr->name = t->name ? xstrdup(t->name) : NULL;
     fr->sub = t->sub ? xstrdup(t->sub) : NULL;
     fr->t = (as_target){.resource = t->resource, .ns = fr->ns, .name = fr->name, .sub = fr->sub};
-    if (req->job)
-        fresh_read_job(req, fr); /* already on the compute thread */
-    else
-        as_req_offload(req, fresh_read_job, fr);
+    as_req_park_on(req, as_server_of(req)->waiters, fresh_read_wait, fresh_read_resume, fr);
 }
 
 void as_handle_get(as_req *req, const as_target *t)
@@ -323,16 +337,25 @@ static void handle_list(as_req *req, const as_target *t)
 /*
  * A watch from a revision another replica acknowledged and this cache has not reached yet (an
  * informer that listed on one replica and watches on another) waits for it, as kube's watch cache
- * does, at most FRESH_READ_TIMEOUT_MS on the compute thread, then starts on the service thread;
+ * does, at most FRESH_READ_TIMEOUT_MS on a waiter thread, then starts on the service thread;
  * past the wait, as_watch_begin answers the 504 ERROR event as before.
  */
 typedef struct watch_wait {
+    as_req *req;
     const as_resource *resource;
     char *ns;
     uint64_t rv;
     as_negotiated neg;
     as_include_object include;
 } watch_wait;
+
+static void watch_wait_rev(void *data)
+{
+    watch_wait *ww = data;
+    (void)wc_wait_rev(as_cache_of(as_server_of(ww->req), ww->resource), ww->rv,
+                      FRESH_READ_TIMEOUT_MS);
+    as_post_completion(ww->req->http, ww->req);
+}
 
 /* Service thread, resumed after the wait (or told the client left: nothing to start). */
 static void watch_wait_resume(as_req *req, void *data)
@@ -344,31 +367,17 @@ static void watch_wait_resume(as_req *req, void *data)
     free(ww);
 }
 
-/* Service thread, after the job: the park is in place; resume it at once. */
-static void watch_wait_resume_now(as_req *req, void *arg)
-{
-    (void)arg;
-    as_post_completion(req->http, req);
-}
-
-static void watch_wait_job(as_req *req, void *data)
-{
-    watch_wait *ww = data;
-    (void)wc_wait_rev(as_cache_of(as_server_of(req), ww->resource), ww->rv, FRESH_READ_TIMEOUT_MS);
-    as_req_park(req, watch_wait_resume, ww);
-    as_req_after_job(req, watch_wait_resume_now, NULL);
-}
-
 static void watch_after_wait(as_req *req, const as_target *t, uint64_t rv, as_negotiated neg,
                              as_include_object include)
 {
     watch_wait *ww = xcalloc(1, sizeof *ww);
+    ww->req = req;
     ww->resource = t->resource;
     ww->ns = t->ns ? xstrdup(t->ns) : NULL;
     ww->rv = rv;
     ww->neg = neg;
     ww->include = include;
-    as_req_offload(req, watch_wait_job, ww);
+    as_req_park_on(req, as_server_of(req)->waiters, watch_wait_rev, watch_wait_resume, ww);
 }
 
 static void handle_watch(as_req *req, const as_target *t)

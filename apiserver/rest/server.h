@@ -31,7 +31,10 @@ struct as_server {
     as_caches *caches; /* one watch cache per kind (kindcaches.h) */
     authn *auth;       /* the authentication chain the transport calls */
     struct as_delegation *delegation; /* delegated authorization (authorize.h); NULL standalone */
-    struct as_delegate *delegate;   /* its wiring and the ConfigMap (delegate.h); NULL standalone */
+    struct as_delegate *delegate; /* its wiring and the ConfigMap (delegate.h); NULL standalone */
+    /* Threads where consistent reads wait for other replicas' writes to reach the caches
+       (handlers.c, as_req_park_on); NULL when the store is not shared. */
+    struct as_workers *waiters;
     as_registry *registry;          /* the kinds served (read-only once built) */
     struct as_discovery *discovery; /* discovery documents, rendered once (discovery.h) */
     struct as_openapi *openapi;     /* OpenAPI documents, rendered once (openapi_handler.h) */

@@ -18,6 +18,7 @@
 #include "apiserver/transport/headrec.h"
 #include "apiserver/transport/offload.h"
 #include "apiserver/transport/websocket.h"
+#include "apiserver/transport/workers.h"
 #include "common/alloc.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -401,6 +402,21 @@ void as_req_after_job(as_req *req, void (*fn)(as_req *req, void *arg), void *arg
 {
     if (!as_offload_stage_after(req, fn, arg))
         fn(req, arg);
+}
+
+/* Service thread, once the job that parked req (if any) is over: the work may start. */
+static void start_park_work(as_req *req, void *data)
+{
+    as_workers_submit(req->park_workers, req->park_work, data);
+}
+
+void as_req_park_on(as_req *req, as_workers *w, void (*work)(void *data), as_resume_fn resume,
+                    void *data)
+{
+    req->park_workers = w;
+    req->park_work = work;
+    as_req_park(req, resume, data);
+    as_req_after_job(req, start_park_work, data);
 }
 
 /*

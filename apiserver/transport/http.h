@@ -119,6 +119,10 @@ struct as_req {
     bool parked;
     bool orphaned; /* the connection closed while parked: resume only frees */
 
+    /* as_req_park_on's work, waiting for the job that parked req to end (private) */
+    struct as_workers *park_workers;
+    void (*park_work)(void *data);
+
     /* the compute job running this request (offload.h); NULL on the service thread */
     struct as_job *job;
 
@@ -218,6 +222,17 @@ void as_req_stream(as_req *req, const as_stream_ops *ops, void *stream);
  * client left meanwhile, fn is not called (the park's resume callback owns arg then).
  */
 void as_req_after_job(as_req *req, void (*fn)(as_req *req, void *arg), void *arg);
+
+/*
+ * Parks req (as_req_park with resume and data) and runs work(data) on one of w's threads
+ * (workers.h): the place for blocking calls, a review by kube-apiserver or a wait for another
+ * replica's write, which must hold up neither the service thread nor the compute thread. work
+ * must end with as_post_completion(req->http, req) (then resume runs on the service thread as
+ * for any park), and must not touch req otherwise. From a compute job the work starts once the
+ * job is over; if the client left before then, it never starts and resume runs orphaned.
+ */
+void as_req_park_on(as_req *req, struct as_workers *w, void (*work)(void *data),
+                    as_resume_fn resume, void *data);
 
 /*
  * Service thread: parks req and runs fn(req, data) on the compute thread (offload.h), as the
