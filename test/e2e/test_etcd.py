@@ -262,12 +262,10 @@ def test_etcd_paused_writes_fail_fast_readyz_fails_and_everything_recovers(etcd_
     etcd_private.pause()
     paused_at = time.monotonic()
     try:
-        start = time.monotonic()
-        r = a.request("POST", FOOS, foo_manifest("during", replicas=1), timeout=15)
-        elapsed = time.monotonic() - start
+        # Answered within 10 s, never a hang: the client gives up (and the test fails) past it.
+        r = a.request("POST", FOOS, foo_manifest("during", replicas=1), timeout=10)
         assert 500 <= r.status <= 599, r
         assert r.json()["kind"] == "Status"
-        assert elapsed < 10, f"the write was answered after {elapsed:.1f}s"
         wait_until(lambda: a.request("GET", "/readyz").status == 500, 15, "/readyz failing")
         body = a.request("GET", "/readyz?verbose").body.decode()
         assert "[-]etcd failed: reason withheld" in body, body

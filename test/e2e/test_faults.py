@@ -190,7 +190,10 @@ def test_many_writers_through_a_fault(faulty):
     threads = [threading.Thread(target=writer, args=(t,), daemon=True) for t in range(4)]
     for t in threads:
         t.start()
-    count = lambda code: sum(1 for r in results.values() if r.status == code)  # noqa: E731
+    def count(code):
+        with lock:  # the writers add to results meanwhile
+            return sum(1 for r in results.values() if r.status == code)
+
     wait_until(lambda: count(201) >= 20, 30, "20 creates before the fault")
     disk.fail("fsync", "EIO")
     wait_until(lambda: count(500) >= 20, 30, "20 refused creates")

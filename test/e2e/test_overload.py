@@ -151,28 +151,25 @@ def test_a_body_trickled_one_byte_per_second_is_cut_at_the_body_deadline(server)
         except OSError:
             closed = True
             break
-    elapsed = time.monotonic() - start
     s.close()
-    assert closed, f"still open after {elapsed:.1f}s and {sent} bytes"
-    # The deadline is 3 s for the whole body (lws's own timeout restarts on every byte).
-    assert 2.0 <= elapsed < 15, elapsed
-    assert sent < 20
+    assert closed, f"still open after {sent} bytes"
+    # The deadline is 3 s for the whole body (lws's own timeout restarts on every byte): at one
+    # byte a second, a few bytes were taken, and the body was cut long before its end.
+    assert 2 <= sent < 15, sent
     assert server.request("GET", "/healthz").status == 200
 
 
 def test_a_head_trickled_one_byte_per_second_is_cut_at_the_head_deadline(server):
     s = tls_socket(server)
     msg = f"GET {FOOS} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".encode() + b"a" * 100
-    start = time.monotonic()
     sent = 0
     while sent < len(msg) and not is_closed(s, 1.0):
         s.send(msg[sent:sent + 1])
         sent += 1
-    elapsed = time.monotonic() - start
     s.close()
-    # 10 s for the whole head from the accept, whatever trickles in (docs/design.md §4.15).
-    assert sent < len(msg), f"still open after {elapsed:.1f}s"
-    assert 8 <= elapsed < 25, elapsed
+    # 10 s for the whole head from the accept, whatever trickles in (docs/design.md §4.15): at
+    # one byte a second, cut after about ten of them.
+    assert 8 <= sent < 25, sent
     assert server.request("GET", "/healthz").status == 200
 
 
@@ -393,14 +390,10 @@ def test_health_and_reads_answer_within_1s_beside_1100_half_heads_and_1100_watch
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0")  # and nothing more
             halves.append(s)
 
-        start = time.monotonic()
-        r = server.request("GET", "/healthz", auth=None, timeout=5)
-        healthz_s = time.monotonic() - start
-        start = time.monotonic()
-        g = server.request("GET", f"{FOOS}/probe", timeout=5)
-        get_s = time.monotonic() - start
+        # Each answered within a second, or the client gives up and the test fails.
+        r = server.request("GET", "/healthz", auth=None, timeout=1.0)
+        g = server.request("GET", f"{FOOS}/probe", timeout=1.0)
         assert r.status == 200 and g.status == 200
-        assert healthz_s < 1.0 and get_s < 1.0, (healthz_s, get_s)
         # The load was still there when they were answered.
         assert not any(is_closed(s, 0) for s in watches[:50])
         open_halves = sum(not is_closed(s, 0) for s in halves[-100:])
