@@ -481,7 +481,9 @@ def apt_packages(stage):
     return pkgs
 
 
-def test_the_dockerfile_builds_on_bookworm_slim_and_runs_as_uid_65532():
+def test_the_dockerfile_says_two_stages_on_bookworm_slim_and_uid_65532():
+    """What the Dockerfile says (its text): the image itself is built by `make image`, which
+    needs a container tool and minutes, so it is not part of `make test` (docs/deploy.md §2)."""
     stages = dockerfile_stages()
     assert len(stages) == 2
     assert [s[0] for s in stages] == [
