@@ -49,4 +49,15 @@ static inline char *fuzz_cstring(const uint8_t *data, size_t size)
     return s;
 }
 
+/*
+ * The length of the piece that starts at data[i] when an input is fed in pieces whose sizes
+ * come from the input itself (1..max bytes, chosen by data[i]), so that every way of splitting
+ * a stream is explored: a decoder must give the same result however its bytes arrive.
+ */
+static inline size_t fuzz_piece(const uint8_t *data, size_t size, size_t i, size_t max)
+{
+    size_t piece = (size_t)(data[i] % max) + 1;
+    return piece < size - i ? piece : size - i;
+}
+
 #endif

@@ -14,14 +14,10 @@
 /* Feeds data[0..size) in pieces of 1..16 bytes chosen by the bytes themselves. */
 static int feed_split(chunked_decoder *d, const uint8_t *data, size_t size, sbuf *out)
 {
-    size_t i = 0;
     int rc = 0;
-    while (i < size && rc == 0) {
-        size_t piece = (size_t)(data[i] % 16) + 1;
-        if (piece > size - i)
-            piece = size - i;
-        rc = chunked_feed(d, (const char *)data + i, piece, out);
-        i += piece;
+    for (size_t i = 0, n; i < size && rc == 0; i += n) {
+        n = fuzz_piece(data, size, i, 16);
+        rc = chunked_feed(d, (const char *)data + i, n, out);
     }
     return rc;
 }

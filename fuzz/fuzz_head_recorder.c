@@ -16,13 +16,9 @@
 
 static void feed_split(headrec *r, const uint8_t *data, size_t size)
 {
-    size_t i = 0;
-    while (i < size) {
-        size_t piece = (size_t)(data[i] % 32) + 1;
-        if (piece > size - i)
-            piece = size - i;
-        headrec_feed(r, (const char *)data + i, piece);
-        i += piece;
+    for (size_t i = 0, n; i < size; i += n) {
+        n = fuzz_piece(data, size, i, 32);
+        headrec_feed(r, (const char *)data + i, n);
     }
 }
 

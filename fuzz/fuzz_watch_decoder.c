@@ -51,15 +51,11 @@ static void seen_free(seen *s)
  * return code, or 0. */
 static int feed_split(kc_watch_decoder *d, const uint8_t *data, size_t size)
 {
-    size_t i = 0;
-    while (i < size) {
-        size_t piece = (size_t)(data[i] % 32) + 1;
-        if (piece > size - i)
-            piece = size - i;
-        int rc = kc_watch_decoder_feed(d, (const char *)data + i, piece);
+    for (size_t i = 0, n; i < size; i += n) {
+        n = fuzz_piece(data, size, i, 32);
+        int rc = kc_watch_decoder_feed(d, (const char *)data + i, n);
         if (rc != 0)
             return rc;
-        i += piece;
     }
     return 0;
 }
