@@ -28,6 +28,10 @@ typedef struct st_backend_ops {
    obj's text: what a backend reports of a write it committed at rev (write.c). */
 void st_write_stamp(st_write *w, uint64_t rev);
 
+/* Forgets a write's outputs (result ST_OK, no revision, no value), so it can be judged afresh
+   (write.c). */
+void st_write_reset_outputs(st_write *w);
+
 struct st_store {
     const st_backend_ops *ops;
 };

@@ -135,7 +135,7 @@ static void ex_submit(st_store *base, st_write *w)
     }
     pthread_mutex_unlock(&s->mu);
     if (closed) {
-        ex_reset_outputs(w);
+        st_write_reset_outputs(w);
         w->result = ST_ECLOSED;
         w->next = NULL;
         w->done(w);
@@ -213,7 +213,7 @@ static void ex_close(st_store *base)
     pthread_mutex_unlock(&s->mu);
     for (st_write *w = s->pending, *next; w; w = next) {
         next = w->next;
-        ex_reset_outputs(w);
+        st_write_reset_outputs(w);
         w->result = ST_EIO;
         w->next = NULL;
         w->done(w);

@@ -139,8 +139,6 @@ typedef struct ex_writer_arg {
 
 /* A writer thread's body; arg is an ex_writer_arg it frees. Runs until stop and no pending. */
 void *ex_writer_main(void *arg);
-/* Forgets a write's outputs (result ST_OK, no revision, no value). */
-void ex_reset_outputs(st_write *w);
 /*
  * Completes the ready writes at the head of `awaiting` (the sink reached their target; with now
  * != 0 also those whose deadline on the store's clock is <= now, logged), one drainer at a time,

@@ -27,15 +27,6 @@
 
 /* ---- one write --------------------------------------------------------------------------- */
 
-void ex_reset_outputs(st_write *w)
-{
-    w->result = ST_OK;
-    w->rev = 0;
-    free(w->value);
-    w->value = NULL;
-    w->value_len = 0;
-}
-
 static bool ex_write_valid(const st_write *w)
 {
     /* A store key starts with '/' (etcd.h): prefix + key is then never the marker. */
@@ -98,7 +89,7 @@ static void ex_txn_result(st_write *w, ej_txn *t, uint64_t *target)
 static void ex_apply(ex_store *s, eh_conn *c, st_write *w, uint64_t *target)
 {
     *target = 0;
-    ex_reset_outputs(w);
+    st_write_reset_outputs(w);
     if (!ex_write_valid(w)) {
         w->result = ST_EINVAL;
         return;

@@ -190,16 +190,6 @@ static int sq_scalar(sq_store *s, const char *sql, int64_t *out, bool *is_null)
 
 /* ---- one write --------------------------------------------------------------------------- */
 
-/* Forgets any output of an earlier attempt, so a write can be judged afresh. */
-static void sq_reset_outputs(st_write *w)
-{
-    w->result = ST_OK;
-    w->rev = 0;
-    free(w->value);
-    w->value = NULL;
-    w->value_len = 0;
-}
-
 static bool sq_write_valid(const st_write *w)
 {
     if (!w->key || (w->op != ST_CREATE && w->op != ST_UPDATE && w->op != ST_DELETE))
@@ -294,7 +284,7 @@ static int sq_add_history(sq_store *s, const st_write *w, uint64_t rev)
  */
 static int sq_apply(sq_store *s, st_write *w, uint64_t *rev)
 {
-    sq_reset_outputs(w);
+    st_write_reset_outputs(w);
     if (!sq_write_valid(w)) {
         w->result = ST_EINVAL;
         return SQLITE_OK;
@@ -321,7 +311,7 @@ static int sq_apply(sq_store *s, st_write *w, uint64_t *rev)
     uint64_t next = *rev + 1;
     st_write_stamp(w, next);
     if (w->op != ST_DELETE && w->value_len > ST_MAX_OBJECT_BYTES) {
-        sq_reset_outputs(w);
+        st_write_reset_outputs(w);
         w->result = ST_ETOOLARGE;
         return SQLITE_OK;
     }
@@ -382,7 +372,7 @@ static void sq_abort(sq_store *s, st_write *batch)
         (void)sq_exec(s, SQ_ROLLBACK, SQLITE_OK); /* logged; nothing more can be done */
     unsigned n = 0;
     for (st_write *w = batch; w; w = w->next, n++) {
-        sq_reset_outputs(w);
+        st_write_reset_outputs(w);
         w->result = ST_EIO;
     }
     char count[16];
@@ -493,7 +483,7 @@ static void sq_forget_failed_batch(sq_store *s)
 static void sq_refuse(st_write *batch)
 {
     for (st_write *w = batch; w; w = w->next) {
-        sq_reset_outputs(w);
+        st_write_reset_outputs(w);
         w->result = ST_EIO;
     }
 }
@@ -816,7 +806,7 @@ static void sq_submit(st_store *base, st_write *w)
     sq_store *s = sq_of(base);
     if (stq_push(&s->q, w))
         return;
-    sq_reset_outputs(w);
+    st_write_reset_outputs(w);
     w->result = ST_ECLOSED;
     w->next = NULL;
     w->done(w);

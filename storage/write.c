@@ -33,6 +33,15 @@ void st_write_free(st_write *w)
     free(w);
 }
 
+void st_write_reset_outputs(st_write *w)
+{
+    w->result = ST_OK;
+    w->rev = 0;
+    free(w->value);
+    w->value = NULL;
+    w->value_len = 0;
+}
+
 void st_write_stamp(st_write *w, uint64_t rev)
 {
     char buf[24];
