@@ -2,8 +2,11 @@
 #include "apiserver/rest/server.h"
 #include "apiserver/delegate.h"
 
+#include "common/alloc.h"
+
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* kube-apiserver's --etcd-healthcheck-timeout: how long /readyz's probe of etcd may take. */
@@ -133,7 +136,7 @@ static void answer(as_req *req, const endpoint *e)
  * The etcd check reads what the backend last saw, and a replica that has nothing to send to
  * etcd would never see it come back. So while it reads unhealthy, /readyz probes etcd first, as
  * kube's etcd check does on every call: one consistent-read request (st_sync_rev), bounded, on
- * the compute thread; its outcome is what st_health reports next.
+ * a waiter thread (as_req_park_on); its outcome is what st_health reports next.
  */
 static bool probe_first(as_req *req, const endpoint *e)
 {
@@ -142,13 +145,29 @@ static bool probe_first(as_req *req, const endpoint *e)
            srv->store != NULL && st_health(srv->store, NULL) != 0;
 }
 
-static void probe_job(as_req *req, void *data)
+/* A probe of etcd before a /readyz answer: on a waiter thread, then the answer. */
+typedef struct probe {
+    as_req *req;
+    const endpoint *e;
+} probe;
+
+static void probe_etcd(void *data)
 {
+    probe *p = data;
     uint64_t rev;
     api_error err = API_ERROR_INIT; /* the reason stays withheld, as kube's checks do */
-    (void)st_sync_rev(as_server_of(req)->store, ETCD_PROBE_TIMEOUT_MS, &rev, &err);
+    (void)st_sync_rev(as_server_of(p->req)->store, ETCD_PROBE_TIMEOUT_MS, &rev, &err);
     apierr_clear(&err);
-    answer(req, data);
+    as_post_completion(p->req->http, p->req);
+}
+
+/* Service thread, after the probe. */
+static void probe_done(as_req *req, void *data)
+{
+    probe *p = data;
+    if (!req->orphaned)
+        answer(req, p->e);
+    free(p);
 }
 
 bool as_health_handles(as_req *req)
@@ -161,9 +180,11 @@ bool as_health_handles(as_req *req)
         const char *rest = req->path + len;
         if (*rest && *rest != '/')
             continue;
-        if (probe_first(req, e))
-            as_req_offload(req, probe_job, (void *)e);
-        else
+        if (probe_first(req, e)) {
+            probe *p = xmalloc(sizeof *p);
+            *p = (probe){.req = req, .e = e};
+            as_req_park_on(req, as_server_of(req)->waiters, probe_etcd, probe_done, p);
+        } else
             answer(req, e);
         return true;
     }
