@@ -143,6 +143,8 @@ void authn_user_add_extra(authn_user *u, const char *key, const char *value);
 /* A deep copy of src (groups and extra), plus system:authenticated unless already there, as
    kube's group adder does for every authenticated user. Caller frees. */
 authn_user *authn_user_copy_authenticated(const authn_user *src);
+/* Adds system:authenticated to u unless it is there (kube's group adder). u not shared yet. */
+void authn_user_add_authenticated(authn_user *u);
 
 /* Frees what u holds (not u) and zeroes it: for users embedded in other structures. */
 void authn_user_clear(authn_user *u);

@@ -68,9 +68,14 @@ authn_user *authn_user_copy_authenticated(const authn_user *src)
     for (int i = 0; i < src->nextra; i++)
         for (int j = 0; j < src->extra[i].nvalues; j++)
             authn_user_add_extra(u, src->extra[i].key, src->extra[i].values[j]);
+    authn_user_add_authenticated(u);
+    return u;
+}
+
+void authn_user_add_authenticated(authn_user *u)
+{
     if (!authn_user_has_group(u, AUTHN_GROUP_AUTHENTICATED))
         authn_user_add_group(u, AUTHN_GROUP_AUTHENTICATED);
-    return u;
 }
 
 authn_user *authn_anonymous(void)

@@ -198,8 +198,8 @@ int front_proxy_user(const front_proxy *fp, const headrec_head *head, authn_user
     authn_user *u = authn_user_new(name, uid);
     add_groups(fp, head, u);
     add_extra(fp, head, u);
-    *out = authn_user_copy_authenticated(u);
-    authn_user_free(u);
+    authn_user_add_authenticated(u);
+    *out = u;
     free(name);
     free(uid);
     return 0;
