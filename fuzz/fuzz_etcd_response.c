@@ -41,17 +41,28 @@ static void fuzz_range(const char *in, size_t n)
         FUZZ_CHECK(marker <= rev);
 }
 
+static void check_txn(ej_txn *t)
+{
+    FUZZ_CHECK(t->rev >= 1 && t->rev <= EJ_MAX_REV);
+    FUZZ_CHECK(t->marker_rev <= t->rev);
+    FUZZ_CHECK(t->succeeded || !t->prev.key);
+    if (t->prev.key)
+        check_kv(&t->prev);
+    ej_txn_free(t);
+}
+
+/* The same bytes as a write's answer and as the answer of the read after a failed compare. */
 static void fuzz_txn(const char *in, size_t n)
 {
     ej_txn t;
-    if (ej_parse_txn(in, n, &t) != 0)
-        return;
-    FUZZ_CHECK(t.rev >= 1 && t.rev <= EJ_MAX_REV);
-    FUZZ_CHECK(t.marker_rev <= t.rev);
-    FUZZ_CHECK(t.succeeded || !t.prev.key);
-    if (t.prev.key)
-        check_kv(&t.prev);
-    ej_txn_free(&t);
+    if (ej_parse_txn(in, n, &t) == 0) {
+        FUZZ_CHECK(!t.key_exists && t.marker_rev == 0);
+        check_txn(&t);
+    }
+    if (ej_parse_conflict(in, n, &t) == 0) {
+        FUZZ_CHECK(!t.succeeded && !t.prev.key);
+        check_txn(&t);
+    }
 }
 
 static void fuzz_watch(const char *in, size_t n)

@@ -106,8 +106,15 @@ char *ej_txn_request(char op, const char *key, const char *value, size_t value_l
     }
     sbuf_puts(&sb, "},{\"request_put\":{");
     ej_put_b64_field(&sb, "key", marker, strlen(marker));
-    sbuf_puts(&sb, "}}],\"failure\":[{\"request_range\":{");
-    ej_put_b64_field(&sb, "key", key, klen);
+    sbuf_puts(&sb, "}}]}");
+    return sbuf_detach(&sb, NULL);
+}
+
+char *ej_conflict_request(const char *key, const char *marker)
+{
+    sbuf sb = SBUF_INIT;
+    sbuf_puts(&sb, "{\"success\":[{\"request_range\":{");
+    ej_put_b64_field(&sb, "key", key, strlen(key));
     sbuf_puts(&sb, ",\"keys_only\":true}},{\"request_range\":{");
     ej_put_b64_field(&sb, "key", marker, strlen(marker));
     sbuf_puts(&sb, ",\"keys_only\":true}}]}");
@@ -389,8 +396,8 @@ static int ej_txn_range(const cJSON *arr, int i, bool *found, uint64_t *mod_rev)
     return rc;
 }
 
-/* Failure branch: the range of the key, then the one of the marker. */
-static int ej_txn_failure(const cJSON *arr, ej_txn *out)
+/* The two ranges of ej_conflict_request: the key's, then the marker's. */
+static int ej_txn_ranges(const cJSON *arr, ej_txn *out)
 {
     bool marker_found = false;
     uint64_t key_rev = 0;
@@ -401,21 +408,50 @@ static int ej_txn_failure(const cJSON *arr, ej_txn *out)
     return key_rev <= out->marker_rev && out->marker_rev <= out->rev ? 0 : -EPROTO;
 }
 
-int ej_parse_txn(const char *body, size_t len, ej_txn *out)
+/*
+ * The parts every txn answer has: the header's revision, "succeeded", and the responses of the
+ * branch taken (*n of them; *arr NULL when none, as the gateway leaves an empty list out). The
+ * caller deletes *root, even on failure.
+ */
+static int ej_txn_head(const char *body, size_t len, cJSON **root, ej_txn *out, const cJSON **arr,
+                       int *n)
 {
     memset(out, 0, sizeof(*out));
-    cJSON *root = ej_parse_object(body, len);
+    *arr = NULL;
+    *root = ej_parse_object(body, len);
+    if (!*root || ej_header(*root, true, &out->rev) != 0 ||
+        ej_bool_field(*root, "succeeded", &out->succeeded) != 0 ||
+        ej_array_field(*root, "responses", arr) != 0)
+        return -EPROTO;
+    *n = *arr ? cJSON_GetArraySize(*arr) : 0;
+    return 0;
+}
+
+int ej_parse_txn(const char *body, size_t len, ej_txn *out)
+{
+    cJSON *root = NULL;
     const cJSON *arr = NULL;
-    int rc = root ? 0 : -EPROTO;
+    int n = 0;
+    int rc = ej_txn_head(body, len, &root, out, &arr, &n);
+    if (rc == 0 && out->succeeded)
+        rc = n == 2 ? ej_txn_success(arr, out) : -EPROTO;
+    else if (rc == 0)
+        rc = n == 0 ? 0 : -EPROTO; /* the txn has no failure branch */
+    cJSON_Delete(root);
+    if (rc != 0)
+        ej_txn_free(out);
+    return rc;
+}
+
+int ej_parse_conflict(const char *body, size_t len, ej_txn *out)
+{
+    cJSON *root = NULL;
+    const cJSON *arr = NULL;
+    int n = 0;
+    int rc = ej_txn_head(body, len, &root, out, &arr, &n);
     if (rc == 0)
-        rc = ej_header(root, true, &out->rev);
-    if (rc == 0)
-        rc = ej_bool_field(root, "succeeded", &out->succeeded);
-    if (rc == 0 &&
-        (ej_array_field(root, "responses", &arr) != 0 || !arr || cJSON_GetArraySize(arr) != 2))
-        rc = -EPROTO;
-    if (rc == 0)
-        rc = out->succeeded ? ej_txn_success(arr, out) : ej_txn_failure(arr, out);
+        rc = out->succeeded && n == 2 ? ej_txn_ranges(arr, out) : -EPROTO;
+    out->succeeded = false; /* it describes the write that failed, not itself */
     cJSON_Delete(root);
     if (rc != 0)
         ej_txn_free(out);

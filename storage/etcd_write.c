@@ -85,6 +85,41 @@ static void ex_txn_result(st_write *w, ej_txn *t, uint64_t *target)
     st_write_stamp(w, t->rev);
 }
 
+/*
+ * Sends one txn on c and decodes its answer with parse into *t. 0, ST_ETOOLARGE, or ST_EIO
+ * (logged when the answer does not decode).
+ */
+static int ex_txn(eh_conn *c, const char *body, int (*parse)(const char *, size_t, ej_txn *),
+                  const char *key, ej_txn *t)
+{
+    sbuf resp = SBUF_INIT;
+    const char *why = NULL;
+    int rc = ex_call(c, "/v3/kv/txn", body, 0, &resp, &why);
+    if (rc == 0 && parse(resp.data, resp.len, t) != 0) {
+        log_kv(LOG_ERROR, "cannot decode etcd's txn answer", "key", key, NULL);
+        rc = ST_EIO;
+    }
+    sbuf_free(&resp);
+    return rc == 0 || rc == ST_ETOOLARGE ? rc : ST_EIO;
+}
+
+/* Sends w's txn on c for key (prefixed); after a failed compare, reads why (the write's txn has
+   no failure branch: ej_txn_request says why). */
+static int ex_send(ex_store *s, eh_conn *c, const st_write *w, const char *key, const char *stored,
+                   size_t stored_len, ej_txn *t)
+{
+    char op = w->op == ST_CREATE ? 'c' : w->op == ST_UPDATE ? 'u' : 'd';
+    char *body = ej_txn_request(op, key, stored, stored_len, w->expect_rev, s->prefix);
+    int rc = ex_txn(c, body, ej_parse_txn, w->key, t);
+    free(body);
+    if (rc != 0 || t->succeeded)
+        return rc;
+    body = ej_conflict_request(key, s->prefix);
+    rc = ex_txn(c, body, ej_parse_conflict, w->key, t);
+    free(body);
+    return rc;
+}
+
 /* Sends w's txn on c and fills its outputs. *target = 0 when no delivery is to be waited for. */
 static void ex_apply(ex_store *s, eh_conn *c, st_write *w, uint64_t *target)
 {
@@ -102,22 +137,12 @@ static void ex_apply(ex_store *s, eh_conn *c, st_write *w, uint64_t *target)
         return;
     }
     char *key = xasprintf("%s%s", s->prefix, w->key);
-    char op = w->op == ST_CREATE ? 'c' : w->op == ST_UPDATE ? 'u' : 'd';
-    char *body = ej_txn_request(op, key, stored, stored_len, w->expect_rev, s->prefix);
+    ej_txn t;
+    int rc = ex_send(s, c, w, key, stored, stored_len, &t);
     free(stored);
     free(key);
-    sbuf resp = SBUF_INIT;
-    const char *why = NULL;
-    int rc = ex_call(c, "/v3/kv/txn", body, 0, &resp, &why);
-    free(body);
-    ej_txn t;
-    if (rc == 0 && ej_parse_txn(resp.data, resp.len, &t) != 0) {
-        log_kv(LOG_ERROR, "cannot decode etcd's txn answer", "key", w->key, NULL);
-        rc = ST_EIO;
-    }
-    sbuf_free(&resp);
     if (rc != 0) {
-        w->result = rc == ST_ETOOLARGE ? ST_ETOOLARGE : ST_EIO;
+        w->result = rc;
         return;
     }
     atomic_fetch_add(&s->commits, 1);
