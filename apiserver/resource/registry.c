@@ -206,9 +206,16 @@ void as_resource_group_version(const as_resource *r, sbuf *out)
 
 void as_resource_prefix(const as_resource *r, const char *ns, sbuf *out)
 {
-    sbuf_printf(out, "/%s/%s/", *r->group ? r->group : "core", r->resource);
-    if (r->namespaced && ns)
-        sbuf_printf(out, "%s/", ns);
+    /* Appends rather than printf: this builds the key of every GET of an object. */
+    sbuf_putc(out, '/');
+    sbuf_puts(out, *r->group ? r->group : "core");
+    sbuf_putc(out, '/');
+    sbuf_puts(out, r->resource);
+    sbuf_putc(out, '/');
+    if (r->namespaced && ns) {
+        sbuf_puts(out, ns);
+        sbuf_putc(out, '/');
+    }
 }
 
 const char *as_resource_qualified(const as_resource *r, char *buf, int len)
