@@ -27,9 +27,10 @@
  * that sharing connections between concurrent threads is not supported (CURLSHOPT_SHARE,
  * CURL_LOCK_DATA_CONNECT), so HTTP/2 multiplexes within one handle only.
  *
- * Process-wide effects: the first kc_client_new() runs curl_global_init() (once, pthread_once; it
- * is never cleaned up) and, if SIGPIPE still has its default action, ignores SIGPIPE: handles use
- * CURLOPT_NOSIGNAL (required with threads), so a write to a closed socket must not kill us.
+ * Process-wide effects: the first kc_client_new() loads libcurl (common/curl_lib.h), runs
+ * curl_global_init() (once, pthread_once; it is never cleaned up) and, if SIGPIPE still has its
+ * default action, ignores SIGPIPE: handles use CURLOPT_NOSIGNAL (required with threads), so a write
+ * to a closed socket must not kill us.
  */
 #ifndef FOO_CLIENT_REST_H
 #define FOO_CLIENT_REST_H

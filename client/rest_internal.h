@@ -7,9 +7,9 @@
 #define FOO_CLIENT_REST_INTERNAL_H
 
 #include "client/rest.h"
+#include "common/curl_lib.h" /* libcurl, loaded on first use */
 #include "common/sbuf.h"
 
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>

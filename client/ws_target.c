@@ -6,8 +6,8 @@
 #include "client/rest_internal.h"
 #include "client/ws_internal.h"
 #include "common/alloc.h"
+#include "common/curl_lib.h" /* libcurl, loaded on first use */
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

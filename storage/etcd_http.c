@@ -6,9 +6,9 @@
 #include "storage/etcd_json.h"
 
 #include "common/alloc.h"
+#include "common/curl_lib.h" /* libcurl, loaded on first use */
 #include "common/log.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>

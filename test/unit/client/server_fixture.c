@@ -3,8 +3,8 @@
  */
 #include "server_fixture.h"
 #include "common/alloc.h"
+#include "common/curl_lib.h" /* libcurl, loaded on first use */
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>

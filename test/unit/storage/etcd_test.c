@@ -13,10 +13,10 @@
 #include "storage/etcd_json.h"
 
 #include "common/alloc.h"
+#include "common/curl_lib.h" /* libcurl, loaded on first use */
 #include "common/json.h"
 
 #include <criterion/criterion.h>
-#include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
