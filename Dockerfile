@@ -19,6 +19,7 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
  && strip /build/foo-apiserver /build/foo-controller-manager
 
 # ---- runtime stage: only the shared libraries the programs load (ldd) --------------------------
+# libcurl4 too, although ldd does not list it: common/curl_lib.c loads it (dlopen) on first use.
 FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
