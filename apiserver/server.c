@@ -5,12 +5,14 @@
 #include "apiserver/apiserver.h"
 #include "apiserver/delegate.h"
 #include "apiserver/rest/discovery.h"
+#include "apiserver/rest/handlers.h"
 #include "apiserver/rest/metrics.h"
 #include "apiserver/rest/namespaces.h"
 #include "apiserver/rest/server.h"
 #include "apiserver/rest/openapi_handler.h"
 #include "apiserver/transport/pki.h"
 #include "apiserver/transport/workers.h"
+#include "apiserver/resource/readpoints.h"
 #include "apiserver/resource/registry.h"
 #include "common/alloc.h"
 #include "common/log.h"
@@ -68,8 +70,15 @@ int as_options_check(const as_options *o, char *why, size_t n)
     return 0;
 }
 
-/* Consistent reads waiting for other replicas' writes at once (each at most 3 s); more queue. */
+/* Consistent reads waiting at once for their cache to reach a revision (each at most 3 s); more
+   queue. Their read points are asked in rounds on one more thread (readpoints.h). */
 #define WAITER_THREADS 4
+
+/* The read points' question (readpoints.h): the store's current revision. */
+static int ask_read_point(void *store, int timeout_ms, uint64_t *rev, api_error *err)
+{
+    return st_sync_rev(store, timeout_ms, rev, err);
+}
 
 static char *path_in(const char *dir, const char *name)
 {
@@ -316,6 +325,9 @@ static int start_http(as_server *srv)
     as_caches_set_notify(srv->caches, wake, srv->http);
     if (srv->store_shared && as_workers_start(WAITER_THREADS, &srv->waiters, &err) != 0)
         return setup_failed("cannot start the waiter threads", &err);
+    if (srv->store_shared && rp_start(ask_read_point, srv->store, srv->clock,
+                                      AS_FRESH_READ_TIMEOUT_MS, &srv->read_points, &err) != 0)
+        return setup_failed("cannot start the read point thread", &err);
     return srv->delegate ? as_delegate_start(srv->delegate, srv) : 0;
 }
 
@@ -356,7 +368,9 @@ int as_run(as_server *srv)
     while ((as_http_parked_count(srv->http) > 0 || as_http_watch_count(srv->http) > 0) &&
            clk_mono_ns(srv->clock) < deadline)
         as_http_service_for(srv->http, 100);
-    as_http_stop(srv->http); /* runs the compute thread's last jobs first */
+    as_http_stop(srv->http);   /* runs the compute thread's last jobs first */
+    rp_stop(srv->read_points); /* it asks the store: before the store closes */
+    srv->read_points = NULL;
     /* The writer thread may still complete writes and wake the loop: the transport object stays
        until as_free, after the store (and its thread) is gone. */
     st_close(srv->store);
@@ -379,6 +393,7 @@ void as_free(as_server *srv)
     /* The reviews and waits in flight complete (and post their requests) before the transport
        goes. */
     as_delegate_free(srv->delegate, srv);
+    rp_stop(srv->read_points); /* before the waiters: its reads may still go to them */
     as_workers_stop(srv->waiters);
     if (srv->store)
         st_close(srv->store); /* joins the writer thread: no completion or wake-up after this */

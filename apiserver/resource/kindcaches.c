@@ -2,7 +2,6 @@
 #include "common/alloc.h"
 #include "common/sbuf.h"
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +12,6 @@ struct as_caches {
     size_t *prefix_lens;
     wc_cache **caches;
     int n;
-    clk_t *clock;
-    /* The newest read point the store gave (as_caches_read_point): asked at asked_ns. */
-    pthread_mutex_t point_mu;
-    bool have_point;
-    uint64_t point_asked_ns;
-    uint64_t point_rev;
 };
 
 as_caches *as_caches_new(const as_registry *reg, const wc_options *opt)
@@ -28,9 +21,6 @@ as_caches *as_caches_new(const as_registry *reg, const wc_options *opt)
     cs->prefixes = xcalloc((size_t)cs->n, sizeof *cs->prefixes);
     cs->prefix_lens = xcalloc((size_t)cs->n, sizeof *cs->prefix_lens);
     cs->caches = xcalloc((size_t)cs->n, sizeof *cs->caches);
-    cs->clock = opt && opt->clock ? opt->clock : clk_system();
-    if (pthread_mutex_init(&cs->point_mu, NULL) != 0)
-        abort(); /* only for want of resources: fatal, like running out of memory */
     for (int i = 0; i < cs->n; i++) {
         sbuf p = SBUF_INIT;
         as_resource_prefix(cs->kinds[i], NULL, &p);
@@ -49,7 +39,6 @@ void as_caches_free(as_caches *cs)
         wc_free(cs->caches[i]);
         free(cs->prefixes[i]);
     }
-    pthread_mutex_destroy(&cs->point_mu);
     free(cs->caches);
     free(cs->prefixes);
     free(cs->prefix_lens);
@@ -154,32 +143,6 @@ st_observer as_caches_observer(as_caches *cs)
         .replace_end = observe_replace_end,
         .ctx = cs,
     };
-}
-
-int as_caches_read_point(as_caches *cs, st_store *store, uint64_t arrived_ns, int timeout_ms,
-                         uint64_t *rev, api_error *err)
-{
-    pthread_mutex_lock(&cs->point_mu);
-    /* A point asked for after the read arrived covers every write acknowledged before it. */
-    bool shared = cs->have_point && cs->point_asked_ns >= arrived_ns;
-    uint64_t shared_rev = cs->point_rev;
-    pthread_mutex_unlock(&cs->point_mu);
-    if (shared) {
-        *rev = shared_rev;
-        return 0;
-    }
-    uint64_t asked = clk_mono_ns(cs->clock);
-    int rc = st_sync_rev(store, timeout_ms, rev, err);
-    if (rc != 0)
-        return rc;
-    pthread_mutex_lock(&cs->point_mu);
-    if (!cs->have_point || asked > cs->point_asked_ns) {
-        cs->have_point = true;
-        cs->point_asked_ns = asked;
-        cs->point_rev = *rev;
-    }
-    pthread_mutex_unlock(&cs->point_mu);
-    return 0;
 }
 
 void as_caches_set_notify(as_caches *cs, void (*fn)(void *ctx), void *ctx)

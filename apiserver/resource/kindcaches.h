@@ -53,18 +53,6 @@ void as_caches_set_oldest(as_caches *cs, uint64_t oldest);
  */
 st_observer as_caches_observer(as_caches *cs);
 
-/*
- * The consistent read point (st_sync_rev) for a read that arrived at arrived_ns (clk_mono_ns of
- * the caches' clock): the revision its cache must reach to show every write acknowledged, by
- * any replica, before the read was sent. Reads share the store's answers: one asked of the
- * store after the read arrived serves it too, so a burst of reads costs about one round trip to
- * the store, not one each. Otherwise calls st_sync_rev(store, timeout_ms, ...) and keeps its
- * answer for the reads that follow. Returns 0 with *rev, or st_sync_rev's error (err filled).
- * Blocks (never call it on the service thread); thread-safe.
- */
-int as_caches_read_point(as_caches *cs, st_store *store, uint64_t arrived_ns, int timeout_ms,
-                         uint64_t *rev, api_error *err);
-
 /* wc_set_notify for every cache. */
 void as_caches_set_notify(as_caches *cs, void (*fn)(void *ctx), void *ctx);
 

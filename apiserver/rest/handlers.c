@@ -6,11 +6,12 @@
  * Consistent reads (docs/design.md, "Consistent reads and replicas"): with a store several
  * replicas share (etcd), another replica's acknowledged write reaches this replica's cache a
  * moment later through the store's event stream. A GET or LIST without resourceVersion ("the
- * most recent", kube's semantics) therefore first asks the store for its current revision
- * (st_sync_rev, shared by the reads of a burst: as_caches_read_point) and waits until the kind's
- * cache has reached it, as kube's consistent read from cache does; one with resourceVersion=N waits
- * for N. Both wait on one of the server's waiter threads (as_req_park_on), never on the service
- * thread nor the compute thread (writes go on meanwhile), and at most kube's 3 s, then answer 504.
+ * most recent", kube's semantics) therefore first needs the store's current revision (its read
+ * point: st_sync_rev, asked in rounds that serve every read waiting, readpoints.h) and waits
+ * until the kind's cache has reached it, as kube's consistent read from cache does; one with
+ * resourceVersion=N waits for N. The waits run on the server's waiter threads (as_req_park_on)
+ * and the round thread, never on the service thread nor the compute thread (writes go on
+ * meanwhile), and last at most kube's 3 s from the read's arrival, then answer 504.
  * resourceVersion=0 and continued lists are served from the cache as it is. SQLite has one writer,
  * this process, whose writes reach the cache before they are acknowledged: there every read is
  * served at once.
@@ -20,7 +21,9 @@
 #include "apiserver/resource/rules.h"
 #include "apiserver/rest/server.h"
 #include "apiserver/resource/list_select.h"
+#include "apiserver/resource/readpoints.h"
 #include "apiserver/transport/negotiate.h"
+#include "apiserver/transport/workers.h"
 #include "apiserver/resource/selector.h"
 #include "apiserver/resource/table.h"
 #include "apiserver/rest/watch.h"
@@ -31,9 +34,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* kube's bound on how long a read waits for the watch cache to catch up (then 504). */
-#define FRESH_READ_TIMEOUT_MS 3000
 
 void as_method_not_allowed(as_req *req, const as_resource *r, const char *verb)
 {
@@ -210,8 +210,9 @@ typedef struct fresh_read {
     as_read_fn serve;
     as_target t;
     char *ns, *name, *sub;
-    uint64_t rv;         /* the revision asked for; 0 = the store's current one (st_sync_rev) */
-    uint64_t arrived_ns; /* when the read arrived (reads share the store's answers) */
+    uint64_t rv;         /* the revision asked for; 0 = the store's current one (a read point) */
+    uint64_t arrived_ns; /* when the read arrived: its budget of AS_FRESH_READ_TIMEOUT_MS starts */
+    rp_ask ask;          /* its place in the rounds of read points (readpoints.h) */
     /* the wait's outcome: reached; or failed, with err (the store did not answer); or neither
        (the cache did not reach rv in time) */
     bool reached, failed;
@@ -269,22 +270,52 @@ static void too_large(as_req *req, uint64_t rv, uint64_t current)
     apierr_clear(&e);
 }
 
-/* A waiter thread (as_req_park_on): the revision to read at, then the wait for the cache to
-   reach it, bounded by FRESH_READ_TIMEOUT_MS in all. */
+/* A waiter thread: the wait for the cache to reach fr->rv, within what is left of the read's
+   budget; then the read goes back to the service thread. */
 static void fresh_read_wait(void *data)
 {
     fresh_read *fr = data;
     as_server *srv = as_server_of(fr->req);
-    wc_cache *cache = as_cache_of(srv, fr->t.resource);
-    uint64_t start = clk_mono_ns(srv->clock);
-    fr->failed = fr->rv == 0 && as_caches_read_point(srv->caches, srv->store, fr->arrived_ns,
-                                                     FRESH_READ_TIMEOUT_MS, &fr->rv, &fr->err) != 0;
-    if (!fr->failed) {
-        uint64_t spent_ms = (clk_mono_ns(srv->clock) - start) / CLK_NS_PER_MS;
-        int left_ms = spent_ms < FRESH_READ_TIMEOUT_MS ? FRESH_READ_TIMEOUT_MS - (int)spent_ms : 0;
-        fr->reached = wc_wait_rev(cache, fr->rv, left_ms);
-    }
+    uint64_t spent_ms = (clk_mono_ns(srv->clock) - fr->arrived_ns) / CLK_NS_PER_MS;
+    int left_ms =
+        spent_ms < AS_FRESH_READ_TIMEOUT_MS ? AS_FRESH_READ_TIMEOUT_MS - (int)spent_ms : 0;
+    fr->reached = wc_wait_rev(as_cache_of(srv, fr->t.resource), fr->rv, left_ms);
     as_post_completion(fr->req->http, fr->req);
+}
+
+/* The round thread (readpoints.h): the read point is known. A cache already there serves the
+   read at once; otherwise the wait goes to a waiter thread, never holding up the next round. */
+static void fresh_read_point(void *arg, int rc, uint64_t rev, const api_error *err)
+{
+    fresh_read *fr = arg;
+    as_server *srv = as_server_of(fr->req);
+    if (rc != 0) {
+        fr->failed = true;
+        apierr_set(&fr->err, err->code ? err->code : 500,
+                   err->reason ? err->reason : "InternalError", "%s",
+                   err->message ? err->message : "the store gave no read point");
+        fr->err.retry_after = err->retry_after;
+        as_post_completion(fr->req->http, fr->req);
+        return;
+    }
+    fr->rv = rev;
+    if (wc_rev(as_cache_of(srv, fr->t.resource)) >= rev) {
+        fr->reached = true;
+        as_post_completion(fr->req->http, fr->req);
+        return;
+    }
+    as_workers_submit(srv->waiters, fresh_read_wait, fr);
+}
+
+/* Service thread, or once the compute job that parked req is over (as_req_after_job): the read
+   joins the next round of read points. */
+static void fresh_read_ask(as_req *req, void *data)
+{
+    fresh_read *fr = data;
+    fr->ask.arrived_ns = fr->arrived_ns;
+    fr->ask.done = fresh_read_point;
+    fr->ask.arg = fr;
+    rp_ask_point(as_server_of(req)->read_points, &fr->ask);
 }
 
 /* Service thread, after the wait: the read itself, or why it cannot be made. */
@@ -321,7 +352,12 @@ void as_read_fresh(as_req *req, const as_target *t, as_read_fn serve)
     fr->name = t->name ? xstrdup(t->name) : NULL;
     fr->sub = t->sub ? xstrdup(t->sub) : NULL;
     fr->t = (as_target){.resource = t->resource, .ns = fr->ns, .name = fr->name, .sub = fr->sub};
-    as_req_park_on(req, as_server_of(req)->waiters, fresh_read_wait, fresh_read_resume, fr);
+    if (rv != 0) {
+        as_req_park_on(req, as_server_of(req)->waiters, fresh_read_wait, fresh_read_resume, fr);
+        return;
+    }
+    as_req_park(req, fresh_read_resume, fr);
+    as_req_after_job(req, fresh_read_ask, fr);
 }
 
 void as_handle_get(as_req *req, const as_target *t)
@@ -337,7 +373,7 @@ static void handle_list(as_req *req, const as_target *t)
 /*
  * A watch from a revision another replica acknowledged and this cache has not reached yet (an
  * informer that listed on one replica and watches on another) waits for it, as kube's watch cache
- * does, at most FRESH_READ_TIMEOUT_MS on a waiter thread, then starts on the service thread;
+ * does, at most AS_FRESH_READ_TIMEOUT_MS on a waiter thread, then starts on the service thread;
  * past the wait, as_watch_begin answers the 504 ERROR event as before.
  */
 typedef struct watch_wait {
@@ -353,7 +389,7 @@ static void watch_wait_rev(void *data)
 {
     watch_wait *ww = data;
     (void)wc_wait_rev(as_cache_of(as_server_of(ww->req), ww->resource), ww->rv,
-                      FRESH_READ_TIMEOUT_MS);
+                      AS_FRESH_READ_TIMEOUT_MS);
     as_post_completion(ww->req->http, ww->req);
 }
 

@@ -41,13 +41,19 @@ int64_t as_now_s(as_req *req);
 /* Whether the Accept header allows JSON; answers 406 and returns false when it does not. */
 bool as_check_accept(as_req *req);
 
+/* kube's bound on how long a consistent read waits for the watch cache (then 504 Timeout),
+   counted from the read's arrival. */
+#define AS_FRESH_READ_TIMEOUT_MS 3000
+
 /* Answers one read from the watch cache (req, t as given to the handler). */
 typedef void (*as_read_fn)(as_req *req, const as_target *t);
 /*
  * Runs serve(req, t) at once, or, with a store other replicas write too (etcd), once the kind's
  * cache shows every write acknowledged before the request (no resourceVersion) or the revision
- * asked for: a consistent read (docs/design.md §4.11), waited for on the compute thread for at
- * most 3 s, then 504 Timeout instead. serve may run on the compute thread. Service thread.
+ * asked for: a consistent read (docs/design.md §4.11), waited for off the service and compute
+ * threads (the read point thread, srv->read_points, and the waiter threads) for at most
+ * AS_FRESH_READ_TIMEOUT_MS, then 504 Timeout instead. serve runs on the service thread.
+ * Service thread.
  */
 void as_read_fresh(as_req *req, const as_target *t, as_read_fn serve);
 /* GET of one object (or of a subresource that shows the object). */

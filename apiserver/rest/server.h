@@ -35,6 +35,9 @@ struct as_server {
     /* Threads where consistent reads wait for other replicas' writes to reach the caches
        (handlers.c, as_req_park_on); NULL when the store is not shared. */
     struct as_workers *waiters;
+    /* The rounds in which consistent reads get their read points (readpoints.h); NULL when the
+       store is not shared. */
+    struct rp_rounds *read_points;
     as_registry *registry;          /* the kinds served (read-only once built) */
     struct as_discovery *discovery; /* discovery documents, rendered once (discovery.h) */
     struct as_openapi *openapi;     /* OpenAPI documents, rendered once (openapi_handler.h) */

@@ -9,12 +9,10 @@
 #include "common/clock.h"
 
 #include <criterion/criterion.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define FOO_KEY   "/demo.example.com/foos/web"
 #define LEASE_KEY "/coordination.k8s.io/leases/kube-system/ctl"
@@ -334,84 +332,4 @@ Test(kindcaches, replace_routes_the_snapshot_and_expires_every_kinds_watchers)
     commit(ST_MODIFIED, LEASE_KEY, 21);
     cr_assert_eq(events_of(leases, 20, revs, 16), 1);
     cr_expect_eq(revs[0], 21);
-}
-
-/* ---- the consistent read point, shared by a burst of reads -------------------------------- */
-
-/* A write's completion, signalled by its done callback (on the store's thread). */
-typedef struct write_wait {
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    bool done;
-} write_wait;
-
-static void write_done(st_write *w)
-{
-    write_wait *ww = w->arg;
-    pthread_mutex_lock(&ww->mu);
-    ww->done = true;
-    pthread_cond_broadcast(&ww->cond);
-    pthread_mutex_unlock(&ww->mu);
-}
-
-/* Creates key in s and waits for its done (up to 10 s, a bound for a broken test, not a timing
-   assertion); returns the write's revision. */
-static uint64_t store_create(st_store *s, const char *key)
-{
-    write_wait ww = {.done = false};
-    pthread_mutex_init(&ww.mu, NULL);
-    cr_assert_eq(clk_mono_cond_init(&ww.cond), 0);
-    st_write *w = st_write_new(ST_CREATE, key, cJSON_Parse("{\"metadata\":{}}"), 0);
-    w->done = write_done;
-    w->arg = &ww;
-    st_submit(s, w);
-    struct timespec deadline = clk_mono_deadline(10 * CLK_NS_PER_S);
-    pthread_mutex_lock(&ww.mu);
-    while (!ww.done)
-        if (pthread_cond_timedwait(&ww.cond, &ww.mu, &deadline) != 0)
-            break;
-    bool done = ww.done;
-    pthread_mutex_unlock(&ww.mu);
-    pthread_cond_destroy(&ww.cond);
-    pthread_mutex_destroy(&ww.mu);
-    cr_assert(done, "the write did not complete");
-    cr_assert_eq(w->result, ST_OK);
-    uint64_t rev = w->rev;
-    st_write_free(w);
-    return rev;
-}
-
-Test(kindcaches, reads_that_arrived_before_a_store_answer_share_it_later_ones_ask_again)
-{
-    char dir[] = "/tmp/foo-kindcaches-XXXXXX";
-    cr_assert_not_null(mkdtemp(dir));
-    char path[64];
-    snprintf(path, sizeof path, "%s/db", dir);
-    st_sqlite_options so = st_sqlite_defaults(path);
-    api_error err = API_ERROR_INIT;
-    st_store *s = st_sqlite_open(&so, &err);
-    cr_assert_not_null(s);
-    cr_assert_eq(st_start(s), 0);
-
-    uint64_t arrived = clk_mono_ns(fake), rev = 99;
-    cr_assert_eq(as_caches_read_point(caches, s, arrived, 1000, &rev, &err), 0);
-    cr_expect_eq(rev, 0, "an empty store");
-    uint64_t written = store_create(s, FOO_KEY);
-
-    /* Arrived before the store was asked: the answer then covers it, no new question. */
-    cr_assert_eq(as_caches_read_point(caches, s, arrived, 1000, &rev, &err), 0);
-    cr_expect_eq(rev, 0);
-    /* Arrived after: the store is asked again and the write is in its answer. */
-    clk_fake_advance_ms(fake, 1);
-    cr_assert_eq(as_caches_read_point(caches, s, clk_mono_ns(fake), 1000, &rev, &err), 0);
-    cr_expect_eq(rev, written);
-
-    st_close(s);
-    unlink(path);
-    char wal[80];
-    snprintf(wal, sizeof wal, "%s-wal", path);
-    unlink(wal);
-    snprintf(wal, sizeof wal, "%s-shm", path);
-    unlink(wal);
-    rmdir(dir);
 }
