@@ -3,8 +3,8 @@
  *
  * Why: linking libcurl makes every program map it and its dependency tree (gnutls through
  * librtmp, p11-kit, krb5, ldap, nettle, gmp, ssh2, unistring, ...) at start: about 4 MiB of
- * resident memory in a standalone SQLite server that never makes an HTTP request (DESIGN.md §8,
- * idle RSS). So no program links libcurl. The first libcurl call in a process dlopen()s
+ * resident memory in a standalone SQLite server that never makes an HTTP request (docs/design.md
+ * §8, idle RSS). So no program links libcurl. The first libcurl call in a process dlopen()s
  * libcurl.so.4 and looks up every function listed in curllib_fns; only the parts that need
  * HTTP (etcd storage, the delegated authentication and authorization webhooks, the client)
  * ever make that first call. Loading does nothing else: curl_global_init() stays with the

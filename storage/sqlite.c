@@ -555,9 +555,9 @@ static int sq_set_wal(sq_store *s)
  * Process-wide SQLite settings, made once before SQLite's first use. SQLITE_CONFIG_PAGECACHE with
  * no buffer and no count turns off the page cache's bulk allocation: by default a connection's
  * cache mallocs room for 20 pages (85 KiB with 4 KiB pages) at its first read, while an idle store
- * touches a handful (DESIGN.md §8, idle RSS). Pages are then allocated one at a time as they are
- * read, within the same cache_size. The call fails harmlessly (SQLITE_MISUSE) when something else
- * in the process has already initialized SQLite; the default stays then.
+ * touches a handful (docs/design.md §8, idle RSS). Pages are then allocated one at a time as they
+ * are read, within the same cache_size. The call fails harmlessly (SQLITE_MISUSE) when something
+ * else in the process has already initialized SQLite; the default stays then.
  */
 static pthread_once_t sq_config_once = PTHREAD_ONCE_INIT;
 
