@@ -551,25 +551,9 @@ static int sq_set_wal(sq_store *s)
     return rc;
 }
 
-/*
- * Process-wide SQLite settings, made once before SQLite's first use. SQLITE_CONFIG_PAGECACHE with
- * no buffer and no count turns off the page cache's bulk allocation: by default a connection's
- * cache mallocs room for 20 pages (85 KiB with 4 KiB pages) at its first read, while an idle store
- * touches a handful (docs/design.md §8, idle RSS). Pages are then allocated one at a time as they
- * are read, within the same cache_size. The call fails harmlessly (SQLITE_MISUSE) when something
- * else in the process has already initialized SQLite; the default stays then.
- */
-static pthread_once_t sq_config_once = PTHREAD_ONCE_INIT;
-
-static void sq_config_process(void)
-{
-    (void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
-}
-
 /* Opens the file and sets it up. Returns 0, or -1 with *err naming the step that failed. */
 static int sq_open_db(sq_store *s, const st_sqlite_options *opt, api_error *err)
 {
-    pthread_once(&sq_config_once, sq_config_process);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(opt->path, &s->db, flags, NULL) != SQLITE_OK)
         return sq_open_error(s, opt->path, "open", err);
