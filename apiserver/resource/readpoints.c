@@ -72,6 +72,8 @@ static void *round_main(void *arg)
         uint64_t rev = 0;
         int timeout_ms = round_timeout_ms(r, batch, clk_mono_ns(r->clock));
         int rc = r->sync(r->ctx, timeout_ms, &rev, &err);
+        if (rc != 0 && !apierr_is_set(&err)) /* the done functions may rely on a reason */
+            apierr_set(&err, 500, "InternalError", "the store gave no read point");
         answer_all(batch, rc, rev, &err);
         apierr_clear(&err);
     }

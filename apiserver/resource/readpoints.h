@@ -35,7 +35,8 @@ typedef int (*rp_sync_fn)(void *ctx, int timeout_ms, uint64_t *rev, api_error *e
 
 /*
  * Called once per ask, on the round thread, with the round's outcome: rc 0 and rev, or the
- * store's error (err borrowed for the call; copy what is kept). Must not block for long: the
+ * store's error, always set (code, reason, message; err borrowed for the call; copy what is
+ * kept). Must not block for long: the
  * next round waits for it.
  */
 typedef void (*rp_done_fn)(void *arg, int rc, uint64_t rev, const api_error *err);

@@ -291,9 +291,7 @@ static void fresh_read_point(void *arg, int rc, uint64_t rev, const api_error *e
     as_server *srv = as_server_of(fr->req);
     if (rc != 0) {
         fr->failed = true;
-        apierr_set(&fr->err, err->code ? err->code : 500,
-                   err->reason ? err->reason : "InternalError", "%s",
-                   err->message ? err->message : "the store gave no read point");
+        apierr_set(&fr->err, err->code, err->reason, "%s", err->message);
         fr->err.retry_after = err->retry_after;
         as_post_completion(fr->req->http, fr->req);
         return;
