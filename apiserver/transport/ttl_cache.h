@@ -74,7 +74,8 @@ void ttl_cache_put(ttl_cache *c, const unsigned char key[TTL_CACHE_KEY_LEN], voi
 /* A consistent snapshot of the counters. */
 void ttl_cache_stats_get(ttl_cache *c, ttl_cache_stats *out);
 
-/* The key of len bytes of data: their SHA-256 digest. A pure function; never fails. */
+/* The key of len bytes of data: their SHA-256 digest (common/sha256.h). A pure function; never
+   fails (an OpenSSL without SHA-256 aborts the process, as running out of memory does). */
 void ttl_cache_key(const void *data, size_t len, unsigned char key[TTL_CACHE_KEY_LEN]);
 
 #endif
