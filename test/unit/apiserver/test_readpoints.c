@@ -3,7 +3,7 @@
  * question serves every read queued before it, later reads wait for the next one, a failure
  * reaches every read of its round, the budget bounds the question, and stop answers the rest.
  *
- * The store's question is a gate the test opens (sync below): it counts calls and records the
+ * The store's question is a gate the test opens (gate_sync below): it counts calls and records the
  * timeout each was given.
  */
 #include "apiserver/resource/readpoints.h"
@@ -70,7 +70,7 @@ static void teardown(void)
 
 TestSuite(readpoints, .init = setup, .fini = teardown);
 
-static int sync(void *ctx, int timeout_ms, uint64_t *rev, api_error *err)
+static int gate_sync(void *ctx, int timeout_ms, uint64_t *rev, api_error *err)
 {
     store_gate *g = ctx;
     pthread_mutex_lock(&g->mu);
@@ -160,7 +160,7 @@ static rp_rounds *start(void)
 {
     rp_rounds *rounds = NULL;
     api_error err = API_ERROR_INIT;
-    cr_assert_eq(rp_start(sync, &gate, fake, 3000, &rounds, &err), 0);
+    cr_assert_eq(rp_start(gate_sync, &gate, fake, 3000, &rounds, &err), 0);
     return rounds;
 }
 
